@@ -1,0 +1,93 @@
+//! The native cache: a text or table file read once is written as a `.esv` file keyed by its
+//! path, size, modification time and load options, and memory-mapped on the next open.
+
+use std::fs::Metadata as FsMeta;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::native::{open_native, read_stamp, write_native, SourceStamp, NATIVE_EXTENSION};
+use super::{Format, FormatError, LoadOptions};
+use crate::core::EmbeddingSet;
+
+/// What happened with the cache during a load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheStatus {
+    Off,
+    /// Reopened from this cache file.
+    Hit(PathBuf),
+    /// Parsed, then written to this cache file.
+    Stored(PathBuf),
+    /// Parsed; writing the cache failed (the load itself succeeded).
+    Failed(String),
+}
+
+/// `$EMBEDSCOPE_CACHE_DIR`, else `$XDG_CACHE_HOME/embedscope`, else `~/.cache/embedscope`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("EMBEDSCOPE_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(d).join("embedscope"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("embedscope"))
+}
+
+pub(crate) struct CacheKey {
+    file: PathBuf,
+    stamp: SourceStamp,
+}
+
+fn mtime_ns(meta: &FsMeta) -> i128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+impl CacheKey {
+    pub fn new(dir: &Path, path: &Path, meta: &FsMeta, format: Format, opts: &LoadOptions) -> CacheKey {
+        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut h = Sha256::new();
+        h.update(canon.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(format.name().as_bytes());
+        for (k, v) in opts.params() {
+            h.update([0]);
+            h.update(k.as_bytes());
+            h.update([1]);
+            h.update(v.as_bytes());
+        }
+        let key = super::to_hex(&h.finalize())[..32].to_string();
+        let stem = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' }).take(60).collect();
+        CacheKey {
+            file: dir.join(format!("{stem}-{key}.{NATIVE_EXTENSION}")),
+            stamp: SourceStamp {
+                path: canon.display().to_string(),
+                size: meta.len(),
+                mtime_ns: mtime_ns(meta),
+                key,
+            },
+        }
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The cached set, when a cache file exists for the same source size and modification time.
+    pub fn open(&self) -> Option<EmbeddingSet> {
+        if read_stamp(&self.file).as_ref() != Some(&self.stamp) {
+            return None;
+        }
+        open_native(&self.file, None).ok()
+    }
+
+    pub fn store(&self, set: &EmbeddingSet) -> Result<(), FormatError> {
+        if let Some(dir) = self.file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| FormatError::io(dir, e))?;
+        }
+        super::write::atomic_write_with(&self.file, |w| write_native(w, set, Some(self.stamp.clone())))
+    }
+}

@@ -1,0 +1,296 @@
+//! NumPy `.npy` (format versions 1-3): 2-D float16/32/64 arrays of either byte order and either
+//! memory order. Little-endian float32 in C order is memory-mapped, not copied.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use half::f16;
+use memmap2::Mmap;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::error::{FormatError, Location, snippet};
+use super::{LoadOptions, Loaded};
+use crate::core::Matrix;
+
+pub(crate) const MAGIC: &[u8] = b"\x93NUMPY";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Float {
+    F16,
+    F32,
+    F64,
+}
+
+impl Float {
+    fn size(self) -> usize {
+        match self {
+            Float::F16 => 2,
+            Float::F32 => 4,
+            Float::F64 => 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NpyHeader {
+    pub rows: usize,
+    pub cols: usize,
+    pub dtype: Float,
+    pub little_endian: bool,
+    pub fortran: bool,
+    pub data_offset: usize,
+}
+
+fn field<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
+    let k1 = format!("'{key}'");
+    let k2 = format!("\"{key}\"");
+    let at = dict.find(&k1).map(|i| i + k1.len()).or_else(|| dict.find(&k2).map(|i| i + k2.len()))?;
+    let rest = dict[at..].trim_start();
+    rest.strip_prefix(':').map(str::trim_start)
+}
+
+/// Parses the header of an .npy file held (at least its first bytes) in `b`.
+pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHeader, FormatError> {
+    let bad = |msg: String| FormatError::invalid(path, Location::Byte(0), msg);
+    if b.len() < 10 || &b[..6] != MAGIC {
+        return Err(bad("not an .npy file: missing the \\x93NUMPY magic".into()));
+    }
+    let major = b[6];
+    let (hlen, start) = match major {
+        1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10),
+        2 | 3 => {
+            if b.len() < 12 {
+                return Err(FormatError::truncated(path, Location::Byte(0), "the .npy header is cut short"));
+            }
+            (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
+        }
+        v => return Err(FormatError::unsupported(path, format!(".npy format version {v} is not supported (1, 2 or 3 expected)"))),
+    };
+    let end = start + hlen;
+    if end as u64 > file_len || end > b.len() {
+        return Err(FormatError::truncated(
+            path,
+            Location::Byte(start as u64),
+            format!("the .npy header declares {hlen} bytes but the file is shorter"),
+        ));
+    }
+    let dict = String::from_utf8_lossy(&b[start..end]);
+    let dict = dict.trim();
+    let descr_raw = field(dict, "descr").ok_or_else(|| bad(format!("no 'descr' in the header {}", snippet(dict.as_bytes()))))?;
+    if descr_raw.starts_with('[') {
+        return Err(FormatError::unsupported(path, "structured dtype: expected a plain float array (float16/32/64)"));
+    }
+    let q = descr_raw.chars().next().unwrap_or('\'');
+    let descr: String = descr_raw.chars().skip(1).take_while(|&c| c != q).collect();
+    let (order, code) = match descr.chars().next() {
+        Some(c @ ('<' | '>' | '|' | '=')) => (c, &descr[1..]),
+        _ => ('=', descr.as_str()),
+    };
+    let dtype = match code {
+        "f2" | "e" => Float::F16,
+        "f4" | "f" => Float::F32,
+        "f8" | "d" => Float::F64,
+        other => {
+            return Err(FormatError::unsupported(
+                path,
+                format!("dtype '{descr}' is not a float array: expected float16, float32 or float64{}", if other.starts_with('U') || other.starts_with('S') { " (this is a string array)" } else if other.starts_with('O') { " (this is an object array)" } else { "" }),
+            ));
+        }
+    };
+    let little_endian = match order {
+        '>' => false,
+        '<' => true,
+        _ => cfg!(target_endian = "little"),
+    };
+    let fortran = match field(dict, "fortran_order") {
+        Some(v) if v.starts_with("True") => true,
+        Some(v) if v.starts_with("False") => false,
+        _ => return Err(bad("no 'fortran_order' True/False in the header".into())),
+    };
+    let shape_raw = field(dict, "shape").ok_or_else(|| bad("no 'shape' in the header".into()))?;
+    let close = shape_raw.find(')').ok_or_else(|| bad("unterminated 'shape' tuple in the header".into()))?;
+    let dims: Vec<&str> = shape_raw[1..close].split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let dims: Vec<u64> = dims
+        .iter()
+        .map(|d| d.trim_end_matches('L').parse::<u64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad(format!("shape {} is not a tuple of integers", snippet(shape_raw[..=close].as_bytes()))))?;
+    if dims.len() != 2 {
+        return Err(FormatError::unsupported(
+            path,
+            format!("{}-D array of shape {:?}: expected a 2-D array (rows, dim)", dims.len(), dims),
+        ));
+    }
+    let (rows, cols) = (dims[0], dims[1]);
+    if cols == 0 {
+        return Err(FormatError::invalid(path, Location::None, "array has 0 columns: expected dim >= 1"));
+    }
+    let need = rows
+        .checked_mul(cols)
+        .and_then(|n| n.checked_mul(dtype.size() as u64))
+        .ok_or_else(|| FormatError::too_large(path, Location::None, format!("shape ({rows}, {cols}) is impossibly large")))?;
+    let have = file_len - end as u64;
+    if need > have {
+        return Err(FormatError::truncated(
+            path,
+            Location::Byte(end as u64),
+            format!("shape ({rows}, {cols}) of {descr} needs {need} data bytes but only {have} follow the header (truncated?)"),
+        ));
+    }
+    Ok(NpyHeader {
+        rows: rows as usize,
+        cols: cols as usize,
+        dtype,
+        little_endian,
+        fortran,
+        data_offset: end,
+    })
+}
+
+/// Converts a block of raw element bytes to f32.
+pub(crate) fn decode(bytes: &[u8], dtype: Float, little: bool, out: &mut Vec<f32>) {
+    match (dtype, little) {
+        (Float::F32, true) => out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+        (Float::F32, false) => out.extend(bytes.chunks_exact(4).map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
+        (Float::F64, true) => out.extend(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)),
+        (Float::F64, false) => out.extend(bytes.chunks_exact(8).map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32)),
+        (Float::F16, true) => out.extend(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())),
+        (Float::F16, false) => out.extend(bytes.chunks_exact(2).map(|c| f16::from_be_bytes([c[0], c[1]]).to_f32())),
+    }
+}
+
+pub(crate) fn map_file(path: &Path) -> Result<Arc<Mmap>, FormatError> {
+    let f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    // SAFETY: the map is read-only; a file truncated by another process while mapped is outside
+    // what any reader can defend against (the same holds for numpy's mmap_mode).
+    let map = unsafe { Mmap::map(&f) }.map_err(|e| FormatError::io(path, e))?;
+    Ok(Arc::new(map))
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    super::to_hex(&Sha256::digest(bytes))
+}
+
+/// Reads the matrix of an .npy file (first `limit` rows); returns it with the array's total rows.
+pub(crate) fn read_npy_matrix(path: &Path, limit: Option<usize>) -> Result<(Matrix, usize, String), FormatError> {
+    let map = map_file(path)?;
+    if map.is_empty() {
+        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+    }
+    let h = parse_header(&map, map.len() as u64, path)?;
+    let rows = limit.map_or(h.rows, |l| l.min(h.rows));
+    let sha = sha256_hex(&map);
+    let shape_err = |e: crate::core::CoreError| FormatError::invalid(path, Location::None, e.to_string());
+    let m = if h.dtype == Float::F32 && h.little_endian && !h.fortran && h.data_offset % 4 == 0 {
+        Matrix::mapped(map.clone(), h.data_offset, rows, h.cols).map_err(shape_err)?
+    } else {
+        let es = h.dtype.size();
+        let data = &map[h.data_offset..];
+        let mut out = Vec::with_capacity(rows * h.cols);
+        if !h.fortran {
+            let bytes = &data[..rows * h.cols * es];
+            let parts: Vec<Vec<f32>> = bytes
+                .par_chunks(es * h.cols * 4096)
+                .map(|c| {
+                    let mut v = Vec::with_capacity(c.len() / es);
+                    decode(c, h.dtype, h.little_endian, &mut v);
+                    v
+                })
+                .collect();
+            for p in parts {
+                out.extend_from_slice(&p);
+            }
+        } else {
+            // Column-major: element (i, j) is at j * rows_total + i.
+            out.resize(rows * h.cols, 0.0);
+            let mut col = Vec::with_capacity(rows);
+            for j in 0..h.cols {
+                col.clear();
+                let s = j * h.rows * es;
+                decode(&data[s..s + rows * es], h.dtype, h.little_endian, &mut col);
+                for (i, &v) in col.iter().enumerate() {
+                    out[i * h.cols + j] = v;
+                }
+            }
+        }
+        Matrix::from_vec(rows, h.cols, out).map_err(shape_err)?
+    };
+    Ok((m, h.rows, sha))
+}
+
+pub(crate) fn read_npy_set(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
+    let (m, total, sha) = read_npy_matrix(path, opts.limit)?;
+    let mut l = super::vocab_file::attach_vocab(path, m, total, opts)?;
+    l.sha256 = Some(sha);
+    Ok(l)
+}
+
+/// Header bytes of a v1.0 .npy file for a C-order little-endian float32 (rows, cols) array.
+pub(crate) fn header_bytes(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut total = 10 + dict.len() + 1;
+    total = total.div_ceil(64) * 64;
+    let pad = total - 10 - dict.len() - 1;
+    let mut h = Vec::with_capacity(total);
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&[1, 0]);
+    h.extend_from_slice(&((total - 10) as u16).to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h.extend(std::iter::repeat_n(b' ', pad));
+    h.push(b'\n');
+    h
+}
+
+pub(crate) fn write_npy<W: Write>(w: &mut W, m: &Matrix) -> std::io::Result<()> {
+    w.write_all(&header_bytes(m.rows(), m.dim()))?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    for chunk in m.as_slice().chunks(1 << 18) {
+        buf.clear();
+        for v in chunk {
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip_and_alignment() {
+        let h = header_bytes(20, 50);
+        assert_eq!(h.len() % 64, 0);
+        let mut file = h.clone();
+        file.extend(std::iter::repeat_n(0u8, 20 * 50 * 4));
+        let p = parse_header(&file, file.len() as u64, Path::new("a.npy")).unwrap();
+        assert_eq!((p.rows, p.cols, p.dtype, p.fortran), (20, 50, Float::F32, false));
+        assert_eq!(p.data_offset, h.len());
+        let e = parse_header(&file[..file.len() - 1], file.len() as u64 - 1, Path::new("a.npy")).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn rejects_bad_shapes_and_dtypes() {
+        let mk = |dict: &str| {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&[1, 0]);
+            b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+            b.extend_from_slice(dict.as_bytes());
+            b
+        };
+        let p = Path::new("x.npy");
+        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
+        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("1-D array"));
+        let b = mk("{'descr': '<U5', 'fortran_order': False, 'shape': (2, 3), }");
+        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("string array"));
+        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 300), }");
+        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("needs"));
+        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }");
+        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("3-D"));
+        assert!(parse_header(b"garbage!!!!!", 12, p).is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! safetensors: one 2-D float tensor (F16, BF16, F32, F64) + a vocabulary file beside it.
+//! A little-endian F32 tensor is memory-mapped, not copied.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use half::{bf16, f16};
+use safetensors::tensor::{Dtype, SafeTensors, View};
+
+use super::error::{FormatError, Location};
+use super::npy::{map_file, sha256_hex};
+use super::{LoadOptions, Loaded};
+use crate::core::Matrix;
+
+/// safetensors' 8-byte length prefix.
+const N_LEN: usize = 8;
+
+pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
+    let map = map_file(path)?;
+    if map.is_empty() {
+        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+    }
+    let st = SafeTensors::deserialize(&map)
+        .map_err(|e| FormatError::invalid(path, Location::Byte(0), format!("not a valid safetensors file: {e}")))?;
+    let mut names: Vec<&str> = st.names();
+    names.sort_unstable();
+    let name = match &opts.tensor {
+        Some(t) => {
+            if !names.contains(&t.as_str()) {
+                return Err(FormatError::invalid(
+                    path,
+                    Location::None,
+                    format!("no tensor named '{t}'; the file holds: {}", names.join(", ")),
+                ));
+            }
+            t.clone()
+        }
+        None => {
+            let two_d: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|n| st.tensor(n).is_ok_and(|t| t.shape().len() == 2))
+                .collect();
+            match two_d.as_slice() {
+                [one] => one.to_string(),
+                [] => {
+                    let shapes: Vec<String> = names
+                        .iter()
+                        .filter_map(|n| st.tensor(n).ok().map(|t| format!("{n} {:?}", t.shape())))
+                        .collect();
+                    return Err(FormatError::unsupported(
+                        path,
+                        format!("no 2-D tensor (rows, dim) in the file; it holds: {}", shapes.join(", ")),
+                    ));
+                }
+                many => {
+                    return Err(FormatError::invalid(
+                        path,
+                        Location::None,
+                        format!("several 2-D tensors ({}): choose one with --tensor", many.join(", ")),
+                    ));
+                }
+            }
+        }
+    };
+    let t = st
+        .tensor(&name)
+        .map_err(|e| FormatError::invalid(path, Location::None, format!("tensor '{name}': {e}")))?;
+    let shape = t.shape().to_vec();
+    if shape.len() != 2 {
+        return Err(FormatError::unsupported(
+            path,
+            format!("tensor '{name}' has shape {shape:?}: expected 2-D (rows, dim)"),
+        ));
+    }
+    let (total, cols) = (shape[0], shape[1]);
+    if cols == 0 {
+        return Err(FormatError::invalid(path, Location::None, format!("tensor '{name}' has 0 columns")));
+    }
+    let rows = opts.limit.map_or(total, |l| l.min(total));
+    let data = t.data();
+    let offset = data.as_ptr() as usize - map.as_ptr() as usize;
+    let shape_err = |e: crate::core::CoreError| FormatError::invalid(path, Location::None, e.to_string());
+    let m = match t.dtype() {
+        Dtype::F32 if cfg!(target_endian = "little") && offset % 4 == 0 => {
+            Matrix::mapped(map.clone(), offset, rows, cols).map_err(shape_err)?
+        }
+        Dtype::F32 | Dtype::F64 | Dtype::F16 | Dtype::BF16 => {
+            let es = t.dtype().bitsize() / 8;
+            let bytes = &data[..rows * cols * es];
+            let v: Vec<f32> = match t.dtype() {
+                Dtype::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                Dtype::F64 => bytes
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+                    .collect(),
+                Dtype::F16 => bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+                _ => bytes.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            };
+            Matrix::from_vec(rows, cols, v).map_err(shape_err)?
+        }
+        other => {
+            return Err(FormatError::unsupported(
+                path,
+                format!("tensor '{name}' has dtype {other:?}: expected F16, BF16, F32 or F64"),
+            ));
+        }
+    };
+    let sha = sha256_hex(&map);
+    let mut l = super::vocab_file::attach_vocab(path, m, total, opts)?;
+    l.sha256 = Some(sha);
+    l.params.insert("tensor".into(), name);
+    Ok(l)
+}
+
+struct MatrixView<'a>(&'a Matrix, [usize; 2]);
+
+impl View for MatrixView<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.1
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        let s = self.0.as_slice();
+        if cfg!(target_endian = "little") {
+            // SAFETY: f32 slice viewed as its bytes (same memory, no invalid patterns for u8).
+            Cow::Borrowed(unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<u8>(), std::mem::size_of_val(s)) })
+        } else {
+            Cow::Owned(s.iter().flat_map(|v| v.to_le_bytes()).collect())
+        }
+    }
+    fn data_len(&self) -> usize {
+        self.0.byte_len()
+    }
+}
+
+/// Writes the matrix as tensor "embeddings" (F32) to `path`.
+pub(crate) fn write_safetensors(m: &Matrix, path: &Path) -> Result<(), FormatError> {
+    let view = MatrixView(m, [m.rows(), m.dim()]);
+    let tmp = super::write::temp_path(path);
+    safetensors::tensor::serialize_to_file([("embeddings", view)], None, &tmp)
+        .map_err(|e| FormatError::unrepresentable(path, Location::None, format!("cannot write safetensors: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| FormatError::io(path, e))
+}
+
+/// True when `head` starts like a safetensors file (length prefix then a JSON object).
+pub(crate) fn looks_like(head: &[u8], file_len: u64) -> bool {
+    if head.len() < N_LEN + 1 {
+        return false;
+    }
+    let n = u64::from_le_bytes([head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7]]);
+    head[N_LEN] == b'{' && n > 1 && n + N_LEN as u64 <= file_len
+}
