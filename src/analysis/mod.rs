@@ -1,1 +1,14 @@
-pub mod placeholder {}
+//! L1 pure math over embedding sets: exact neighbours, analogies, evaluation benchmarks.
+//! Data-parallel (rayon) but spawns no threads of its own and does no I/O beyond reading the
+//! benchmark files it is given.
+
+pub mod analogy;
+pub mod error;
+pub mod eval;
+pub mod expr;
+pub mod knn;
+pub mod stats;
+mod topk;
+
+pub use error::AnalysisError;
+pub use knn::{KnnIndex, Metric, Neighbor, Query};

@@ -1,0 +1,24 @@
+use thiserror::Error;
+
+/// Errors of the analysis functions: bad queries and parameters, named precisely.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AnalysisError {
+    #[error("'{0}' is not in the vocabulary")]
+    UnknownToken(String),
+    #[error("query vector has {found} values, the vectors have {expected}")]
+    DimMismatch { expected: usize, found: usize },
+    #[error("query vector has zero length (or NaN/Inf values): no direction to compare by cosine")]
+    DegenerateQuery,
+    #[error("k must be at least 1")]
+    ZeroK,
+    #[error("empty query")]
+    EmptyQuery,
+    #[error("cannot parse expression {expr:?}: {msg}")]
+    Expression { expr: String, msg: String },
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{path}: line {line}: {msg}")]
+    BadInput { path: String, line: u64, msg: String },
+    #[error("{path}: {msg}")]
+    Io { path: String, msg: String },
+}

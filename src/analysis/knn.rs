@@ -1,0 +1,403 @@
+//! Exact k-nearest neighbours by cosine, dot product or euclidean distance.
+//!
+//! The database is cut into tiles of rows; each tile is multiplied with a block of queries
+//! (a small GEMM) and the scores are scanned at once by a per-query top-k, so no N x N (or
+//! queries x N) matrix is ever built. Tiles are spread over threads (rayon) and the per-thread
+//! top-k lists merged. Rows with NaN/Inf never appear as neighbours; zero rows are skipped for
+//! cosine (they have no direction). Ties are broken by the lower row index.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::error::AnalysisError;
+use super::topk::TopK;
+use crate::core::{EmbeddingSet, RowScan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Cosine similarity (higher is closer).
+    #[default]
+    Cosine,
+    /// Dot product (higher is closer).
+    Dot,
+    /// Euclidean distance (lower is closer).
+    Euclidean,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+            Metric::Euclidean => "euclidean",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Metric> {
+        match s.to_ascii_lowercase().as_str() {
+            "cosine" | "cos" => Some(Metric::Cosine),
+            "dot" | "ip" | "inner" => Some(Metric::Dot),
+            "euclidean" | "l2" => Some(Metric::Euclidean),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Neighbor {
+    pub index: usize,
+    /// Cosine similarity, dot product, or euclidean distance, depending on the metric.
+    pub score: f32,
+}
+
+/// A query ready to run: its vector (already normalised for cosine) and the rows to leave out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub vector: Vec<f32>,
+    pub exclude: Vec<usize>,
+}
+
+/// Rows per database tile and queries per block (chosen by benchmark, see BENCHMARKS.md).
+const TILE_ROWS: usize = 1024;
+const QUERY_BLOCK: usize = 128;
+
+/// Precomputed row norms and exclusion flags over an embedding set.
+pub struct KnnIndex<'a> {
+    pub(crate) set: &'a EmbeddingSet,
+    pub(crate) inv_norms: Vec<f32>,
+    pub(crate) sq_norms: Vec<f32>,
+    /// NaN/Inf rows: never neighbours.
+    pub(crate) invalid: Vec<bool>,
+    /// All-zero rows: not neighbours under cosine.
+    pub(crate) zero: Vec<bool>,
+}
+
+impl<'a> KnnIndex<'a> {
+    pub fn new(set: &'a EmbeddingSet) -> Self {
+        Self::with_scan(set, &RowScan::new(&set.matrix))
+    }
+
+    pub fn with_scan(set: &'a EmbeddingSet, scan: &RowScan) -> Self {
+        let n = set.rows();
+        let mut invalid = vec![false; n];
+        for &r in scan.nan_rows.iter().chain(&scan.inf_rows) {
+            invalid[r as usize] = true;
+        }
+        let mut zero = vec![false; n];
+        for &r in &scan.zero_rows {
+            zero[r as usize] = true;
+        }
+        let inv_norms = scan
+            .norms
+            .iter()
+            .map(|&x| if x > 0.0 { 1.0 / x } else { 0.0 })
+            .collect();
+        let sq_norms = scan.norms.iter().map(|&x| x * x).collect();
+        KnnIndex {
+            set,
+            inv_norms,
+            sq_norms,
+            invalid,
+            zero,
+        }
+    }
+
+    pub fn set(&self) -> &'a EmbeddingSet {
+        self.set
+    }
+
+    /// The row of a token.
+    pub fn index_of(&self, token: &str) -> Result<usize, AnalysisError> {
+        self.set
+            .vocab
+            .get(token)
+            .ok_or_else(|| AnalysisError::UnknownToken(token.to_string()))
+    }
+
+    /// The unit vector of a row (as gensim's `get_vector(norm=True)`).
+    pub fn unit_row(&self, i: usize) -> Vec<f32> {
+        let s = self.inv_norms[i];
+        self.set.matrix.row(i).iter().map(|&x| x * s).collect()
+    }
+
+    /// Whether a row can be returned as a neighbour under `metric`.
+    pub fn is_candidate(&self, i: usize, metric: Metric) -> bool {
+        !self.invalid[i] && !(metric == Metric::Cosine && self.zero[i])
+    }
+
+    /// Query for one token: its vector (unit for cosine), excluding itself.
+    pub fn token_query(&self, token: &str, metric: Metric) -> Result<Query, AnalysisError> {
+        let i = self.index_of(token)?;
+        if !self.is_candidate(i, metric) {
+            return Err(AnalysisError::DegenerateQuery);
+        }
+        let vector = if metric == Metric::Cosine {
+            self.unit_row(i)
+        } else {
+            self.set.matrix.row(i).to_vec()
+        };
+        Ok(Query {
+            vector,
+            exclude: vec![i],
+        })
+    }
+
+    /// Query for a raw vector (normalised for cosine).
+    pub fn vector_query(&self, v: &[f32], metric: Metric) -> Result<Query, AnalysisError> {
+        if v.len() != self.set.dim() {
+            return Err(AnalysisError::DimMismatch {
+                expected: self.set.dim(),
+                found: v.len(),
+            });
+        }
+        let vector = if metric == Metric::Cosine {
+            unit(v).ok_or(AnalysisError::DegenerateQuery)?
+        } else {
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(AnalysisError::DegenerateQuery);
+            }
+            v.to_vec()
+        };
+        Ok(Query {
+            vector,
+            exclude: Vec::new(),
+        })
+    }
+
+    /// Exact top-k for each query. `restrict` limits the search to the first rows (gensim's
+    /// `restrict_vocab`). Results are best first.
+    pub fn search(
+        &self,
+        queries: &[Query],
+        k: usize,
+        metric: Metric,
+        restrict: Option<usize>,
+    ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
+        if k == 0 {
+            return Err(AnalysisError::ZeroK);
+        }
+        let dim = self.set.dim();
+        for q in queries {
+            if q.vector.len() != dim {
+                return Err(AnalysisError::DimMismatch {
+                    expected: dim,
+                    found: q.vector.len(),
+                });
+            }
+        }
+        let flat: Vec<f32> = queries.iter().flat_map(|q| q.vector.iter().copied()).collect();
+        let excl: Vec<&[usize]> = queries.iter().map(|q| q.exclude.as_slice()).collect();
+        let inv = &self.inv_norms;
+        let sq = &self.sq_norms;
+        let raw = self.scan(&flat, 1, k, restrict, metric, &excl, &|_q, tile, j0, out| match metric {
+            Metric::Cosine => {
+                for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&inv[j0..]) {
+                    *o = t * s;
+                }
+            }
+            Metric::Dot => out.copy_from_slice(&tile[..out.len()]),
+            Metric::Euclidean => {
+                for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&sq[j0..]) {
+                    *o = 2.0 * t - s;
+                }
+            }
+        });
+        Ok(raw
+            .into_iter()
+            .zip(queries)
+            .map(|(list, q)| self.finish(list, q, metric))
+            .collect())
+    }
+
+    /// Turns raw top-k scores into the metric's values (exact euclidean distances, re-sorted).
+    fn finish(&self, list: Vec<(f32, u32)>, q: &Query, metric: Metric) -> Vec<Neighbor> {
+        match metric {
+            Metric::Cosine | Metric::Dot => list
+                .into_iter()
+                .map(|(s, i)| Neighbor {
+                    index: i as usize,
+                    score: s,
+                })
+                .collect(),
+            Metric::Euclidean => {
+                let mut out: Vec<(f64, usize)> = list
+                    .into_iter()
+                    .map(|(_, i)| {
+                        let r = self.set.matrix.row(i as usize);
+                        let d2: f64 = r
+                            .iter()
+                            .zip(&q.vector)
+                            .map(|(&a, &b)| {
+                                let d = f64::from(a) - f64::from(b);
+                                d * d
+                            })
+                            .sum();
+                        (d2.sqrt(), i as usize)
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                out.into_iter()
+                    .map(|(d, i)| Neighbor {
+                        index: i,
+                        score: d as f32,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The tiled engine. `qmat` holds `nq * width` query rows (row-major); query `q` owns rows
+    /// `q*width .. (q+1)*width`. `combine(q, tile, j0, out)` turns the `width` rows of dot
+    /// products for query `q` against database rows `j0 .. j0 + out.len()` (laid out as `width`
+    /// consecutive slices of `out.len()`) into one score per row, higher is better.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn scan(
+        &self,
+        qmat: &[f32],
+        width: usize,
+        k: usize,
+        restrict: Option<usize>,
+        metric: Metric,
+        exclude: &[&[usize]],
+        combine: &(dyn Fn(usize, &[f32], usize, &mut [f32]) + Sync),
+    ) -> Vec<Vec<(f32, u32)>> {
+        let dim = self.set.dim();
+        let nq = qmat.len() / (dim * width);
+        let n = restrict.map_or(self.set.rows(), |r| r.min(self.set.rows()));
+        if nq == 0 || n == 0 {
+            return vec![Vec::new(); nq];
+        }
+        let data = self.set.matrix.as_slice();
+        let tiles = n.div_ceil(TILE_ROWS);
+        let threads = rayon::current_num_threads().max(1);
+        let shards = tiles.min(threads * 4).max(1);
+        let per_shard = tiles.div_ceil(shards);
+        let partial: Vec<Vec<TopK>> = (0..shards)
+            .into_par_iter()
+            .map(|s| {
+                let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+                let qb = QUERY_BLOCK.min(nq);
+                let mut tile = vec![0f32; qb * width * TILE_ROWS];
+                let mut scores = vec![0f32; TILE_ROWS];
+                for t in s * per_shard..((s + 1) * per_shard).min(tiles) {
+                    let j0 = t * TILE_ROWS;
+                    let nb = TILE_ROWS.min(n - j0);
+                    let x = &data[j0 * dim..(j0 + nb) * dim];
+                    for q0 in (0..nq).step_by(qb) {
+                        let qn = qb.min(nq - q0);
+                        let m = qn * width;
+                        let lhs = &qmat[q0 * width * dim..(q0 + qn) * width * dim];
+                        let dst = &mut tile[..m * nb];
+                        // SAFETY: dst is m x nb row-major (row stride nb), lhs m x dim row-major,
+                        // rhs = x^T viewed as dim x nb (row stride 1, column stride dim); all
+                        // slices are exactly that long, so every access is in bounds.
+                        unsafe {
+                            gemm::gemm(
+                                m,
+                                nb,
+                                dim,
+                                dst.as_mut_ptr(),
+                                1,
+                                nb as isize,
+                                false,
+                                lhs.as_ptr(),
+                                1,
+                                dim as isize,
+                                x.as_ptr(),
+                                dim as isize,
+                                1,
+                                0.0,
+                                1.0,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
+                        }
+                        for qi in 0..qn {
+                            let q = q0 + qi;
+                            let rows = &dst[qi * width * nb..(qi + 1) * width * nb];
+                            let out = &mut scores[..nb];
+                            combine(q, rows, j0, out);
+                            let top = &mut tops[q];
+                            let mut thr = top.threshold();
+                            for (jj, &sc) in out.iter().enumerate() {
+                                if sc > thr || (!top.is_full() && !sc.is_nan()) {
+                                    let j = j0 + jj;
+                                    if !self.is_candidate(j, metric) || exclude[q].contains(&j) {
+                                        continue;
+                                    }
+                                    top.push(sc, j as u32);
+                                    thr = top.threshold();
+                                }
+                            }
+                        }
+                    }
+                }
+                tops
+            })
+            .collect();
+        let mut merged: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+        for shard in partial {
+            for (m, t) in merged.iter_mut().zip(shard) {
+                m.merge(t);
+            }
+        }
+        merged.into_iter().map(TopK::into_sorted).collect()
+    }
+}
+
+/// `v / |v|`, or `None` for a zero or non-finite vector.
+pub fn unit(v: &[f32]) -> Option<Vec<f32>> {
+    let n = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if !(n.is_finite() && n > 0.0) {
+        return None;
+    }
+    let n = n as f32;
+    Some(v.iter().map(|&x| x / n).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Matrix, Metadata, Provenance, Vocab};
+
+    fn set(rows: &[&[f32]]) -> EmbeddingSet {
+        let dim = rows[0].len();
+        let vocab = Vocab::from_unique((0..rows.len()).map(|i| format!("w{i}"))).unwrap();
+        let m = Matrix::from_vec(rows.len(), dim, rows.concat()).unwrap();
+        EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default()).unwrap()
+    }
+
+    #[test]
+    fn excludes_self_invalid_and_zero_rows() {
+        let s = set(&[
+            &[1.0, 0.0],
+            &[0.9, 0.1],
+            &[f32::NAN, 1.0],
+            &[0.0, 0.0],
+            &[f32::INFINITY, 0.0],
+            &[-1.0, 0.0],
+        ]);
+        let idx = KnnIndex::new(&s);
+        let q = idx.token_query("w0", Metric::Cosine).unwrap();
+        let r = idx.search(&[q], 10, Metric::Cosine, None).unwrap();
+        let got: Vec<usize> = r[0].iter().map(|n| n.index).collect();
+        assert_eq!(got, vec![1, 5]);
+        let q = idx.token_query("w0", Metric::Dot).unwrap();
+        let r = idx.search(&[q], 10, Metric::Dot, None).unwrap();
+        let got: Vec<usize> = r[0].iter().map(|n| n.index).collect();
+        assert_eq!(got, vec![1, 3, 5]);
+        let q = idx.token_query("w0", Metric::Euclidean).unwrap();
+        let r = idx.search(&[q], 2, Metric::Euclidean, None).unwrap();
+        assert_eq!(r[0][0].index, 1);
+        assert!((r[0][0].score - (0.01f32 + 0.01).sqrt()).abs() < 1e-6);
+        assert_eq!(r[0][1].index, 3);
+        assert!(idx.token_query("w2", Metric::Cosine).is_err());
+        assert!(idx.token_query("w3", Metric::Cosine).is_err());
+        assert!(idx.vector_query(&[0.0, 0.0], Metric::Cosine).is_err());
+        assert!(idx.vector_query(&[1.0], Metric::Cosine).is_err());
+        assert!(idx.search(&[], 0, Metric::Cosine, None).is_err());
+    }
+}
