@@ -1,3 +1,8 @@
+//! The `embedscope` binary: subcommands run headless; with no subcommand the desktop app opens
+//! (built with the `gui` feature).
+
+mod cli;
+
 fn main() {
-    println!("Hello, world!");
+    std::process::exit(cli::run());
 }

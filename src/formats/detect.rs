@@ -63,6 +63,7 @@ pub fn detect_bytes(head: &[u8], file_len: u64, ext: Option<&str>) -> Option<For
     if super::safetensors_io::looks_like(head, file_len) {
         return Some(Format::Safetensors);
     }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let nl = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     let first = &head[..nl];
     let first = first.strip_suffix(b"\r").unwrap_or(first);

@@ -64,7 +64,7 @@ pub enum ErrorKind {
 pub struct FormatError {
     pub path: PathBuf,
     pub location: Location,
-    #[source]
+    /// What went wrong (already part of the message: not reported again as a source).
     pub kind: ErrorKind,
 }
 

@@ -268,6 +268,8 @@ pub(crate) fn read_text<R: Read>(
         return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
     }
 
+    // A UTF-8 byte order mark is not part of the first token.
+    let bom = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     // First line: header or first data row.
     let first_nl = loop {
         if let Some(k) = memchr_nl(&buf) {
@@ -290,7 +292,7 @@ pub(crate) fn read_text<R: Read>(
         eof = read_more(&mut r, &mut buf, want, path)? < want;
     };
     let first_line_end = first_nl.unwrap_or(buf.len());
-    let first = trim_line(&buf[..first_line_end]);
+    let first = trim_line(&buf[bom.min(first_line_end)..first_line_end]);
     let mut declared: Option<u64> = None;
     let mut dim: usize = 0;
     let mut had_header = false;
@@ -346,7 +348,7 @@ pub(crate) fn read_text<R: Read>(
         }
         (_, None) => {}
     }
-    let mut pos0 = 0usize;
+    let mut pos0 = bom;
     if had_header {
         pos0 = (first_line_end + 1).min(buf.len());
         line_no = 2;

@@ -110,7 +110,7 @@ pub(crate) fn read_w2v_binary<R: Read>(
         token.clear();
         let n = (&mut rd).take(MAX_TOKEN).read_until(b' ', &mut token).map_err(io)?;
         let r_i = sink.rows_read();
-        if n == 0 {
+        if n == 0 || token.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(FormatError::truncated(
                 path,
                 Location::Byte(here),

@@ -1,0 +1,505 @@
+//! The subcommands.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use embedscope::analysis::analogy::{self, Method};
+use embedscope::analysis::eval::{self, AnalogyOptions, AnalogySet, PairOptions, WordPairs};
+use embedscope::analysis::expr::Expr;
+use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
+use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan};
+use embedscope::formats::{self, CacheStatus, Format};
+use serde_json::{Value, json};
+
+use super::progress::Bar;
+use super::{CliError, LoadArgs, Loaded, print_json, usage};
+
+fn cache_name(c: &CacheStatus) -> Value {
+    match c {
+        CacheStatus::Off => json!({"status": "off"}),
+        CacheStatus::Hit(p) => json!({"status": "hit", "file": p.display().to_string()}),
+        CacheStatus::Stored(p) => json!({"status": "stored", "file": p.display().to_string()}),
+        CacheStatus::Failed(e) => json!({"status": "failed", "error": e}),
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+// ---------------------------------------------------------------- info
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Vector file, or `demo`.
+    pub file: String,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn info(a: &InfoArgs) -> Result<(), CliError> {
+    let Loaded { set, seconds, cache } = a.load.load(&a.file)?;
+    let t = Instant::now();
+    let scan = RowScan::new(&set.matrix);
+    let report = IntegrityReport::new(&set, &scan);
+    let scan_s = t.elapsed().as_secs_f64();
+    let p = &set.provenance;
+    if a.json {
+        print_json(&json!({
+            "file": a.file,
+            "rows": set.rows(),
+            "dim": set.dim(),
+            "format": p.format,
+            "sha256": p.sha256,
+            "file_size": p.file_size,
+            "integrity": {
+                "nan_rows": report.nan_rows,
+                "inf_rows": report.inf_rows,
+                "zero_rows": report.zero_rows,
+                "duplicate_tokens": report.duplicate_tokens,
+                "invalid_utf8_tokens": report.invalid_utf8_tokens,
+                "clean": report.is_clean(),
+                "examples": report.examples,
+            },
+            "norms": report.norms,
+            "metadata_columns": set.metadata.columns().iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+            "has_counts": set.vocab.counts().is_some(),
+            "rows_read": set.notes.rows_read,
+            "declared_rows": set.notes.declared_rows,
+            "warnings": set.notes.warnings,
+            "provenance": p,
+            "memory_mapped": set.matrix.is_mapped(),
+            "cache": cache_name(&cache),
+            "timing_s": {"load": seconds, "scan": scan_s},
+        }));
+        return Ok(());
+    }
+    println!("file        {}", a.file);
+    println!("format      {}", p.format);
+    println!("rows x dim  {} x {}", set.rows(), set.dim());
+    println!("sha256      {}", p.sha256.as_deref().unwrap_or("-"));
+    if let Some(s) = p.file_size {
+        println!("file size   {s} bytes");
+    }
+    if !set.metadata.is_empty() {
+        let cols: Vec<&str> = set.metadata.columns().iter().map(|c| c.name.as_str()).collect();
+        println!("metadata    {}", cols.join(", "));
+    }
+    println!("integrity   {}", if report.is_clean() { "clean" } else { "PROBLEMS FOUND" });
+    let ex = &report.examples;
+    let line = |name: &str, n: u64, ex: &[String]| {
+        let shown: Vec<&str> = ex.iter().take(8).map(String::as_str).collect();
+        if n == 0 {
+            println!("  {name:<20} 0");
+        } else {
+            println!("  {name:<20} {n}  e.g. {}", shown.join(" "));
+        }
+    };
+    line("NaN rows", report.nan_rows, &ex.nan);
+    line("Inf rows", report.inf_rows, &ex.inf);
+    line("all-zero rows", report.zero_rows, &ex.zero);
+    let dups: Vec<String> = ex
+        .duplicates
+        .iter()
+        .map(|d| format!("{}(rows {},{})", d.token, d.kept_row, d.dropped_row))
+        .collect();
+    line("duplicate tokens", report.duplicate_tokens, &dups);
+    line("non-UTF-8 tokens", report.invalid_utf8_tokens, &ex.invalid_utf8);
+    if let Some(n) = &report.norms {
+        println!(
+            "norms       min {:.4}  median {:.4}  max {:.4}  mean {:.4}  {}",
+            n.min,
+            n.median,
+            n.max,
+            n.mean,
+            if n.unit_normalized { "(unit-normalised)" } else { "" }
+        );
+    }
+    for w in &set.notes.warnings {
+        println!("warning     {w}");
+    }
+    match cache {
+        CacheStatus::Hit(f) => println!("cache       reopened from {}", f.display()),
+        CacheStatus::Stored(f) => println!("cache       written to {}", f.display()),
+        _ => {}
+    }
+    println!("load        {seconds:.3} s");
+    Ok(())
+}
+
+// ---------------------------------------------------------------- neighbors
+
+#[derive(Args, Debug)]
+pub struct NeighborsArgs {
+    /// Vector file, or `demo`.
+    pub file: String,
+    /// Words or expressions (`"king - man + woman"`); a string that is a token is a token.
+    pub queries: Vec<String>,
+    /// Neighbours per query.
+    #[arg(short, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, default_value = "cosine", value_parser = ["cosine", "dot", "euclidean"])]
+    pub metric: String,
+    /// More queries, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub queries_file: Option<PathBuf>,
+    /// Raw query vectors: a 2-D .npy array with one row per query.
+    #[arg(long, value_name = "NPY")]
+    pub query_vectors: Option<PathBuf>,
+    /// Search only the first N rows (gensim's restrict_vocab).
+    #[arg(long, value_name = "N")]
+    pub restrict: Option<usize>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A query as given, resolved against the vocabulary.
+fn resolve(index: &KnnIndex, text: &str, metric: Metric) -> Result<Query, String> {
+    if index.set().vocab.contains(text) {
+        return index.token_query(text, metric).map_err(|e| e.to_string());
+    }
+    let e = Expr::parse(text).map_err(|e| e.to_string())?;
+    e.to_query(index, metric).map_err(|e| e.to_string())
+}
+
+fn neighbor_json(set: &EmbeddingSet, list: &[Neighbor]) -> Vec<Value> {
+    list.iter()
+        .map(|n| json!({"token": set.vocab.token(n.index), "score": n.score, "row": n.index}))
+        .collect()
+}
+
+pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
+    if a.k == 0 {
+        return Err(usage("-k must be at least 1"));
+    }
+    let metric = Metric::from_name(&a.metric).ok_or_else(|| usage("unknown metric"))?;
+    let mut texts = a.queries.clone();
+    if let Some(f) = &a.queries_file {
+        let s = std::fs::read_to_string(f)
+            .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: cannot read queries: {e}", f.display())))?;
+        texts.extend(s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string));
+    }
+    if texts.is_empty() && a.query_vectors.is_none() {
+        return Err(usage("give at least one query (WORD..., --queries-file or --query-vectors)"));
+    }
+    let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    let t = Instant::now();
+    let index = KnnIndex::new(&set);
+    let mut labels = Vec::new();
+    let mut queries = Vec::new();
+    let mut missing = Vec::new();
+    for text in &texts {
+        match resolve(&index, text, metric) {
+            Ok(q) => {
+                labels.push(text.clone());
+                queries.push(q);
+            }
+            Err(e) => missing.push(json!({"query": text, "error": e})),
+        }
+    }
+    if let Some(p) = &a.query_vectors {
+        let qs = formats::load(
+            p,
+            &formats::LoadOptions {
+                format: Some(Format::Npy),
+                vocab: Some(PathBuf::from("#row")),
+                ..Default::default()
+            },
+        )?;
+        for (i, row) in qs.matrix.iter_rows().enumerate() {
+            match index.vector_query(row, metric) {
+                Ok(q) => {
+                    labels.push(format!("#{i}"));
+                    queries.push(q);
+                }
+                Err(e) => missing.push(json!({"query": format!("#{i}"), "error": e.to_string()})),
+            }
+        }
+    }
+    let bar = Bar::new("searching", false);
+    let mut results = Vec::with_capacity(queries.len());
+    for chunk in queries.chunks(1024) {
+        results.extend(index.search(chunk, a.k, metric, a.restrict)?);
+        bar.update(results.len() as u64, queries.len() as u64);
+    }
+    bar.finish();
+    let compute = t.elapsed().as_secs_f64();
+    for m in &missing {
+        eprintln!("warning: {}: {}", m["query"].as_str().unwrap_or(""), m["error"].as_str().unwrap_or(""));
+    }
+    if a.json {
+        let res: Vec<Value> = labels
+            .iter()
+            .zip(&results)
+            .map(|(q, list)| json!({"query": q, "neighbors": neighbor_json(&set, list)}))
+            .collect();
+        print_json(&json!({
+            "metric": metric.name(),
+            "k": a.k,
+            "restrict": a.restrict,
+            "results": res,
+            "missing": missing,
+            "source": set.provenance,
+            "timing_s": {"load": seconds, "compute": compute},
+        }));
+    } else {
+        for (q, list) in labels.iter().zip(&results) {
+            println!("{q}");
+            for (r, n) in list.iter().enumerate() {
+                println!("  {:>3}  {:<24} {:.6}", r + 1, set.vocab.token(n.index), n.score);
+            }
+        }
+    }
+    if results.is_empty() {
+        return Err(CliError::Runtime(anyhow::anyhow!("no query could be answered")));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- analogy
+
+#[derive(Args, Debug)]
+pub struct AnalogyArgs {
+    /// Vector file, or `demo`.
+    pub file: String,
+    /// a in a : b :: c : ?
+    pub a: String,
+    /// b
+    pub b: String,
+    /// c
+    pub c: String,
+    #[arg(long, default_value = "add", value_parser = ["add", "mul"])]
+    pub method: String,
+    #[arg(short, default_value_t = 10)]
+    pub k: usize,
+    /// Search only the first N rows.
+    #[arg(long, value_name = "N")]
+    pub restrict: Option<usize>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn analogy(a: &AnalogyArgs) -> Result<(), CliError> {
+    if a.k == 0 {
+        return Err(usage("-k must be at least 1"));
+    }
+    let method = if a.method == "mul" { Method::Mul } else { Method::Add };
+    let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    let t = Instant::now();
+    let index = KnnIndex::new(&set);
+    let list = analogy::analogy(&index, &a.a, &a.b, &a.c, a.k, method, a.restrict)?;
+    let compute = t.elapsed().as_secs_f64();
+    if a.json {
+        print_json(&json!({
+            "a": a.a, "b": a.b, "c": a.c,
+            "method": method.name(),
+            "k": a.k,
+            "results": neighbor_json(&set, &list),
+            "source": set.provenance,
+            "timing_s": {"load": seconds, "compute": compute},
+        }));
+    } else {
+        println!("{} : {} :: {} : ?   ({})", a.a, a.b, a.c, if method == Method::Add { "3CosAdd" } else { "3CosMul" });
+        for (r, n) in list.iter().enumerate() {
+            println!("  {:>3}  {:<24} {:.6}", r + 1, set.vocab.token(n.index), n.score);
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- eval
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Vector file, or `demo`.
+    pub file: String,
+    /// Analogy questions (questions-words.txt format); `bundled` = Google analogies. Without
+    /// --analogies and --similarity, the bundled benchmarks run.
+    #[arg(long, value_name = "FILE")]
+    pub analogies: Option<String>,
+    /// Word-pair similarity files (word1 word2 score); `wordsim353` / `simlex999` = bundled.
+    #[arg(long, value_name = "FILE")]
+    pub similarity: Vec<String>,
+    /// Use only the first N words (gensim's restrict_vocab).
+    #[arg(long, default_value_t = eval::DEFAULT_RESTRICT_VOCAB)]
+    pub restrict_vocab: usize,
+    /// Match words case-sensitively (default: case-insensitive, as gensim).
+    #[arg(long)]
+    pub case_sensitive: bool,
+    /// Analogy method.
+    #[arg(long, default_value = "add", value_parser = ["add", "mul"])]
+    pub method: String,
+    /// Count unknown words as failures (analogies) / similarity 0 (pairs), as gensim's dummy4unknown.
+    #[arg(long)]
+    pub dummy4unknown: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
+    if a.restrict_vocab == 0 {
+        return Err(usage("--restrict-vocab must be at least 1"));
+    }
+    let (analogy_file, pair_files): (Option<String>, Vec<String>) =
+        if a.analogies.is_none() && a.similarity.is_empty() {
+            (Some("bundled".into()), eval::bundled::PAIR_SETS.iter().map(|s| s.to_string()).collect())
+        } else {
+            (a.analogies.clone(), a.similarity.clone())
+        };
+    // Read the benchmark files before the (possibly slow) vector load.
+    let questions = match &analogy_file {
+        Some(f) if f == "bundled" || f == eval::bundled::GOOGLE_ANALOGIES => Some(eval::bundled::analogies()?),
+        Some(f) => Some(AnalogySet::read(std::path::Path::new(f))?),
+        None => None,
+    };
+    let mut pairs = Vec::new();
+    for f in &pair_files {
+        let p = match eval::bundled::pairs(f) {
+            Some(p) => p?,
+            None => WordPairs::read(std::path::Path::new(f))?,
+        };
+        pairs.push((f.clone(), p));
+    }
+    let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    let t = Instant::now();
+    let index = KnnIndex::new(&set);
+    let method = if a.method == "mul" { Method::Mul } else { Method::Add };
+    let analogy_report = match &questions {
+        Some(q) => {
+            let bar = Bar::new("analogies", false);
+            let cb = |d: u64, t: u64| bar.update(d, t);
+            let opts = AnalogyOptions {
+                restrict_vocab: a.restrict_vocab,
+                case_insensitive: !a.case_sensitive,
+                method,
+                dummy4unknown: a.dummy4unknown,
+            };
+            let r = eval::evaluate_analogies(&index, q, &opts, Some(&cb))?;
+            bar.finish();
+            Some(r)
+        }
+        None => None,
+    };
+    let popts = PairOptions {
+        restrict_vocab: a.restrict_vocab,
+        case_insensitive: !a.case_sensitive,
+        dummy4unknown: a.dummy4unknown,
+    };
+    let pair_reports: Vec<(String, eval::PairReport)> =
+        pairs.iter().map(|(f, p)| (f.clone(), eval::evaluate_pairs(&index, p, &popts))).collect();
+    let compute = t.elapsed().as_secs_f64();
+    if a.json {
+        let sim: Vec<Value> = pair_reports
+            .iter()
+            .map(|(f, r)| {
+                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+                v["file"] = json!(f);
+                v
+            })
+            .collect();
+        let an = analogy_report.as_ref().map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            v["file"] = json!(analogy_file);
+            v
+        });
+        print_json(&json!({
+            "analogies": an,
+            "similarity": sim,
+            "source": set.provenance,
+            "timing_s": {"load": seconds, "compute": compute},
+        }));
+        return Ok(());
+    }
+    if let Some(r) = &analogy_report {
+        println!(
+            "analogies ({}, {}, restrict_vocab {}, {})",
+            analogy_file.as_deref().unwrap_or(""),
+            if method == Method::Add { "3CosAdd" } else { "3CosMul" },
+            r.restrict_vocab,
+            if r.case_insensitive { "case-insensitive" } else { "case-sensitive" }
+        );
+        for s in r.sections.iter().chain(std::iter::once(&r.total)) {
+            let acc = s.accuracy.map_or("-".to_string(), |x| format!("{:.4}", round6(x)));
+            println!("  {:<30} {:>6} / {:<6} {}", s.section, s.correct, s.correct + s.incorrect, acc);
+        }
+        println!("  questions with unknown words: {} ({:.2}%)", r.oov_questions, r.oov_percent);
+    }
+    for (f, r) in &pair_reports {
+        let fmt = |c: &Option<embedscope::analysis::stats::Correlation>| match c {
+            Some(c) => format!("{:.4} (p={:.2e})", c.r, c.p_value.unwrap_or(f64::NAN)),
+            None => "-".into(),
+        };
+        println!(
+            "{f}: pearson {}  spearman {}  pairs {}  unknown {:.2}%",
+            fmt(&r.pearson),
+            fmt(&r.spearman),
+            r.pairs,
+            r.oov_percent
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- convert
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input vector file, or `demo`.
+    pub input: String,
+    /// Output file; the format follows the extension (.txt .vec .bin .tsv .npy .safetensors
+    /// .parquet .esv) unless --to is given.
+    pub output: PathBuf,
+    /// Output format (as --format names).
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
+    let to = match &a.to {
+        Some(f) => Some(Format::from_name(f).ok_or_else(|| usage(format!("unknown format '{f}'")))?),
+        None => Some(Format::from_extension(&a.output).ok_or_else(|| {
+            usage(format!(
+                "cannot tell the output format of {}: use a known extension or --to",
+                a.output.display()
+            ))
+        })?),
+    };
+    if to.is_some_and(|f| !f.can_write()) {
+        return Err(usage(format!("cannot write {}", to.map_or("", Format::name))));
+    }
+    let Loaded { set, seconds, .. } = a.load.load(&a.input)?;
+    let t = Instant::now();
+    let files = formats::save(&set, &a.output, to)?;
+    let write_s = t.elapsed().as_secs_f64();
+    if a.json {
+        print_json(&json!({
+            "input": a.input,
+            "output": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "format": to.map(Format::name),
+            "rows": set.rows(),
+            "dim": set.dim(),
+            "source": set.provenance,
+            "timing_s": {"load": seconds, "write": write_s},
+        }));
+    } else {
+        for f in &files {
+            println!("wrote {}", f.display());
+        }
+        println!("{} rows x {} dims in {write_s:.3} s", set.rows(), set.dim());
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Command-line interface: raw arguments (clap) are validated into typed options, then each
+//! command prints a human-readable report, or exactly one JSON object with `--json`.
+//!
+//! Exit codes: 0 success, 1 runtime error (the message names the file and the place),
+//! 2 usage error.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use embedscope::core::EmbeddingSet;
+use embedscope::formats::{self, CacheStatus, Format, FormatError, LoadOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "embedscope",
+    version,
+    about = "Explore and compare text embeddings on your own machine",
+    long_about = "Explore and compare text embeddings on your own machine.\n\nWithout a subcommand the desktop app opens. Every FILE argument also accepts `demo`, the bundled GloVe 6B 50d subset (50k words)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Shape, format, sha256 and integrity report (NaN/Inf/zero rows, duplicates, norms).
+    Info(commands::InfoArgs),
+    /// Nearest neighbours of words, expressions ("king - man + woman") or raw vectors.
+    #[command(alias = "neighbours")]
+    Neighbors(commands::NeighborsArgs),
+    /// Solve a : b :: c : ? with 3CosAdd or 3CosMul.
+    Analogy(commands::AnalogyArgs),
+    /// Analogy accuracy and word-pair similarity benchmarks (gensim semantics).
+    Eval(commands::EvalArgs),
+    /// Convert between vector formats.
+    Convert(commands::ConvertArgs),
+}
+
+/// Options shared by every command that reads a vector file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Input format (default: detected from content and extension). One of: word2vec-text
+    /// (alias fasttext, vec), glove, word2vec-binary, projector-tsv, npy, safetensors, parquet,
+    /// arrow, native.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Read only the first N rows of the file.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Vocabulary file for npy/safetensors (one token per line; `#row` = row numbers).
+    #[arg(long, value_name = "FILE")]
+    pub vocab: Option<PathBuf>,
+    /// metadata.tsv for projector TSV vectors.
+    #[arg(long, value_name = "FILE")]
+    pub metadata: Option<PathBuf>,
+    /// Token column (Parquet/Arrow/projector metadata); `#row` = row numbers.
+    #[arg(long, value_name = "NAME")]
+    pub token_column: Option<String>,
+    /// Vector column (Parquet/Arrow).
+    #[arg(long, value_name = "NAME")]
+    pub vector_column: Option<String>,
+    /// Tensor name (safetensors with several 2-D tensors).
+    #[arg(long, value_name = "NAME")]
+    pub tensor: Option<String>,
+    /// Do not read or write the native cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache directory (default: $EMBEDSCOPE_CACHE_DIR, else ~/.cache/embedscope).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A failure, sorted by exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments (exit 2).
+    Usage(String),
+    /// The work failed (exit 1).
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::Runtime(e)
+    }
+}
+
+impl From<FormatError> for CliError {
+    fn from(e: FormatError) -> Self {
+        CliError::Runtime(e.into())
+    }
+}
+
+impl From<embedscope::analysis::AnalysisError> for CliError {
+    fn from(e: embedscope::analysis::AnalysisError) -> Self {
+        CliError::Runtime(e.into())
+    }
+}
+
+pub fn usage(msg: impl Into<String>) -> CliError {
+    CliError::Usage(msg.into())
+}
+
+/// How a set was loaded (for reports).
+pub struct Loaded {
+    pub set: EmbeddingSet,
+    pub seconds: f64,
+    pub cache: CacheStatus,
+}
+
+impl LoadArgs {
+    fn options(&self) -> Result<LoadOptions, CliError> {
+        let format = match &self.format {
+            Some(f) => Some(Format::from_name(f).ok_or_else(|| {
+                usage(format!(
+                    "unknown format '{f}'; expected one of: {}",
+                    Format::ALL.map(Format::name).join(", ")
+                ))
+            })?),
+            None => None,
+        };
+        if self.limit == Some(0) {
+            return Err(usage("--limit must be at least 1"));
+        }
+        let cache_dir = if self.no_cache {
+            None
+        } else {
+            self.cache_dir.clone().or_else(formats::default_cache_dir)
+        };
+        Ok(LoadOptions {
+            format,
+            limit: self.limit,
+            vocab: self.vocab.clone(),
+            metadata: self.metadata.clone(),
+            token_column: self.token_column.clone(),
+            vector_column: self.vector_column.clone(),
+            tensor: self.tensor.clone(),
+            cache_dir,
+            progress: None,
+        })
+    }
+
+    /// Loads FILE (or the bundled demo), with a progress bar on a terminal after a second.
+    pub fn load(&self, file: &str) -> Result<Loaded, CliError> {
+        let t = Instant::now();
+        let mut opts = self.options()?;
+        if file == formats::DEMO_NAME {
+            let set = formats::demo_set(self.limit)?;
+            return Ok(Loaded {
+                set,
+                seconds: t.elapsed().as_secs_f64(),
+                cache: CacheStatus::Off,
+            });
+        }
+        let bar = progress::Bar::new("loading", true);
+        opts.progress = Some(bar.callback());
+        let result = formats::load_with_status(std::path::Path::new(file), &opts);
+        bar.finish();
+        let (set, cache) = result?;
+        if let CacheStatus::Failed(e) = &cache {
+            eprintln!("warning: could not write the cache: {e}");
+        }
+        Ok(Loaded {
+            set,
+            seconds: t.elapsed().as_secs_f64(),
+            cache,
+        })
+    }
+}
+
+/// Prints one JSON value on stdout.
+pub fn print_json(v: &serde_json::Value) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot serialise the result: {e}"),
+    }
+}
+
+fn wants_json(cmd: &Option<Command>) -> bool {
+    match cmd {
+        Some(Command::Info(a)) => a.json,
+        Some(Command::Neighbors(a)) => a.json,
+        Some(Command::Analogy(a)) => a.json,
+        Some(Command::Eval(a)) => a.json,
+        Some(Command::Convert(a)) => a.json,
+        None => false,
+    }
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let json = wants_json(&cli.command);
+    let result = match cli.command {
+        Some(Command::Info(a)) => commands::info(&a),
+        Some(Command::Neighbors(a)) => commands::neighbors(&a),
+        Some(Command::Analogy(a)) => commands::analogy(&a),
+        Some(Command::Eval(a)) => commands::eval(&a),
+        Some(Command::Convert(a)) => commands::convert(&a),
+        None => gui_or_help(),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let (code, kind, msg) = match &e {
+                CliError::Usage(m) => (2, "usage", m.clone()),
+                CliError::Runtime(err) => {
+                    let kind = err.downcast_ref::<FormatError>().map_or("runtime", FormatError::kind_name);
+                    (1, kind, format!("{err:#}"))
+                }
+            };
+            eprintln!("error: {msg}");
+            if json {
+                print_json(&serde_json::json!({ "error": { "kind": kind, "message": msg } }));
+            }
+            code
+        }
+    }
+}
+
+fn gui_or_help() -> Result<(), CliError> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let _ = cmd.print_help();
+    println!();
+    if cfg!(feature = "gui") {
+        eprintln!("The desktop app is not part of this build yet; use a subcommand.");
+    }
+    Err(usage("no subcommand given"))
+}
