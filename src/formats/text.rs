@@ -152,6 +152,13 @@ fn parse_spaced_token(line: &[u8], dim: usize, out: &mut Vec<f32>) -> Option<usi
     Some(fields[split - 1].1)
 }
 
+/// True when `line` is a token followed by exactly `dim` numbers.
+pub(crate) fn parses_as_row(line: &[u8], dim: usize) -> bool {
+    let mut v = Vec::with_capacity(dim);
+    let line = trim_line(line);
+    parse_line(line, dim, false, &mut v).is_ok() || parse_spaced_token(line, dim, &mut v).is_some()
+}
+
 /// Result of parsing one piece of complete lines.
 struct Piece {
     /// Token bytes concatenated, with end offsets.

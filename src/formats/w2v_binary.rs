@@ -211,14 +211,20 @@ fn bytemuck_bytes(v: &mut [f32]) -> &mut [u8] {
 
 /// True when the bytes after a "rows dim" header look like binary rows rather than text.
 pub(crate) fn looks_binary(after_header: &[u8], dim: usize) -> bool {
-    // Text rows are printable: a binary row's float bytes almost always include a byte < 0x09
-    // or a non-UTF-8 sequence within the first row.
+    // A text row parses as a token and `dim` numbers.
+    if let Some(e) = after_header.iter().position(|&b| b == b'\n')
+        && super::text::parses_as_row(&after_header[..e], dim)
+    {
+        return false;
+    }
+    // A binary row's float bytes almost always hold a control byte or invalid UTF-8.
     let probe = &after_header[..after_header.len().min(1 + 64 + 4 * dim)];
     let Some(sp) = probe.iter().position(|&b| b == b' ') else {
         return false;
     };
     let vals = &probe[sp + 1..];
-    vals.iter().any(|&b| b < 0x09 || (0x0e..0x20).contains(&b)) || std::str::from_utf8(vals).is_err()
+    let bad_utf8 = matches!(std::str::from_utf8(vals), Err(e) if e.error_len().is_some());
+    vals.iter().any(|&b| b < 0x09 || (0x0e..0x20).contains(&b)) || bad_utf8
 }
 
 #[cfg(test)]
@@ -274,5 +280,12 @@ mod tests {
         let l = read(&b, Some(1)).unwrap();
         assert_eq!(l.matrix.rows(), 1);
         assert!(!looks_binary(b"a 0.5 0.25\n", 2));
+        // A multi-byte character cut by the probe window is still text.
+        let mut t = b"na\xc3\xafve".to_vec();
+        for _ in 0..40 {
+            t.extend_from_slice(b" 0.123456");
+        }
+        t.push(b'\n');
+        assert!(!looks_binary(&t, 40));
     }
 }
