@@ -18,7 +18,9 @@ fn normal_rows(rows: usize, dim: usize, seed: u64) -> Vec<f32> {
     let mut v = Vec::with_capacity(rows * dim);
     for _ in 0..rows {
         let row: Vec<f32> = (0..dim)
-            .map(|_| ((-2.0 * uni().ln()).sqrt() * (2.0 * std::f64::consts::PI * uni()).cos()) as f32)
+            .map(|_| {
+                ((-2.0 * uni().ln()).sqrt() * (2.0 * std::f64::consts::PI * uni()).cos()) as f32
+            })
             .collect();
         let n = row.iter().map(|&a| a * a).sum::<f32>().sqrt();
         v.extend(row.iter().map(|&a| a / n));
@@ -46,11 +48,21 @@ fn bench_knn(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(nq as u64));
     g.bench_function("cosine_top10_1000_queries", |b| {
-        b.iter(|| black_box(idx.search(&queries, 10, Metric::Cosine, None).expect("search")))
+        b.iter(|| {
+            black_box(
+                idx.search(&queries, 10, Metric::Cosine, None)
+                    .expect("search"),
+            )
+        })
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("cosine_top10_1_query", |b| {
-        b.iter(|| black_box(idx.search(&queries[..1], 10, Metric::Cosine, None).expect("search")))
+        b.iter(|| {
+            black_box(
+                idx.search(&queries[..1], 10, Metric::Cosine, None)
+                    .expect("search"),
+            )
+        })
     });
     g.finish();
 }

@@ -27,8 +27,13 @@ fn synthetic(rows: usize, dim: usize) -> EmbeddingSet {
         })
         .collect();
     let vocab = Vocab::from_unique((0..rows).map(|i| format!("w{i}"))).expect("unique tokens");
-    EmbeddingSet::new(vocab, Matrix::from_vec(rows, dim, data).expect("shape"), Metadata::new(), Provenance::default())
-        .expect("set")
+    EmbeddingSet::new(
+        vocab,
+        Matrix::from_vec(rows, dim, data).expect("shape"),
+        Metadata::new(),
+        Provenance::default(),
+    )
+    .expect("set")
 }
 
 fn bench_parse(c: &mut Criterion) {
@@ -40,22 +45,33 @@ fn bench_parse(c: &mut Criterion) {
             eprintln!("skipping {name}: run benches/peers/prepare_data.py first");
             continue;
         }
-        g.throughput(Throughput::Bytes(std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)));
+        g.throughput(Throughput::Bytes(
+            std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0),
+        ));
         let opts = LoadOptions {
             format: Some(Format::GloveText),
             ..Default::default()
         };
-        g.bench_function(name, |b| b.iter(|| black_box(formats::load(&p, &opts).expect("load"))));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(formats::load(&p, &opts).expect("load")))
+        });
     }
     // Synthetic: 50k x 300 word2vec text and binary (always available).
     let dir = tempfile::tempdir().expect("tempdir");
     let set = synthetic(50_000, 300);
-    for (name, f) in [("synthetic_50k_300.txt", Format::Word2VecText), ("synthetic_50k_300.bin", Format::Word2VecBinary)] {
+    for (name, f) in [
+        ("synthetic_50k_300.txt", Format::Word2VecText),
+        ("synthetic_50k_300.bin", Format::Word2VecBinary),
+    ] {
         let p = dir.path().join(name);
         formats::save(&set, &p, Some(f)).expect("save");
-        g.throughput(Throughput::Bytes(std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0)));
+        g.throughput(Throughput::Bytes(
+            std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0),
+        ));
         let opts = LoadOptions::default();
-        g.bench_function(name, |b| b.iter(|| black_box(formats::load(&p, &opts).expect("load"))));
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(formats::load(&p, &opts).expect("load")))
+        });
     }
     g.finish();
 }

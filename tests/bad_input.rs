@@ -14,14 +14,18 @@ fn dir() -> PathBuf {
 }
 
 fn cases() -> Vec<Value> {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(dir().join("cases.json")).unwrap()).unwrap();
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("cases.json")).unwrap()).unwrap();
     v["cases"].as_array().unwrap().clone()
 }
 
 fn cli(args: &[&str]) -> (i32, Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
         .args(args)
-        .env("EMBEDSCOPE_CACHE_DIR", std::env::temp_dir().join("embedscope-test-cache-bad"))
+        .env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join("embedscope-test-cache-bad"),
+        )
         .output()
         .unwrap();
     let code = out.status.code().unwrap_or(-1);
@@ -84,7 +88,12 @@ fn every_case_gives_its_expected_outcome() {
                 }
                 if let Some(rows) = c["first_row_of"].as_object() {
                     for (tok, want) in rows {
-                        let want: Vec<f32> = want.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+                        let want: Vec<f32> = want
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|v| v.as_f64().unwrap() as f32)
+                            .collect();
                         match set.vector(tok) {
                             Some(v) if v == want.as_slice() => {}
                             other => fail(format!("{tok}: {other:?}, expected {want:?}")),
@@ -94,7 +103,10 @@ fn every_case_gives_its_expected_outcome() {
                 if let Some(w) = c["warning"].as_str()
                     && !set.notes.warnings.iter().any(|x| x.contains(w))
                 {
-                    fail(format!("no warning containing {w:?}: {:?}", set.notes.warnings));
+                    fail(format!(
+                        "no warning containing {w:?}: {:?}",
+                        set.notes.warnings
+                    ));
                 }
                 if let Some(q) = c["not_neighbours_of"].as_str() {
                     let idx = KnnIndex::new(&set);
@@ -115,7 +127,12 @@ fn every_case_gives_its_expected_outcome() {
             (o, _) => fail(format!("unknown outcome {o}")),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -150,13 +167,24 @@ fn five_megabyte_lines_without_newline() {
     let e = formats::load(&p, &LoadOptions::default()).unwrap_err();
     assert_eq!(e.kind_name(), "invalid", "{e}");
     assert!(e.to_string().len() < 400, "error message must stay short");
-    let e = formats::load(&p, &LoadOptions { format: Some(Format::GloveText), ..Default::default() }).unwrap_err();
+    let e = formats::load(
+        &p,
+        &LoadOptions {
+            format: Some(Format::GloveText),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("line 1"), "{e}");
     let p2 = d.path().join("long.vec");
     std::fs::write(&p2, format!("3 2\n{long}")).unwrap();
     let e = formats::load(&p2, &LoadOptions::default()).unwrap_err();
     assert!(e.to_string().contains("line 2"), "{e}");
-    assert!(e.to_string().contains("expected 2 values after the token, found 0"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("expected 2 values after the token, found 0"),
+        "{e}"
+    );
     let (code, _, _) = cli(&["info", p2.to_str().unwrap(), "--no-cache"]);
     assert_eq!(code, 1);
 }
@@ -165,12 +193,20 @@ fn five_megabyte_lines_without_newline() {
 fn huge_declared_sizes_fail_fast_without_allocating() {
     // 10^12 rows x 300 would need 1.2 TB: the header alone must be refused at once.
     let t = std::time::Instant::now();
-    let e = formats::load(&dir().join("header_1e12_rows.vec"), &LoadOptions::default()).unwrap_err();
+    let e =
+        formats::load(&dir().join("header_1e12_rows.vec"), &LoadOptions::default()).unwrap_err();
     assert_eq!(e.kind_name(), "too_large");
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("huge.bin");
     std::fs::write(&p, b"1000000000000 300\nthe \x00\x00\x80\x3f").unwrap();
-    let e = formats::load(&p, &LoadOptions { format: Some(Format::Word2VecBinary), ..Default::default() }).unwrap_err();
+    let e = formats::load(
+        &p,
+        &LoadOptions {
+            format: Some(Format::Word2VecBinary),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind_name(), "too_large", "{e}");
     assert!(t.elapsed().as_secs_f64() < 1.0);
 }

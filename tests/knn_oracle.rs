@@ -13,7 +13,14 @@ fn make_set(rows: usize, dim: usize, values: &[f32]) -> EmbeddingSet {
 }
 
 /// Brute force: every candidate row scored in f64; best first, ties by lower index.
-fn oracle(set: &EmbeddingSet, q: &[f32], k: usize, metric: Metric, restrict: usize, exclude: &[usize]) -> Vec<(usize, f64)> {
+fn oracle(
+    set: &EmbeddingSet,
+    q: &[f32],
+    k: usize,
+    metric: Metric,
+    restrict: usize,
+    exclude: &[usize],
+) -> Vec<(usize, f64)> {
     let qn = q.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
     let mut all: Vec<(usize, f64)> = Vec::new();
     for i in 0..restrict.min(set.rows()) {
@@ -21,7 +28,11 @@ fn oracle(set: &EmbeddingSet, q: &[f32], k: usize, metric: Metric, restrict: usi
         if exclude.contains(&i) || r.iter().any(|x| !x.is_finite()) {
             continue;
         }
-        let dot: f64 = r.iter().zip(q).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+        let dot: f64 = r
+            .iter()
+            .zip(q)
+            .map(|(&a, &b)| f64::from(a) * f64::from(b))
+            .sum();
         let rn = r.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
         let s = match metric {
             Metric::Cosine => {
@@ -31,7 +42,12 @@ fn oracle(set: &EmbeddingSet, q: &[f32], k: usize, metric: Metric, restrict: usi
                 dot / (rn * qn)
             }
             Metric::Dot => dot,
-            Metric::Euclidean => -r.iter().zip(q).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum::<f64>().sqrt(),
+            Metric::Euclidean => -r
+                .iter()
+                .zip(q)
+                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                .sum::<f64>()
+                .sqrt(),
         };
         all.push((i, s));
     }
@@ -54,7 +70,12 @@ fn assert_matches(got: &[(usize, f32)], full: &[(usize, f64)], k: usize, tol: f6
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!(seen.insert(g.0), "{ctx}: row {} twice", g.0);
         let close = |a: f64, b: f64| (a - b).abs() <= tol * (1.0 + b.abs());
-        assert!(close(f64::from(g.1), w.1), "{ctx}: rank {i} score {} vs {}", g.1, w.1);
+        assert!(
+            close(f64::from(g.1), w.1),
+            "{ctx}: rank {i} score {} vs {}",
+            g.1,
+            w.1
+        );
         if g.0 != w.0 {
             let exact = full.iter().find(|x| x.0 == g.0).map(|x| x.1);
             assert!(
@@ -133,10 +154,22 @@ fn many_queries_and_large_k_cross_tiles_and_shards() {
     let (rows, dim) = (9000, 24);
     let set = make_set(rows, dim, &values(rows * dim, 5));
     let idx = KnnIndex::new(&set);
-    let queries: Vec<Query> = (0..300).map(|j| idx.vector_query(&values(dim, 1000 + j), Metric::Cosine).unwrap()).collect();
+    let queries: Vec<Query> = (0..300)
+        .map(|j| {
+            idx.vector_query(&values(dim, 1000 + j), Metric::Cosine)
+                .unwrap()
+        })
+        .collect();
     let got = idx.search(&queries, 200, Metric::Cosine, None).unwrap();
     for (j, res) in got.iter().enumerate().step_by(37) {
-        let want = oracle(&set, &values(dim, 1000 + j as u64), 200, Metric::Cosine, rows, &[]);
+        let want = oracle(
+            &set,
+            &values(dim, 1000 + j as u64),
+            200,
+            Metric::Cosine,
+            rows,
+            &[],
+        );
         let g: Vec<(usize, f32)> = res.iter().map(|n| (n.index, n.score)).collect();
         assert_matches(&g, &want, 200, 2e-5, &format!("query {j}"));
     }
@@ -144,7 +177,10 @@ fn many_queries_and_large_k_cross_tiles_and_shards() {
     let small = make_set(5, 3, &values(15, 9));
     let sidx = KnnIndex::new(&small);
     let q = sidx.token_query("w0", Metric::Dot).unwrap();
-    assert_eq!(sidx.search(&[q], 50, Metric::Dot, None).unwrap()[0].len(), 4);
+    assert_eq!(
+        sidx.search(&[q], 50, Metric::Dot, None).unwrap()[0].len(),
+        4
+    );
 }
 
 #[test]
@@ -154,16 +190,23 @@ fn cosmul_equals_its_formula() {
     let idx = KnnIndex::new(&set);
     let cos = |a: usize, b: usize| {
         let (x, y) = (set.matrix.row(a), set.matrix.row(b));
-        let d: f64 = x.iter().zip(y).map(|(&p, &q)| f64::from(p) * f64::from(q)).sum();
+        let d: f64 = x
+            .iter()
+            .zip(y)
+            .map(|(&p, &q)| f64::from(p) * f64::from(q))
+            .sum();
         let n = |r: &[f32]| r.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
         d / (n(x) * n(y))
     };
     for (a, b, c) in [(1, 2, 3), (10, 400, 2499), (7, 8, 9)] {
-        let got = cosmul_batch(&idx, &[(&[b, c][..], &[a][..])], 10, None).unwrap().remove(0);
+        let got = cosmul_batch(&idx, &[(&[b, c][..], &[a][..])], 10, None)
+            .unwrap()
+            .remove(0);
         let mut want: Vec<(usize, f64)> = (0..rows)
             .filter(|i| ![a, b, c].contains(i))
             .map(|i| {
-                let s = ((1.0 + cos(i, b)) / 2.0) * ((1.0 + cos(i, c)) / 2.0) / ((1.0 + cos(i, a)) / 2.0 + 1e-6);
+                let s = ((1.0 + cos(i, b)) / 2.0) * ((1.0 + cos(i, c)) / 2.0)
+                    / ((1.0 + cos(i, a)) / 2.0 + 1e-6);
                 (i, s)
             })
             .collect();

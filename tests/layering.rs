@@ -18,7 +18,9 @@ fn layer(module: &str) -> Option<u8> {
     })
 }
 
-const MODULES: [&str; 8] = ["core", "formats", "model", "analysis", "report", "engine", "app", "ui"];
+const MODULES: [&str; 8] = [
+    "core", "formats", "model", "analysis", "report", "engine", "app", "ui",
+];
 
 /// Violations of the rule in one file of module `module` (`""` for lib.rs / main.rs / cli).
 fn check_file(module: &str, text: &str) -> Vec<String> {
@@ -31,7 +33,8 @@ fn check_file(module: &str, text: &str) -> Vec<String> {
         }
         let at = |what: &str| format!("line {}: {what}: {}", no + 1, l);
         for m in MODULES {
-            let uses = l.contains(&format!("crate::{m}")) || l.contains(&format!("embedscope::{m}"));
+            let uses =
+                l.contains(&format!("crate::{m}")) || l.contains(&format!("embedscope::{m}"));
             if !uses || m == module {
                 continue;
             }
@@ -87,7 +90,13 @@ fn source_tree_follows_the_layer_rule() {
     let mut violations = Vec::new();
     for f in &files {
         let rel = f.strip_prefix(&src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
         let module = match first.as_str() {
             "main.rs" | "cli" => "main".to_string(),
             "lib.rs" => "lib".to_string(),
@@ -98,7 +107,11 @@ fn source_tree_follows_the_layer_rule() {
             violations.push(format!("{}: {v}", rel.display()));
         }
     }
-    assert!(violations.is_empty(), "layer rule broken:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "layer rule broken:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]
@@ -111,7 +124,13 @@ fn the_checker_catches_violations() {
     assert!(!check_file("analysis", "std::thread::spawn(|| {});").is_empty());
     assert!(!check_file("formats", "    todo!()").is_empty());
     assert!(check_file("analysis", "use crate::core::EmbeddingSet;").is_empty());
-    assert!(check_file("engine", "use crate::analysis::KnnIndex; std::thread::spawn(f);").is_empty());
+    assert!(
+        check_file(
+            "engine",
+            "use crate::analysis::KnnIndex; std::thread::spawn(f);"
+        )
+        .is_empty()
+    );
     assert!(check_file("main", "use embedscope::ui::App;").is_empty());
     assert!(check_file("formats", "// mentions crate::analysis in a comment").is_empty());
 }

@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_common import (DEFAULT_BINARY, DEFAULT_DATA, check_binary, fmt_bytes, fmt_s, get_path,  # noqa: E402
-                         log, machine_info, run_json, table, warm_page_cache)
+                         busy_cpu_note, log, machine_info, run_json, table, warm_page_cache)
 
 K = 10
 TIE_TOL = 1e-6
@@ -172,6 +172,7 @@ def main():
     score_diff = float(np.nanmax(np.abs(f_scores.astype(np.float64) - e_scores)[same_pos])) if same_pos.any() else None
     single_same = bool(np.array_equal(f1_rows[0], e1_rows[0]))
 
+    loadavg_end = busy_cpu_note()
     f_best, f1_best = min(f_times), min(f1_times)
     e_comp = get_path(ej, "timing_s", "compute")
     e1_comp = get_path(e1_best["json"], "timing_s", "compute")
@@ -216,13 +217,15 @@ def main():
         },
     }
 
+    res["machine"]["loadavg_at_end"] = loadavg_end
     if args.json:
         print(json.dumps(res, indent=2))
     else:
         m = res["machine"]
         fa, es, ag = res["faiss"], res["embedscope_neighbors"], res["agreement"]
         print(f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
-              f"{m['memory_gib']} GiB; Linux {m['kernel']}")
+              f"{m['memory_gib']} GiB; Linux {m['kernel']}; load average at start {m['loadavg_at_start']}, "
+              f"at end {m['loadavg_at_end']}")
         print(f"python {m['python']}, faiss {m.get('faiss')} ({fa['omp_threads']} OpenMP threads), numpy {m.get('numpy')}; "
               f"embedscope {version}")
         print(f"data: {data.shape[0]} x {data.shape[1]} float32 (unit rows), {nq} queries, k={K}; "

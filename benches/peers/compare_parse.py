@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_common import (DEFAULT_BINARY, DEFAULT_DATA, check_binary, fmt_bytes, fmt_s, get_path,  # noqa: E402
-                         log, machine_info, run_json, run_measured, table, warm_page_cache)
+                         busy_cpu_note, log, machine_info, run_json, run_measured, table, warm_page_cache)
 
 GLOVE_FILES = ["glove.6B.50d.100k.txt", "glove.6B.50d.txt"]
 NEIGHBOR_WORD = "the"
@@ -283,7 +283,8 @@ def report_text(res):
     m = res["machine"]
     lines = [
         f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
-        f"{m['memory_gib']} GiB; Linux {m['kernel']}",
+        f"{m['memory_gib']} GiB; Linux {m['kernel']}; load average at start {m['loadavg_at_start']}, "
+        f"at end {m.get('loadavg_at_end')}",
         f"python {m['python']}, gensim {m.get('gensim')}, numpy {m.get('numpy')}; embedscope {res['embedscope_version']}",
         f"repeats: {res['repeats']} (best time; peak RSS = max over repeats); warm page cache",
         "",
@@ -378,6 +379,7 @@ def main():
     }
     if not args.skip_native:
         res["native"] = bench_native(binary, data, args.repeats)
+    res["machine"]["loadavg_at_end"] = busy_cpu_note()
     if args.json:
         print(json.dumps(res, indent=2))
     else:

@@ -50,7 +50,11 @@ def machine_info(extra_modules=()):
         "memory_gib": round(mem_kb / 2**20, 1) if mem_kb else None,
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+    if info["loadavg_at_start"][0] > 0.5:
+        log(f"warning: 1-minute load average is {info['loadavg_at_start'][0]} before the benchmark started: "
+            "something else is using the CPU and the timings will show it")
     for name in extra_modules:
         try:
             mod = __import__(name)
@@ -60,29 +64,58 @@ def machine_info(extra_modules=()):
     return info
 
 
+# A tiny wrapper process that starts the measured command, waits for it with os.wait4 and
+# writes the child's rusage as JSON to the file named by argv[1]. Why a wrapper: Linux keeps
+# the high-water RSS of the memory image a process replaced by exec (signal->maxrss), and a
+# child started by fork/vfork from this Python process begins life with this process's
+# image. So the ru_maxrss that os.wait4 (or getrusage(RUSAGE_CHILDREN)) reports for a direct
+# child is at least *this* process's peak RSS (numpy, gensim and the matrices loaded for the
+# checks): useless. The wrapper is a bare `python -S` (~8 MiB), and ru_maxrss is a maximum,
+# not a sum, so the figure it reports is the measured command's own peak (floor ~8 MiB).
+_WRAPPER = r"""
+import json, os, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status, ru = os.wait4(pid, 0)
+wall = time.perf_counter() - t0
+with open(out, "w") as f:
+    json.dump({"wall_s": wall, "maxrss_kib": ru.ru_maxrss, "user_s": ru.ru_utime, "sys_s": ru.ru_stime,
+               "rc": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
 def run_measured(cmd, env=None, cwd=None):
     """Run cmd in a fresh child; return wall time, the child's own peak RSS and its output.
 
-    The peak RSS comes from os.wait4 on that one child (Linux: ru_maxrss in KiB), so it is
-    the peak of this process alone, not the running maximum over every child this Python
-    process has waited for (which is what getrusage(RUSAGE_CHILDREN) would report).
+    The command runs under _WRAPPER (see above), so peak_rss_bytes is that process's own
+    peak, and wall_s is timed by the wrapper around spawn..exit (the wrapper's own start-up
+    is not included).
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode("utf-8", "replace")
-        stderr = err.read().decode("utf-8", "replace")
+    cmd = [str(c) for c in cmd]
+    fd, ru_path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    try:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run([sys.executable, "-S", "-c", _WRAPPER, ru_path] + cmd,
+                               stdout=out, stderr=err, env=env, cwd=cwd)
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            stderr = err.read().decode("utf-8", "replace")
+        try:
+            with open(ru_path) as f:
+                ru = json.load(f)
+        except (OSError, ValueError):
+            sys.exit(f"measuring wrapper failed (exit {p.returncode}) for {' '.join(cmd)}\n{stderr[-2000:]}")
+    finally:
+        os.unlink(ru_path)
     return {
-        "wall_s": wall,
-        "peak_rss_bytes": ru.ru_maxrss * 1024,
-        "user_s": ru.ru_utime,
-        "sys_s": ru.ru_stime,
-        "rc": p.returncode,
+        "wall_s": ru["wall_s"],
+        "peak_rss_bytes": ru["maxrss_kib"] * 1024,
+        "user_s": ru["user_s"],
+        "sys_s": ru["sys_s"],
+        "rc": ru["rc"],
         "stdout": stdout,
         "stderr": stderr,
     }
@@ -151,3 +184,8 @@ def check_binary(path):
         sys.exit(f"embedscope binary not found or not executable: {p} (build it with cargo build --release)")
     r = subprocess.run([str(p), "--version"], capture_output=True, text=True)
     return (r.stdout or r.stderr).strip() or None
+
+
+def busy_cpu_note():
+    """The load averages now, for the end of a report (a busy machine skews every number)."""
+    return [round(x, 2) for x in os.getloadavg()]

@@ -43,9 +43,18 @@ pub fn analogy(
         Method::Add => {
             let e = Expr {
                 terms: vec![
-                    Term { weight: 1.0, token: b.to_string() },
-                    Term { weight: 1.0, token: c.to_string() },
-                    Term { weight: -1.0, token: a.to_string() },
+                    Term {
+                        weight: 1.0,
+                        token: b.to_string(),
+                    },
+                    Term {
+                        weight: 1.0,
+                        token: c.to_string(),
+                    },
+                    Term {
+                        weight: -1.0,
+                        token: a.to_string(),
+                    },
                 ],
             };
             let q = e.to_query(index, Metric::Cosine)?;
@@ -98,26 +107,37 @@ pub fn cosmul_batch(
     }
     let excl_refs: Vec<&[usize]> = excl.iter().map(Vec::as_slice).collect();
     let inv = &index.inv_norms;
-    let raw = index.scan(&qmat, width, k, restrict, Metric::Cosine, &excl_refs, &|_q, tile, j0, out| {
-        let nb = out.len();
-        for (jj, o) in out.iter_mut().enumerate() {
-            let s = inv[j0 + jj];
-            let mut pos = 1f32;
-            for r in 0..np {
-                pos *= (1.0 + tile[r * nb + jj] * s) / 2.0;
+    let raw = index.scan(
+        &qmat,
+        width,
+        k,
+        restrict,
+        Metric::Cosine,
+        &excl_refs,
+        &|_q, tile, j0, out| {
+            let nb = out.len();
+            for (jj, o) in out.iter_mut().enumerate() {
+                let s = inv[j0 + jj];
+                let mut pos = 1f32;
+                for r in 0..np {
+                    pos *= (1.0 + tile[r * nb + jj] * s) / 2.0;
+                }
+                let mut neg = 1f32;
+                for r in np..width {
+                    neg *= (1.0 + tile[r * nb + jj] * s) / 2.0;
+                }
+                *o = pos / (neg + COSMUL_EPSILON);
             }
-            let mut neg = 1f32;
-            for r in np..width {
-                neg *= (1.0 + tile[r * nb + jj] * s) / 2.0;
-            }
-            *o = pos / (neg + COSMUL_EPSILON);
-        }
-    });
+        },
+    );
     Ok(raw
         .into_iter()
         .map(|l| {
             l.into_iter()
-                .map(|(s, i)| Neighbor { index: i as usize, score: s })
+                .map(|(s, i)| Neighbor {
+                    index: i as usize,
+                    score: s,
+                })
                 .collect()
         })
         .collect())

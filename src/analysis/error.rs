@@ -18,7 +18,11 @@ pub enum AnalysisError {
     #[error("{0}")]
     InvalidParameter(String),
     #[error("{path}: line {line}: {msg}")]
-    BadInput { path: String, line: u64, msg: String },
+    BadInput {
+        path: String,
+        line: u64,
+        msg: String,
+    },
     #[error("{path}: {msg}")]
     Io { path: String, msg: String },
 }

@@ -68,7 +68,10 @@ impl AnalogySet {
             };
             let w: Vec<&str> = line.split_whitespace().collect();
             match w.as_slice() {
-                [a, b, c, d] => sec.questions.push(([a.to_string(), b.to_string(), c.to_string(), d.to_string()], no)),
+                [a, b, c, d] => sec.questions.push((
+                    [a.to_string(), b.to_string(), c.to_string(), d.to_string()],
+                    no,
+                )),
                 _ => skipped.push(no),
             }
         }
@@ -79,7 +82,10 @@ impl AnalogySet {
                 msg: "no \": section\" line: not an analogy file".into(),
             });
         }
-        Ok(AnalogySet { sections, skipped_lines: skipped })
+        Ok(AnalogySet {
+            sections,
+            skipped_lines: skipped,
+        })
     }
 }
 
@@ -157,7 +163,14 @@ fn ok_vocab(index: &KnnIndex, restrict: usize, fold: bool) -> HashMap<String, us
     let mut m = HashMap::with_capacity(n);
     for i in (0..n).rev() {
         let t = vocab.token(i);
-        m.insert(if fold { t.to_uppercase() } else { t.to_string() }, i);
+        m.insert(
+            if fold {
+                t.to_uppercase()
+            } else {
+                t.to_string()
+            },
+            i,
+        );
     }
     m
 }
@@ -173,7 +186,13 @@ pub fn evaluate_analogies(
 ) -> Result<AnalogyReport, AnalysisError> {
     let fold = opts.case_insensitive;
     let ok = ok_vocab(index, opts.restrict_vocab, fold);
-    let key = |w: &str| if fold { w.to_uppercase() } else { w.to_string() };
+    let key = |w: &str| {
+        if fold {
+            w.to_uppercase()
+        } else {
+            w.to_string()
+        }
+    };
     let restrict = Some(opts.restrict_vocab);
     let vocab = &index.set().vocab;
     let total_q: u64 = set.sections.iter().map(|s| s.questions.len() as u64).sum();
@@ -216,9 +235,12 @@ pub fn evaluate_analogies(
                     index.search(&queries, 5, Metric::Cosine, restrict)?
                 }
                 Method::Mul => {
-                    let pn: Vec<([usize; 2], [usize; 1])> =
-                        chunk.iter().map(|([a, b, c], _, _, _)| ([*b, *c], [*a])).collect();
-                    let qs: Vec<(&[usize], &[usize])> = pn.iter().map(|(p, n)| (&p[..], &n[..])).collect();
+                    let pn: Vec<([usize; 2], [usize; 1])> = chunk
+                        .iter()
+                        .map(|([a, b, c], _, _, _)| ([*b, *c], [*a]))
+                        .collect();
+                    let qs: Vec<(&[usize], &[usize])> =
+                        pn.iter().map(|(p, n)| (&p[..], &n[..])).collect();
                     cosmul_batch(index, &qs, 5, restrict)?
                 }
             };
@@ -260,7 +282,11 @@ pub fn evaluate_analogies(
         sections,
         questions: total_q,
         oov_questions: oov,
-        oov_percent: if total_q > 0 { oov as f64 / total_q as f64 * 100.0 } else { 0.0 },
+        oov_percent: if total_q > 0 {
+            oov as f64 / total_q as f64 * 100.0
+        } else {
+            0.0
+        },
         skipped_lines: set.skipped_lines.len() as u64,
         outcomes,
     })
@@ -274,7 +300,9 @@ fn cosadd_query(index: &KnnIndex, a: usize, b: usize, c: usize) -> Result<Query,
         }
     }
     let (ua, ub, uc) = (index.unit_row(a), index.unit_row(b), index.unit_row(c));
-    let mean: Vec<f32> = (0..ua.len()).map(|j| (ub[j] + uc[j] - ua[j]) / 3.0).collect();
+    let mean: Vec<f32> = (0..ua.len())
+        .map(|j| (ub[j] + uc[j] - ua[j]) / 3.0)
+        .collect();
     let vector = unit(&mean).ok_or(AnalysisError::DegenerateQuery)?;
     Ok(Query {
         vector,
@@ -312,7 +340,9 @@ impl WordPairs {
             };
             match f.as_slice() {
                 [a, b, s] => match s.trim().parse::<f64>() {
-                    Ok(v) if v.is_finite() => pairs.push((a.trim().to_string(), b.trim().to_string(), v, no)),
+                    Ok(v) if v.is_finite() => {
+                        pairs.push((a.trim().to_string(), b.trim().to_string(), v, no))
+                    }
                     _ => skipped.push(no),
                 },
                 _ => skipped.push(no),
@@ -325,7 +355,10 @@ impl WordPairs {
                 msg: "no \"word1 word2 score\" lines found".into(),
             });
         }
-        Ok(WordPairs { pairs, skipped_lines: skipped })
+        Ok(WordPairs {
+            pairs,
+            skipped_lines: skipped,
+        })
     }
 }
 
@@ -367,7 +400,12 @@ pub fn similarity(index: &KnnIndex, a: usize, b: usize) -> Option<f32> {
         return None;
     }
     let m = &index.set().matrix;
-    let d: f64 = m.row(a).iter().zip(m.row(b)).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
+    let d: f64 = m
+        .row(a)
+        .iter()
+        .zip(m.row(b))
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
     Some((d * f64::from(index.inv_norms[a]) * f64::from(index.inv_norms[b])) as f32)
 }
 
@@ -376,7 +414,13 @@ pub fn similarity(index: &KnnIndex, a: usize, b: usize) -> Option<f32> {
 pub fn evaluate_pairs(index: &KnnIndex, pairs: &WordPairs, opts: &PairOptions) -> PairReport {
     let fold = opts.case_insensitive;
     let ok = ok_vocab(index, opts.restrict_vocab, fold);
-    let key = |w: &str| if fold { w.to_uppercase() } else { w.to_string() };
+    let key = |w: &str| {
+        if fold {
+            w.to_uppercase()
+        } else {
+            w.to_string()
+        }
+    };
     let (mut gold, mut model) = (Vec::new(), Vec::new());
     let mut oov = 0u64;
     for (a, b, s, _) in &pairs.pairs {
@@ -399,10 +443,18 @@ pub fn evaluate_pairs(index: &KnnIndex, pairs: &WordPairs, opts: &PairOptions) -
         }
     }
     let oov_percent = if opts.dummy4unknown {
-        if gold.is_empty() { 0.0 } else { oov as f64 / gold.len() as f64 * 100.0 }
+        if gold.is_empty() {
+            0.0
+        } else {
+            oov as f64 / gold.len() as f64 * 100.0
+        }
     } else {
         let n = gold.len() as u64 + oov;
-        if n == 0 { 0.0 } else { oov as f64 / n as f64 * 100.0 }
+        if n == 0 {
+            0.0
+        } else {
+            oov as f64 / n as f64 * 100.0
+        }
     };
     PairReport {
         pearson: pearson(&gold, &model),

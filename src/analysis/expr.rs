@@ -120,7 +120,10 @@ impl Expr {
             }
         }
         let vector: Vec<f32> = if metric == Metric::Cosine {
-            let mean: Vec<f32> = acc.iter().map(|&a| (a / total.max(f64::MIN_POSITIVE)) as f32).collect();
+            let mean: Vec<f32> = acc
+                .iter()
+                .map(|&a| (a / total.max(f64::MIN_POSITIVE)) as f32)
+                .collect();
             unit(&mean).ok_or(AnalysisError::DegenerateQuery)?
         } else {
             acc.iter().map(|&a| a as f32).collect()
@@ -134,17 +137,32 @@ mod tests {
     use super::*;
 
     fn terms(s: &str) -> Vec<(f32, String)> {
-        Expr::parse(s).unwrap().terms.into_iter().map(|t| (t.weight, t.token)).collect()
+        Expr::parse(s)
+            .unwrap()
+            .terms
+            .into_iter()
+            .map(|t| (t.weight, t.token))
+            .collect()
     }
 
     #[test]
     fn parses_operators_tokens_and_weights() {
         assert_eq!(
             terms("king - man + woman"),
-            vec![(1.0, "king".into()), (-1.0, "man".into()), (1.0, "woman".into())]
+            vec![
+                (1.0, "king".into()),
+                (-1.0, "man".into()),
+                (1.0, "woman".into())
+            ]
         );
-        assert_eq!(terms("x-ray -lrb-"), vec![(1.0, "x-ray".into()), (1.0, "-lrb-".into())]);
-        assert_eq!(terms("0.5*paris - \"new york\""), vec![(0.5, "paris".into()), (-1.0, "new york".into())]);
+        assert_eq!(
+            terms("x-ray -lrb-"),
+            vec![(1.0, "x-ray".into()), (1.0, "-lrb-".into())]
+        );
+        assert_eq!(
+            terms("0.5*paris - \"new york\""),
+            vec![(0.5, "paris".into()), (-1.0, "new york".into())]
+        );
         assert_eq!(terms("- a"), vec![(-1.0, "a".into())]);
         assert!(Expr::parse("a + - b").is_err());
         assert!(Expr::parse("a +").is_err());

@@ -58,9 +58,12 @@ pub struct Query {
     pub exclude: Vec<usize>,
 }
 
+/// Turns one query's rows of dot products against a tile into scores: `(query, tile, first row, out)`.
+pub(crate) type Combine<'a> = dyn Fn(usize, &[f32], usize, &mut [f32]) + Sync + 'a;
+
 /// Rows per database tile and queries per block (chosen by benchmark, see BENCHMARKS.md).
 const TILE_ROWS: usize = 1024;
-const QUERY_BLOCK: usize = 128;
+const QUERY_BLOCK: usize = 512;
 
 /// Precomputed row norms and exclusion flags over an embedding set.
 pub struct KnnIndex<'a> {
@@ -123,7 +126,7 @@ impl<'a> KnnIndex<'a> {
 
     /// Whether a row can be returned as a neighbour under `metric`.
     pub fn is_candidate(&self, i: usize, metric: Metric) -> bool {
-        !self.invalid[i] && !(metric == Metric::Cosine && self.zero[i])
+        !(self.invalid[i] || (metric == Metric::Cosine && self.zero[i]))
     }
 
     /// Query for one token: its vector (unit for cosine), excluding itself.
@@ -186,23 +189,34 @@ impl<'a> KnnIndex<'a> {
                 });
             }
         }
-        let flat: Vec<f32> = queries.iter().flat_map(|q| q.vector.iter().copied()).collect();
+        let flat: Vec<f32> = queries
+            .iter()
+            .flat_map(|q| q.vector.iter().copied())
+            .collect();
         let excl: Vec<&[usize]> = queries.iter().map(|q| q.exclude.as_slice()).collect();
         let inv = &self.inv_norms;
         let sq = &self.sq_norms;
-        let raw = self.scan(&flat, 1, k, restrict, metric, &excl, &|_q, tile, j0, out| match metric {
-            Metric::Cosine => {
-                for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&inv[j0..]) {
-                    *o = t * s;
+        let raw = self.scan(
+            &flat,
+            1,
+            k,
+            restrict,
+            metric,
+            &excl,
+            &|_q, tile, j0, out| match metric {
+                Metric::Cosine => {
+                    for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&inv[j0..]) {
+                        *o = t * s;
+                    }
                 }
-            }
-            Metric::Dot => out.copy_from_slice(&tile[..out.len()]),
-            Metric::Euclidean => {
-                for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&sq[j0..]) {
-                    *o = 2.0 * t - s;
+                Metric::Dot => out.copy_from_slice(&tile[..out.len()]),
+                Metric::Euclidean => {
+                    for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&sq[j0..]) {
+                        *o = 2.0 * t - s;
+                    }
                 }
-            }
-        });
+            },
+        );
         Ok(raw
             .into_iter()
             .zip(queries)
@@ -260,7 +274,7 @@ impl<'a> KnnIndex<'a> {
         restrict: Option<usize>,
         metric: Metric,
         exclude: &[&[usize]],
-        combine: &(dyn Fn(usize, &[f32], usize, &mut [f32]) + Sync),
+        combine: &Combine<'_>,
     ) -> Vec<Vec<(f32, u32)>> {
         let dim = self.set.dim();
         let nq = qmat.len() / (dim * width);
@@ -269,7 +283,8 @@ impl<'a> KnnIndex<'a> {
             return vec![Vec::new(); nq];
         }
         let data = self.set.matrix.as_slice();
-        let tiles = n.div_ceil(TILE_ROWS);
+        let (tile_rows, query_block) = (TILE_ROWS, QUERY_BLOCK);
+        let tiles = n.div_ceil(tile_rows);
         let threads = rayon::current_num_threads().max(1);
         let shards = tiles.min(threads * 4).max(1);
         let per_shard = tiles.div_ceil(shards);
@@ -277,12 +292,12 @@ impl<'a> KnnIndex<'a> {
             .into_par_iter()
             .map(|s| {
                 let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-                let qb = QUERY_BLOCK.min(nq);
-                let mut tile = vec![0f32; qb * width * TILE_ROWS];
-                let mut scores = vec![0f32; TILE_ROWS];
+                let qb = query_block.min(nq);
+                let mut tile = vec![0f32; qb * width * tile_rows];
+                let mut scores = vec![0f32; tile_rows];
                 for t in s * per_shard..((s + 1) * per_shard).min(tiles) {
-                    let j0 = t * TILE_ROWS;
-                    let nb = TILE_ROWS.min(n - j0);
+                    let j0 = t * tile_rows;
+                    let nb = tile_rows.min(n - j0);
                     let x = &data[j0 * dim..(j0 + nb) * dim];
                     for q0 in (0..nq).step_by(qb) {
                         let qn = qb.min(nq - q0);
@@ -322,14 +337,27 @@ impl<'a> KnnIndex<'a> {
                             combine(q, rows, j0, out);
                             let top = &mut tops[q];
                             let mut thr = top.threshold();
-                            for (jj, &sc) in out.iter().enumerate() {
-                                if sc > thr || (!top.is_full() && !sc.is_nan()) {
-                                    let j = j0 + jj;
-                                    if !self.is_candidate(j, metric) || exclude[q].contains(&j) {
-                                        continue;
+                            // Chunks whose maximum cannot enter the top-k are skipped with one
+                            // vectorised comparison; only promising chunks are scanned one by one.
+                            for (c, chunk) in out.chunks(16).enumerate() {
+                                let max = chunk
+                                    .iter()
+                                    .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+                                if !(max > thr
+                                    || (!top.is_full() && chunk.iter().any(|v| !v.is_nan())))
+                                {
+                                    continue;
+                                }
+                                for (i, &sc) in chunk.iter().enumerate() {
+                                    if sc > thr || (!top.is_full() && !sc.is_nan()) {
+                                        let j = j0 + c * 16 + i;
+                                        if !self.is_candidate(j, metric) || exclude[q].contains(&j)
+                                        {
+                                            continue;
+                                        }
+                                        top.push(sc, j as u32);
+                                        thr = top.threshold();
                                     }
-                                    top.push(sc, j as u32);
-                                    thr = top.threshold();
                                 }
                             }
                         }
@@ -350,7 +378,11 @@ impl<'a> KnnIndex<'a> {
 
 /// `v / |v|`, or `None` for a zero or non-finite vector.
 pub fn unit(v: &[f32]) -> Option<Vec<f32>> {
-    let n = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    let n = v
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
     if !(n.is_finite() && n > 0.0) {
         return None;
     }

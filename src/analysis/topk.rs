@@ -78,9 +78,8 @@ impl TopK {
 
     /// Best first.
     pub fn into_sorted(mut self) -> Vec<(f32, u32)> {
-        self.heap.sort_unstable_by(|a, b| {
-            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
-        });
+        self.heap
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         self.heap
     }
 
@@ -98,7 +97,10 @@ mod tests {
     #[test]
     fn keeps_best_with_index_tiebreak() {
         let mut t = TopK::new(3);
-        for (i, s) in [0.5f32, 0.9, 0.1, 0.9, f32::NAN, 0.7, 0.9].iter().enumerate() {
+        for (i, s) in [0.5f32, 0.9, 0.1, 0.9, f32::NAN, 0.7, 0.9]
+            .iter()
+            .enumerate()
+        {
             t.push(*s, i as u32);
         }
         assert_eq!(t.into_sorted(), vec![(0.9, 1), (0.9, 3), (0.9, 6)]);

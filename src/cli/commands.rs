@@ -42,7 +42,11 @@ pub struct InfoArgs {
 }
 
 pub fn info(a: &InfoArgs) -> Result<(), CliError> {
-    let Loaded { set, seconds, cache } = a.load.load(&a.file)?;
+    let Loaded {
+        set,
+        seconds,
+        cache,
+    } = a.load.load(&a.file)?;
     let t = Instant::now();
     let scan = RowScan::new(&set.matrix);
     let report = IntegrityReport::new(&set, &scan);
@@ -86,10 +90,22 @@ pub fn info(a: &InfoArgs) -> Result<(), CliError> {
         println!("file size   {s} bytes");
     }
     if !set.metadata.is_empty() {
-        let cols: Vec<&str> = set.metadata.columns().iter().map(|c| c.name.as_str()).collect();
+        let cols: Vec<&str> = set
+            .metadata
+            .columns()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         println!("metadata    {}", cols.join(", "));
     }
-    println!("integrity   {}", if report.is_clean() { "clean" } else { "PROBLEMS FOUND" });
+    println!(
+        "integrity   {}",
+        if report.is_clean() {
+            "clean"
+        } else {
+            "PROBLEMS FOUND"
+        }
+    );
     let ex = &report.examples;
     let line = |name: &str, n: u64, ex: &[String]| {
         let shown: Vec<&str> = ex.iter().take(8).map(String::as_str).collect();
@@ -108,7 +124,11 @@ pub fn info(a: &InfoArgs) -> Result<(), CliError> {
         .map(|d| format!("{}(rows {},{})", d.token, d.kept_row, d.dropped_row))
         .collect();
     line("duplicate tokens", report.duplicate_tokens, &dups);
-    line("non-UTF-8 tokens", report.invalid_utf8_tokens, &ex.invalid_utf8);
+    line(
+        "non-UTF-8 tokens",
+        report.invalid_utf8_tokens,
+        &ex.invalid_utf8,
+    );
     if let Some(n) = &report.norms {
         println!(
             "norms       min {:.4}  median {:.4}  max {:.4}  mean {:.4}  {}",
@@ -116,7 +136,11 @@ pub fn info(a: &InfoArgs) -> Result<(), CliError> {
             n.median,
             n.max,
             n.mean,
-            if n.unit_normalized { "(unit-normalised)" } else { "" }
+            if n.unit_normalized {
+                "(unit-normalised)"
+            } else {
+                ""
+            }
         );
     }
     for w in &set.notes.warnings {
@@ -181,12 +205,20 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
     let metric = Metric::from_name(&a.metric).ok_or_else(|| usage("unknown metric"))?;
     let mut texts = a.queries.clone();
     if let Some(f) = &a.queries_file {
-        let s = std::fs::read_to_string(f)
-            .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: cannot read queries: {e}", f.display())))?;
-        texts.extend(s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string));
+        let s = std::fs::read_to_string(f).map_err(|e| {
+            CliError::Runtime(anyhow::anyhow!("{}: cannot read queries: {e}", f.display()))
+        })?;
+        texts.extend(
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
     }
     if texts.is_empty() && a.query_vectors.is_none() {
-        return Err(usage("give at least one query (WORD..., --queries-file or --query-vectors)"));
+        return Err(usage(
+            "give at least one query (WORD..., --queries-file or --query-vectors)",
+        ));
     }
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
@@ -231,7 +263,11 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
     bar.finish();
     let compute = t.elapsed().as_secs_f64();
     for m in &missing {
-        eprintln!("warning: {}: {}", m["query"].as_str().unwrap_or(""), m["error"].as_str().unwrap_or(""));
+        eprintln!(
+            "warning: {}: {}",
+            m["query"].as_str().unwrap_or(""),
+            m["error"].as_str().unwrap_or("")
+        );
     }
     if a.json {
         let res: Vec<Value> = labels
@@ -252,12 +288,19 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
         for (q, list) in labels.iter().zip(&results) {
             println!("{q}");
             for (r, n) in list.iter().enumerate() {
-                println!("  {:>3}  {:<24} {:.6}", r + 1, set.vocab.token(n.index), n.score);
+                println!(
+                    "  {:>3}  {:<24} {:.6}",
+                    r + 1,
+                    set.vocab.token(n.index),
+                    n.score
+                );
             }
         }
     }
     if results.is_empty() {
-        return Err(CliError::Runtime(anyhow::anyhow!("no query could be answered")));
+        return Err(CliError::Runtime(anyhow::anyhow!(
+            "no query could be answered"
+        )));
     }
     Ok(())
 }
@@ -291,7 +334,11 @@ pub fn analogy(a: &AnalogyArgs) -> Result<(), CliError> {
     if a.k == 0 {
         return Err(usage("-k must be at least 1"));
     }
-    let method = if a.method == "mul" { Method::Mul } else { Method::Add };
+    let method = if a.method == "mul" {
+        Method::Mul
+    } else {
+        Method::Add
+    };
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let index = KnnIndex::new(&set);
@@ -307,9 +354,24 @@ pub fn analogy(a: &AnalogyArgs) -> Result<(), CliError> {
             "timing_s": {"load": seconds, "compute": compute},
         }));
     } else {
-        println!("{} : {} :: {} : ?   ({})", a.a, a.b, a.c, if method == Method::Add { "3CosAdd" } else { "3CosMul" });
+        println!(
+            "{} : {} :: {} : ?   ({})",
+            a.a,
+            a.b,
+            a.c,
+            if method == Method::Add {
+                "3CosAdd"
+            } else {
+                "3CosMul"
+            }
+        );
         for (r, n) in list.iter().enumerate() {
-            println!("  {:>3}  {:<24} {:.6}", r + 1, set.vocab.token(n.index), n.score);
+            println!(
+                "  {:>3}  {:<24} {:.6}",
+                r + 1,
+                set.vocab.token(n.index),
+                n.score
+            );
         }
     }
     Ok(())
@@ -352,13 +414,21 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     }
     let (analogy_file, pair_files): (Option<String>, Vec<String>) =
         if a.analogies.is_none() && a.similarity.is_empty() {
-            (Some("bundled".into()), eval::bundled::PAIR_SETS.iter().map(|s| s.to_string()).collect())
+            (
+                Some("bundled".into()),
+                eval::bundled::PAIR_SETS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            )
         } else {
             (a.analogies.clone(), a.similarity.clone())
         };
     // Read the benchmark files before the (possibly slow) vector load.
     let questions = match &analogy_file {
-        Some(f) if f == "bundled" || f == eval::bundled::GOOGLE_ANALOGIES => Some(eval::bundled::analogies()?),
+        Some(f) if f == "bundled" || f == eval::bundled::GOOGLE_ANALOGIES => {
+            Some(eval::bundled::analogies()?)
+        }
         Some(f) => Some(AnalogySet::read(std::path::Path::new(f))?),
         None => None,
     };
@@ -373,7 +443,11 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let index = KnnIndex::new(&set);
-    let method = if a.method == "mul" { Method::Mul } else { Method::Add };
+    let method = if a.method == "mul" {
+        Method::Mul
+    } else {
+        Method::Add
+    };
     let analogy_report = match &questions {
         Some(q) => {
             let bar = Bar::new("analogies", false);
@@ -395,8 +469,10 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         case_insensitive: !a.case_sensitive,
         dummy4unknown: a.dummy4unknown,
     };
-    let pair_reports: Vec<(String, eval::PairReport)> =
-        pairs.iter().map(|(f, p)| (f.clone(), eval::evaluate_pairs(&index, p, &popts))).collect();
+    let pair_reports: Vec<(String, eval::PairReport)> = pairs
+        .iter()
+        .map(|(f, p)| (f.clone(), eval::evaluate_pairs(&index, p, &popts)))
+        .collect();
     let compute = t.elapsed().as_secs_f64();
     if a.json {
         let sim: Vec<Value> = pair_reports
@@ -424,15 +500,34 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         println!(
             "analogies ({}, {}, restrict_vocab {}, {})",
             analogy_file.as_deref().unwrap_or(""),
-            if method == Method::Add { "3CosAdd" } else { "3CosMul" },
+            if method == Method::Add {
+                "3CosAdd"
+            } else {
+                "3CosMul"
+            },
             r.restrict_vocab,
-            if r.case_insensitive { "case-insensitive" } else { "case-sensitive" }
+            if r.case_insensitive {
+                "case-insensitive"
+            } else {
+                "case-sensitive"
+            }
         );
         for s in r.sections.iter().chain(std::iter::once(&r.total)) {
-            let acc = s.accuracy.map_or("-".to_string(), |x| format!("{:.4}", round6(x)));
-            println!("  {:<30} {:>6} / {:<6} {}", s.section, s.correct, s.correct + s.incorrect, acc);
+            let acc = s
+                .accuracy
+                .map_or("-".to_string(), |x| format!("{:.4}", round6(x)));
+            println!(
+                "  {:<30} {:>6} / {:<6} {}",
+                s.section,
+                s.correct,
+                s.correct + s.incorrect,
+                acc
+            );
         }
-        println!("  questions with unknown words: {} ({:.2}%)", r.oov_questions, r.oov_percent);
+        println!(
+            "  questions with unknown words: {} ({:.2}%)",
+            r.oov_questions, r.oov_percent
+        );
     }
     for (f, r) in &pair_reports {
         let fmt = |c: &Option<embedscope::analysis::stats::Correlation>| match c {
@@ -470,7 +565,9 @@ pub struct ConvertArgs {
 
 pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
     let to = match &a.to {
-        Some(f) => Some(Format::from_name(f).ok_or_else(|| usage(format!("unknown format '{f}'")))?),
+        Some(f) => {
+            Some(Format::from_name(f).ok_or_else(|| usage(format!("unknown format '{f}'")))?)
+        }
         None => Some(Format::from_extension(&a.output).ok_or_else(|| {
             usage(format!(
                 "cannot tell the output format of {}: use a known extension or --to",
@@ -479,7 +576,10 @@ pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
         })?),
     };
     if to.is_some_and(|f| !f.can_write()) {
-        return Err(usage(format!("cannot write {}", to.map_or("", Format::name))));
+        return Err(usage(format!(
+            "cannot write {}",
+            to.map_or("", Format::name)
+        )));
     }
     let Loaded { set, seconds, .. } = a.load.load(&a.input)?;
     let t = Instant::now();

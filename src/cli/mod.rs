@@ -216,7 +216,9 @@ pub fn run() -> i32 {
             let (code, kind, msg) = match &e {
                 CliError::Usage(m) => (2, "usage", m.clone()),
                 CliError::Runtime(err) => {
-                    let kind = err.downcast_ref::<FormatError>().map_or("runtime", FormatError::kind_name);
+                    let kind = err
+                        .downcast_ref::<FormatError>()
+                        .map_or("runtime", FormatError::kind_name);
                     (1, kind, format!("{err:#}"))
                 }
             };

@@ -45,7 +45,8 @@ impl Bar {
             let style = ProgressStyle::with_template(template)
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
-            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(style);
+            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                .with_style(style);
             b.set_message(self.label);
             b
         });

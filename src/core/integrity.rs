@@ -159,7 +159,12 @@ impl IntegrityReport {
                 nan: tokens(&scan.nan_rows),
                 inf: tokens(&scan.inf_rows),
                 zero: tokens(&scan.zero_rows),
-                duplicates: notes.duplicates.iter().take(Self::EXAMPLES).cloned().collect(),
+                duplicates: notes
+                    .duplicates
+                    .iter()
+                    .take(Self::EXAMPLES)
+                    .cloned()
+                    .collect(),
                 invalid_utf8: notes
                     .invalid_utf8_rows
                     .iter()
@@ -189,12 +194,18 @@ mod tests {
     #[test]
     fn scan_classifies_rows() {
         let data = vec![
-            3.0, 4.0, // ok, norm 5
-            f32::NAN, 1.0, // nan
-            f32::INFINITY, 1.0, // inf
-            0.0, 0.0, // zero
-            f32::NAN, f32::INFINITY, // nan wins
-            0.6, 0.8, // unit
+            3.0,
+            4.0, // ok, norm 5
+            f32::NAN,
+            1.0, // nan
+            f32::INFINITY,
+            1.0, // inf
+            0.0,
+            0.0, // zero
+            f32::NAN,
+            f32::INFINITY, // nan wins
+            0.6,
+            0.8, // unit
         ];
         let m = Matrix::from_vec(6, 2, data).unwrap();
         let s = RowScan::new(&m);

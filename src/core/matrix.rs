@@ -67,12 +67,23 @@ impl Matrix {
 
     /// A matrix viewing `rows * dim` little-endian f32 values at byte `offset` of `map`.
     /// On a big-endian host the values are copied and byte-swapped instead.
-    pub fn mapped(map: Arc<Mmap>, offset: usize, rows: usize, dim: usize) -> Result<Self, CoreError> {
+    pub fn mapped(
+        map: Arc<Mmap>,
+        offset: usize,
+        rows: usize,
+        dim: usize,
+    ) -> Result<Self, CoreError> {
         if dim == 0 {
             return Err(CoreError::ZeroDim);
         }
-        let len = rows.checked_mul(dim).ok_or(CoreError::Shape { rows, dim, len: usize::MAX })?;
-        let bytes = len.checked_mul(4).ok_or(CoreError::Shape { rows, dim, len })?;
+        let len = rows.checked_mul(dim).ok_or(CoreError::Shape {
+            rows,
+            dim,
+            len: usize::MAX,
+        })?;
+        let bytes = len
+            .checked_mul(4)
+            .ok_or(CoreError::Shape { rows, dim, len })?;
         if offset.checked_add(bytes).is_none_or(|end| end > map.len()) {
             return Err(CoreError::MapBounds {
                 offset,
@@ -81,7 +92,7 @@ impl Matrix {
             });
         }
         let ptr = map.as_ptr() as usize + offset;
-        if cfg!(target_endian = "big") || ptr % std::mem::align_of::<f32>() != 0 {
+        if cfg!(target_endian = "big") || !ptr.is_multiple_of(std::mem::align_of::<f32>()) {
             if cfg!(target_endian = "little") {
                 return Err(CoreError::MapAlignment { offset });
             }
@@ -170,7 +181,10 @@ mod tests {
 
     #[test]
     fn owned_shape_checks() {
-        assert_eq!(Matrix::from_vec(2, 0, vec![]).unwrap_err(), CoreError::ZeroDim);
+        assert_eq!(
+            Matrix::from_vec(2, 0, vec![]).unwrap_err(),
+            CoreError::ZeroDim
+        );
         assert!(matches!(
             Matrix::from_vec(2, 3, vec![0.0; 5]),
             Err(CoreError::Shape { .. })

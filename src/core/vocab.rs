@@ -108,7 +108,9 @@ impl Vocab {
     pub fn get(&self, token: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(token);
         self.index
-            .find(hash, |&j| token_at(&self.blob, &self.ends, j as usize) == token)
+            .find(hash, |&j| {
+                token_at(&self.blob, &self.ends, j as usize) == token
+            })
             .map(|&j| j as usize)
     }
 
@@ -238,9 +240,15 @@ mod tests {
         let w = Vocab::from_raw_parts(blob.to_string(), ends.to_vec()).unwrap();
         assert_eq!(v, w);
         assert_eq!(w.get("bb"), Some(1));
-        assert_eq!(Vocab::from_raw_parts("abab".into(), vec![2, 4]).unwrap_err(), 1);
+        assert_eq!(
+            Vocab::from_raw_parts("abab".into(), vec![2, 4]).unwrap_err(),
+            1
+        );
         assert_eq!(Vocab::from_raw_parts("ab".into(), vec![3]).unwrap_err(), 0);
-        assert_eq!(Vocab::from_raw_parts("é".into(), vec![1, 2]).unwrap_err(), 0);
+        assert_eq!(
+            Vocab::from_raw_parts("é".into(), vec![1, 2]).unwrap_err(),
+            0
+        );
     }
 
     #[test]

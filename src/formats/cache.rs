@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::native::{open_native, read_stamp, write_native, SourceStamp, NATIVE_EXTENSION};
+use super::native::{NATIVE_EXTENSION, SourceStamp, open_native, read_stamp, write_native};
 use super::{Format, FormatError, LoadOptions};
 use crate::core::EmbeddingSet;
 
@@ -46,7 +46,13 @@ fn mtime_ns(meta: &FsMeta) -> i128 {
 }
 
 impl CacheKey {
-    pub fn new(dir: &Path, path: &Path, meta: &FsMeta, format: Format, opts: &LoadOptions) -> CacheKey {
+    pub fn new(
+        dir: &Path,
+        path: &Path,
+        meta: &FsMeta,
+        format: Format,
+        opts: &LoadOptions,
+    ) -> CacheKey {
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let mut h = Sha256::new();
         h.update(canon.to_string_lossy().as_bytes());
@@ -59,8 +65,21 @@ impl CacheKey {
             h.update(v.as_bytes());
         }
         let key = super::to_hex(&h.finalize())[..32].to_string();
-        let stem = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        let stem: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' }).take(60).collect();
+        let stem = path
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let stem: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(60)
+            .collect();
         CacheKey {
             file: dir.join(format!("{stem}-{key}.{NATIVE_EXTENSION}")),
             stamp: SourceStamp {
@@ -88,6 +107,8 @@ impl CacheKey {
         if let Some(dir) = self.file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| FormatError::io(dir, e))?;
         }
-        super::write::atomic_write_with(&self.file, |w| write_native(w, set, Some(self.stamp.clone())))
+        super::write::atomic_write_with(&self.file, |w| {
+            write_native(w, set, Some(self.stamp.clone()))
+        })
     }
 }

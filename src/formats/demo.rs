@@ -13,7 +13,12 @@ static BYTES: &[u8] = include_bytes!("../../assets/demo/glove.6B.50d.top50k_plus
 
 /// Loads the bundled demo set (word2vec binary, 50,107 x 50).
 pub fn demo_set(limit: Option<usize>) -> Result<EmbeddingSet, FormatError> {
-    let mut set = load_bytes(&format!("embedded:{FILE}"), BYTES, Format::Word2VecBinary, limit)?;
+    let mut set = load_bytes(
+        &format!("embedded:{FILE}"),
+        BYTES,
+        Format::Word2VecBinary,
+        limit,
+    )?;
     set.provenance.model_id = Some("glove.6B.50d (top 50k + probes)".to_string());
     Ok(set)
 }

@@ -13,7 +13,11 @@ pub fn detect(path: &Path) -> Result<Format, FormatError> {
     let mut f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
     let meta = f.metadata().map_err(|e| FormatError::io(path, e))?;
     if meta.is_dir() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::IsDirectory));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::IsDirectory,
+        ));
     }
     let mut head = vec![0u8; 64 << 10];
     let mut n = 0;
@@ -27,9 +31,15 @@ pub fn detect(path: &Path) -> Result<Format, FormatError> {
     }
     head.truncate(n);
     if head.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
-    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
     detect_bytes(&head, meta.len(), ext.as_deref()).ok_or_else(|| {
         FormatError::invalid(
             path,
@@ -73,8 +83,13 @@ pub fn detect_bytes(head: &[u8], file_len: u64, ext: Option<&str>) -> Option<For
             return Some(Format::Word2VecText);
         }
         let rest = head.get(nl + 1..).unwrap_or(&[]);
-        let binary = super::w2v_binary::looks_binary(rest, dim as usize) || (rest.is_empty() && ext == Some("bin"));
-        return Some(if binary { Format::Word2VecBinary } else { Format::Word2VecText });
+        let binary = super::w2v_binary::looks_binary(rest, dim as usize)
+            || (rest.is_empty() && ext == Some("bin"));
+        return Some(if binary {
+            Format::Word2VecBinary
+        } else {
+            Format::Word2VecText
+        });
     }
     if std::str::from_utf8(first).is_err() && ext != Some("txt") && ext != Some("vec") {
         return None;
@@ -85,7 +100,8 @@ pub fn detect_bytes(head: &[u8], file_len: u64, ext: Option<&str>) -> Option<For
         .collect();
     if fields.len() < 2 {
         // One field: a tokenless single-value TSV, or nothing we know.
-        return (fields.len() == 1 && is_number(fields[0]) && ext == Some("tsv")).then_some(Format::ProjectorTsv);
+        return (fields.len() == 1 && is_number(fields[0]) && ext == Some("tsv"))
+            .then_some(Format::ProjectorTsv);
     }
     let all_numeric = fields.iter().all(|f| is_number(f));
     let tabbed = first.contains(&b'\t');
@@ -104,16 +120,34 @@ mod tests {
 
     #[test]
     fn detects_by_content() {
-        assert_eq!(detect_bytes(b"3 2\na 1 2\n", 10, None), Some(Format::Word2VecText));
-        assert_eq!(detect_bytes(b"the 0.1 0.2\n", 12, Some("txt")), Some(Format::GloveText));
-        assert_eq!(detect_bytes(b"0.1\t0.2\n", 8, None), Some(Format::ProjectorTsv));
-        assert_eq!(detect_bytes(b"1990 0.1 0.2\n", 8, None), Some(Format::GloveText));
-        assert_eq!(detect_bytes(b"\x93NUMPY\x01\x00", 8, None), Some(Format::Npy));
+        assert_eq!(
+            detect_bytes(b"3 2\na 1 2\n", 10, None),
+            Some(Format::Word2VecText)
+        );
+        assert_eq!(
+            detect_bytes(b"the 0.1 0.2\n", 12, Some("txt")),
+            Some(Format::GloveText)
+        );
+        assert_eq!(
+            detect_bytes(b"0.1\t0.2\n", 8, None),
+            Some(Format::ProjectorTsv)
+        );
+        assert_eq!(
+            detect_bytes(b"1990 0.1 0.2\n", 8, None),
+            Some(Format::GloveText)
+        );
+        assert_eq!(
+            detect_bytes(b"\x93NUMPY\x01\x00", 8, None),
+            Some(Format::Npy)
+        );
         assert_eq!(detect_bytes(b"PAR1....", 8, None), Some(Format::Parquet));
         let mut bin = b"1 2\nab ".to_vec();
         bin.extend_from_slice(&1.5f32.to_le_bytes());
         bin.extend_from_slice(&(-2.0f32).to_le_bytes());
-        assert_eq!(detect_bytes(&bin, bin.len() as u64, None), Some(Format::Word2VecBinary));
+        assert_eq!(
+            detect_bytes(&bin, bin.len() as u64, None),
+            Some(Format::Word2VecBinary)
+        );
         assert_eq!(detect_bytes(b"hello world\n", 12, None), None);
         assert_eq!(detect_bytes(&[0xff, 0xfe, 0x00, 0x12], 4, None), None);
     }

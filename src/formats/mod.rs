@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::{EmbeddingSet, LoadNotes, Matrix, Metadata, Provenance, Vocab};
 
-pub use cache::{default_cache_dir, CacheStatus};
-pub use demo::{demo_set, DEMO_NAME};
+pub use cache::{CacheStatus, default_cache_dir};
+pub use demo::{DEMO_NAME, demo_set};
 pub use detect::{detect, detect_bytes};
 pub use error::{ErrorKind, FormatError, Location};
 pub use native::NATIVE_EXTENSION;
@@ -219,14 +219,20 @@ pub fn load_with_status(
 ) -> Result<(EmbeddingSet, CacheStatus), FormatError> {
     let meta = std::fs::metadata(path).map_err(|e| FormatError::io(path, e))?;
     if meta.is_dir() {
-        return Err(FormatError::new(path, Location::None, ErrorKind::IsDirectory));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            ErrorKind::IsDirectory,
+        ));
     }
     let format = match opts.format {
         Some(f) => f,
         None => detect(path)?,
     };
     let cache = match &opts.cache_dir {
-        Some(dir) if format.worth_caching() => Some(cache::CacheKey::new(dir, path, &meta, format, opts)),
+        Some(dir) if format.worth_caching() => {
+            Some(cache::CacheKey::new(dir, path, &meta, format, opts))
+        }
         _ => None,
     };
     if let Some(key) = &cache
@@ -257,7 +263,12 @@ pub fn load_with_status(
     Ok((set, status))
 }
 
-fn read_format(path: &Path, format: Format, len: u64, opts: &LoadOptions) -> Result<Loaded, FormatError> {
+fn read_format(
+    path: &Path,
+    format: Format,
+    len: u64,
+    opts: &LoadOptions,
+) -> Result<Loaded, FormatError> {
     let open = || std::fs::File::open(path).map_err(|e| FormatError::io(path, e));
     let progress = opts.progress.as_deref();
     match format {
@@ -269,7 +280,9 @@ fn read_format(path: &Path, format: Format, len: u64, opts: &LoadOptions) -> Res
             };
             text::read_text(open()?, Some(len), path, header, opts.limit, progress)
         }
-        Format::Word2VecBinary => w2v_binary::read_w2v_binary(open()?, Some(len), path, opts.limit, progress),
+        Format::Word2VecBinary => {
+            w2v_binary::read_w2v_binary(open()?, Some(len), path, opts.limit, progress)
+        }
         Format::ProjectorTsv => projector::read_projector(path, opts),
         Format::Npy => npy::read_npy_set(path, opts),
         Format::Safetensors => safetensors_io::read_safetensors(path, opts),
@@ -297,7 +310,9 @@ pub fn load_bytes(
     let len = Some(bytes.len() as u64);
     let loaded = match format {
         Format::Word2VecBinary => w2v_binary::read_w2v_binary(bytes, len, path, limit, None)?,
-        Format::Word2VecText => text::read_text(bytes, len, path, text::Header::Required, limit, None)?,
+        Format::Word2VecText => {
+            text::read_text(bytes, len, path, text::Header::Required, limit, None)?
+        }
         Format::GloveText => text::read_text(bytes, len, path, text::Header::Absent, limit, None)?,
         other => {
             return Err(FormatError::unsupported(

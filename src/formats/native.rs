@@ -19,9 +19,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::Loaded;
 use super::error::{FormatError, Location};
 use super::npy::map_file;
-use super::Loaded;
 use crate::core::{EmbeddingSet, LoadNotes, Matrix, Metadata, Provenance, Vocab};
 
 pub const NATIVE_EXTENSION: &str = "esv";
@@ -59,7 +59,11 @@ fn pad64(n: u64) -> u64 {
 }
 
 /// Writes `set` to `w` (sequentially; the caller makes it atomic).
-pub(crate) fn write_native<W: Write>(w: &mut W, set: &EmbeddingSet, source: Option<SourceStamp>) -> std::io::Result<()> {
+pub(crate) fn write_native<W: Write>(
+    w: &mut W,
+    set: &EmbeddingSet,
+    source: Option<SourceStamp>,
+) -> std::io::Result<()> {
     let (blob, ends) = set.vocab.raw_parts();
     let rows = set.rows() as u64;
     // The header's own length decides the offsets: iterate until it is stable.
@@ -83,10 +87,21 @@ pub(crate) fn write_native<W: Write>(w: &mut W, set: &EmbeddingSet, source: Opti
         let data_offset = pad64(24 + json.len() as u64);
         let vocab_ends_offset = data_offset + set.matrix.byte_len() as u64;
         let vocab_blob_offset = vocab_ends_offset + 4 * rows;
-        let counts_offset = set.vocab.counts().map(|_| pad64(vocab_blob_offset + blob.len() as u64));
-        if (data_offset, vocab_ends_offset, vocab_blob_offset, counts_offset)
-            == (header.data_offset, header.vocab_ends_offset, header.vocab_blob_offset, header.counts_offset)
-        {
+        let counts_offset = set
+            .vocab
+            .counts()
+            .map(|_| pad64(vocab_blob_offset + blob.len() as u64));
+        if (
+            data_offset,
+            vocab_ends_offset,
+            vocab_blob_offset,
+            counts_offset,
+        ) == (
+            header.data_offset,
+            header.vocab_ends_offset,
+            header.vocab_blob_offset,
+            header.counts_offset,
+        ) {
             break;
         }
         header.data_offset = data_offset;
@@ -139,7 +154,9 @@ pub(crate) fn read_stamp(path: &Path) -> Option<SourceStamp> {
 fn parse_header(map: &[u8], path: &Path) -> Result<(NativeHeader, usize), FormatError> {
     let bad = |msg: String| FormatError::invalid(path, Location::Byte(0), msg);
     if map.len() < 24 || &map[..8] != MAGIC {
-        return Err(bad("not an embedscope native file (magic \"EMBSCOPE\" missing)".into()));
+        return Err(bad(
+            "not an embedscope native file (magic \"EMBSCOPE\" missing)".into(),
+        ));
     }
     let version = u32::from_le_bytes([map[8], map[9], map[10], map[11]]);
     if version != VERSION {
@@ -150,7 +167,11 @@ fn parse_header(map: &[u8], path: &Path) -> Result<(NativeHeader, usize), Format
     }
     let n = u64::from_le_bytes(map[16..24].try_into().unwrap_or([0; 8]));
     if n > map.len() as u64 - 24 {
-        return Err(FormatError::truncated(path, Location::Byte(16), "the header is longer than the file"));
+        return Err(FormatError::truncated(
+            path,
+            Location::Byte(16),
+            "the header is longer than the file",
+        ));
     }
     let h: NativeHeader = serde_json::from_slice(&map[24..24 + n as usize])
         .map_err(|e| bad(format!("damaged header: {e}")))?;
@@ -174,18 +195,40 @@ pub(crate) fn open_native(path: &Path, limit: Option<usize>) -> Result<Embedding
     let map = map_file(path)?;
     let (h, _) = parse_header(&map, path)?;
     let len = map.len() as u64;
-    let trunc = |what: &str| FormatError::truncated(path, Location::None, format!("the file ends inside its {what} (truncated?)"));
+    let trunc = |what: &str| {
+        FormatError::truncated(
+            path,
+            Location::None,
+            format!("the file ends inside its {what} (truncated?)"),
+        )
+    };
     if h.dtype != "f32" {
-        return Err(FormatError::unsupported(path, format!("value type '{}' (f32 expected)", h.dtype)));
+        return Err(FormatError::unsupported(
+            path,
+            format!("value type '{}' (f32 expected)", h.dtype),
+        ));
     }
     let rows = usize::try_from(h.rows).map_err(|_| trunc("data"))?;
     let dim = usize::try_from(h.dim).map_err(|_| trunc("data"))?;
-    let data_bytes = h.rows.checked_mul(h.dim).and_then(|n| n.checked_mul(4)).ok_or_else(|| trunc("data"))?;
-    if h.data_offset.checked_add(data_bytes).is_none_or(|e| e > len) {
+    let data_bytes = h
+        .rows
+        .checked_mul(h.dim)
+        .and_then(|n| n.checked_mul(4))
+        .ok_or_else(|| trunc("data"))?;
+    if h.data_offset
+        .checked_add(data_bytes)
+        .is_none_or(|e| e > len)
+    {
         return Err(trunc("vector data"));
     }
-    let ends_end = h.vocab_ends_offset.checked_add(4 * h.rows).ok_or_else(|| trunc("vocabulary"))?;
-    let blob_end = h.vocab_blob_offset.checked_add(h.vocab_blob_len).ok_or_else(|| trunc("vocabulary"))?;
+    let ends_end = h
+        .vocab_ends_offset
+        .checked_add(4 * h.rows)
+        .ok_or_else(|| trunc("vocabulary"))?;
+    let blob_end = h
+        .vocab_blob_offset
+        .checked_add(h.vocab_blob_len)
+        .ok_or_else(|| trunc("vocabulary"))?;
     if ends_end > len || blob_end > len {
         return Err(trunc("vocabulary"));
     }
@@ -194,12 +237,26 @@ pub(crate) fn open_native(path: &Path, limit: Option<usize>) -> Result<Embedding
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let blob = std::str::from_utf8(&map[h.vocab_blob_offset as usize..blob_end as usize])
-        .map_err(|e| FormatError::invalid(path, Location::Byte(h.vocab_blob_offset), format!("vocabulary is not UTF-8: {e}")))?
+        .map_err(|e| {
+            FormatError::invalid(
+                path,
+                Location::Byte(h.vocab_blob_offset),
+                format!("vocabulary is not UTF-8: {e}"),
+            )
+        })?
         .to_string();
-    let mut vocab = Vocab::from_raw_parts(blob, ends)
-        .map_err(|i| FormatError::invalid(path, Location::Row(i as u64), "damaged vocabulary (bad offset or duplicate token)"))?;
+    let mut vocab = Vocab::from_raw_parts(blob, ends).map_err(|i| {
+        FormatError::invalid(
+            path,
+            Location::Row(i as u64),
+            "damaged vocabulary (bad offset or duplicate token)",
+        )
+    })?;
     if let Some(off) = h.counts_offset {
-        let end = off.checked_add(8 * h.rows).filter(|&e| e <= len).ok_or_else(|| trunc("counts"))?;
+        let end = off
+            .checked_add(8 * h.rows)
+            .filter(|&e| e <= len)
+            .ok_or_else(|| trunc("counts"))?;
         let counts = map[off as usize..end as usize]
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))

@@ -46,7 +46,10 @@ pub(crate) struct NpyHeader {
 fn field<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
     let k1 = format!("'{key}'");
     let k2 = format!("\"{key}\"");
-    let at = dict.find(&k1).map(|i| i + k1.len()).or_else(|| dict.find(&k2).map(|i| i + k2.len()))?;
+    let at = dict
+        .find(&k1)
+        .map(|i| i + k1.len())
+        .or_else(|| dict.find(&k2).map(|i| i + k2.len()))?;
     let rest = dict[at..].trim_start();
     rest.strip_prefix(':').map(str::trim_start)
 }
@@ -62,11 +65,20 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
         1 => (u16::from_le_bytes([b[8], b[9]]) as usize, 10),
         2 | 3 => {
             if b.len() < 12 {
-                return Err(FormatError::truncated(path, Location::Byte(0), "the .npy header is cut short"));
+                return Err(FormatError::truncated(
+                    path,
+                    Location::Byte(0),
+                    "the .npy header is cut short",
+                ));
             }
             (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
         }
-        v => return Err(FormatError::unsupported(path, format!(".npy format version {v} is not supported (1, 2 or 3 expected)"))),
+        v => {
+            return Err(FormatError::unsupported(
+                path,
+                format!(".npy format version {v} is not supported (1, 2 or 3 expected)"),
+            ));
+        }
     };
     let end = start + hlen;
     if end as u64 > file_len || end > b.len() {
@@ -78,9 +90,17 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
     }
     let dict = String::from_utf8_lossy(&b[start..end]);
     let dict = dict.trim();
-    let descr_raw = field(dict, "descr").ok_or_else(|| bad(format!("no 'descr' in the header {}", snippet(dict.as_bytes()))))?;
+    let descr_raw = field(dict, "descr").ok_or_else(|| {
+        bad(format!(
+            "no 'descr' in the header {}",
+            snippet(dict.as_bytes())
+        ))
+    })?;
     if descr_raw.starts_with('[') {
-        return Err(FormatError::unsupported(path, "structured dtype: expected a plain float array (float16/32/64)"));
+        return Err(FormatError::unsupported(
+            path,
+            "structured dtype: expected a plain float array (float16/32/64)",
+        ));
     }
     let q = descr_raw.chars().next().unwrap_or('\'');
     let descr: String = descr_raw.chars().skip(1).take_while(|&c| c != q).collect();
@@ -95,7 +115,16 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
         other => {
             return Err(FormatError::unsupported(
                 path,
-                format!("dtype '{descr}' is not a float array: expected float16, float32 or float64{}", if other.starts_with('U') || other.starts_with('S') { " (this is a string array)" } else if other.starts_with('O') { " (this is an object array)" } else { "" }),
+                format!(
+                    "dtype '{descr}' is not a float array: expected float16, float32 or float64{}",
+                    if other.starts_with('U') || other.starts_with('S') {
+                        " (this is a string array)"
+                    } else if other.starts_with('O') {
+                        " (this is an object array)"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
     };
@@ -110,33 +139,60 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
         _ => return Err(bad("no 'fortran_order' True/False in the header".into())),
     };
     let shape_raw = field(dict, "shape").ok_or_else(|| bad("no 'shape' in the header".into()))?;
-    let close = shape_raw.find(')').ok_or_else(|| bad("unterminated 'shape' tuple in the header".into()))?;
-    let dims: Vec<&str> = shape_raw[1..close].split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let close = shape_raw
+        .find(')')
+        .ok_or_else(|| bad("unterminated 'shape' tuple in the header".into()))?;
+    let dims: Vec<&str> = shape_raw[1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     let dims: Vec<u64> = dims
         .iter()
         .map(|d| d.trim_end_matches('L').parse::<u64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| bad(format!("shape {} is not a tuple of integers", snippet(shape_raw[..=close].as_bytes()))))?;
+        .map_err(|_| {
+            bad(format!(
+                "shape {} is not a tuple of integers",
+                snippet(&shape_raw.as_bytes()[..=close])
+            ))
+        })?;
     if dims.len() != 2 {
         return Err(FormatError::unsupported(
             path,
-            format!("{}-D array of shape {:?}: expected a 2-D array (rows, dim)", dims.len(), dims),
+            format!(
+                "{}-D array of shape {:?}: expected a 2-D array (rows, dim)",
+                dims.len(),
+                dims
+            ),
         ));
     }
     let (rows, cols) = (dims[0], dims[1]);
     if cols == 0 {
-        return Err(FormatError::invalid(path, Location::None, "array has 0 columns: expected dim >= 1"));
+        return Err(FormatError::invalid(
+            path,
+            Location::None,
+            "array has 0 columns: expected dim >= 1",
+        ));
     }
     let need = rows
         .checked_mul(cols)
         .and_then(|n| n.checked_mul(dtype.size() as u64))
-        .ok_or_else(|| FormatError::too_large(path, Location::None, format!("shape ({rows}, {cols}) is impossibly large")))?;
+        .ok_or_else(|| {
+            FormatError::too_large(
+                path,
+                Location::None,
+                format!("shape ({rows}, {cols}) is impossibly large"),
+            )
+        })?;
     let have = file_len - end as u64;
     if need > have {
         return Err(FormatError::truncated(
             path,
             Location::Byte(end as u64),
-            format!("shape ({rows}, {cols}) of {descr} needs {need} data bytes but only {have} follow the header (truncated?)"),
+            format!(
+                "shape ({rows}, {cols}) of {descr} needs {need} data bytes but only {have} follow the header (truncated?)"
+            ),
         ));
     }
     Ok(NpyHeader {
@@ -152,12 +208,36 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
 /// Converts a block of raw element bytes to f32.
 pub(crate) fn decode(bytes: &[u8], dtype: Float, little: bool, out: &mut Vec<f32>) {
     match (dtype, little) {
-        (Float::F32, true) => out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
-        (Float::F32, false) => out.extend(bytes.chunks_exact(4).map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
-        (Float::F64, true) => out.extend(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)),
-        (Float::F64, false) => out.extend(bytes.chunks_exact(8).map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32)),
-        (Float::F16, true) => out.extend(bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())),
-        (Float::F16, false) => out.extend(bytes.chunks_exact(2).map(|c| f16::from_be_bytes([c[0], c[1]]).to_f32())),
+        (Float::F32, true) => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        ),
+        (Float::F32, false) => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+        ),
+        (Float::F64, true) => out.extend(
+            bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32),
+        ),
+        (Float::F64, false) => out.extend(
+            bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_be_bytes(c.try_into().unwrap_or([0; 8])) as f32),
+        ),
+        (Float::F16, true) => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()),
+        ),
+        (Float::F16, false) => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|c| f16::from_be_bytes([c[0], c[1]]).to_f32()),
+        ),
     }
 }
 
@@ -174,16 +254,28 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Reads the matrix of an .npy file (first `limit` rows); returns it with the array's total rows.
-pub(crate) fn read_npy_matrix(path: &Path, limit: Option<usize>) -> Result<(Matrix, usize, String), FormatError> {
+pub(crate) fn read_npy_matrix(
+    path: &Path,
+    limit: Option<usize>,
+) -> Result<(Matrix, usize, String), FormatError> {
     let map = map_file(path)?;
     if map.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
     let h = parse_header(&map, map.len() as u64, path)?;
     let rows = limit.map_or(h.rows, |l| l.min(h.rows));
     let sha = sha256_hex(&map);
-    let shape_err = |e: crate::core::CoreError| FormatError::invalid(path, Location::None, e.to_string());
-    let m = if h.dtype == Float::F32 && h.little_endian && !h.fortran && h.data_offset % 4 == 0 {
+    let shape_err =
+        |e: crate::core::CoreError| FormatError::invalid(path, Location::None, e.to_string());
+    let m = if h.dtype == Float::F32
+        && h.little_endian
+        && !h.fortran
+        && h.data_offset.is_multiple_of(4)
+    {
         Matrix::mapped(map.clone(), h.data_offset, rows, h.cols).map_err(shape_err)?
     } else {
         let es = h.dtype.size();
@@ -267,9 +359,17 @@ mod tests {
         let mut file = h.clone();
         file.extend(std::iter::repeat_n(0u8, 20 * 50 * 4));
         let p = parse_header(&file, file.len() as u64, Path::new("a.npy")).unwrap();
-        assert_eq!((p.rows, p.cols, p.dtype, p.fortran), (20, 50, Float::F32, false));
+        assert_eq!(
+            (p.rows, p.cols, p.dtype, p.fortran),
+            (20, 50, Float::F32, false)
+        );
         assert_eq!(p.data_offset, h.len());
-        let e = parse_header(&file[..file.len() - 1], file.len() as u64 - 1, Path::new("a.npy")).unwrap_err();
+        let e = parse_header(
+            &file[..file.len() - 1],
+            file.len() as u64 - 1,
+            Path::new("a.npy"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("truncated"), "{e}");
     }
 
@@ -284,13 +384,33 @@ mod tests {
         };
         let p = Path::new("x.npy");
         let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
-        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("1-D array"));
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("1-D array")
+        );
         let b = mk("{'descr': '<U5', 'fortran_order': False, 'shape': (2, 3), }");
-        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("string array"));
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("string array")
+        );
         let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 300), }");
-        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("needs"));
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("needs")
+        );
         let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }");
-        assert!(parse_header(&b, b.len() as u64, p).unwrap_err().to_string().contains("3-D"));
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("3-D")
+        );
         assert!(parse_header(b"garbage!!!!!", 12, p).is_err());
     }
 }

@@ -12,7 +12,10 @@ use crate::core::{MetaColumn, Metadata};
 /// The metadata file that goes with a vectors file.
 pub(crate) fn metadata_path_for(vectors: &Path) -> PathBuf {
     let dir = vectors.parent().unwrap_or(Path::new("."));
-    let stem = vectors.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = vectors
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     if stem.contains("vectors") {
         dir.join(format!("{}.tsv", stem.replace("vectors", "metadata")))
     } else {
@@ -23,9 +26,12 @@ pub(crate) fn metadata_path_for(vectors: &Path) -> PathBuf {
 fn find_metadata(vectors: &Path) -> Option<PathBuf> {
     let dir = vectors.parent().unwrap_or(Path::new("."));
     let stem = vectors.file_stem()?.to_string_lossy().to_string();
-    [metadata_path_for(vectors), dir.join(format!("{stem}_metadata.tsv"))]
-        .into_iter()
-        .find(|p| p.is_file())
+    [
+        metadata_path_for(vectors),
+        dir.join(format!("{stem}_metadata.tsv")),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 /// Parsed metadata table: column names and rows of cells.
@@ -38,12 +44,19 @@ struct Table {
 fn read_table(path: &Path, expected_rows: usize) -> Result<Table, FormatError> {
     let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
     let text = String::from_utf8_lossy(&bytes);
-    let mut lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let mut lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     if lines.last().is_some_and(|l| l.is_empty()) {
         lines.pop();
     }
     if lines.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
     let multi = lines[0].contains('\t');
     // Single column: no header, unless there is exactly one line more than there are vectors.
@@ -56,24 +69,43 @@ fn read_table(path: &Path, expected_rows: usize) -> Result<Table, FormatError> {
     let body = if header { &lines[1..] } else { &lines[..] };
     let mut rows = Vec::with_capacity(body.len());
     for (i, l) in body.iter().enumerate() {
-        let cells: Vec<String> = if multi { l.split('\t').map(str::to_string).collect() } else { vec![l.to_string()] };
+        let cells: Vec<String> = if multi {
+            l.split('\t').map(str::to_string).collect()
+        } else {
+            vec![l.to_string()]
+        };
         if cells.len() != names.len() {
             let line = i as u64 + 1 + u64::from(header);
             return Err(FormatError::invalid(
                 path,
                 Location::Line { line, byte: 0 },
-                format!("expected {} tab-separated columns (as the header), found {}", names.len(), cells.len()),
+                format!(
+                    "expected {} tab-separated columns (as the header), found {}",
+                    names.len(),
+                    cells.len()
+                ),
             ));
         }
         rows.push(cells);
     }
-    Ok(Table { names, rows, header })
+    Ok(Table {
+        names,
+        rows,
+        header,
+    })
 }
 
 pub(crate) fn read_projector(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     let f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
     let len = f.metadata().ok().map(|m| m.len());
-    let mut l = read_text(f, len, path, Header::Tokenless, opts.limit, opts.progress.as_deref())?;
+    let mut l = read_text(
+        f,
+        len,
+        path,
+        Header::Tokenless,
+        opts.limit,
+        opts.progress.as_deref(),
+    )?;
     let meta_path = opts.metadata.clone().or_else(|| find_metadata(path));
     let Some(meta_path) = meta_path else {
         l.notes.warnings.push(format!(
@@ -93,7 +125,11 @@ pub(crate) fn read_projector(path: &Path, opts: &LoadOptions) -> Result<Loaded, 
                 table.rows.len(),
                 path.display(),
                 total_rows,
-                if table.header { "; the first line was read as the column names" } else { "" }
+                if table.header {
+                    "; the first line was read as the column names"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -135,16 +171,24 @@ pub(crate) fn read_projector(path: &Path, opts: &LoadOptions) -> Result<Loaded, 
             .map(|(r, _)| r[c].clone())
             .collect();
         metadata
-            .push(MetaColumn { name: name.clone(), values }, vocab.len())
+            .push(
+                MetaColumn {
+                    name: name.clone(),
+                    values,
+                },
+                vocab.len(),
+            )
             .map_err(|e| FormatError::mismatch(&meta_path, e.to_string()))?;
     }
     l.notes.duplicates = notes.duplicates;
     l.vocab = vocab;
     l.matrix = matrix;
     l.metadata = metadata;
-    l.params.insert("metadata".into(), meta_path.display().to_string());
+    l.params
+        .insert("metadata".into(), meta_path.display().to_string());
     if let Some(c) = token_col {
-        l.params.insert("token_column".into(), table.names[c].clone());
+        l.params
+            .insert("token_column".into(), table.names[c].clone());
     }
     Ok(l)
 }

@@ -18,10 +18,19 @@ const N_LEN: usize = 8;
 pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     let map = map_file(path)?;
     if map.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
-    let st = SafeTensors::deserialize(&map)
-        .map_err(|e| FormatError::invalid(path, Location::Byte(0), format!("not a valid safetensors file: {e}")))?;
+    let st = SafeTensors::deserialize(&map).map_err(|e| {
+        FormatError::invalid(
+            path,
+            Location::Byte(0),
+            format!("not a valid safetensors file: {e}"),
+        )
+    })?;
     let mut names: Vec<&str> = st.names();
     names.sort_unstable();
     let name = match &opts.tensor {
@@ -30,7 +39,10 @@ pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded
                 return Err(FormatError::invalid(
                     path,
                     Location::None,
-                    format!("no tensor named '{t}'; the file holds: {}", names.join(", ")),
+                    format!(
+                        "no tensor named '{t}'; the file holds: {}",
+                        names.join(", ")
+                    ),
                 ));
             }
             t.clone()
@@ -50,14 +62,20 @@ pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded
                         .collect();
                     return Err(FormatError::unsupported(
                         path,
-                        format!("no 2-D tensor (rows, dim) in the file; it holds: {}", shapes.join(", ")),
+                        format!(
+                            "no 2-D tensor (rows, dim) in the file; it holds: {}",
+                            shapes.join(", ")
+                        ),
                     ));
                 }
                 many => {
                     return Err(FormatError::invalid(
                         path,
                         Location::None,
-                        format!("several 2-D tensors ({}): choose one with --tensor", many.join(", ")),
+                        format!(
+                            "several 2-D tensors ({}): choose one with --tensor",
+                            many.join(", ")
+                        ),
                     ));
                 }
             }
@@ -75,27 +93,43 @@ pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded
     }
     let (total, cols) = (shape[0], shape[1]);
     if cols == 0 {
-        return Err(FormatError::invalid(path, Location::None, format!("tensor '{name}' has 0 columns")));
+        return Err(FormatError::invalid(
+            path,
+            Location::None,
+            format!("tensor '{name}' has 0 columns"),
+        ));
     }
     let rows = opts.limit.map_or(total, |l| l.min(total));
     let data = t.data();
     let offset = data.as_ptr() as usize - map.as_ptr() as usize;
-    let shape_err = |e: crate::core::CoreError| FormatError::invalid(path, Location::None, e.to_string());
+    let shape_err =
+        |e: crate::core::CoreError| FormatError::invalid(path, Location::None, e.to_string());
     let m = match t.dtype() {
-        Dtype::F32 if cfg!(target_endian = "little") && offset % 4 == 0 => {
+        Dtype::F32 if cfg!(target_endian = "little") && offset.is_multiple_of(4) => {
             Matrix::mapped(map.clone(), offset, rows, cols).map_err(shape_err)?
         }
         Dtype::F32 | Dtype::F64 | Dtype::F16 | Dtype::BF16 => {
             let es = t.dtype().bitsize() / 8;
             let bytes = &data[..rows * cols * es];
             let v: Vec<f32> = match t.dtype() {
-                Dtype::F32 => bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+                Dtype::F32 => bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
                 Dtype::F64 => bytes
                     .chunks_exact(8)
-                    .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+                    .map(|c| {
+                        f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                    })
                     .collect(),
-                Dtype::F16 => bytes.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-                _ => bytes.chunks_exact(2).map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+                Dtype::F16 => bytes
+                    .chunks_exact(2)
+                    .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                _ => bytes
+                    .chunks_exact(2)
+                    .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
             };
             Matrix::from_vec(rows, cols, v).map_err(shape_err)?
         }
@@ -126,7 +160,9 @@ impl View for MatrixView<'_> {
         let s = self.0.as_slice();
         if cfg!(target_endian = "little") {
             // SAFETY: f32 slice viewed as its bytes (same memory, no invalid patterns for u8).
-            Cow::Borrowed(unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<u8>(), std::mem::size_of_val(s)) })
+            Cow::Borrowed(unsafe {
+                std::slice::from_raw_parts(s.as_ptr().cast::<u8>(), std::mem::size_of_val(s))
+            })
         } else {
             Cow::Owned(s.iter().flat_map(|v| v.to_le_bytes()).collect())
         }
@@ -140,8 +176,13 @@ impl View for MatrixView<'_> {
 pub(crate) fn write_safetensors(m: &Matrix, path: &Path) -> Result<(), FormatError> {
     let view = MatrixView(m, [m.rows(), m.dim()]);
     let tmp = super::write::temp_path(path);
-    safetensors::tensor::serialize_to_file([("embeddings", view)], None, &tmp)
-        .map_err(|e| FormatError::unrepresentable(path, Location::None, format!("cannot write safetensors: {e}")))?;
+    safetensors::tensor::serialize_to_file([("embeddings", view)], None, &tmp).map_err(|e| {
+        FormatError::unrepresentable(
+            path,
+            Location::None,
+            format!("cannot write safetensors: {e}"),
+        )
+    })?;
     std::fs::rename(&tmp, path).map_err(|e| FormatError::io(path, e))
 }
 
@@ -150,6 +191,8 @@ pub(crate) fn looks_like(head: &[u8], file_len: u64) -> bool {
     if head.len() < N_LEN + 1 {
         return false;
     }
-    let n = u64::from_le_bytes([head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7]]);
+    let n = u64::from_le_bytes([
+        head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7],
+    ]);
     head[N_LEN] == b'{' && n > 1 && n + N_LEN as u64 <= file_len
 }

@@ -70,9 +70,18 @@ enum LineError {
 
 /// Parses `token v1 v2 ... vD` appending the values to `out`; returns the token's byte range end.
 /// `dim == 0` means "unknown" (first line of a GloVe file): every field after the token is a value.
-fn parse_line(line: &[u8], dim: usize, tokenless: bool, out: &mut Vec<f32>) -> Result<usize, LineError> {
+fn parse_line(
+    line: &[u8],
+    dim: usize,
+    tokenless: bool,
+    out: &mut Vec<f32>,
+) -> Result<usize, LineError> {
     let start_len = out.len();
-    let tok_end = if tokenless { 0 } else { line.iter().position(|&b| is_sep(b)).unwrap_or(line.len()) };
+    let tok_end = if tokenless {
+        0
+    } else {
+        line.iter().position(|&b| is_sep(b)).unwrap_or(line.len())
+    };
     if tok_end == 0 && !tokenless {
         return Err(LineError::NoToken);
     }
@@ -91,7 +100,10 @@ fn parse_line(line: &[u8], dim: usize, tokenless: bool, out: &mut Vec<f32>) -> R
                 i += used;
             }
             _ => {
-                let end = line[i..].iter().position(|&b| is_sep(b)).map_or(n, |p| i + p);
+                let end = line[i..]
+                    .iter()
+                    .position(|&b| is_sep(b))
+                    .map_or(n, |p| i + p);
                 out.truncate(start_len);
                 return Err(LineError::NotNumber {
                     col: i,
@@ -172,13 +184,21 @@ struct Piece {
 }
 
 fn describe(e: LineError, dim: usize, tokenless: bool) -> String {
-    let what = if tokenless { "" } else { "a token followed by " };
+    let what = if tokenless {
+        ""
+    } else {
+        "a token followed by "
+    };
     match e {
         LineError::NotNumber { col, text } => format!(
             "column {}: {} is not a number (expected {what}{} values)",
             col + 1,
             snippet(&text),
-            if dim == 0 { "float".to_string() } else { dim.to_string() }
+            if dim == 0 {
+                "float".to_string()
+            } else {
+                dim.to_string()
+            }
         ),
         LineError::Count { found } if dim == 0 => {
             format!("expected {what}float values, found {found} values")
@@ -218,16 +238,18 @@ fn parse_piece(bytes: &[u8], dim: usize, tokenless: bool) -> Piece {
                 p.tokens.extend_from_slice(&line[..tok_end]);
                 p.ends.push(p.tokens.len());
             }
-            Err(e) => match parse_spaced_token(line, if tokenless { 0 } else { dim }, &mut p.values) {
-                Some(tok_end) => {
-                    p.tokens.extend_from_slice(&line[..tok_end]);
-                    p.ends.push(p.tokens.len());
+            Err(e) => {
+                match parse_spaced_token(line, if tokenless { 0 } else { dim }, &mut p.values) {
+                    Some(tok_end) => {
+                        p.tokens.extend_from_slice(&line[..tok_end]);
+                        p.ends.push(p.tokens.len());
+                    }
+                    None => {
+                        p.error = Some((p.lines, line_start as u64, describe(e, dim, tokenless)));
+                        return p;
+                    }
                 }
-                None => {
-                    p.error = Some((p.lines, line_start as u64, describe(e, dim, tokenless)));
-                    return p;
-                }
-            },
+            }
         }
         p.lines += 1;
     }
@@ -239,7 +261,12 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
     b.iter().position(|&c| c == b'\n')
 }
 
-fn read_more<R: Read>(r: &mut R, buf: &mut Vec<u8>, want: usize, path: &Path) -> Result<usize, FormatError> {
+fn read_more<R: Read>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    want: usize,
+    path: &Path,
+) -> Result<usize, FormatError> {
     let start = buf.len();
     buf.resize(start + want, 0);
     let mut got = 0;
@@ -272,11 +299,19 @@ pub(crate) fn read_text<R: Read>(
     read_more(&mut r, &mut buf, BLOCK, path)?;
     let mut eof = buf.len() < BLOCK;
     if buf.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
 
     // A UTF-8 byte order mark is not part of the first token.
-    let bom = if buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let bom = if buf.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     // First line: header or first data row.
     let first_nl = loop {
         if let Some(k) = memchr_nl(&buf) {
@@ -304,7 +339,11 @@ pub(crate) fn read_text<R: Read>(
     let mut dim: usize = 0;
     let mut had_header = false;
     let tokenless = header == Header::Tokenless;
-    let hdr = if matches!(header, Header::Absent | Header::Tokenless) { None } else { parse_header(first) };
+    let hdr = if matches!(header, Header::Absent | Header::Tokenless) {
+        None
+    } else {
+        parse_header(first)
+    };
     let line1 = Location::Line { line: 1, byte: 0 };
     match (header, hdr) {
         (Header::Required, None) => {
@@ -323,7 +362,9 @@ pub(crate) fn read_text<R: Read>(
                 return Err(FormatError::invalid(
                     path,
                     line1,
-                    format!("header declares dimension {d}: expected a positive integer up to {MAX_DIM}"),
+                    format!(
+                        "header declares dimension {d}: expected a positive integer up to {MAX_DIM}"
+                    ),
                 ));
             }
             if rows < 0 {
@@ -460,7 +501,9 @@ pub(crate) fn read_text<R: Read>(
             }
             if sink.rows_read() >= want_rows {
                 let more_here = taken < p.ends.len() || p.error.is_some();
-                let more_later = pieces[k + 1..].iter().any(|q| !q.ends.is_empty() || q.error.is_some());
+                let more_later = pieces[k + 1..]
+                    .iter()
+                    .any(|q| !q.ends.is_empty() || q.error.is_some());
                 let more_buf = buf[cut..].iter().any(|b| !b.is_ascii_whitespace());
                 stopped = Some(more_here || more_later || more_buf);
                 break;
@@ -492,8 +535,14 @@ pub(crate) fn read_text<R: Read>(
         if buf.len() >= MAX_LINE {
             return Err(FormatError::invalid(
                 path,
-                Location::Line { line: line_no, byte: consumed_total },
-                format!("line is longer than {} MiB without a newline", MAX_LINE >> 20),
+                Location::Line {
+                    line: line_no,
+                    byte: consumed_total,
+                },
+                format!(
+                    "line is longer than {} MiB without a newline",
+                    MAX_LINE >> 20
+                ),
             ));
         }
         let want = BLOCK.max(buf.len());
@@ -529,7 +578,10 @@ pub(crate) fn read_text<R: Read>(
         if sink.rows_read() < want {
             return Err(FormatError::truncated(
                 path,
-                Location::Line { line: line_no, byte: consumed_total + buf.len() as u64 },
+                Location::Line {
+                    line: line_no,
+                    byte: consumed_total + buf.len() as u64,
+                },
                 format!(
                     "header declares {d} rows, but the file ends after {} (truncated?)",
                     sink.rows_read()
@@ -538,7 +590,11 @@ pub(crate) fn read_text<R: Read>(
         }
     }
     if sink.rows_read() == 0 {
-        return Err(FormatError::invalid(path, Location::None, "no vectors: the file has a header but no rows"));
+        return Err(FormatError::invalid(
+            path,
+            Location::None,
+            "no vectors: the file has a header but no rows",
+        ));
     }
     if blank_lines > 0 {
         warnings.push(format!("{blank_lines} blank lines were skipped"));
@@ -564,7 +620,14 @@ mod tests {
     use super::*;
 
     fn parse(s: &str, h: Header) -> Result<Loaded, FormatError> {
-        read_text(s.as_bytes(), Some(s.len() as u64), Path::new("t.txt"), h, None, None)
+        read_text(
+            s.as_bytes(),
+            Some(s.len() as u64),
+            Path::new("t.txt"),
+            h,
+            None,
+            None,
+        )
     }
 
     #[test]
@@ -585,7 +648,10 @@ mod tests {
         assert_eq!(o.sha256.unwrap(), want);
         let s = "a 1 2\nb 3 4\n";
         let o = parse(s, Header::Absent).unwrap();
-        assert_eq!(o.sha256.unwrap(), crate::formats::to_hex(&Sha256::digest(s.as_bytes())));
+        assert_eq!(
+            o.sha256.unwrap(),
+            crate::formats::to_hex(&Sha256::digest(s.as_bytes()))
+        );
     }
 
     #[test]
@@ -594,7 +660,11 @@ mod tests {
         assert_eq!(o.vocab.get("new york"), Some(1));
         let e = parse("a 1 2\nb 3\n", Header::Absent).unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
-        assert!(e.to_string().contains("expected 2 values after the token, found 1"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("expected 2 values after the token, found 1"),
+            "{e}"
+        );
         let e = parse("a 1 2\nb 3 4 5\n", Header::Absent).unwrap_err();
         assert!(e.to_string().contains("found 3"), "{e}");
         let e = parse("a 1 2\nb 3 x\n", Header::Absent).unwrap_err();
@@ -616,15 +686,32 @@ mod tests {
         let mut t = s.clone();
         t.replace_range(bad_at..bad_at + 8, "w150000 x");
         let e = parse(&t, Header::Absent).unwrap_err();
-        assert_eq!(e.location, Location::Line { line: 150_001, byte: bad_at as u64 }, "{e}");
+        assert_eq!(
+            e.location,
+            Location::Line {
+                line: 150_001,
+                byte: bad_at as u64
+            },
+            "{e}"
+        );
     }
 
     #[test]
     fn limit_stops_early_but_hashes_everything() {
         let s = "3 1\na 1\nb 2\nc 3\n";
-        let o = read_text(s.as_bytes(), Some(s.len() as u64), Path::new("t"), Header::Required, Some(2), None)
-            .unwrap();
+        let o = read_text(
+            s.as_bytes(),
+            Some(s.len() as u64),
+            Path::new("t"),
+            Header::Required,
+            Some(2),
+            None,
+        )
+        .unwrap();
         assert_eq!(o.matrix.rows(), 2);
-        assert_eq!(o.sha256.unwrap(), crate::formats::to_hex(&Sha256::digest(s.as_bytes())));
+        assert_eq!(
+            o.sha256.unwrap(),
+            crate::formats::to_hex(&Sha256::digest(s.as_bytes()))
+        );
     }
 }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use super::error::{FormatError, Location};
 
 pub(crate) struct VocabFile {
-    pub path: PathBuf,
     /// Tokens as raw bytes (decoded by the row sink, lossily when not UTF-8).
     pub tokens: Vec<Vec<u8>>,
     pub counts: Option<Vec<u64>>,
@@ -40,12 +39,19 @@ pub(crate) fn read_vocab(path: &Path) -> Result<VocabFile, FormatError> {
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .collect();
     if lines.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
     // "token count" on every line -> counts.
     let split_count = |l: &[u8]| -> Option<(usize, u64)> {
         let sep = l.iter().rposition(|&b| b == b' ' || b == b'\t')?;
-        let n = std::str::from_utf8(&l[sep + 1..]).ok()?.parse::<u64>().ok()?;
+        let n = std::str::from_utf8(&l[sep + 1..])
+            .ok()?
+            .parse::<u64>()
+            .ok()?;
         (sep > 0).then_some((sep, n))
     };
     let with_counts = lines.iter().all(|l| split_count(l).is_some());
@@ -62,15 +68,14 @@ pub(crate) fn read_vocab(path: &Path) -> Result<VocabFile, FormatError> {
             _ => tokens.push(l.to_vec()),
         }
     }
-    Ok(VocabFile {
-        path: path.to_path_buf(),
-        tokens,
-        counts,
-    })
+    Ok(VocabFile { tokens, counts })
 }
 
 /// Writes one token per line; refuses tokens that cannot be stored that way.
-pub(crate) fn write_vocab(path: &Path, tokens: impl Iterator<Item = impl AsRef<str>>) -> Result<(), FormatError> {
+pub(crate) fn write_vocab(
+    path: &Path,
+    tokens: impl Iterator<Item = impl AsRef<str>>,
+) -> Result<(), FormatError> {
     let mut out = String::new();
     for (i, t) in tokens.enumerate() {
         let t = t.as_ref();
@@ -78,37 +83,15 @@ pub(crate) fn write_vocab(path: &Path, tokens: impl Iterator<Item = impl AsRef<s
             return Err(FormatError::unrepresentable(
                 path,
                 Location::Row(i as u64),
-                format!("token {t:?} contains a line break; a vocabulary file holds one token per line"),
+                format!(
+                    "token {t:?} contains a line break; a vocabulary file holds one token per line"
+                ),
             ));
         }
         out.push_str(t);
         out.push('\n');
     }
     super::write::atomic_write(path, out.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_and_counts() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("v.txt");
-        std::fs::write(&p, "the 10\r\nof 7\n").unwrap();
-        let v = read_vocab(&p).unwrap();
-        assert_eq!(v.tokens, vec![b"the".to_vec(), b"of".to_vec()]);
-        assert_eq!(v.counts, Some(vec![10, 7]));
-        std::fs::write(&p, "new york\nthe 10\n").unwrap();
-        let v = read_vocab(&p).unwrap();
-        assert_eq!(v.tokens[0], b"new york".to_vec());
-        assert!(v.counts.is_none());
-        let x = d.path().join("x.npy");
-        std::fs::write(&x, "").unwrap();
-        std::fs::write(d.path().join("x.vocab.txt"), "a\n").unwrap();
-        assert_eq!(find_vocab(&x).unwrap(), d.path().join("x.vocab.txt"));
-        assert!(write_vocab(&p, ["a\nb"].iter()).is_err());
-    }
 }
 
 /// Gives an array's rows their tokens: from `opts.vocab`, a file found beside `data`, or row
@@ -126,7 +109,11 @@ pub(crate) fn attach_vocab(
     let mut params = BTreeMap::new();
     let explicit = opts.vocab.clone();
     let row_numbers = explicit.as_deref().is_some_and(|p| p == Path::new("#row"));
-    let vocab_path = if row_numbers { None } else { explicit.or_else(|| find_vocab(data)) };
+    let vocab_path = if row_numbers {
+        None
+    } else {
+        explicit.or_else(|| find_vocab(data))
+    };
     let file = match &vocab_path {
         Some(p) => {
             let v = read_vocab(p)?;
@@ -163,9 +150,18 @@ pub(crate) fn attach_vocab(
     let (mut vocab, _, mut notes) = sink
         .finish()
         .map_err(|e| FormatError::invalid(data, Location::None, e.to_string()))?;
-    let matrix = if keep.iter().all(|&k| k) { matrix } else { matrix.retain_rows(&keep) };
+    let matrix = if keep.iter().all(|&k| k) {
+        matrix
+    } else {
+        matrix.retain_rows(&keep)
+    };
     if let Some(c) = file.as_ref().and_then(|f| f.counts.as_ref()) {
-        let kept: Vec<u64> = c.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| *c).collect();
+        let kept: Vec<u64> = c
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| *c)
+            .collect();
         vocab
             .set_counts(Some(kept))
             .map_err(|e| FormatError::mismatch(data, e.to_string()))?;
@@ -184,4 +180,28 @@ pub(crate) fn attach_vocab(
         sha256: None,
         params,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_counts() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("v.txt");
+        std::fs::write(&p, "the 10\r\nof 7\n").unwrap();
+        let v = read_vocab(&p).unwrap();
+        assert_eq!(v.tokens, vec![b"the".to_vec(), b"of".to_vec()]);
+        assert_eq!(v.counts, Some(vec![10, 7]));
+        std::fs::write(&p, "new york\nthe 10\n").unwrap();
+        let v = read_vocab(&p).unwrap();
+        assert_eq!(v.tokens[0], b"new york".to_vec());
+        assert!(v.counts.is_none());
+        let x = d.path().join("x.npy");
+        std::fs::write(&x, "").unwrap();
+        std::fs::write(d.path().join("x.vocab.txt"), "a\n").unwrap();
+        assert_eq!(find_vocab(&x).unwrap(), d.path().join("x.vocab.txt"));
+        assert!(write_vocab(&p, ["a\nb"].iter()).is_err());
+    }
 }

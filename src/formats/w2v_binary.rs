@@ -47,9 +47,16 @@ pub(crate) fn read_w2v_binary<R: Read>(
     );
     let io = |e| FormatError::io(path, e);
     let mut line = Vec::new();
-    (&mut rd).take(256).read_until(b'\n', &mut line).map_err(io)?;
+    (&mut rd)
+        .take(256)
+        .read_until(b'\n', &mut line)
+        .map_err(io)?;
     if line.is_empty() {
-        return Err(FormatError::new(path, Location::None, super::ErrorKind::Empty));
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
     }
     let header_len = line.len() as u64;
     let line1 = Location::Line { line: 1, byte: 0 };
@@ -108,7 +115,10 @@ pub(crate) fn read_w2v_binary<R: Read>(
     while sink.rows_read() < want {
         let here = rd.get_ref().pos - rd.buffer().len() as u64;
         token.clear();
-        let n = (&mut rd).take(MAX_TOKEN).read_until(b' ', &mut token).map_err(io)?;
+        let n = (&mut rd)
+            .take(MAX_TOKEN)
+            .read_until(b' ', &mut token)
+            .map_err(io)?;
         let r_i = sink.rows_read();
         if n == 0 || token.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(FormatError::truncated(
@@ -119,7 +129,10 @@ pub(crate) fn read_w2v_binary<R: Read>(
         }
         if token.last() != Some(&b' ') {
             let msg = if n as u64 >= MAX_TOKEN {
-                format!("row {r_i}: no space after {} bytes: not word2vec binary data", MAX_TOKEN)
+                format!(
+                    "row {r_i}: no space after {} bytes: not word2vec binary data",
+                    MAX_TOKEN
+                )
             } else {
                 format!(
                     "row {r_i}: the file ends inside a token {} (truncated?)",
@@ -253,14 +266,21 @@ mod tests {
 
     #[test]
     fn with_and_without_newlines() {
-        let rows = vec![("a", vec![1.0, 2.0]), ("bé", vec![3.0, f32::NAN]), ("c", vec![5.0, 6.0])];
+        let rows = vec![
+            ("a", vec![1.0, 2.0]),
+            ("bé", vec![3.0, f32::NAN]),
+            ("c", vec![5.0, 6.0]),
+        ];
         for nl in [true, false] {
             let b = encode(&rows, nl);
             let l = read(&b, None).unwrap();
             assert_eq!(l.vocab.iter().collect::<Vec<_>>(), vec!["a", "bé", "c"]);
             assert_eq!(l.matrix.row(2), &[5.0, 6.0]);
             assert!(l.matrix.row(1)[1].is_nan());
-            assert_eq!(l.sha256.unwrap(), crate::formats::to_hex(&Sha256::digest(&b)));
+            assert_eq!(
+                l.sha256.unwrap(),
+                crate::formats::to_hex(&Sha256::digest(&b))
+            );
             assert!(looks_binary(&b[4..], 2));
         }
     }
@@ -270,11 +290,18 @@ mod tests {
         let rows = vec![("a", vec![1.0, 2.0]), ("b", vec![3.0, 4.0])];
         let b = encode(&rows, true);
         let e = read(&b[..b.len() - 3], None).unwrap_err();
-        assert!(e.to_string().contains("row 1 (\"b\"): the file ends inside"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("row 1 (\"b\"): the file ends inside"),
+            "{e}"
+        );
         let mut big = b"1000000000000 300\n".to_vec();
         big.extend_from_slice(&b[4..]);
         let e = read(&big, None).unwrap_err();
-        assert!(matches!(e.kind, crate::formats::ErrorKind::TooLarge(_)), "{e}");
+        assert!(
+            matches!(e.kind, crate::formats::ErrorKind::TooLarge(_)),
+            "{e}"
+        );
         assert!(read(b"2 -5\n", None).is_err());
         assert!(read(b"", None).is_err());
         let l = read(&b, Some(1)).unwrap();

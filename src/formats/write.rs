@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::error::{FormatError, Location};
 use super::Format;
+use super::error::{FormatError, Location};
 use crate::core::EmbeddingSet;
 
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -69,7 +72,12 @@ fn check_token(path: &Path, row: usize, t: &str, what: &str) -> Result<(), Forma
 }
 
 /// Formats rows as text lines ("token v1 v2 ..." or values only) in parallel blocks.
-fn text_lines(set: &EmbeddingSet, sep: char, with_token: bool, out: &mut impl Write) -> std::io::Result<()> {
+fn text_lines(
+    set: &EmbeddingSet,
+    sep: char,
+    with_token: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     const BLOCK: usize = 4096;
     let rows = set.rows();
     let blocks: Vec<usize> = (0..rows.div_ceil(BLOCK)).collect();
@@ -103,7 +111,11 @@ fn text_lines(set: &EmbeddingSet, sep: char, with_token: bool, out: &mut impl Wr
 
 /// Writes `set` to `path` in `format` (or the format its extension implies).
 /// Returns every file written (array formats also write a vocabulary file beside the data).
-pub fn save(set: &EmbeddingSet, path: &Path, format: Option<Format>) -> Result<Vec<PathBuf>, FormatError> {
+pub fn save(
+    set: &EmbeddingSet,
+    path: &Path,
+    format: Option<Format>,
+) -> Result<Vec<PathBuf>, FormatError> {
     let format = format.or_else(|| Format::from_extension(path)).ok_or_else(|| {
         FormatError::unsupported(
             path,
@@ -145,7 +157,9 @@ pub fn save(set: &EmbeddingSet, path: &Path, format: Option<Format>) -> Result<V
                     Err(FormatError::unrepresentable(
                         &meta_path,
                         Location::Row(row as u64),
-                        format!("{s:?} contains a tab or line break, which metadata.tsv cannot store"),
+                        format!(
+                            "{s:?} contains a tab or line break, which metadata.tsv cannot store"
+                        ),
                     ))
                 } else {
                     Ok(())
@@ -203,7 +217,10 @@ pub fn save(set: &EmbeddingSet, path: &Path, format: Option<Format>) -> Result<V
 
 /// `x.npy` -> `x.vocab.txt` (found again by the readers).
 pub(crate) fn vocab_path_for(data: &Path) -> PathBuf {
-    let stem = data.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = data
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     data.with_file_name(format!("{stem}.vocab.txt"))
 }
 
@@ -213,7 +230,17 @@ mod tests {
 
     #[test]
     fn floats_round_trip_through_text() {
-        for v in [0.418f32, -1e-30, 3.4e38, 1.0, 0.0, -0.0, 1.17549435e-38, 123456.79, 1e-45] {
+        for v in [
+            0.418f32,
+            -1e-30,
+            3.4e38,
+            1.0,
+            0.0,
+            -0.0,
+            f32::MIN_POSITIVE,
+            123456.79,
+            1e-45,
+        ] {
             let mut s = String::new();
             push_f32(&mut s, v);
             assert!(s.len() <= 15, "{s}");
