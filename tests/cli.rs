@@ -1,0 +1,230 @@
+//! The CLI's documented JSON shapes, human output and exit codes (README "Command line").
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args(args)
+        .env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join("embedscope-test-cache-cli"),
+        )
+        .output()
+        .expect("run embedscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    // Exactly one JSON object on stdout.
+    let v: Value = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON value: {e}\n{out}"));
+    assert!(v.is_object());
+    v
+}
+
+fn has(v: &Value, keys: &[&str]) {
+    for k in keys {
+        assert!(v.get(k).is_some(), "missing {k:?} in {v}");
+    }
+}
+
+#[test]
+fn info_json_shape() {
+    let v = json(&["info", "demo", "--json"]);
+    has(
+        &v,
+        &[
+            "rows",
+            "dim",
+            "format",
+            "sha256",
+            "integrity",
+            "norms",
+            "provenance",
+            "timing_s",
+        ],
+    );
+    has(
+        &v["integrity"],
+        &[
+            "nan_rows",
+            "inf_rows",
+            "zero_rows",
+            "duplicate_tokens",
+            "invalid_utf8_tokens",
+        ],
+    );
+    has(&v["norms"], &["min", "median", "max", "unit_normalized"]);
+    assert_eq!(v["rows"], 50107);
+    assert_eq!(v["dim"], 50);
+    assert_eq!(v["format"], "word2vec-binary");
+    assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+    let (code, out, _) = run(&["info", "demo"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("50107 x 50") && out.contains("integrity   clean"),
+        "{out}"
+    );
+}
+
+#[test]
+fn neighbors_json_shape_and_queries() {
+    let v = json(&[
+        "neighbors",
+        "demo",
+        "king",
+        "king - man + woman",
+        "zzzznotaword",
+        "-k",
+        "3",
+        "--json",
+    ]);
+    has(&v, &["metric", "k", "results", "missing", "timing_s"]);
+    has(&v["timing_s"], &["load", "compute"]);
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0]["query"], "king");
+    assert_eq!(r[0]["neighbors"][0]["token"], "prince");
+    assert_eq!(r[1]["neighbors"][0]["token"], "queen");
+    assert_eq!(r[0]["neighbors"].as_array().unwrap().len(), 3);
+    assert_eq!(v["missing"][0]["query"], "zzzznotaword");
+    // Euclidean distances increase; dot products decrease.
+    let e = json(&[
+        "neighbors",
+        "demo",
+        "king",
+        "--metric",
+        "euclidean",
+        "--json",
+    ]);
+    let d: Vec<f64> = e["results"][0]["neighbors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["score"].as_f64().unwrap())
+        .collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
+    // Only unknown queries: exit code 1.
+    assert_eq!(run(&["neighbors", "demo", "zzzznotaword", "--json"]).0, 1);
+    // Queries from a file, and raw vectors from an .npy.
+    let d = tempfile::tempdir().unwrap();
+    let qf = d.path().join("q.txt");
+    std::fs::write(&qf, "paris\n\nberlin\n").unwrap();
+    let v = json(&[
+        "neighbors",
+        "demo",
+        "--queries-file",
+        qf.to_str().unwrap(),
+        "-k",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    let npy = d.path().join("vecs.npy");
+    let king = json(&[
+        "convert",
+        "demo",
+        d.path().join("d.npy").to_str().unwrap(),
+        "--limit",
+        "2000",
+        "--json",
+    ]);
+    assert_eq!(king["rows"], 2000);
+    let set = embedscope::formats::load(&d.path().join("d.npy"), &Default::default()).unwrap();
+    let row = set.vocab.get("king").unwrap();
+    let one = embedscope::core::EmbeddingSet::new(
+        embedscope::core::Vocab::from_unique(["q"]).unwrap(),
+        embedscope::core::Matrix::from_vec(1, 50, set.matrix.row(row).to_vec()).unwrap(),
+        Default::default(),
+        Default::default(),
+    )
+    .unwrap();
+    embedscope::formats::save(&one, &npy, None).unwrap();
+    let v = json(&[
+        "neighbors",
+        "demo",
+        "--query-vectors",
+        npy.to_str().unwrap(),
+        "-k",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(v["results"][0]["query"], "#0");
+    assert_eq!(v["results"][0]["neighbors"][0]["token"], "king");
+}
+
+#[test]
+fn analogy_and_eval_json() {
+    let v = json(&[
+        "analogy", "demo", "man", "king", "woman", "-k", "2", "--json",
+    ]);
+    assert_eq!(v["results"][0]["token"], "queen");
+    let v = json(&[
+        "analogy", "demo", "man", "king", "woman", "--method", "mul", "--json",
+    ]);
+    assert_eq!(v["method"], "mul");
+    assert_eq!(v["results"][0]["token"], "queen");
+    let v = json(&["eval", "demo", "--json"]);
+    assert_eq!(v["analogies"]["total"]["correct"], 9217);
+    assert_eq!(v["analogies"]["sections"].as_array().unwrap().len(), 14);
+    let sim = v["similarity"].as_array().unwrap();
+    assert_eq!(sim.len(), 2);
+    assert!((sim[0]["spearman"]["r"].as_f64().unwrap() - 0.503319577396603).abs() < 1e-6);
+    has(&sim[0]["pearson"], &["r", "p_value", "n"]);
+}
+
+#[test]
+fn convert_round_trip_and_errors() {
+    let d = tempfile::tempdir().unwrap();
+    for ext in ["txt", "bin", "parquet", "esv", "tsv", "npy", "safetensors"] {
+        let out = d.path().join(format!("demo1k.{ext}"));
+        let v = json(&[
+            "convert",
+            "demo",
+            out.to_str().unwrap(),
+            "--limit",
+            "1000",
+            "--json",
+        ]);
+        assert_eq!(v["rows"], 1000, "{ext}");
+        let back = json(&["info", out.to_str().unwrap(), "--json", "--no-cache"]);
+        assert_eq!(back["rows"], 1000, "{ext}");
+        assert_eq!(back["dim"], 50, "{ext}");
+    }
+    // JSON errors on stdout, message on stderr, exit 1.
+    let (code, out, err) = run(&["info", "/definitely/not/here.vec", "--json"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"]["kind"], "not_found");
+    assert!(err.contains("/definitely/not/here.vec"));
+}
+
+#[test]
+fn cache_is_used_on_second_open() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("v.txt");
+    json(&[
+        "convert",
+        "demo",
+        f.to_str().unwrap(),
+        "--limit",
+        "500",
+        "--json",
+    ]);
+    let cache = d.path().join("cache");
+    let c = cache.to_str().unwrap();
+    let a = json(&["info", f.to_str().unwrap(), "--cache-dir", c, "--json"]);
+    assert_eq!(a["cache"]["status"], "stored");
+    let b = json(&["info", f.to_str().unwrap(), "--cache-dir", c, "--json"]);
+    assert_eq!(b["cache"]["status"], "hit");
+    assert_eq!(b["memory_mapped"], true);
+    assert_eq!(a["sha256"], b["sha256"]);
+}
