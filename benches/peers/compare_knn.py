@@ -119,6 +119,9 @@ def main():
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = ap.parse_args()
 
+    import faiss  # noqa: F401  (imported before machine_info so its version is reported)
+
+    machine = machine_info(["numpy", "faiss"])
     binary = str(args.embedscope.resolve())
     version = check_binary(binary)
     d = args.data_dir.resolve()
@@ -177,7 +180,7 @@ def main():
     e_comp = get_path(ej, "timing_s", "compute")
     e1_comp = get_path(e1_best["json"], "timing_s", "compute")
     res = {
-        "machine": machine_info(["numpy", "faiss"]),
+        "machine": machine,
         "embedscope": binary,
         "embedscope_version": version,
         "repeats": args.repeats,

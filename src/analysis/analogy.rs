@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AnalysisError;
 use super::expr::{Expr, Term};
-use super::knn::{KnnIndex, Metric, Neighbor};
+use super::knn::{CHUNK, KnnIndex, Metric, Neighbor, Scorer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +68,35 @@ pub fn analogy(
     }
 }
 
+/// 3CosMul scores from the cosines with the positive rows (first) and negative rows.
+struct CosMulScorer<'a> {
+    inv: &'a [f32],
+    positives: usize,
+    width: usize,
+}
+
+impl Scorer for CosMulScorer<'_> {
+    fn width(&self) -> usize {
+        self.width
+    }
+    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]) {
+        let len = CHUNK.min(nb - c);
+        for (jj, o) in out[..len].iter_mut().enumerate() {
+            let j = c + jj;
+            let s = self.inv[j0 + j];
+            let mut pos = 1f32;
+            for r in 0..self.positives {
+                pos *= (1.0 + tile[r * nb + j] * s) / 2.0;
+            }
+            let mut neg = 1f32;
+            for r in self.positives..self.width {
+                neg *= (1.0 + tile[r * nb + j] * s) / 2.0;
+            }
+            *o = pos / (neg + COSMUL_EPSILON);
+        }
+    }
+}
+
 /// 3CosMul for many questions with the same number of positive and negative words each.
 /// Each question's words are excluded from its results.
 pub fn cosmul_batch(
@@ -106,30 +135,12 @@ pub fn cosmul_batch(
         excl.push(ex);
     }
     let excl_refs: Vec<&[usize]> = excl.iter().map(Vec::as_slice).collect();
-    let inv = &index.inv_norms;
-    let raw = index.scan(
-        &qmat,
+    let scorer = CosMulScorer {
+        inv: &index.inv_norms,
+        positives: np,
         width,
-        k,
-        restrict,
-        Metric::Cosine,
-        &excl_refs,
-        &|_q, tile, j0, out| {
-            let nb = out.len();
-            for (jj, o) in out.iter_mut().enumerate() {
-                let s = inv[j0 + jj];
-                let mut pos = 1f32;
-                for r in 0..np {
-                    pos *= (1.0 + tile[r * nb + jj] * s) / 2.0;
-                }
-                let mut neg = 1f32;
-                for r in np..width {
-                    neg *= (1.0 + tile[r * nb + jj] * s) / 2.0;
-                }
-                *o = pos / (neg + COSMUL_EPSILON);
-            }
-        },
-    );
+    };
+    let raw = index.scan(&qmat, k, restrict, Metric::Cosine, &excl_refs, &scorer);
     Ok(raw
         .into_iter()
         .map(|l| {

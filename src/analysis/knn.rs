@@ -58,8 +58,76 @@ pub struct Query {
     pub exclude: Vec<usize>,
 }
 
-/// Turns one query's rows of dot products against a tile into scores: `(query, tile, first row, out)`.
-pub(crate) type Combine<'a> = dyn Fn(usize, &[f32], usize, &mut [f32]) + Sync + 'a;
+/// Rows of scores handled at once by the threshold scan.
+pub(crate) const CHUNK: usize = 16;
+
+/// Turns the dot products of one query (its `width()` tile rows, each `nb` long) against
+/// database rows `j0 + c ..` into scores (higher is better), `CHUNK` at a time. Monomorphised
+/// into the scan so the arithmetic vectorises with the threshold test.
+pub(crate) trait Scorer: Sync {
+    fn width(&self) -> usize;
+    /// Fills `out[..len]` for rows `j0 + c .. j0 + c + len`, `len = min(CHUNK, nb - c)`.
+    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]);
+}
+
+struct CosineScorer<'a>(&'a [f32]);
+struct DotScorer;
+struct EuclideanScorer<'a>(&'a [f32]);
+
+impl Scorer for CosineScorer<'_> {
+    fn width(&self) -> usize {
+        1
+    }
+    #[inline(always)]
+    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]) {
+        let len = CHUNK.min(nb - c);
+        if let (Ok(t), Ok(s)) = (
+            <&[f32; CHUNK]>::try_from(&tile[c..c + len]),
+            <&[f32; CHUNK]>::try_from(&self.0[j0 + c..j0 + c + len]),
+        ) {
+            for i in 0..CHUNK {
+                out[i] = t[i] * s[i];
+            }
+            return;
+        }
+        for ((o, &t), &s) in out[..len]
+            .iter_mut()
+            .zip(&tile[c..c + len])
+            .zip(&self.0[j0 + c..j0 + c + len])
+        {
+            *o = t * s;
+        }
+    }
+}
+
+impl Scorer for DotScorer {
+    fn width(&self) -> usize {
+        1
+    }
+    #[inline(always)]
+    fn chunk(&self, tile: &[f32], nb: usize, _j0: usize, c: usize, out: &mut [f32; CHUNK]) {
+        let len = CHUNK.min(nb - c);
+        out[..len].copy_from_slice(&tile[c..c + len]);
+    }
+}
+
+impl Scorer for EuclideanScorer<'_> {
+    fn width(&self) -> usize {
+        1
+    }
+    /// `2 q.x - |x|^2`: larger means closer (|q|^2 is the same for every row).
+    #[inline(always)]
+    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]) {
+        let len = CHUNK.min(nb - c);
+        for ((o, &t), &s) in out[..len]
+            .iter_mut()
+            .zip(&tile[c..c + len])
+            .zip(&self.0[j0 + c..j0 + c + len])
+        {
+            *o = 2.0 * t - s;
+        }
+    }
+}
 
 /// Rows per database tile and queries per block (chosen by benchmark, see BENCHMARKS.md).
 const TILE_ROWS: usize = 1024;
@@ -194,29 +262,25 @@ impl<'a> KnnIndex<'a> {
             .flat_map(|q| q.vector.iter().copied())
             .collect();
         let excl: Vec<&[usize]> = queries.iter().map(|q| q.exclude.as_slice()).collect();
-        let inv = &self.inv_norms;
-        let sq = &self.sq_norms;
-        let raw = self.scan(
-            &flat,
-            1,
-            k,
-            restrict,
-            metric,
-            &excl,
-            &|_q, tile, j0, out| match metric {
-                Metric::Cosine => {
-                    for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&inv[j0..]) {
-                        *o = t * s;
-                    }
-                }
-                Metric::Dot => out.copy_from_slice(&tile[..out.len()]),
-                Metric::Euclidean => {
-                    for ((o, &t), &s) in out.iter_mut().zip(tile).zip(&sq[j0..]) {
-                        *o = 2.0 * t - s;
-                    }
-                }
-            },
-        );
+        let raw = match metric {
+            Metric::Cosine => self.scan(
+                &flat,
+                k,
+                restrict,
+                metric,
+                &excl,
+                &CosineScorer(&self.inv_norms),
+            ),
+            Metric::Dot => self.scan(&flat, k, restrict, metric, &excl, &DotScorer),
+            Metric::Euclidean => self.scan(
+                &flat,
+                k,
+                restrict,
+                metric,
+                &excl,
+                &EuclideanScorer(&self.sq_norms),
+            ),
+        };
         Ok(raw
             .into_iter()
             .zip(queries)
@@ -262,20 +326,17 @@ impl<'a> KnnIndex<'a> {
     }
 
     /// The tiled engine. `qmat` holds `nq * width` query rows (row-major); query `q` owns rows
-    /// `q*width .. (q+1)*width`. `combine(q, tile, j0, out)` turns the `width` rows of dot
-    /// products for query `q` against database rows `j0 .. j0 + out.len()` (laid out as `width`
-    /// consecutive slices of `out.len()`) into one score per row, higher is better.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn scan(
+    /// `q*width .. (q+1)*width`, turned into one score per database row by `scorer`.
+    pub(crate) fn scan<S: Scorer>(
         &self,
         qmat: &[f32],
-        width: usize,
         k: usize,
         restrict: Option<usize>,
         metric: Metric,
         exclude: &[&[usize]],
-        combine: &Combine<'_>,
+        scorer: &S,
     ) -> Vec<Vec<(f32, u32)>> {
+        let width = scorer.width();
         let dim = self.set.dim();
         let nq = qmat.len() / (dim * width);
         let n = restrict.map_or(self.set.rows(), |r| r.min(self.set.rows()));
@@ -294,7 +355,7 @@ impl<'a> KnnIndex<'a> {
                 let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
                 let qb = query_block.min(nq);
                 let mut tile = vec![0f32; qb * width * tile_rows];
-                let mut scores = vec![0f32; tile_rows];
+                let mut buf = [0f32; CHUNK];
                 for t in s * per_shard..((s + 1) * per_shard).min(tiles) {
                     let j0 = t * tile_rows;
                     let nb = tile_rows.min(n - j0);
@@ -333,24 +394,28 @@ impl<'a> KnnIndex<'a> {
                         for qi in 0..qn {
                             let q = q0 + qi;
                             let rows = &dst[qi * width * nb..(qi + 1) * width * nb];
-                            let out = &mut scores[..nb];
-                            combine(q, rows, j0, out);
                             let top = &mut tops[q];
                             let mut thr = top.threshold();
-                            // Chunks whose maximum cannot enter the top-k are skipped with one
-                            // vectorised comparison; only promising chunks are scanned one by one.
-                            for (c, chunk) in out.chunks(16).enumerate() {
-                                let max = chunk
-                                    .iter()
-                                    .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+                            // A chunk whose best score cannot enter the top-k costs one vector
+                            // max; only promising chunks are looked at row by row.
+                            for c in (0..nb).step_by(CHUNK) {
+                                let len = CHUNK.min(nb - c);
+                                scorer.chunk(rows, nb, j0, c, &mut buf);
+                                let vals = &buf[..len];
+                                let max = if len == CHUNK {
+                                    max16(&buf)
+                                } else {
+                                    vals.iter()
+                                        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+                                };
                                 if !(max > thr
-                                    || (!top.is_full() && chunk.iter().any(|v| !v.is_nan())))
+                                    || (!top.is_full() && vals.iter().any(|v| !v.is_nan())))
                                 {
                                     continue;
                                 }
-                                for (i, &sc) in chunk.iter().enumerate() {
+                                for (i, &sc) in vals.iter().enumerate() {
                                     if sc > thr || (!top.is_full() && !sc.is_nan()) {
-                                        let j = j0 + c * 16 + i;
+                                        let j = j0 + c + i;
                                         if !self.is_candidate(j, metric) || exclude[q].contains(&j)
                                         {
                                             continue;
@@ -374,6 +439,19 @@ impl<'a> KnnIndex<'a> {
         }
         merged.into_iter().map(TopK::into_sorted).collect()
     }
+}
+
+/// Maximum of 16 scores as a tree of pairwise maxima (vectorises; NaN never wins, so a NaN
+/// row cannot hide a candidate in its chunk).
+#[inline(always)]
+fn max16(v: &[f32; CHUNK]) -> f32 {
+    let mut m = [0f32; 8];
+    for i in 0..8 {
+        m[i] = v[i].max(v[i + 8]);
+    }
+    let a = m[0].max(m[4]).max(m[1].max(m[5]));
+    let b = m[2].max(m[6]).max(m[3].max(m[7]));
+    a.max(b)
 }
 
 /// `v / |v|`, or `None` for a zero or non-finite vector.

@@ -144,20 +144,23 @@ pub(crate) fn read_projector(path: &Path, opts: &LoadOptions) -> Result<Loaded, 
         })?),
         None => Some(0),
     };
-    let dim = l.matrix.dim();
-    let mut sink = RowSink::new(dim, total_rows, None);
-    let mut keep = Vec::with_capacity(total_rows);
-    for (i, row) in l.matrix.iter_rows().enumerate() {
+    let rows = l.matrix.rows();
+    let mut sink = RowSink::new(l.matrix.dim(), 0, None);
+    let mut keep = Vec::with_capacity(rows);
+    for i in 0..rows {
         let kept = match token_col {
-            Some(c) => sink.push_str(&table.rows[i][c], row),
-            None => sink.push_str(&i.to_string(), row),
+            Some(c) => sink.push_token_bytes(table.rows[i][c].as_bytes()),
+            None => sink.push_token_bytes(i.to_string().as_bytes()),
         }
         .map_err(|e| FormatError::too_large(&meta_path, Location::Row(i as u64), e.to_string()))?;
         keep.push(kept);
     }
-    let (vocab, matrix, notes) = sink
-        .finish()
-        .map_err(|e| FormatError::invalid(path, Location::None, e.to_string()))?;
+    let (vocab, notes) = sink.finish_tokens();
+    let matrix = if keep.iter().all(|&k| k) {
+        l.matrix
+    } else {
+        l.matrix.retain_rows(&keep)
+    };
     let mut metadata = Metadata::new();
     for (c, name) in table.names.iter().enumerate() {
         if Some(c) == token_col {

@@ -51,13 +51,36 @@ impl RowSink {
         self.push(token, values, false)
     }
 
+    /// Adds a token whose values live elsewhere (an array format): only the vocabulary,
+    /// duplicates and decoding are tracked.
+    pub fn push_token_bytes(&mut self, token: &[u8]) -> Result<bool, CoreError> {
+        match std::str::from_utf8(token) {
+            Ok(t) => self.push_inner(t, None, false),
+            Err(_) => {
+                let t = String::from_utf8_lossy(token).into_owned();
+                self.push_inner(&t, None, true)
+            }
+        }
+    }
+
     fn push(&mut self, token: &str, values: &[f32], lossy: bool) -> Result<bool, CoreError> {
         debug_assert_eq!(values.len(), self.dim);
+        self.push_inner(token, Some(values), lossy)
+    }
+
+    fn push_inner(
+        &mut self,
+        token: &str,
+        values: Option<&[f32]>,
+        lossy: bool,
+    ) -> Result<bool, CoreError> {
         let row = self.notes.rows_read;
         self.notes.rows_read += 1;
         match self.vocab.push(token)? {
             Ok(i) => {
-                self.data.extend_from_slice(values);
+                if let Some(v) = values {
+                    self.data.extend_from_slice(v);
+                }
                 if let Some(k) = self.kept_file_rows.as_mut() {
                     k.push(row);
                 }
@@ -79,6 +102,11 @@ impl RowSink {
                 Ok(false)
             }
         }
+    }
+
+    /// The vocabulary and notes only (after `push_token_bytes`).
+    pub fn finish_tokens(self) -> (Vocab, LoadNotes) {
+        (self.vocab, self.notes)
     }
 
     pub fn finish(mut self) -> Result<(Vocab, Matrix, LoadNotes), CoreError> {

@@ -137,19 +137,16 @@ pub(crate) fn attach_vocab(
     let dim = matrix.dim();
     // Build the vocabulary first; the matrix is only copied when duplicates force dropping rows.
     let mut sink = RowSink::new(dim, 0, None);
-    let zero = vec![0f32; dim];
     let mut keep = Vec::with_capacity(rows);
     for i in 0..rows {
         let kept = match &file {
-            Some(f) => sink.push_bytes(&f.tokens[i], &zero),
-            None => sink.push_str(&i.to_string(), &zero),
+            Some(f) => sink.push_token_bytes(&f.tokens[i]),
+            None => sink.push_token_bytes(i.to_string().as_bytes()),
         }
         .map_err(|e| FormatError::too_large(data, Location::Row(i as u64), e.to_string()))?;
         keep.push(kept);
     }
-    let (mut vocab, _, mut notes) = sink
-        .finish()
-        .map_err(|e| FormatError::invalid(data, Location::None, e.to_string()))?;
+    let (mut vocab, mut notes) = sink.finish_tokens();
     let matrix = if keep.iter().all(|&k| k) {
         matrix
     } else {
