@@ -2,7 +2,7 @@
 //! restricted search, exclusions, exact ties (duplicated rows) and 3CosMul.
 
 use embedscope::analysis::analogy::cosmul_batch;
-use embedscope::analysis::{KnnIndex, Metric, Query};
+use embedscope::analysis::{Engine, KnnIndex, Metric, Query, int8_engine_available};
 use embedscope::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
 use proptest::prelude::*;
 
@@ -139,11 +139,13 @@ proptest! {
                     queries.push(q);
                 }
             }
-            let got = idx.search(&queries, k, metric, Some(restrict)).unwrap();
-            for (j, ((qv, ex), res)) in raw.iter().zip(&got).enumerate() {
-                let want = oracle(&set, qv, k, metric, restrict, ex);
-                let g: Vec<(usize, f32)> = res.iter().map(|n| (n.index, n.score)).collect();
-                assert_matches(&g, &want, k, 2e-5, &format!("{metric:?} q{j} rows {rows} dim {dim} k {k}"));
+            for engine in [Engine::F32, Engine::Int8] {
+                let got = idx.search_with(&queries, k, metric, Some(restrict), engine).unwrap();
+                for (j, ((qv, ex), res)) in raw.iter().zip(&got).enumerate() {
+                    let want = oracle(&set, qv, k, metric, restrict, ex);
+                    let g: Vec<(usize, f32)> = res.iter().map(|n| (n.index, n.score)).collect();
+                    assert_matches(&g, &want, k, 2e-5, &format!("{engine:?} {metric:?} q{j} rows {rows} dim {dim} k {k}"));
+                }
             }
         }
     }
@@ -213,5 +215,87 @@ fn cosmul_equals_its_formula() {
         want.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         let g: Vec<(usize, f32)> = got.iter().map(|n| (n.index, n.score)).collect();
         assert_matches(&g, &want, 10, 2e-5, "cosmul");
+    }
+}
+
+#[test]
+fn int8_engine_handles_non_finite_zero_and_wide_ranges() {
+    if !int8_engine_available() {
+        eprintln!(
+            "int8 engine not available on this CPU (needs AVX-512 VNNI): only the f32 engine is checked"
+        );
+    }
+    // Rows of very different magnitudes, a NaN row, an Inf row, a zero row, duplicates.
+    let (rows, dim) = (700, 37);
+    let mut v = values(rows * dim, 3);
+    for (r, row) in v.chunks_mut(dim).enumerate() {
+        let scale = 10f32.powi((r % 7) as i32 - 3);
+        row.iter_mut().for_each(|x| *x *= scale);
+    }
+    v[5 * dim] = f32::NAN;
+    v[9 * dim + 3] = f32::INFINITY;
+    v[11 * dim..12 * dim].fill(0.0);
+    let row0: Vec<f32> = v[..dim].to_vec();
+    v[13 * dim..14 * dim].copy_from_slice(&row0);
+    let set = make_set(rows, dim, &v);
+    let idx = KnnIndex::new(&set);
+    for metric in [Metric::Cosine, Metric::Dot, Metric::Euclidean] {
+        let queries: Vec<Query> = (0..40)
+            .filter_map(|j| idx.vector_query(&values(dim, 500 + j), metric).ok())
+            .collect();
+        let f = idx
+            .search_with(&queries, 15, metric, None, Engine::F32)
+            .unwrap();
+        let i = idx
+            .search_with(&queries, 15, metric, None, Engine::Int8)
+            .unwrap();
+        for (qi, (a, b)) in f.iter().zip(&i).enumerate() {
+            let want = oracle(&set, &queries[qi].vector, 15, metric, rows, &[]);
+            for (name, got) in [("f32", a), ("int8", b)] {
+                assert!(
+                    got.iter().all(|n| ![5, 9].contains(&n.index)),
+                    "{name}: non-finite row returned"
+                );
+                if metric == Metric::Cosine {
+                    assert!(
+                        got.iter().all(|n| n.index != 11),
+                        "{name}: zero row returned for cosine"
+                    );
+                }
+                let g: Vec<(usize, f32)> = got.iter().map(|n| (n.index, n.score)).collect();
+                assert_matches(&g, &want, 15, 2e-5, &format!("{name} {metric:?} q{qi}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn int8_engine_is_exact_when_quantisation_cannot_tell_rows_apart() {
+    // 600 rows within 1e-3 of one vector: int8 codes cannot order them, so only the error
+    // bounds (every near-tie kept for the exact re-rank) give the right top-k.
+    let (rows, dim) = (600, 64);
+    let base = values(dim, 42);
+    let noise = values(rows * dim, 43);
+    let v: Vec<f32> = (0..rows * dim)
+        .map(|i| base[i % dim] + 1e-3 * noise[i])
+        .collect();
+    let set = make_set(rows, dim, &v);
+    let idx = KnnIndex::new(&set);
+    for metric in [Metric::Cosine, Metric::Dot, Metric::Euclidean] {
+        let queries: Vec<Query> = (0..40)
+            .map(|j| {
+                let n = values(dim, 900 + j);
+                let q: Vec<f32> = base.iter().zip(&n).map(|(b, e)| b + 2e-3 * e).collect();
+                idx.vector_query(&q, metric).unwrap()
+            })
+            .collect();
+        let got = idx
+            .search_with(&queries, 10, metric, None, Engine::Int8)
+            .unwrap();
+        for (qi, res) in got.iter().enumerate() {
+            let want = oracle(&set, &queries[qi].vector, 10, metric, rows, &[]);
+            let g: Vec<(usize, f32)> = res.iter().map(|n| (n.index, n.score)).collect();
+            assert_matches(&g, &want, 10, 1e-6, &format!("{metric:?} q{qi}"));
+        }
     }
 }

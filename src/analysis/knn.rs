@@ -9,7 +9,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use std::sync::OnceLock;
+
 use super::error::AnalysisError;
+use super::knn_i8::{self, QuantDb};
 use super::topk::TopK;
 use crate::core::{EmbeddingSet, RowScan};
 
@@ -142,7 +145,26 @@ pub struct KnnIndex<'a> {
     pub(crate) invalid: Vec<bool>,
     /// All-zero rows: not neighbours under cosine.
     pub(crate) zero: Vec<bool>,
+    /// int8 copies of the rows for the screening engine, built on first use.
+    pub(crate) quant_unit: OnceLock<QuantDb>,
+    pub(crate) quant_raw: OnceLock<QuantDb>,
 }
+
+/// Which engine runs a search. Both give the exact top-k; scores agree to float rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// int8 screen + exact re-rank when the CPU has AVX-512 VNNI and the batch is large enough
+    /// to pay for quantising the rows; f32 tiles otherwise.
+    #[default]
+    Auto,
+    /// f32 GEMM tiles with a fused top-k.
+    F32,
+    /// int8 screen (AVX-512 VNNI) + exact re-rank; falls back to F32 where unavailable.
+    Int8,
+}
+
+/// Batches from this many queries use the int8 engine under `Engine::Auto`.
+const INT8_MIN_QUERIES: usize = 32;
 
 impl<'a> KnnIndex<'a> {
     pub fn new(set: &'a EmbeddingSet) -> Self {
@@ -171,6 +193,8 @@ impl<'a> KnnIndex<'a> {
             sq_norms,
             invalid,
             zero,
+            quant_unit: OnceLock::new(),
+            quant_raw: OnceLock::new(),
         }
     }
 
@@ -245,6 +269,18 @@ impl<'a> KnnIndex<'a> {
         metric: Metric,
         restrict: Option<usize>,
     ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
+        self.search_with(queries, k, metric, restrict, Engine::Auto)
+    }
+
+    /// [`KnnIndex::search`] with a chosen engine.
+    pub fn search_with(
+        &self,
+        queries: &[Query],
+        k: usize,
+        metric: Metric,
+        restrict: Option<usize>,
+        engine: Engine,
+    ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
         if k == 0 {
             return Err(AnalysisError::ZeroK);
         }
@@ -257,11 +293,26 @@ impl<'a> KnnIndex<'a> {
                 });
             }
         }
+        let excl: Vec<&[usize]> = queries.iter().map(|q| q.exclude.as_slice()).collect();
+        let int8 = knn_i8::available()
+            && match engine {
+                Engine::Auto => queries.len() >= INT8_MIN_QUERIES && dim >= 16,
+                Engine::F32 => false,
+                Engine::Int8 => true,
+            };
+        if int8 {
+            let qs: Vec<&[f32]> = queries.iter().map(|q| q.vector.as_slice()).collect();
+            let raw = self.scan_i8(&qs, &excl, k, restrict, metric);
+            return Ok(raw
+                .into_iter()
+                .zip(queries)
+                .map(|(list, q)| self.finish(list, q, metric))
+                .collect());
+        }
         let flat: Vec<f32> = queries
             .iter()
             .flat_map(|q| q.vector.iter().copied())
             .collect();
-        let excl: Vec<&[usize]> = queries.iter().map(|q| q.exclude.as_slice()).collect();
         let raw = match metric {
             Metric::Cosine => self.scan(
                 &flat,

@@ -7,8 +7,10 @@ pub mod error;
 pub mod eval;
 pub mod expr;
 pub mod knn;
+mod knn_i8;
 pub mod stats;
 mod topk;
 
 pub use error::AnalysisError;
-pub use knn::{KnnIndex, Metric, Neighbor, Query};
+pub use knn::{Engine, KnnIndex, Metric, Neighbor, Query};
+pub use knn_i8::available as int8_engine_available;
