@@ -161,6 +161,20 @@ pub(crate) struct Loaded {
     pub params: BTreeMap<String, String>,
 }
 
+impl Loaded {
+    /// Vectors without metadata or extra parameters, as the text and binary readers produce.
+    pub(crate) fn plain(vocab: Vocab, matrix: Matrix, notes: LoadNotes, sha256: String) -> Self {
+        Loaded {
+            vocab,
+            matrix,
+            metadata: Metadata::default(),
+            notes,
+            sha256: Some(sha256),
+            params: BTreeMap::new(),
+        }
+    }
+}
+
 /// How to read a file. `Default` = detect the format, read everything, no cache.
 #[derive(Clone, Default)]
 pub struct LoadOptions {

@@ -241,8 +241,16 @@ pub(crate) fn decode(bytes: &[u8], dtype: Float, little: bool, out: &mut Vec<f32
     }
 }
 
+/// Maps a whole file read-only; an empty file is an error (there is nothing to map).
 pub(crate) fn map_file(path: &Path) -> Result<Arc<Mmap>, FormatError> {
     let f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    if f.metadata().map_err(|e| FormatError::io(path, e))?.len() == 0 {
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            super::ErrorKind::Empty,
+        ));
+    }
     // SAFETY: the map is read-only; a file truncated by another process while mapped is outside
     // what any reader can defend against (the same holds for numpy's mmap_mode).
     let map = unsafe { Mmap::map(&f) }.map_err(|e| FormatError::io(path, e))?;
@@ -259,13 +267,6 @@ pub(crate) fn read_npy_matrix(
     limit: Option<usize>,
 ) -> Result<(Matrix, usize, String), FormatError> {
     let map = map_file(path)?;
-    if map.is_empty() {
-        return Err(FormatError::new(
-            path,
-            Location::None,
-            super::ErrorKind::Empty,
-        ));
-    }
     let h = parse_header(&map, map.len() as u64, path)?;
     let rows = limit.map_or(h.rows, |l| l.min(h.rows));
     let sha = sha256_hex(&map);

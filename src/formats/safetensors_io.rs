@@ -17,13 +17,6 @@ const N_LEN: usize = 8;
 
 pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     let map = map_file(path)?;
-    if map.is_empty() {
-        return Err(FormatError::new(
-            path,
-            Location::None,
-            super::ErrorKind::Empty,
-        ));
-    }
     let st = SafeTensors::deserialize(&map).map_err(|e| {
         FormatError::invalid(
             path,

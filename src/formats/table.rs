@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -1078,7 +1078,7 @@ pub(crate) fn write_parquet(set: &EmbeddingSet, path: &Path) -> Result<(), Forma
         props = props.set_column_dictionary_enabled(ColumnPath::new(vec![c.name.clone()]), true);
     }
     let props = props.build();
-    let tmp = temp_path(path);
+    let tmp = super::write::temp_path(path);
     let write = || -> Result<(), FormatError> {
         let file = File::create(&tmp).map_err(|e| FormatError::io(path, e))?;
         let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))
@@ -1105,12 +1105,6 @@ pub(crate) fn write_parquet(set: &EmbeddingSet, path: &Path) -> Result<(), Forma
 }
 
 /// `x.parquet` -> `x.parquet.tmp`, in the same directory (so the rename stays on one file system).
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
 fn batch_of(
     set: &EmbeddingSet,
     schema: &Arc<Schema>,
@@ -1274,7 +1268,7 @@ mod tests {
             ],
         );
         write_parquet(&s, &path).unwrap();
-        assert!(!temp_path(&path).exists());
+        assert!(!super::super::write::temp_path(&path).exists());
         let l = read_parquet(&path, &opts()).unwrap();
         assert_eq!(l.vocab, s.vocab);
         assert_eq!(l.matrix, s.matrix, "values must survive bit for bit");
@@ -1823,7 +1817,7 @@ mod tests {
         let s = set(&["a"], 1, vec![1.0], &[("token", vec!["t"])]);
         let e = write_parquet(&s, &path).unwrap_err();
         assert!(matches!(e.kind, ErrorKind::Unrepresentable(_)), "{e}");
-        assert!(!path.exists() && !temp_path(&path).exists());
+        assert!(!path.exists() && !super::super::write::temp_path(&path).exists());
         let e = write_parquet(
             &set(&["a"], 1, vec![1.0], &[]),
             &dir.path().join("no/such/dir/x.parquet"),

@@ -605,14 +605,7 @@ pub(crate) fn read_text<R: Read>(
         .map_err(|e| FormatError::invalid(path, Location::None, e.to_string()))?;
     notes.declared_rows = declared;
     notes.warnings.extend(warnings);
-    Ok(Loaded {
-        vocab,
-        matrix,
-        metadata: Default::default(),
-        notes,
-        sha256: Some(sha),
-        params: Default::default(),
-    })
+    Ok(Loaded::plain(vocab, matrix, notes, sha))
 }
 
 #[cfg(test)]

@@ -207,14 +207,7 @@ pub(crate) fn read_w2v_binary<R: Read>(
             _ => format!("data follows the {rows} rows the header declares; it was ignored"),
         });
     }
-    Ok(Loaded {
-        vocab,
-        matrix,
-        metadata: Default::default(),
-        notes,
-        sha256: Some(sha),
-        params: Default::default(),
-    })
+    Ok(Loaded::plain(vocab, matrix, notes, sha))
 }
 
 fn bytemuck_bytes(v: &mut [f32]) -> &mut [u8] {
