@@ -1175,6 +1175,7 @@ mod tests {
         BooleanArray, Date32Array, DictionaryArray, Int64Array, LargeListArray, LargeStringArray,
         ListArray, StructArray,
     };
+    use std::path::PathBuf;
 
     fn set(
         tokens: &[&str],
