@@ -8,6 +8,7 @@ pub mod eval;
 pub mod expr;
 pub mod knn;
 mod knn_i8;
+pub mod project;
 pub mod stats;
 mod topk;
 

@@ -1,0 +1,258 @@
+//! PCA by the covariance matrix and a symmetric eigendecomposition (linfa-linalg), in f64.
+//!
+//! For the shapes embedscope meets (many rows, at most a few thousand columns) forming the d x d
+//! covariance with a GEMM and decomposing it is much cheaper than an SVD of the data, and exact
+//! (no randomisation). The result is checked against linfa-reduction's `Pca` and scikit-learn's
+//! `PCA` in tests. Sign convention: each component's entry of largest magnitude is positive.
+
+use linfa_linalg::eigh::{EigSort, Eigh};
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::core::Matrix;
+
+use super::ProjectError;
+
+/// A fitted PCA: mean, components (row-major, k x d) and variances.
+#[derive(Debug, Clone, Serialize)]
+pub struct PcaModel {
+    pub dim: usize,
+    pub mean: Vec<f64>,
+    /// k x dim, row-major, unit length.
+    pub components: Vec<f64>,
+    /// Variance along each component (eigenvalue of the covariance, n - 1 normalisation).
+    pub explained_variance: Vec<f64>,
+    /// Share of the total variance (all components, as scikit-learn).
+    pub explained_variance_ratio: Vec<f64>,
+    pub total_variance: f64,
+    pub n: usize,
+}
+
+/// Fixed number of partial sums: the order of floating-point additions does not depend on the
+/// number of threads, so results are identical run to run and machine to machine.
+const PARTS: usize = 16;
+const BLOCK: usize = 2048;
+
+fn parts(n: usize) -> Vec<(usize, usize)> {
+    let per = n.div_ceil(PARTS).max(1);
+    (0..n.div_ceil(per))
+        .map(|p| (p * per, ((p + 1) * per).min(n)))
+        .collect()
+}
+
+/// Mean and covariance (n - 1 normalisation, d x d row-major, f64) of rows of `m`.
+pub fn covariance(
+    m: &Matrix,
+    rows: Option<&[usize]>,
+) -> Result<(Vec<f64>, Vec<f64>), ProjectError> {
+    let d = m.dim();
+    let n = rows.map_or(m.rows(), <[usize]>::len);
+    if n < 2 {
+        return Err(ProjectError::TooFewPoints {
+            n,
+            min: 2,
+            why: "a covariance".into(),
+        });
+    }
+    let row = |i: usize| m.row(rows.map_or(i, |r| r[i]));
+    // Mean (f64, fixed partition).
+    let partial: Vec<Vec<f64>> = parts(n)
+        .into_par_iter()
+        .map(|(a, b)| {
+            let mut s = vec![0f64; d];
+            for i in a..b {
+                for (acc, &x) in s.iter_mut().zip(row(i)) {
+                    *acc += f64::from(x);
+                }
+            }
+            s
+        })
+        .collect();
+    let mut mean = vec![0f64; d];
+    for p in &partial {
+        for (m, &v) in mean.iter_mut().zip(p) {
+            *m += v;
+        }
+    }
+    mean.iter_mut().for_each(|x| *x /= n as f64);
+    // Covariance: sum over row blocks of B^T B with B the centred block (f64 GEMM).
+    let partial: Vec<Vec<f64>> = parts(n)
+        .into_par_iter()
+        .map(|(a, b)| {
+            let mut c = vec![0f64; d * d];
+            let mut buf = vec![0f64; BLOCK * d];
+            let mut i = a;
+            while i < b {
+                let nb = BLOCK.min(b - i);
+                for r in 0..nb {
+                    for ((o, &x), &mu) in buf[r * d..(r + 1) * d]
+                        .iter_mut()
+                        .zip(row(i + r))
+                        .zip(&mean)
+                    {
+                        *o = f64::from(x) - mu;
+                    }
+                }
+                // SAFETY: c is d x d (row stride d); lhs = buf^T viewed as d x nb (row stride 1,
+                // column stride d); rhs = buf, nb x d row-major. All in bounds.
+                unsafe {
+                    gemm::gemm(
+                        d,
+                        d,
+                        nb,
+                        c.as_mut_ptr(),
+                        1,
+                        d as isize,
+                        true,
+                        buf.as_ptr(),
+                        d as isize,
+                        1,
+                        buf.as_ptr(),
+                        1,
+                        d as isize,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+                i += nb;
+            }
+            c
+        })
+        .collect();
+    let mut cov = vec![0f64; d * d];
+    for p in &partial {
+        for (c, &v) in cov.iter_mut().zip(p) {
+            *c += v;
+        }
+    }
+    let denom = (n - 1) as f64;
+    // Symmetrise exactly (the GEMM sums in different orders above and below the diagonal).
+    for i in 0..d {
+        for j in 0..i {
+            let v = (cov[i * d + j] + cov[j * d + i]) / (2.0 * denom);
+            cov[i * d + j] = v;
+            cov[j * d + i] = v;
+        }
+        cov[i * d + i] /= denom;
+    }
+    if cov.iter().any(|v| !v.is_finite()) {
+        return Err(ProjectError::NonFinite);
+    }
+    Ok((mean, cov))
+}
+
+/// Fits PCA with `k` components on the rows `rows` of `m` (all rows when `None`).
+pub fn fit(m: &Matrix, rows: Option<&[usize]>, k: usize) -> Result<PcaModel, ProjectError> {
+    let d = m.dim();
+    let n = rows.map_or(m.rows(), <[usize]>::len);
+    if k == 0 || k > d {
+        return Err(ProjectError::Param(format!(
+            "PCA dimensions must be between 1 and the vector dimension {d}, got {k}"
+        )));
+    }
+    if n < 2 {
+        return Err(ProjectError::TooFewPoints {
+            n,
+            min: 2,
+            why: "PCA".into(),
+        });
+    }
+    let (mean, cov) = covariance(m, rows)?;
+    let total_variance: f64 = (0..d).map(|i| cov[i * d + i]).sum();
+    let a =
+        Array2::from_shape_vec((d, d), cov).map_err(|e| ProjectError::Numeric(e.to_string()))?;
+    let (vals, vecs) = a
+        .eigh()
+        .map_err(|e| ProjectError::Numeric(format!("eigendecomposition failed: {e}")))?
+        .sort_eig_desc();
+    let mut components = Vec::with_capacity(k * d);
+    let mut explained_variance = Vec::with_capacity(k);
+    for c in 0..k {
+        let col = vecs.column(c);
+        // Deterministic sign: the entry of largest magnitude is positive.
+        let big = col
+            .iter()
+            .fold(0f64, |b, &x| if x.abs() > b.abs() { x } else { b });
+        let s = if big < 0.0 { -1.0 } else { 1.0 };
+        components.extend(col.iter().map(|&x| x * s));
+        explained_variance.push(vals[c].max(0.0));
+    }
+    let explained_variance_ratio = explained_variance
+        .iter()
+        .map(|&v| {
+            if total_variance > 0.0 {
+                v / total_variance
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Ok(PcaModel {
+        dim: d,
+        mean,
+        components,
+        explained_variance,
+        explained_variance_ratio,
+        total_variance,
+        n,
+    })
+}
+
+impl PcaModel {
+    pub fn k(&self) -> usize {
+        self.explained_variance.len()
+    }
+
+    /// Projects rows of `m` (all when `rows` is `None`): (x - mean) . components^T, row-major.
+    pub fn transform(&self, m: &Matrix, rows: Option<&[usize]>) -> Vec<f32> {
+        let (d, k) = (self.dim, self.k());
+        let n = rows.map_or(m.rows(), <[usize]>::len);
+        let comps: Vec<f32> = self.components.iter().map(|&x| x as f32).collect();
+        let mean: Vec<f32> = self.mean.iter().map(|&x| x as f32).collect();
+        let mut out = vec![0f32; n * k];
+        out.par_chunks_mut(BLOCK * k)
+            .enumerate()
+            .for_each(|(bi, dst)| {
+                let i0 = bi * BLOCK;
+                let nb = dst.len() / k;
+                let mut buf = vec![0f32; nb * d];
+                for r in 0..nb {
+                    let src = m.row(rows.map_or(i0 + r, |rr| rr[i0 + r]));
+                    for ((o, &x), &mu) in buf[r * d..(r + 1) * d].iter_mut().zip(src).zip(&mean) {
+                        *o = x - mu;
+                    }
+                }
+                // SAFETY: dst is nb x k row-major; lhs buf nb x d row-major; rhs = comps^T viewed as
+                // d x k (row stride 1, column stride d).
+                unsafe {
+                    gemm::gemm(
+                        nb,
+                        k,
+                        d,
+                        dst.as_mut_ptr(),
+                        1,
+                        k as isize,
+                        false,
+                        buf.as_ptr(),
+                        1,
+                        d as isize,
+                        comps.as_ptr(),
+                        d as isize,
+                        1,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+            });
+        out
+    }
+}

@@ -1,0 +1,405 @@
+//! t-SNE (van der Maaten & Hinton 2008) following openTSNE's defaults: sparse affinities from
+//! the exact 3 x perplexity nearest neighbours, PCA initialisation, early exaggeration, momentum
+//! gradient descent with gains, and the repulsive forces from FFT-accelerated interpolation (2-D)
+//! or Barnes-Hut (3-D). Deterministic: the same input and seed give the same layout on any
+//! number of threads. The optimiser reports the layout every `report_every` iterations and
+//! stops when the callback asks it to.
+
+pub mod affinity;
+pub mod bh;
+pub mod fft;
+
+use std::ops::ControlFlow;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::analysis::knn::{KnnIndex, Metric, Query};
+use crate::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
+
+use super::{Details, Input, ProjectError, Projection, pca};
+use affinity::Csr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum LearningRate {
+    /// openTSNE's "auto": N / exaggeration of the current phase, at least 200.
+    Auto,
+    Fixed(f64),
+}
+
+/// Checked parameters (`TsneParams::check` runs before any work).
+#[derive(Debug, Clone, Serialize)]
+pub struct TsneParams {
+    pub dims: usize,
+    pub perplexity: f64,
+    pub learning_rate: LearningRate,
+    pub early_exaggeration: f64,
+    pub early_exaggeration_iter: usize,
+    /// Total iterations, early exaggeration included.
+    pub iterations: usize,
+    pub seed: u64,
+    /// Reduce the input to this many dimensions by PCA first when it has more.
+    pub pca_dims: Option<usize>,
+    /// Barnes-Hut opening angle (3-D).
+    pub theta: f64,
+    pub report_every: usize,
+    /// Largest step of one point in one iteration (openTSNE's max_step_norm).
+    pub max_step_norm: f64,
+}
+
+impl Default for TsneParams {
+    fn default() -> Self {
+        TsneParams {
+            dims: 2,
+            perplexity: 30.0,
+            learning_rate: LearningRate::Auto,
+            early_exaggeration: 12.0,
+            early_exaggeration_iter: 250,
+            iterations: 750,
+            seed: 1,
+            pca_dims: Some(50),
+            theta: 0.5,
+            report_every: 10,
+            max_step_norm: 5.0,
+        }
+    }
+}
+
+impl TsneParams {
+    /// The fewest points t-SNE accepts for this perplexity.
+    pub fn min_points(&self) -> usize {
+        (3.0 * self.perplexity).floor() as usize + 1
+    }
+
+    pub fn check(&self, n: usize, dim: usize) -> Result<(), ProjectError> {
+        let bad = |m: String| Err(ProjectError::Param(m));
+        if !(self.dims == 2 || self.dims == 3) {
+            return bad(format!(
+                "t-SNE maps to 2 or 3 dimensions, not {}",
+                self.dims
+            ));
+        }
+        if !(self.perplexity.is_finite() && self.perplexity > 0.0) {
+            return bad(format!(
+                "perplexity must be a positive number, got {}",
+                self.perplexity
+            ));
+        }
+        if let LearningRate::Fixed(lr) = self.learning_rate
+            && !(lr.is_finite() && lr > 0.0)
+        {
+            return bad(format!("learning rate must be positive, got {lr}"));
+        }
+        if !(self.early_exaggeration.is_finite() && self.early_exaggeration >= 1.0) {
+            return bad(format!(
+                "early exaggeration must be >= 1, got {}",
+                self.early_exaggeration
+            ));
+        }
+        if self.iterations == 0 || self.early_exaggeration_iter > self.iterations {
+            return bad(format!(
+                "iterations ({}) must be positive and at least the early exaggeration iterations ({})",
+                self.iterations, self.early_exaggeration_iter
+            ));
+        }
+        if !(self.theta >= 0.0 && self.theta.is_finite()) {
+            return bad(format!("theta must be >= 0, got {}", self.theta));
+        }
+        if self.pca_dims == Some(0) {
+            return bad("PCA dimensions before t-SNE must be at least 1".into());
+        }
+        if self.report_every == 0 {
+            return bad("report_every must be at least 1".into());
+        }
+        if dim == 0 {
+            return bad("input has no dimensions".into());
+        }
+        let min = self.min_points();
+        if n < min {
+            return Err(ProjectError::TooFewPoints {
+                n,
+                min,
+                why: format!(
+                    "t-SNE with perplexity {} (3 x perplexity + 1)",
+                    self.perplexity
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn lr(&self, n: usize, exaggeration: f64) -> f64 {
+        match self.learning_rate {
+            LearningRate::Auto => (n as f64 / exaggeration).max(200.0),
+            LearningRate::Fixed(lr) => lr,
+        }
+    }
+}
+
+/// Progress report: iteration, KL divergence estimate, current layout (n x dims).
+pub struct Progress<'a> {
+    pub iteration: usize,
+    pub total: usize,
+    pub kl_divergence: f64,
+    pub layout: &'a [f64],
+}
+
+/// The result of t-SNE on a row-major buffer.
+pub struct TsneResult {
+    pub layout: Vec<f64>,
+    pub kl_divergence: f64,
+    pub learning_rate: f64,
+    pub knn_k: usize,
+}
+
+/// k nearest neighbours (euclidean) of every row, with squared distances.
+fn neighbours(
+    data: &[f32],
+    n: usize,
+    d: usize,
+    k: usize,
+) -> Result<Vec<Vec<(u32, f64)>>, ProjectError> {
+    let vocab = Vocab::from_unique((0..n).map(|i| i.to_string()))
+        .map_err(|_| ProjectError::Numeric("vocab".into()))?;
+    let m =
+        Matrix::from_vec(n, d, data.to_vec()).map_err(|e| ProjectError::Numeric(e.to_string()))?;
+    let set = EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default())
+        .map_err(|e| ProjectError::Numeric(e.to_string()))?;
+    let idx = KnnIndex::new(&set);
+    let mut out = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(4096) {
+        let qs: Vec<Query> = chunk
+            .iter()
+            .map(|&i| Query {
+                vector: data[i * d..(i + 1) * d].to_vec(),
+                exclude: vec![i],
+            })
+            .collect();
+        let res = idx
+            .search(&qs, k, Metric::Euclidean, None)
+            .map_err(|e| ProjectError::Numeric(e.to_string()))?;
+        for r in res {
+            out.push(
+                r.into_iter()
+                    .map(|nb| (nb.index as u32, f64::from(nb.score) * f64::from(nb.score)))
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Attractive term per point: sum_j p_ij w_ij (y_i - y_j).
+fn attraction(p: &Csr, y: &[f64], dims: usize) -> Vec<f64> {
+    let n = p.n();
+    let mut out = vec![0.0; n * dims];
+    out.par_chunks_mut(dims).enumerate().for_each(|(i, o)| {
+        let (idx, val) = p.row(i);
+        let yi = &y[i * dims..(i + 1) * dims];
+        for (&j, &pij) in idx.iter().zip(val) {
+            let yj = &y[j as usize * dims..(j as usize + 1) * dims];
+            let mut d2 = 0.0;
+            for k in 0..dims {
+                d2 += (yi[k] - yj[k]) * (yi[k] - yj[k]);
+            }
+            let w = pij / (1.0 + d2);
+            for k in 0..dims {
+                o[k] += w * (yi[k] - yj[k]);
+            }
+        }
+    });
+    out
+}
+
+/// KL(P || Q) with Q normalised by `z`: sum p_ij log(p_ij (1 + d_ij^2) z).
+fn kl_divergence(p: &Csr, y: &[f64], dims: usize, z: f64) -> f64 {
+    (0..p.n())
+        .into_par_iter()
+        .map(|i| {
+            let (idx, val) = p.row(i);
+            let yi = &y[i * dims..(i + 1) * dims];
+            let mut s = 0.0;
+            for (&j, &pij) in idx.iter().zip(val) {
+                if pij <= 0.0 {
+                    continue;
+                }
+                let yj = &y[j as usize * dims..(j as usize + 1) * dims];
+                let d2: f64 = yi.iter().zip(yj).map(|(a, b)| (a - b) * (a - b)).sum();
+                s += pij * (pij * (1.0 + d2) * z).ln();
+            }
+            s
+        })
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum()
+}
+
+/// Runs t-SNE on `n x d` row-major data. `on_progress` may stop the run (`ControlFlow::Break`).
+pub fn run(
+    data: &[f32],
+    d: usize,
+    params: &TsneParams,
+    mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<TsneResult, ProjectError> {
+    let n = data.len() / d.max(1);
+    params.check(n, d)?;
+    if data.chunks(d).all(|r| r == &data[..d]) {
+        return Err(ProjectError::Degenerate);
+    }
+    let dims = params.dims;
+    // Affinities from exact neighbours.
+    let k = ((3.0 * params.perplexity).floor() as usize).min(n - 1);
+    let nbrs = neighbours(data, n, d, k)?;
+    let p = affinity::joint(&nbrs, params.perplexity);
+    drop(nbrs);
+    // PCA initialisation, scaled so the first coordinate has standard deviation 1e-4.
+    let tmp =
+        Matrix::from_vec(n, d, data.to_vec()).map_err(|e| ProjectError::Numeric(e.to_string()))?;
+    let model = pca::fit(&tmp, None, dims.min(d))?;
+    let init = model.transform(&tmp, None);
+    drop(tmp);
+    let mut y = vec![0.0f64; n * dims];
+    for i in 0..n {
+        for k2 in 0..dims.min(d) {
+            y[i * dims + k2] = f64::from(init[i * dims.min(d) + k2]);
+        }
+    }
+    let sd0 = {
+        let m = (0..n).map(|i| y[i * dims]).sum::<f64>() / n as f64;
+        ((0..n).map(|i| (y[i * dims] - m).powi(2)).sum::<f64>() / n as f64).sqrt()
+    };
+    let scale = if sd0 > 0.0 { 1e-4 / sd0 } else { 1.0 };
+    y.iter_mut().for_each(|v| *v *= scale);
+    // Gradient descent.
+    let mut update = vec![0.0f64; n * dims];
+    let mut gains = vec![1.0f64; n * dims];
+    let mut cache = fft::FftCache::default();
+    let fft_params = fft::FftParams::default();
+    let mut last_z = 1.0;
+    let mut lr_used = 0.0;
+    for it in 0..params.iterations {
+        let early = it < params.early_exaggeration_iter;
+        let exaggeration = if early {
+            params.early_exaggeration
+        } else {
+            1.0
+        };
+        let momentum = if early { 0.5 } else { 0.8 };
+        let lr = params.lr(n, exaggeration);
+        lr_used = lr;
+        let rep = if dims == 2 {
+            fft::repulsion(&y, &fft_params, &mut cache)
+        } else {
+            bh::repulsion(&y, dims, params.theta)
+        };
+        last_z = rep.z;
+        let attr = attraction(&p, &y, dims);
+        let inv_z = 1.0 / rep.z;
+        // Gradient (the factor 4 of the KL gradient folded into the learning rate, as openTSNE).
+        let max_step = params.max_step_norm;
+        y.par_chunks_mut(dims)
+            .zip(update.par_chunks_mut(dims))
+            .zip(gains.par_chunks_mut(dims))
+            .enumerate()
+            .for_each(|(i, ((yi, ui), gi))| {
+                let mut step = [0.0f64; 3];
+                for k2 in 0..dims {
+                    let g = exaggeration * attr[i * dims + k2] - rep.force[i * dims + k2] * inv_z;
+                    let same = (g > 0.0) == (ui[k2] > 0.0);
+                    gi[k2] = if same {
+                        (gi[k2] * 0.8).max(0.01)
+                    } else {
+                        gi[k2] + 0.2
+                    };
+                    ui[k2] = momentum * ui[k2] - lr * gi[k2] * g;
+                    step[k2] = ui[k2];
+                }
+                let norm = step[..dims].iter().map(|s| s * s).sum::<f64>().sqrt();
+                let f = if norm > max_step {
+                    max_step / norm
+                } else {
+                    1.0
+                };
+                for k2 in 0..dims {
+                    yi[k2] += step[k2] * f;
+                }
+            });
+        // Keep the layout centred.
+        for k2 in 0..dims {
+            let m = (0..n).map(|i| y[i * dims + k2]).sum::<f64>() / n as f64;
+            for i in 0..n {
+                y[i * dims + k2] -= m;
+            }
+        }
+        if (it + 1) % params.report_every == 0 || it + 1 == params.iterations {
+            let kl = kl_divergence(&p, &y, dims, last_z);
+            let pr = Progress {
+                iteration: it + 1,
+                total: params.iterations,
+                kl_divergence: kl,
+                layout: &y,
+            };
+            if on_progress(&pr).is_break() {
+                return Err(ProjectError::Cancelled);
+            }
+        }
+    }
+    // Final KL with the normalisation of the final layout.
+    let z = if dims == 2 {
+        fft::repulsion(&y, &fft_params, &mut cache).z
+    } else {
+        bh::repulsion(&y, dims, params.theta).z
+    };
+    let _ = last_z;
+    let kl = kl_divergence(&p, &y, dims, z);
+    Ok(TsneResult {
+        layout: y,
+        kl_divergence: kl,
+        learning_rate: lr_used,
+        knn_k: k,
+    })
+}
+
+/// t-SNE of an embedding set's finite rows (PCA to `pca_dims` first when the vectors are wider).
+pub fn project(
+    set: &EmbeddingSet,
+    params: &TsneParams,
+    on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<Projection, ProjectError> {
+    let input = Input::new(set);
+    params.check(input.rows.len(), set.dim())?;
+    let mut notes = Vec::new();
+    if !input.excluded.is_empty() {
+        notes.push(format!(
+            "{} rows with NaN/Inf values were left out",
+            input.excluded.len()
+        ));
+    }
+    let (data, d, pca_before) = match params.pca_dims {
+        Some(k) if set.dim() > k => {
+            let model = pca::fit(&set.matrix, Some(&input.rows), k)?;
+            let kept: f64 = model.explained_variance_ratio.iter().sum();
+            notes.push(format!(
+                "PCA to {k} dimensions before t-SNE ({:.1}% of the variance kept)",
+                100.0 * kept
+            ));
+            (model.transform(&set.matrix, Some(&input.rows)), k, Some(k))
+        }
+        _ => (input.gather(set), set.dim(), None),
+    };
+    let r = run(&data, d, params, on_progress)?;
+    Ok(Projection {
+        dims: params.dims,
+        coords: r.layout.iter().map(|&v| v as f32).collect(),
+        rows: input.rows,
+        excluded: input.excluded,
+        details: Details::Tsne {
+            kl_divergence: r.kl_divergence,
+            iterations: params.iterations,
+            pca_before,
+            learning_rate: r.learning_rate,
+            knn_k: r.knn_k,
+        },
+        notes,
+    })
+}
