@@ -397,22 +397,21 @@ impl<'a> KnnIndex<'a> {
         let data = self.set.matrix.as_slice();
         let (tile_rows, query_block) = (TILE_ROWS, QUERY_BLOCK);
         let tiles = n.div_ceil(tile_rows);
-        let threads = rayon::current_num_threads().max(1);
-        let shards = tiles.min(threads * 4).max(1);
-        let per_shard = tiles.div_ceil(shards);
-        let partial: Vec<Vec<TopK>> = (0..shards)
-            .into_par_iter()
-            .map(|s| {
-                let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-                let qb = query_block.min(nq);
+        let tasks = partition(nq, tiles);
+        let partial: Vec<(usize, Vec<TopK>)> = tasks
+            .par_iter()
+            .map(|&((qa, qz), (ta, tz))| {
+                let nqt = qz - qa;
+                let mut tops: Vec<TopK> = (0..nqt).map(|_| TopK::new(k)).collect();
+                let qb = query_block.min(nqt);
                 let mut tile = vec![0f32; qb * width * tile_rows];
                 let mut buf = [0f32; CHUNK];
-                for t in s * per_shard..((s + 1) * per_shard).min(tiles) {
+                for t in ta..tz {
                     let j0 = t * tile_rows;
                     let nb = tile_rows.min(n - j0);
                     let x = &data[j0 * dim..(j0 + nb) * dim];
-                    for q0 in (0..nq).step_by(qb) {
-                        let qn = qb.min(nq - q0);
+                    for q0 in (qa..qz).step_by(qb) {
+                        let qn = qb.min(qz - q0);
                         let m = qn * width;
                         let lhs = &qmat[q0 * width * dim..(q0 + qn) * width * dim];
                         let dst = &mut tile[..m * nb];
@@ -445,7 +444,7 @@ impl<'a> KnnIndex<'a> {
                         for qi in 0..qn {
                             let q = q0 + qi;
                             let rows = &dst[qi * width * nb..(qi + 1) * width * nb];
-                            let top = &mut tops[q];
+                            let top = &mut tops[q - qa];
                             let mut thr = top.threshold();
                             // A chunk whose best score cannot enter the top-k costs one vector
                             // max; only promising chunks are looked at row by row.
@@ -479,17 +478,47 @@ impl<'a> KnnIndex<'a> {
                         }
                     }
                 }
-                tops
+                (qa, tops)
             })
             .collect();
-        let mut merged: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-        for shard in partial {
-            for (m, t) in merged.iter_mut().zip(shard) {
-                m.merge(t);
-            }
-        }
-        merged.into_iter().map(TopK::into_sorted).collect()
+        merge_parts(nq, k, partial)
     }
+}
+
+/// Splits a search over threads: over queries when there are many (each query then has one
+/// top-k list over the whole database), else over ranges of database `units`. Returns
+/// ((query range), (unit range)) per task.
+pub(crate) fn partition(nq: usize, units: usize) -> Vec<((usize, usize), (usize, usize))> {
+    let threads = rayon::current_num_threads().max(1);
+    const QUERIES_PER_TASK: usize = 64;
+    if nq >= QUERIES_PER_TASK * threads {
+        let parts = (nq / QUERIES_PER_TASK).min(threads * 4).max(1);
+        let per = nq.div_ceil(parts);
+        (0..nq.div_ceil(per))
+            .map(|p| ((p * per, ((p + 1) * per).min(nq)), (0, units)))
+            .collect()
+    } else {
+        let parts = units.min(threads * 4).max(1);
+        let per = units.div_ceil(parts);
+        (0..units.div_ceil(per))
+            .map(|p| ((0, nq), (p * per, ((p + 1) * per).min(units))))
+            .collect()
+    }
+}
+
+/// Merges per-task top-k lists (tagged with their first query) into one list per query.
+pub(crate) fn merge_parts(
+    nq: usize,
+    k: usize,
+    parts: Vec<(usize, Vec<TopK>)>,
+) -> Vec<Vec<(f32, u32)>> {
+    let mut merged: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+    for (qa, tops) in parts {
+        for (i, t) in tops.into_iter().enumerate() {
+            merged[qa + i].merge(t);
+        }
+    }
+    merged.into_iter().map(TopK::into_sorted).collect()
 }
 
 /// Maximum of 16 scores as a tree of pairwise maxima (vectorises; NaN never wins, so a NaN

@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use super::knn::{KnnIndex, Metric};
+use super::knn::{KnnIndex, Metric, partition};
 use super::topk::TopK;
 
 /// Queries per micro-kernel call and rows per panel (one zmm of i32 lanes).
@@ -303,13 +303,11 @@ impl KnnIndex<'_> {
         });
         let euclid_sq = sq_padded.as_deref();
         let blocks = n.div_ceil(BLOCK_ROWS);
-        let threads = rayon::current_num_threads().max(1);
-        let shards = blocks.min(threads * 4).max(1);
-        let per = blocks.div_ceil(shards);
-        let partial: Vec<Vec<Screen>> = (0..shards)
-            .into_par_iter()
-            .map(|s| {
-                let mut st: Vec<Screen> = (0..nq)
+        let tasks = partition(nq, blocks);
+        let partial: Vec<(usize, Vec<Screen>)> = tasks
+            .par_iter()
+            .map(|&((qa, qz), (ba, bz))| {
+                let mut st: Vec<Screen> = (qa..qz)
                     .map(|_| Screen {
                         lower: TopK::new(k),
                         cands: Vec::new(),
@@ -320,13 +318,13 @@ impl KnnIndex<'_> {
                     e: [[0.0; 2 * PANEL]; R],
                     mask: [0; R],
                 };
-                for b in s * per..((s + 1) * per).min(blocks) {
+                for b in ba..bz {
                     let r0 = b * BLOCK_ROWS;
                     let r1 = (r0 + BLOCK_ROWS).min(n);
                     // Whole panel pairs; rows outside [r0, r1) are skipped below.
                     let (p_start, p_end) = (r0 / PANEL, r1.div_ceil(PANEL));
-                    for g in (0..nq).step_by(R) {
-                        let gq = R.min(nq - g);
+                    for g in (qa..qz).step_by(R) {
+                        let gq = R.min(qz - g);
                         let qrefs: [&[u8]; R] =
                             std::array::from_fn(|i| qq[g + i.min(gq - 1)].codes.as_slice());
                         let mut p = p_start;
@@ -336,7 +334,7 @@ impl KnnIndex<'_> {
                                 QParams {
                                     scale: qq[qi].scale,
                                     l1: qq[qi].l1,
-                                    tau: st[qi].tau(),
+                                    tau: st[qi - qa].tau(),
                                 }
                             });
                             // SAFETY: `available()` was checked by the caller; `codes` and the
@@ -348,7 +346,7 @@ impl KnnIndex<'_> {
                                     continue;
                                 }
                                 let qi = g + i;
-                                let scr = &mut st[qi];
+                                let scr = &mut st[qi - qa];
                                 while m != 0 {
                                     let lane = m.trailing_zeros() as usize;
                                     m &= m - 1;
@@ -374,23 +372,30 @@ impl KnnIndex<'_> {
                         }
                     }
                 }
-                st
+                (qa, st)
             })
             .collect();
-        // Merge shards: the global tau, then the survivors scored exactly.
+        // Per query, the parts that screened it (one when split by queries).
+        let mut owners: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nq];
+        for (t, (qa, st)) in partial.iter().enumerate() {
+            for i in 0..st.len() {
+                owners[qa + i].push((t, i));
+            }
+        }
+        // Merge: the global tau, then the survivors scored exactly.
         let data = &self.set.matrix;
         (0..nq)
             .into_par_iter()
             .map(|qi| {
                 let mut lower = TopK::new(k);
-                for sh in &partial {
-                    lower.merge(sh[qi].lower.clone());
+                for &(t, i) in &owners[qi] {
+                    lower.merge(partial[t].1[i].lower.clone());
                 }
                 let tau = lower.threshold();
                 let q = queries[qi];
                 let mut top = TopK::new(k);
-                for sh in &partial {
-                    for &(j, u) in &sh[qi].cands {
+                for &(t, i) in &owners[qi] {
+                    for &(j, u) in &partial[t].1[i].cands {
                         if u < tau {
                             continue;
                         }

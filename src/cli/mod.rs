@@ -6,6 +6,7 @@
 
 mod commands;
 mod progress;
+mod project;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -39,6 +40,8 @@ pub enum Command {
     Eval(commands::EvalArgs),
     /// Convert between vector formats.
     Convert(commands::ConvertArgs),
+    /// 2-D/3-D maps: PCA, t-SNE or semantic axes, with trustworthiness and kNN preservation.
+    Project(project::ProjectArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -188,6 +191,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Analogy(a)) => a.json,
         Some(Command::Eval(a)) => a.json,
         Some(Command::Convert(a)) => a.json,
+        Some(Command::Project(a)) => a.json,
         None => false,
     }
 }
@@ -208,6 +212,7 @@ pub fn run() -> i32 {
         Some(Command::Analogy(a)) => commands::analogy(&a),
         Some(Command::Eval(a)) => commands::eval(&a),
         Some(Command::Convert(a)) => commands::convert(&a),
+        Some(Command::Project(a)) => project::project(&a),
         None => gui_or_help(),
     };
     match result {

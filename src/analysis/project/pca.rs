@@ -256,3 +256,51 @@ impl PcaModel {
         out
     }
 }
+
+/// PCA map of an embedding set's finite rows to `dims` dimensions.
+pub fn project(
+    set: &crate::core::EmbeddingSet,
+    dims: usize,
+) -> Result<(super::Projection, PcaModel), ProjectError> {
+    let input = super::Input::new(set);
+    let d = set.dim();
+    if dims == 0 || dims > d {
+        return Err(ProjectError::Param(format!(
+            "--dims {dims}: PCA can give 1 to {d} dimensions for {d}-dimensional vectors"
+        )));
+    }
+    if input.rows.len() < 2 {
+        return Err(ProjectError::TooFewPoints {
+            n: input.rows.len(),
+            min: 2,
+            why: "PCA".into(),
+        });
+    }
+    let model = fit(&set.matrix, Some(&input.rows), dims)?;
+    if model.total_variance <= 0.0 {
+        return Err(ProjectError::Degenerate);
+    }
+    let coords = model.transform(&set.matrix, Some(&input.rows));
+    let mut notes = Vec::new();
+    if !input.excluded.is_empty() {
+        notes.push(format!(
+            "{} rows with NaN/Inf values were left out",
+            input.excluded.len()
+        ));
+    }
+    let details = super::Details::Pca {
+        explained_variance: model.explained_variance.clone(),
+        explained_variance_ratio: model.explained_variance_ratio.clone(),
+    };
+    Ok((
+        super::Projection {
+            dims,
+            coords,
+            rows: input.rows,
+            excluded: input.excluded,
+            details,
+            notes,
+        },
+        model,
+    ))
+}

@@ -7,9 +7,6 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::analysis::knn::{KnnIndex, Metric, Query};
-use crate::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
-
 use super::ProjectError;
 
 /// Up to this many points every point is evaluated.
@@ -30,15 +27,6 @@ pub struct Quality {
     pub recall: Vec<f32>,
 }
 
-/// A throwaway set over a plain row-major buffer (so the kNN engine can run on it).
-fn as_set(data: Vec<f32>, n: usize, dim: usize) -> Result<EmbeddingSet, ProjectError> {
-    let vocab = Vocab::from_unique((0..n).map(|i| i.to_string()))
-        .map_err(|_| ProjectError::Numeric("vocab".into()))?;
-    let m = Matrix::from_vec(n, dim, data).map_err(|e| ProjectError::Numeric(e.to_string()))?;
-    EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default())
-        .map_err(|e| ProjectError::Numeric(e.to_string()))
-}
-
 /// Seeded choice of `s` distinct indices out of `n` (partial Fisher-Yates), sorted.
 pub(crate) fn sample_indices(n: usize, s: usize, seed: u64) -> Vec<usize> {
     let mut rng = super::Rng::new(seed ^ 0x5EED_0F_5A_4D_u64);
@@ -53,6 +41,99 @@ pub(crate) fn sample_indices(n: usize, s: usize, seed: u64) -> Vec<usize> {
 }
 
 /// Quality of `emb` (n x emb_dim, row-major) as a map of `orig` rows (n x d, row-major).
+/// The k smallest (distance, index) pairs in f64, ties by the lower index (k is small).
+struct Nearest {
+    k: usize,
+    items: Vec<(f64, usize)>,
+}
+
+impl Nearest {
+    fn new(k: usize) -> Self {
+        Nearest {
+            k,
+            items: Vec::with_capacity(k + 1),
+        }
+    }
+    #[inline]
+    fn offer(&mut self, d2: f64, j: usize) {
+        let before = |a: &(f64, usize)| d2 < a.0 || (d2 == a.0 && j < a.1);
+        if self.items.len() == self.k && !self.items.last().is_some_and(before) {
+            return;
+        }
+        let pos = self
+            .items
+            .iter()
+            .position(before)
+            .unwrap_or(self.items.len());
+        self.items.insert(pos, (d2, j));
+        self.items.truncate(self.k);
+    }
+}
+
+const EB: usize = 256;
+const TILE: usize = 4096;
+
+/// Calls `f(r, j, d2)` with the squared f64 distance between `block[r]` and every row `j`,
+/// computed by f64 GEMM tiles as |x|^2 + |y|^2 - 2 x.y.
+fn for_each_distance(
+    data: &[f32],
+    d: usize,
+    sq: &[f64],
+    block: &[usize],
+    mut f: impl FnMut(usize, usize, f64),
+) {
+    let n = data.len() / d;
+    let b = block.len();
+    let mut q = vec![0f64; b * d];
+    for (r, &i) in block.iter().enumerate() {
+        for (o, &x) in q[r * d..(r + 1) * d]
+            .iter_mut()
+            .zip(&data[i * d..(i + 1) * d])
+        {
+            *o = f64::from(x);
+        }
+    }
+    let mut x = vec![0f64; TILE * d];
+    let mut dots = vec![0f64; b * TILE];
+    for t0 in (0..n).step_by(TILE) {
+        let nt = TILE.min(n - t0);
+        for (o, &v) in x[..nt * d].iter_mut().zip(&data[t0 * d..(t0 + nt) * d]) {
+            *o = f64::from(v);
+        }
+        // SAFETY: dots is b x nt (row stride nt); lhs q is b x d row-major; rhs = x^T viewed as
+        // d x nt (row stride 1, column stride d).
+        unsafe {
+            gemm::gemm(
+                b,
+                nt,
+                d,
+                dots.as_mut_ptr(),
+                1,
+                nt as isize,
+                false,
+                q.as_ptr(),
+                1,
+                d as isize,
+                x.as_ptr(),
+                d as isize,
+                1,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        for (r, &i) in block.iter().enumerate() {
+            for (jj, &dot) in dots[r * nt..(r + 1) * nt].iter().enumerate() {
+                let j = t0 + jj;
+                f(r, j, sq[i] + sq[j] - 2.0 * dot);
+            }
+        }
+    }
+}
+
 pub fn quality(
     orig: &[f32],
     d: usize,
@@ -80,38 +161,51 @@ pub fn quality(
     } else {
         (0..n).collect()
     };
-    let orig_set = as_set(orig.to_vec(), n, d)?;
-    let emb_set = as_set(emb.to_vec(), n, emb_dim)?;
-    let oi = KnnIndex::new(&orig_set);
-    let ei = KnnIndex::new(&emb_set);
-    let knn = |idx: &KnnIndex, data: &[f32], dim: usize| -> Result<Vec<Vec<usize>>, ProjectError> {
-        let qs: Vec<Query> = eval
-            .iter()
-            .map(|&i| Query {
-                vector: data[i * dim..(i + 1) * dim].to_vec(),
-                exclude: vec![i],
-            })
-            .collect();
-        let res = idx
-            .search(&qs, k, Metric::Euclidean, None)
-            .map_err(|e| ProjectError::Numeric(e.to_string()))?;
-        Ok(res
-            .into_iter()
-            .map(|l| l.into_iter().map(|x| x.index).collect())
-            .collect())
-    };
-    let orig_nn = knn(&oi, orig, d)?;
-    let emb_nn = knn(&ei, emb, emb_dim)?;
-    // Exact original-space ranks of the intruders (map neighbours that are not original ones):
-    // rank = 1 + number of points strictly closer than the intruder (the point itself excluded).
-    // Distances come from f64 GEMM tiles: |x|^2 + |y|^2 - 2 x.y.
+    // Neighbours in both spaces from exact f64 distances (ties by the lower index), so the
+    // measures match a float64 reference such as scikit-learn.
     let sq: Vec<f64> = orig
         .par_chunks(d)
         .map(|r| r.iter().map(|&x| f64::from(x) * f64::from(x)).sum())
         .collect();
-    const EB: usize = 256;
-    const TILE: usize = 4096;
-    let blocks: Vec<Vec<(f64, f32)>> = eval
+    let orig_nn: Vec<Vec<usize>> = eval
+        .par_chunks(EB)
+        .flat_map_iter(|block| {
+            let mut tops: Vec<Nearest> = block.iter().map(|_| Nearest::new(k)).collect();
+            for_each_distance(orig, d, &sq, block, |r, j, d2| {
+                if j != block[r] {
+                    tops[r].offer(d2, j);
+                }
+            });
+            tops.into_iter()
+                .map(|t| t.items.into_iter().map(|x| x.1).collect::<Vec<_>>())
+        })
+        .collect();
+    let emb_nn: Vec<Vec<usize>> = eval
+        .par_iter()
+        .map(|&i| {
+            let yi = &emb[i * emb_dim..(i + 1) * emb_dim];
+            let mut all: Vec<(f64, usize)> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let yj = &emb[j * emb_dim..(j + 1) * emb_dim];
+                    (
+                        yi.iter()
+                            .zip(yj)
+                            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                            .sum(),
+                        j,
+                    )
+                })
+                .collect();
+            let kk = k.min(all.len());
+            all.select_nth_unstable_by(kk - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.truncate(kk);
+            all.into_iter().map(|x| x.1).collect()
+        })
+        .collect();
+    // Exact original-space ranks of the intruders (map neighbours that are not original ones):
+    // rank = 1 + number of points strictly closer than the intruder (the point itself excluded).
+    let blocks: Vec<Vec<(f64, usize)>> = eval
         .par_chunks(EB)
         .enumerate()
         .map(|(bi, block)| {
@@ -149,57 +243,16 @@ pub fn quality(
             }
             let mut closer: Vec<Vec<usize>> = intr.iter().map(|v| vec![0; v.len()]).collect();
             if intr.iter().any(|v| !v.is_empty()) {
-                let mut x = vec![0f64; TILE * d];
-                let mut dots = vec![0f64; b * TILE];
-                for t0 in (0..n).step_by(TILE) {
-                    let nt = TILE.min(n - t0);
-                    for (o, &v) in x[..nt * d].iter_mut().zip(&orig[t0 * d..(t0 + nt) * d]) {
-                        *o = f64::from(v);
+                for_each_distance(orig, d, &sq, block, |r, j, dj| {
+                    if j == block[r] {
+                        return;
                     }
-                    // SAFETY: dots is b x nt (row stride nt); lhs q is b x d row-major; rhs =
-                    // x^T viewed as d x nt (row stride 1, column stride d).
-                    unsafe {
-                        gemm::gemm(
-                            b,
-                            nt,
-                            d,
-                            dots.as_mut_ptr(),
-                            1,
-                            nt as isize,
-                            false,
-                            q.as_ptr(),
-                            1,
-                            d as isize,
-                            x.as_ptr(),
-                            d as isize,
-                            1,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
-                    for (r, &i) in block.iter().enumerate() {
-                        if intr[r].is_empty() {
-                            continue;
-                        }
-                        let row = &dots[r * nt..(r + 1) * nt];
-                        for (jj, &dot) in row.iter().enumerate() {
-                            let j = t0 + jj;
-                            if j == i {
-                                continue;
-                            }
-                            let dj = sq[i] + sq[j] - 2.0 * dot;
-                            for (c, &(ji, t)) in closer[r].iter_mut().zip(&intr[r]) {
-                                if j != ji && dj < t {
-                                    *c += 1;
-                                }
-                            }
+                    for (c, &(ji, t)) in closer[r].iter_mut().zip(&intr[r]) {
+                        if j != ji && dj < t {
+                            *c += 1;
                         }
                     }
-                }
+                });
             }
             (0..b)
                 .map(|r| {
@@ -207,21 +260,21 @@ pub fn quality(
                         .iter()
                         .map(|&c| (c + 1).saturating_sub(k) as f64)
                         .sum();
-                    (pen, (k - intr[r].len()) as f32 / k as f32)
+                    (pen, k - intr[r].len())
                 })
                 .collect()
         })
         .collect();
-    let penalties: Vec<(f64, f32)> = blocks.into_iter().flatten().collect();
+    let penalties: Vec<(f64, usize)> = blocks.into_iter().flatten().collect();
     let s = eval.len() as f64;
     let (nf, kf) = (n as f64, k as f64);
     let total_pen: f64 = penalties.iter().map(|p| p.0).sum();
     let trust = 1.0 - 2.0 / (s * kf * (2.0 * nf - 3.0 * kf - 1.0)) * total_pen;
     let mut recall = vec![f32::NAN; n];
     for (&i, p) in eval.iter().zip(&penalties) {
-        recall[i] = p.1;
+        recall[i] = p.1 as f32 / k as f32;
     }
-    let knn_pres = penalties.iter().map(|p| f64::from(p.1)).sum::<f64>() / s;
+    let knn_pres = penalties.iter().map(|p| p.1 as f64).sum::<f64>() / (s * k as f64);
     Ok(Quality {
         k,
         trustworthiness: trust,

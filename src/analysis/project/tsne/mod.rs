@@ -251,6 +251,12 @@ pub fn run(
     let k = ((3.0 * params.perplexity).floor() as usize).min(n - 1);
     let nbrs = neighbours(data, n, d, k)?;
     let p = affinity::joint(&nbrs, params.perplexity);
+    if std::env::var_os("ES_TIMING").is_some() {
+        eprintln!(
+            "knn {t1:.2} s, affinities {:.2} s",
+            t0.elapsed().as_secs_f64() - t1
+        );
+    }
     drop(nbrs);
     // PCA initialisation, scaled so the first coordinate has standard deviation 1e-4.
     let tmp =

@@ -1,0 +1,346 @@
+//! `embedscope project`: PCA, t-SNE or semantic-axes maps, written as CSV (or .npy), with a
+//! quality measure.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use embedscope::analysis::project::axes::{self, AxisSpec};
+use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams};
+use embedscope::analysis::project::{Details, Projection, pca, quality};
+use embedscope::core::EmbeddingSet;
+use embedscope::formats::{self, Format};
+use serde_json::json;
+
+use super::progress::Bar;
+use super::{CliError, LoadArgs, Loaded, print_json, usage};
+
+#[derive(Args, Debug)]
+pub struct ProjectArgs {
+    /// Vector file, or `demo`.
+    pub file: String,
+    #[arg(long, value_parser = ["pca", "tsne", "axes"])]
+    pub method: String,
+    /// Output dimensions (t-SNE: 2 or 3; PCA: 1 to the vector dimension).
+    #[arg(long, default_value_t = 2)]
+    pub dims: usize,
+    /// t-SNE perplexity.
+    #[arg(long, default_value_t = 30.0)]
+    pub perplexity: f64,
+    /// t-SNE iterations in all (early exaggeration included).
+    #[arg(long, default_value_t = 750)]
+    pub iterations: usize,
+    /// t-SNE early exaggeration iterations.
+    #[arg(long, default_value_t = 250)]
+    pub early_iterations: usize,
+    /// t-SNE learning rate, or `auto`.
+    #[arg(long, default_value = "auto")]
+    pub learning_rate: String,
+    /// PCA dimensions before t-SNE when the vectors are wider (0 = never).
+    #[arg(long, default_value_t = 50)]
+    pub pca_before: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Semantic x axis: "a,b -> c,d" (from one word set to another) or an expression.
+    #[arg(long)]
+    pub x_axis: Option<String>,
+    /// Semantic y axis (default: first principal component of what x leaves).
+    #[arg(long)]
+    pub y_axis: Option<String>,
+    /// Output: .csv (token,x,y[,z] + metadata columns) or .npy (+ .vocab.txt; PCA also writes
+    /// <stem>.components.npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Neighbours for the quality measures.
+    #[arg(long, default_value_t = 10)]
+    pub quality_k: usize,
+    /// Skip the quality measures.
+    #[arg(long)]
+    pub no_quality: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_csv(path: &Path, set: &EmbeddingSet, p: &Projection) -> Result<(), CliError> {
+    let names: Vec<String> = match p.dims {
+        1 => vec!["x".into()],
+        2 => vec!["x".into(), "y".into()],
+        3 => vec!["x".into(), "y".into(), "z".into()],
+        n => (1..=n).map(|i| format!("c{i}")).collect(),
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let io = |e: std::io::Error| {
+        CliError::Runtime(anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+    };
+    let result = (|| -> std::io::Result<()> {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let mut header = vec!["token".to_string()];
+        header.extend(names.iter().cloned());
+        header.extend(set.metadata.columns().iter().map(|c| csv_field(&c.name)));
+        writeln!(w, "{}", header.join(","))?;
+        for (i, &r) in p.rows.iter().enumerate() {
+            let mut line = csv_field(set.vocab.token(r));
+            for v in &p.coords[i * p.dims..(i + 1) * p.dims] {
+                line.push(',');
+                line.push_str(&v.to_string());
+            }
+            for c in set.metadata.columns() {
+                line.push(',');
+                line.push_str(&csv_field(&c.values[r]));
+            }
+            writeln!(w, "{line}")?;
+        }
+        w.flush()?;
+        w.get_ref().sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn write_npy(
+    path: &Path,
+    set: &EmbeddingSet,
+    p: &Projection,
+    components: Option<&pca::PcaModel>,
+) -> Result<Vec<PathBuf>, CliError> {
+    let tokens: Vec<&str> = p.rows.iter().map(|&r| set.vocab.token(r)).collect();
+    let vocab = embedscope::core::Vocab::from_unique(tokens)
+        .map_err(|(i, t)| usage(format!("duplicate token {t} at {i}")))?;
+    let m = embedscope::core::Matrix::from_vec(p.rows.len(), p.dims, p.coords.clone())
+        .map_err(|e| CliError::Runtime(e.into()))?;
+    let out = EmbeddingSet::new(vocab, m, Default::default(), Default::default())
+        .map_err(|e| CliError::Runtime(e.into()))?;
+    let mut files = formats::save(&out, path, Some(Format::Npy))?;
+    if let Some(model) = components {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let cpath = path.with_file_name(format!("{stem}.components.npy"));
+        let k = model.k();
+        let vocab = embedscope::core::Vocab::from_unique((0..k).map(|i| format!("pc{}", i + 1)))
+            .map_err(|_| usage("components"))?;
+        let data: Vec<f32> = model.components.iter().map(|&x| x as f32).collect();
+        let m = embedscope::core::Matrix::from_vec(k, model.dim, data)
+            .map_err(|e| CliError::Runtime(e.into()))?;
+        let cset = EmbeddingSet::new(vocab, m, Default::default(), Default::default())
+            .map_err(|e| CliError::Runtime(e.into()))?;
+        files.extend(formats::save(&cset, &cpath, Some(Format::Npy))?);
+    }
+    Ok(files)
+}
+
+pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
+    // Validate everything before loading.
+    let ext = a
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext != "csv" && ext != "npy" {
+        return Err(usage(format!(
+            "--out {}: use a .csv or .npy file",
+            a.out.display()
+        )));
+    }
+    let lr = match a.learning_rate.as_str() {
+        "auto" => LearningRate::Auto,
+        s => LearningRate::Fixed(
+            s.parse::<f64>()
+                .map_err(|_| usage(format!("--learning-rate {s}: a number or auto")))?,
+        ),
+    };
+    let tsne_params = TsneParams {
+        dims: a.dims,
+        perplexity: a.perplexity,
+        learning_rate: lr,
+        early_exaggeration_iter: a.early_iterations,
+        iterations: a.iterations,
+        seed: a.seed,
+        pca_dims: (a.pca_before > 0).then_some(a.pca_before),
+        ..TsneParams::default()
+    };
+    let (x_spec, y_spec) = match a.method.as_str() {
+        "axes" => {
+            let x = a
+                .x_axis
+                .as_deref()
+                .ok_or_else(|| usage("--method axes needs --x-axis"))?;
+            let x = AxisSpec::parse(x).map_err(|e| usage(e.to_string()))?;
+            let y = a
+                .y_axis
+                .as_deref()
+                .map(AxisSpec::parse)
+                .transpose()
+                .map_err(|e| usage(e.to_string()))?;
+            if a.dims != 2 {
+                return Err(usage("semantic axes give 2 dimensions (--dims 2)"));
+            }
+            (Some(x), y)
+        }
+        "tsne" => {
+            // Everything but the point count can be checked now.
+            tsne_params
+                .check(usize::MAX, 1)
+                .map_err(|e| usage(e.to_string()))?;
+            (None, None)
+        }
+        _ => (None, None),
+    };
+    if a.dims == 0 {
+        return Err(usage("--dims must be at least 1"));
+    }
+    if a.quality_k == 0 {
+        return Err(usage("--quality-k must be at least 1"));
+    }
+    let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    let t = Instant::now();
+    let mut components = None;
+    let projection = match a.method.as_str() {
+        "pca" => {
+            let (p, m) = pca::project(&set, a.dims).map_err(|e| CliError::Runtime(e.into()))?;
+            components = Some(m);
+            p
+        }
+        "tsne" => {
+            let bar = Bar::new("t-SNE", false);
+            let r = tsne::project(&set, &tsne_params, |p| {
+                bar.update(p.iteration as u64, p.total as u64);
+                ControlFlow::Continue(())
+            });
+            bar.finish();
+            r.map_err(|e| CliError::Runtime(e.into()))?
+        }
+        _ => {
+            let x = x_spec.as_ref().ok_or_else(|| usage("--x-axis"))?;
+            axes::project(&set, x, y_spec.as_ref()).map_err(|e| CliError::Runtime(e.into()))?
+        }
+    };
+    let compute = t.elapsed().as_secs_f64();
+    let tq = Instant::now();
+    let q = if a.no_quality || projection.rows.len() < a.quality_k + 2 {
+        None
+    } else {
+        let orig = {
+            let mut v = Vec::with_capacity(projection.rows.len() * set.dim());
+            for &r in &projection.rows {
+                v.extend_from_slice(set.matrix.row(r));
+            }
+            v
+        };
+        Some(
+            quality::quality(
+                &orig,
+                set.dim(),
+                &projection.coords,
+                projection.dims,
+                a.quality_k,
+                a.seed,
+            )
+            .map_err(|e| CliError::Runtime(e.into()))?,
+        )
+    };
+    let quality_s = tq.elapsed().as_secs_f64();
+    let files = if ext == "csv" {
+        write_csv(&a.out, &set, &projection)?;
+        vec![a.out.clone()]
+    } else {
+        write_npy(&a.out, &set, &projection, components.as_ref())?
+    };
+    let kq = a.quality_k;
+    let quality_json = q.as_ref().map(|q| {
+        json!({
+            format!("trustworthiness@{kq}"): q.trustworthiness,
+            format!("knn_preservation@{kq}"): q.knn_preservation,
+            "k": kq,
+            "evaluated": q.evaluated,
+            "sampled": q.sampled,
+        })
+    });
+    let kl = match &projection.details {
+        Details::Tsne { kl_divergence, .. } => Some(*kl_divergence),
+        _ => None,
+    };
+    if a.json {
+        let params = match a.method.as_str() {
+            "tsne" => serde_json::to_value(&tsne_params).unwrap_or_default(),
+            "axes" => json!({"x_axis": a.x_axis, "y_axis": a.y_axis}),
+            _ => json!({"dims": a.dims}),
+        };
+        print_json(&json!({
+            "method": a.method,
+            "params": params,
+            "seed": a.seed,
+            "n": projection.rows.len(),
+            "dims": projection.dims,
+            "excluded": projection.excluded.len(),
+            "sampled": q.as_ref().is_some_and(|q| q.sampled),
+            "quality": quality_json,
+            "kl_divergence": kl,
+            "details": projection.details,
+            "notes": projection.notes,
+            "out": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "source": set.provenance,
+            "timing_s": {"load": seconds, "compute": compute, "quality": quality_s},
+        }));
+    } else {
+        println!(
+            "{} map of {} points -> {}",
+            a.method,
+            projection.rows.len(),
+            a.out.display()
+        );
+        for n in &projection.notes {
+            println!("  note: {n}");
+        }
+        if let Some(kl) = kl {
+            println!("  KL divergence {kl:.4}");
+        }
+        if let Details::Pca {
+            explained_variance_ratio,
+            ..
+        } = &projection.details
+        {
+            let r: Vec<String> = explained_variance_ratio
+                .iter()
+                .map(|x| format!("{:.3}", x))
+                .collect();
+            println!("  explained variance ratio {}", r.join(" "));
+        }
+        if let Some(q) = &q {
+            println!(
+                "  trustworthiness@{kq} {:.4}  kNN preservation@{kq} {:.4}{}",
+                q.trustworthiness,
+                q.knn_preservation,
+                if q.sampled {
+                    format!(" (on a random sample of {} points)", q.evaluated)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        println!("  {compute:.2} s");
+    }
+    Ok(())
+}
