@@ -22,7 +22,7 @@ use affinity::Csr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum LearningRate {
-    /// openTSNE's "auto": N / exaggeration of the current phase, at least 200.
+    /// openTSNE's "auto": N / exaggeration of the current phase (N/12, then N).
     Auto,
     Fixed(f64),
 }
@@ -35,12 +35,12 @@ pub struct TsneParams {
     pub learning_rate: LearningRate,
     pub early_exaggeration: f64,
     pub early_exaggeration_iter: usize,
-    /// Total iterations, early exaggeration included.
+    /// Total iterations, early exaggeration included (momentum 0.8 throughout, as openTSNE).
     pub iterations: usize,
     pub seed: u64,
     /// Reduce the input to this many dimensions by PCA first when it has more.
     pub pca_dims: Option<usize>,
-    /// Barnes-Hut opening angle (3-D).
+    /// Barnes-Hut opening angle (3-D, and 2-D below `FFT_MIN_POINTS`).
     pub theta: f64,
     pub report_every: usize,
     /// Largest step of one point in one iteration (openTSNE's max_step_norm).
@@ -130,7 +130,7 @@ impl TsneParams {
 
     fn lr(&self, n: usize, exaggeration: f64) -> f64 {
         match self.learning_rate {
-            LearningRate::Auto => (n as f64 / exaggeration).max(200.0),
+            LearningRate::Auto => n as f64 / exaggeration,
             LearningRate::Fixed(lr) => lr,
         }
     }
@@ -187,6 +187,24 @@ fn neighbours(
         }
     }
     Ok(out)
+}
+
+/// Below this many points 2-D layouts use Barnes-Hut, above the FFT interpolation (openTSNE's
+/// "auto" rule).
+pub const FFT_MIN_POINTS: usize = 10_000;
+
+fn repulsion(
+    y: &[f64],
+    dims: usize,
+    theta: f64,
+    fp: &fft::FftParams,
+    cache: &mut fft::FftCache,
+) -> fft::Repulsion {
+    if dims == 2 && y.len() / 2 >= FFT_MIN_POINTS {
+        fft::repulsion(y, fp, cache)
+    } else {
+        bh::repulsion(y, dims, theta)
+    }
 }
 
 /// Attractive term per point: sum_j p_ij w_ij (y_i - y_j).
@@ -251,12 +269,6 @@ pub fn run(
     let k = ((3.0 * params.perplexity).floor() as usize).min(n - 1);
     let nbrs = neighbours(data, n, d, k)?;
     let p = affinity::joint(&nbrs, params.perplexity);
-    if std::env::var_os("ES_TIMING").is_some() {
-        eprintln!(
-            "knn {t1:.2} s, affinities {:.2} s",
-            t0.elapsed().as_secs_f64() - t1
-        );
-    }
     drop(nbrs);
     // PCA initialisation, scaled so the first coordinate has standard deviation 1e-4.
     let tmp =
@@ -276,6 +288,9 @@ pub fn run(
     };
     let scale = if sd0 > 0.0 { 1e-4 / sd0 } else { 1.0 };
     y.iter_mut().for_each(|v| *v *= scale);
+    // A small seeded jitter (sd 1e-6, as openTSNE) so coincident points separate.
+    let mut rng = super::Rng::new(params.seed);
+    y.iter_mut().for_each(|v| *v += 1e-6 * rng.normal());
     // Gradient descent.
     let mut update = vec![0.0f64; n * dims];
     let mut gains = vec![1.0f64; n * dims];
@@ -290,14 +305,10 @@ pub fn run(
         } else {
             1.0
         };
-        let momentum = if early { 0.5 } else { 0.8 };
+        let momentum = 0.8;
         let lr = params.lr(n, exaggeration);
         lr_used = lr;
-        let rep = if dims == 2 {
-            fft::repulsion(&y, &fft_params, &mut cache)
-        } else {
-            bh::repulsion(&y, dims, params.theta)
-        };
+        let rep = repulsion(&y, dims, params.theta, &fft_params, &mut cache);
         last_z = rep.z;
         let attr = attraction(&p, &y, dims);
         let inv_z = 1.0 / rep.z;
@@ -311,11 +322,12 @@ pub fn run(
                 let mut step = [0.0f64; 3];
                 for k2 in 0..dims {
                     let g = exaggeration * attr[i * dims + k2] - rep.force[i * dims + k2] * inv_z;
-                    let same = (g > 0.0) == (ui[k2] > 0.0);
-                    gi[k2] = if same {
-                        (gi[k2] * 0.8).max(0.01)
-                    } else {
+                    // openTSNE's rule: sign(update) != sign(grad) -> +0.2, else *0.8 + 0.01.
+                    let sign = |x: f64| (x > 0.0) as i8 - (x < 0.0) as i8;
+                    gi[k2] = if sign(ui[k2]) != sign(g) {
                         gi[k2] + 0.2
+                    } else {
+                        gi[k2] * 0.8 + 0.01
                     };
                     ui[k2] = momentum * ui[k2] - lr * gi[k2] * g;
                     step[k2] = ui[k2];
@@ -351,11 +363,7 @@ pub fn run(
         }
     }
     // Final KL with the normalisation of the final layout.
-    let z = if dims == 2 {
-        fft::repulsion(&y, &fft_params, &mut cache).z
-    } else {
-        bh::repulsion(&y, dims, params.theta).z
-    };
+    let z = repulsion(&y, dims, params.theta, &fft_params, &mut cache).z;
     let _ = last_z;
     let kl = kl_divergence(&p, &y, dims, z);
     Ok(TsneResult {
