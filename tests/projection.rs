@@ -235,3 +235,218 @@ fn axis_coordinates_are_dot_products_with_the_unit_axis() {
     assert!(e.contains("zzzzqqq") && e.contains("qqqzzz"), "{e}");
     assert!(AxisSpec::parse(" -> she").is_err());
 }
+
+mod tsne_tests {
+    use super::*;
+    use embedscope::analysis::project::tsne::{self, Gradient, TsneParams};
+    use embedscope::analysis::project::{Details, ProjectError};
+    use std::ops::ControlFlow;
+
+    fn reference_runs(config: &str) -> Vec<(f64, f64)> {
+        let r = json("tsne_opentsne.json");
+        r["runs"][config]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|v| {
+                Some((
+                    v.get("kl_divergence")?.as_f64()?,
+                    v.get("trustworthiness@10")?.as_f64()?,
+                ))
+            })
+            .collect()
+    }
+
+    fn run(params: &TsneParams) -> (f64, f64, Vec<f32>) {
+        let set = npy("tsne_input.npy");
+        let p = tsne::project(&set, params, |_| ControlFlow::Continue(())).unwrap();
+        let Details::Tsne { kl_divergence, .. } = p.details else {
+            panic!("details")
+        };
+        let q = quality::quality(
+            set.matrix.as_slice(),
+            set.dim(),
+            &p.coords,
+            params.dims,
+            10,
+            1,
+        )
+        .unwrap();
+        (kl_divergence, q.trustworthiness, p.coords)
+    }
+
+    fn check(config: &str, kl: f64, trust: f64) {
+        let refs = reference_runs(config);
+        assert!(!refs.is_empty());
+        let ref_kl = refs.iter().map(|r| r.0).sum::<f64>() / refs.len() as f64;
+        let ref_trust = refs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+        assert!(
+            (kl - ref_kl).abs() <= 0.05 * ref_kl,
+            "{config}: KL {kl} vs openTSNE {ref_kl}"
+        );
+        assert!(
+            trust >= ref_trust - 0.01,
+            "{config}: trustworthiness {trust} vs openTSNE {ref_trust}"
+        );
+    }
+
+    #[test]
+    fn barnes_hut_2d_matches_opentsne_and_is_deterministic() {
+        // openTSNE's default for 1,500 points is Barnes-Hut; ours too.
+        let params = TsneParams {
+            seed: 1,
+            ..TsneParams::default()
+        };
+        let (kl, trust, coords) = run(&params);
+        check("default", kl, trust);
+        // Same seed, same input: the same layout, whatever the number of threads.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let (kl1, _, coords1) = pool.install(|| run(&params));
+        assert_eq!(
+            coords, coords1,
+            "layouts differ between 1 thread and the default pool"
+        );
+        assert_eq!(kl, kl1);
+    }
+
+    #[test]
+    fn fft_2d_matches_opentsne() {
+        let params = TsneParams {
+            seed: 2,
+            gradient: Gradient::Fft,
+            ..TsneParams::default()
+        };
+        let (kl, trust, _) = run(&params);
+        check("fft", kl, trust);
+    }
+
+    #[test]
+    fn three_dimensional_matches_opentsne() {
+        let r = json("tsne_opentsne.json");
+        let want = &r["runs_3d"]["1"];
+        let params = TsneParams {
+            dims: 3,
+            seed: 1,
+            ..TsneParams::default()
+        };
+        let (kl, trust, coords) = run(&params);
+        assert_eq!(coords.len(), 1500 * 3);
+        let ref_kl = want["kl_divergence"].as_f64().unwrap();
+        assert!(
+            (kl - ref_kl).abs() <= 0.05 * ref_kl,
+            "3-D KL {kl} vs {ref_kl}"
+        );
+        assert!(
+            trust >= want["trustworthiness@10"].as_f64().unwrap() - 0.01,
+            "3-D trust {trust}"
+        );
+    }
+
+    #[test]
+    fn progress_is_reported_and_cancellation_stops() {
+        let set = npy("tsne_input.npy");
+        let params = TsneParams {
+            iterations: 60,
+            early_exaggeration_iter: 20,
+            ..TsneParams::default()
+        };
+        let mut seen = Vec::new();
+        tsne::project(&set, &params, |p| {
+            assert_eq!(p.layout.len(), 1500 * 2);
+            seen.push((p.iteration, p.kl_divergence.is_some()));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![10, 20, 30, 40, 50, 60]
+        );
+        assert!(seen[4].1, "KL every 50 iterations");
+        let mut calls = 0;
+        let r = tsne::project(&set, &params, |_| {
+            calls += 1;
+            if calls == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert!(matches!(r, Err(ProjectError::Cancelled)));
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn bad_parameters_and_inputs_are_refused_before_work() {
+        let set = npy("tsne_input.npy");
+        let small = set.truncate(90);
+        let e = tsne::project(
+            &small,
+            &TsneParams::default(),
+            |_| ControlFlow::Continue(()),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("at least 91 points"), "{e}");
+        for p in [
+            TsneParams {
+                perplexity: 0.0,
+                ..TsneParams::default()
+            },
+            TsneParams {
+                perplexity: -3.0,
+                ..TsneParams::default()
+            },
+            TsneParams {
+                dims: 4,
+                ..TsneParams::default()
+            },
+            TsneParams {
+                dims: 3,
+                gradient: Gradient::Fft,
+                ..TsneParams::default()
+            },
+            TsneParams {
+                iterations: 100,
+                early_exaggeration_iter: 250,
+                ..TsneParams::default()
+            },
+        ] {
+            assert!(
+                matches!(p.check(10_000, 50), Err(ProjectError::Param(_))),
+                "{p:?}"
+            );
+        }
+        // All-identical points.
+        let same = embedscope::core::EmbeddingSet::new(
+            embedscope::core::Vocab::from_unique((0..200).map(|i| i.to_string())).unwrap(),
+            embedscope::core::Matrix::from_vec(200, 3, vec![1.0; 600]).unwrap(),
+            Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+        let e = tsne::project(&same, &TsneParams::default(), |_| ControlFlow::Continue(()))
+            .unwrap_err();
+        assert_eq!(e, ProjectError::Degenerate);
+        // NaN rows are left out and reported.
+        let mut data = set.matrix.as_slice().to_vec();
+        data[7 * 50] = f32::NAN;
+        let nan = embedscope::core::EmbeddingSet::new(
+            set.vocab.clone(),
+            embedscope::core::Matrix::from_vec(1500, 50, data).unwrap(),
+            Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+        let quick = TsneParams {
+            iterations: 20,
+            early_exaggeration_iter: 10,
+            ..TsneParams::default()
+        };
+        let p = tsne::project(&nan, &quick, |_| ControlFlow::Continue(())).unwrap();
+        assert_eq!(p.excluded, vec![7]);
+        assert_eq!(p.rows.len(), 1499);
+        assert!(p.notes.iter().any(|n| n.contains("NaN")));
+    }
+}

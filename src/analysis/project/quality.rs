@@ -29,7 +29,7 @@ pub struct Quality {
 
 /// Seeded choice of `s` distinct indices out of `n` (partial Fisher-Yates), sorted.
 pub(crate) fn sample_indices(n: usize, s: usize, seed: u64) -> Vec<usize> {
-    let mut rng = super::Rng::new(seed ^ 0x5EED_0F_5A_4D_u64);
+    let mut rng = super::Rng::new(seed ^ 0x005E_ED0F_5A4D_u64);
     let mut idx: Vec<usize> = (0..n).collect();
     for i in 0..s.min(n) {
         let j = i + (rng.next_u64() % (n - i) as u64) as usize;

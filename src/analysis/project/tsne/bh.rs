@@ -125,11 +125,11 @@ impl Tree {
             return 0.0;
         }
         let d = self.dims;
-        let mut d2 = 0.0;
-        for k in 0..d {
-            let t = yi[k] - nd.com[k];
-            d2 += t * t;
-        }
+        let d2: f64 = yi
+            .iter()
+            .zip(&nd.com[..d])
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
         let side = 2.0 * nd.half;
         let far = nd.children.is_some() && side * side < theta2 * d2;
         if nd.children.is_none() || far {

@@ -28,44 +28,81 @@ impl Default for FftParams {
     }
 }
 
-/// Plans reused across iterations (sizes change slowly).
+/// Plans and buffers reused across iterations (sizes change slowly; reallocating tens of MB per
+/// iteration costs more than the FFTs).
 pub struct FftCache {
     planner: FftPlanner<f64>,
+    ga: Vec<Complex64>,
+    gb: Vec<Complex64>,
+    ker: Vec<Complex64>,
+    tmp: Vec<Complex64>,
+    k1: Vec<f64>,
+    k2: Vec<f64>,
+    order: Vec<u32>,
+    starts: Vec<usize>,
 }
 
 impl Default for FftCache {
     fn default() -> Self {
         FftCache {
             planner: FftPlanner::new(),
+            ga: Vec::new(),
+            gb: Vec::new(),
+            ker: Vec::new(),
+            tmp: Vec::new(),
+            k1: Vec::new(),
+            k2: Vec::new(),
+            order: Vec::new(),
+            starts: Vec::new(),
         }
     }
 }
 
-const PARTS: usize = 16;
-
-fn plans(cache: &mut FftCache, n: usize) -> (Arc<dyn Fft<f64>>, Arc<dyn Fft<f64>>) {
-    (
-        cache.planner.plan_fft_forward(n),
-        cache.planner.plan_fft_inverse(n),
-    )
-}
-
-/// In-place 2-D FFT of an `n x n` row-major grid.
-fn fft2(grid: &mut [Complex64], n: usize, plan: &Arc<dyn Fft<f64>>, tmp: &mut Vec<Complex64>) {
-    grid.par_chunks_mut(n).for_each(|row| plan.process(row));
+/// Forward 2-D FFT of an `n x n` grid whose rows `rows..n` are zero; the result is left
+/// TRANSPOSED (spectrum[v][u]): the kernels are symmetric in x and y, so products can be taken
+/// in that layout and the inverse undoes it.
+fn fft2_forward_t(
+    grid: &mut [Complex64],
+    n: usize,
+    rows: usize,
+    plan: &Arc<dyn Fft<f64>>,
+    tmp: &mut [Complex64],
+) {
+    grid[..rows * n]
+        .par_chunks_mut(n)
+        .for_each(|row| plan.process(row));
     transpose(grid, n, tmp);
     grid.par_chunks_mut(n).for_each(|row| plan.process(row));
-    transpose(grid, n, tmp);
 }
 
-fn transpose(grid: &mut [Complex64], n: usize, tmp: &mut Vec<Complex64>) {
-    tmp.clear();
-    tmp.extend_from_slice(grid);
+/// Inverse of `fft2_forward_t` (input transposed, output in normal layout); only rows
+/// `0..rows` of the output are computed.
+fn fft2_inverse_t(
+    grid: &mut [Complex64],
+    n: usize,
+    rows: usize,
+    plan: &Arc<dyn Fft<f64>>,
+    tmp: &mut [Complex64],
+) {
+    grid.par_chunks_mut(n).for_each(|row| plan.process(row));
+    transpose(grid, n, tmp);
+    grid[..rows * n]
+        .par_chunks_mut(n)
+        .for_each(|row| plan.process(row));
+}
+
+fn transpose(grid: &mut [Complex64], n: usize, tmp: &mut [Complex64]) {
+    tmp.copy_from_slice(grid);
     grid.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
         for (j, v) in row.iter_mut().enumerate() {
             *v = tmp[j * n + i];
         }
     });
+}
+
+fn reset(v: &mut Vec<Complex64>, len: usize) {
+    v.clear();
+    v.resize(len, Complex64::new(0.0, 0.0));
 }
 
 /// Smallest size >= `m` whose only prime factors are 2, 3 and 5 (fast FFT lengths).
@@ -74,7 +111,7 @@ fn nice_size(m: usize) -> usize {
     loop {
         let mut k = n;
         for p in [2, 3, 5] {
-            while k % p == 0 {
+            while k.is_multiple_of(p) {
                 k /= p;
             }
         }
@@ -93,10 +130,13 @@ pub struct Repulsion {
     pub z: f64,
 }
 
+/// Most boxes per axis (as openTSNE).
+const MAX_BOXES: usize = 1000;
+
 /// Evaluates the repulsive terms for a 2-D layout `y` (n x 2, row-major).
 pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsion {
     let n = y.len() / 2;
-    let p = params.nodes_per_box;
+    let p = params.nodes_per_box.clamp(1, 8);
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in y {
         lo = lo.min(v);
@@ -105,7 +145,8 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
     let extent = (hi - lo).max(1e-12);
     let boxes = params
         .min_boxes
-        .max((extent * params.boxes_per_unit).ceil() as usize);
+        .max((extent * params.boxes_per_unit).ceil() as usize)
+        .min(MAX_BOXES);
     let h = extent / boxes as f64;
     let m = boxes * p; // nodes per axis
     let delta = h / p as f64; // node spacing
@@ -121,65 +162,85 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
         })
         .collect();
     let weights = |t: f64, w: &mut [f64]| {
-        for l in 0..p {
-            let mut num = 1.0;
-            for k in 0..p {
-                if k != l {
-                    num *= t - tau[k];
-                }
-            }
-            w[l] = num / denom[l];
+        for (l, (wl, dl)) in w.iter_mut().zip(&denom).enumerate() {
+            let num: f64 = tau
+                .iter()
+                .enumerate()
+                .filter(|&(k, _)| k != l)
+                .map(|(_, tk)| t - tk)
+                .product();
+            *wl = num / dl;
         }
     };
-    // Box and weights of every point.
     let locate = |v: f64| -> (usize, f64) {
         let s = (v - lo) / h;
         let b = (s.floor() as isize).clamp(0, boxes as isize - 1) as usize;
         (b, s - b as f64)
     };
-    // Spread the charges: grid A = 1 + i*y1, grid B = y2 (m x m each).
-    let per = n.div_ceil(PARTS).max(1);
-    let partial: Vec<Vec<Complex64>> = (0..n.div_ceil(per))
-        .into_par_iter()
-        .map(|c| {
-            let mut g = vec![Complex64::new(0.0, 0.0); 2 * m * m];
-            let mut wx = vec![0.0; p];
-            let mut wy = vec![0.0; p];
-            for i in c * per..((c + 1) * per).min(n) {
-                let (y1, y2) = (y[2 * i], y[2 * i + 1]);
-                let (bx, tx) = locate(y1);
-                let (by, ty) = locate(y2);
-                weights(tx, &mut wx);
-                weights(ty, &mut wy);
-                let ca = Complex64::new(1.0, y1);
-                let cb = Complex64::new(y2, 0.0);
-                for (l, &u) in wx.iter().enumerate() {
-                    let gx = bx * p + l;
-                    for (k, &v) in wy.iter().enumerate() {
-                        let gy = by * p + k;
-                        let w = u * v;
-                        g[gx * m + gy] += ca * w;
-                        g[m * m + gx * m + gy] += cb * w;
+    let FftCache {
+        planner,
+        ga,
+        gb,
+        ker,
+        tmp,
+        k1,
+        k2,
+        order,
+        starts,
+    } = cache;
+    // Points grouped by their x box (counting sort, stable): each group writes only its own p
+    // grid rows, so spreading runs in parallel without locks and in a fixed order.
+    starts.clear();
+    starts.resize(boxes + 1, 0);
+    let bxs: Vec<u32> = (0..n).map(|i| locate(y[2 * i]).0 as u32).collect();
+    for &b in &bxs {
+        starts[b as usize + 1] += 1;
+    }
+    for b in 0..boxes {
+        starts[b + 1] += starts[b];
+    }
+    order.clear();
+    order.resize(n, 0);
+    let mut fill = starts[..boxes].to_vec();
+    for (i, &b) in bxs.iter().enumerate() {
+        order[fill[b as usize]] = i as u32;
+        fill[b as usize] += 1;
+    }
+    // Charges: grid A = 1 + i*y1 and grid B = y2, on the m x m nodes (top-left of nfft x nfft).
+    reset(ga, nfft * nfft);
+    reset(gb, nfft * nfft);
+    {
+        let (order, starts) = (&*order, &*starts);
+        ga.par_chunks_mut(p * nfft)
+            .zip(gb.par_chunks_mut(p * nfft))
+            .take(boxes)
+            .enumerate()
+            .for_each(|(bx, (ra, rb))| {
+                let mut wx = [0.0; 8];
+                let mut wy = [0.0; 8];
+                for &i in &order[starts[bx]..starts[bx + 1]] {
+                    let i = i as usize;
+                    let (y1, y2) = (y[2 * i], y[2 * i + 1]);
+                    let (_, tx) = locate(y1);
+                    let (by, ty) = locate(y2);
+                    weights(tx, &mut wx[..p]);
+                    weights(ty, &mut wy[..p]);
+                    let ca = Complex64::new(1.0, y1);
+                    for (l, &u) in wx[..p].iter().enumerate() {
+                        for (k, &v) in wy[..p].iter().enumerate() {
+                            let w = u * v;
+                            let at = l * nfft + by * p + k;
+                            ra[at] += ca * w;
+                            rb[at].re += y2 * w;
+                        }
                     }
                 }
-            }
-            g
-        })
-        .collect();
-    let mut ga = vec![Complex64::new(0.0, 0.0); nfft * nfft];
-    let mut gb = vec![Complex64::new(0.0, 0.0); nfft * nfft];
-    for part in &partial {
-        for gx in 0..m {
-            for gy in 0..m {
-                ga[gx * nfft + gy] += part[gx * m + gy];
-                gb[gx * nfft + gy] += part[m * m + gx * m + gy];
-            }
-        }
+            });
     }
     // Circulant kernels at node offsets (dx, dy), wrapped: K2 = 1/(1+d^2)^2 in the real part,
     // K1 = 1/(1+d^2) in the imaginary part (both are real and even, so their transforms are
     // real and even too and can be separated after one complex FFT).
-    let mut ker = vec![Complex64::new(0.0, 0.0); nfft * nfft];
+    reset(ker, nfft * nfft);
     let off = |a: usize| -> Option<f64> {
         if a < m {
             Some(a as f64)
@@ -200,40 +261,54 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
             }
         }
     });
-    let (fwd, inv) = plans(cache, nfft);
-    let mut tmp = Vec::with_capacity(nfft * nfft);
-    fft2(&mut ker, nfft, &fwd, &mut tmp);
+    let fwd = planner.plan_fft_forward(nfft);
+    let inv = planner.plan_fft_inverse(nfft);
+    reset(tmp, nfft * nfft);
+    fft2_forward_t(ker, nfft, nfft, &fwd, tmp);
     // Separate the two kernels' transforms: F[K2](u) = (F(u) + conj F(-u)) / 2,
     // F[K1](u) = (F(u) - conj F(-u)) / (2i); both are real.
     let neg = |a: usize| if a == 0 { 0 } else { nfft - a };
-    let (k2f, k1f): (Vec<f64>, Vec<f64>) = (0..nfft * nfft)
-        .into_par_iter()
-        .map(|idx| {
-            let (a, b) = (idx / nfft, idx % nfft);
-            let f = ker[idx];
-            let g = ker[neg(a) * nfft + neg(b)].conj();
-            ((f + g).re / 2.0, (f - g).im / 2.0)
-        })
-        .unzip();
-    drop(ker);
-    fft2(&mut ga, nfft, &fwd, &mut tmp);
-    fft2(&mut gb, nfft, &fwd, &mut tmp);
+    k1.clear();
+    k2.clear();
+    k1.resize(nfft * nfft, 0.0);
+    k2.resize(nfft * nfft, 0.0);
+    {
+        let ker = &*ker;
+        k2.par_chunks_mut(nfft)
+            .zip(k1.par_chunks_mut(nfft))
+            .enumerate()
+            .for_each(|(a, (r2, r1))| {
+                for b in 0..nfft {
+                    let f = ker[a * nfft + b];
+                    let g = ker[neg(a) * nfft + neg(b)].conj();
+                    r2[b] = (f + g).re / 2.0;
+                    r1[b] = (f - g).im / 2.0;
+                }
+            });
+    }
+    fft2_forward_t(ga, nfft, m, &fwd, tmp);
+    fft2_forward_t(gb, nfft, m, &fwd, tmp);
     let scale = 1.0 / (nfft * nfft) as f64;
-    // Charge 1 (the real part of grid A) against K1 gives sum_j w_ij directly, without the
-    // cancellation of expanding it through K2.
-    let mut gz = ga.clone();
+    // In the (transposed) frequency domain:
+    //   A' = F(A) K2            -> 1*K2 + i y1*K2
+    //   B' = F(y2) K2 + i F(1) K1 -> y2*K2 + i 1*K1   (F(1) recovered from F(A), as A = 1 + i y1)
+    // All four convolutions of real grids with real, even kernels come back real.
+    {
+        let fa = &*ga;
+        gb.par_chunks_mut(nfft).enumerate().for_each(|(v, row)| {
+            for (u, b) in row.iter_mut().enumerate() {
+                let idx = v * nfft + u;
+                let f1 = (fa[idx] + fa[neg(v) * nfft + neg(u)].conj()) * 0.5;
+                *b = (*b * k2[idx] + Complex64::new(0.0, 1.0) * f1 * k1[idx]) * scale;
+            }
+        });
+    }
     ga.par_iter_mut()
-        .zip(&k2f)
+        .zip(&*k2)
         .for_each(|(a, k)| *a *= k * scale);
-    gb.par_iter_mut()
-        .zip(&k2f)
-        .for_each(|(b, k)| *b *= k * scale);
-    gz.par_iter_mut()
-        .zip(&k1f)
-        .for_each(|(z, k)| *z *= k * scale);
-    fft2(&mut ga, nfft, &inv, &mut tmp);
-    fft2(&mut gb, nfft, &inv, &mut tmp);
-    fft2(&mut gz, nfft, &inv, &mut tmp);
+    fft2_inverse_t(ga, nfft, m, &inv, tmp);
+    fft2_inverse_t(gb, nfft, m, &inv, tmp);
+    let (ga, gb) = (&*ga, &*gb);
     // Interpolate the potentials back and form the forces and the normalisation.
     let results: Vec<(f64, f64, f64)> = (0..n)
         .into_par_iter()
@@ -246,22 +321,17 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
             weights(tx, &mut wx[..p]);
             weights(ty, &mut wy[..p]);
             let (mut pa, mut pb) = (Complex64::new(0.0, 0.0), Complex64::new(0.0, 0.0));
-            let mut pz = 0.0;
-            for l in 0..p {
-                let gx = bx * p + l;
-                for k in 0..p {
-                    let gy = by * p + k;
-                    let w = wx[l] * wy[k];
-                    pa += ga[gx * nfft + gy] * w;
-                    pb += gb[gx * nfft + gy] * w;
-                    pz += gz[gx * nfft + gy].re * w;
+            for (l, &u) in wx[..p].iter().enumerate() {
+                let row = (bx * p + l) * nfft + by * p;
+                for (k, &v) in wy[..p].iter().enumerate() {
+                    let w = u * v;
+                    pa += ga[row + k] * w;
+                    pb += gb[row + k] * w;
                 }
             }
             // phi1 = sum K2, phi2 = sum K2 y1, phi3 = sum K2 y2 (self terms cancel in the force).
-            let (phi1, phi2, phi3) = (pa.re, pa.im, pb.re);
-            let fx = y1 * phi1 - phi2;
-            let fy = y2 * phi1 - phi3;
-            (fx, fy, pz)
+            let (phi1, phi2, phi3, pz) = (pa.re, pa.im, pb.re, pb.im);
+            (y1 * phi1 - phi2, y2 * phi1 - phi3, pz)
         })
         .collect();
     let mut force = Vec::with_capacity(2 * n);

@@ -27,6 +27,16 @@ pub enum LearningRate {
     Fixed(f64),
 }
 
+/// How the repulsive forces are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Gradient {
+    /// Barnes-Hut below `FFT_MIN_POINTS` points or in 3-D, FFT interpolation otherwise.
+    Auto,
+    /// FFT-accelerated interpolation (2-D only).
+    Fft,
+    BarnesHut,
+}
+
 /// Checked parameters (`TsneParams::check` runs before any work).
 #[derive(Debug, Clone, Serialize)]
 pub struct TsneParams {
@@ -45,6 +55,7 @@ pub struct TsneParams {
     pub report_every: usize,
     /// Largest step of one point in one iteration (openTSNE's max_step_norm).
     pub max_step_norm: f64,
+    pub gradient: Gradient,
 }
 
 impl Default for TsneParams {
@@ -61,6 +72,7 @@ impl Default for TsneParams {
             theta: 0.5,
             report_every: 10,
             max_step_norm: 5.0,
+            gradient: Gradient::Auto,
         }
     }
 }
@@ -108,6 +120,9 @@ impl TsneParams {
         if self.pca_dims == Some(0) {
             return bad("PCA dimensions before t-SNE must be at least 1".into());
         }
+        if self.gradient == Gradient::Fft && self.dims != 2 {
+            return bad("the FFT gradient is for 2-D maps; use Barnes-Hut for 3-D".into());
+        }
         if self.report_every == 0 {
             return bad("report_every must be at least 1".into());
         }
@@ -136,13 +151,17 @@ impl TsneParams {
     }
 }
 
-/// Progress report: iteration, KL divergence estimate, current layout (n x dims).
+/// Progress report: iteration, KL divergence (every `KL_EVERY` iterations), layout (n x dims).
 pub struct Progress<'a> {
     pub iteration: usize,
     pub total: usize,
-    pub kl_divergence: f64,
+    pub kl_divergence: Option<f64>,
     pub layout: &'a [f64],
 }
+
+/// The KL divergence costs a logarithm per affinity: evaluate it now and then, as openTSNE's
+/// verbose mode does.
+pub const KL_EVERY: usize = 50;
 
 /// The result of t-SNE on a row-major buffer.
 pub struct TsneResult {
@@ -196,14 +215,19 @@ pub const FFT_MIN_POINTS: usize = 10_000;
 fn repulsion(
     y: &[f64],
     dims: usize,
-    theta: f64,
+    params: &TsneParams,
     fp: &fft::FftParams,
     cache: &mut fft::FftCache,
 ) -> fft::Repulsion {
-    if dims == 2 && y.len() / 2 >= FFT_MIN_POINTS {
+    let use_fft = match params.gradient {
+        Gradient::Auto => dims == 2 && y.len() / 2 >= FFT_MIN_POINTS,
+        Gradient::Fft => true,
+        Gradient::BarnesHut => false,
+    };
+    if use_fft {
         fft::repulsion(y, fp, cache)
     } else {
-        bh::repulsion(y, dims, theta)
+        bh::repulsion(y, dims, params.theta)
     }
 }
 
@@ -308,7 +332,7 @@ pub fn run(
         let momentum = 0.8;
         let lr = params.lr(n, exaggeration);
         lr_used = lr;
-        let rep = repulsion(&y, dims, params.theta, &fft_params, &mut cache);
+        let rep = repulsion(&y, dims, params, &fft_params, &mut cache);
         last_z = rep.z;
         let attr = attraction(&p, &y, dims);
         let inv_z = 1.0 / rep.z;
@@ -350,7 +374,7 @@ pub fn run(
             }
         }
         if (it + 1) % params.report_every == 0 || it + 1 == params.iterations {
-            let kl = kl_divergence(&p, &y, dims, last_z);
+            let kl = ((it + 1) % KL_EVERY == 0).then(|| kl_divergence(&p, &y, dims, last_z));
             let pr = Progress {
                 iteration: it + 1,
                 total: params.iterations,
@@ -363,7 +387,7 @@ pub fn run(
         }
     }
     // Final KL with the normalisation of the final layout.
-    let z = repulsion(&y, dims, params.theta, &fft_params, &mut cache).z;
+    let z = repulsion(&y, dims, params, &fft_params, &mut cache).z;
     let _ = last_z;
     let kl = kl_divergence(&p, &y, dims, z);
     Ok(TsneResult {
