@@ -45,7 +45,9 @@ float64; the 2-d coordinates as read back, widened to float64):
   the way sklearn's argsort would; the cross-check at N <= --exact-max shows the effect (0
   on GloVe so far).
 embedscope's own quality numbers from its JSON (quality.trustworthiness@10,
-quality.knn_preservation@10) are printed beside ours.
+quality.knn_preservation@10) are printed beside ours. Because both embeddings are measured on
+the same points, the difference embedscope - openTSNE is also given with the standard error
+of the paired per-point differences.
 
 --peer-only runs just the openTSNE side (and writes the inputs), for when the binary is not
 available.
@@ -205,7 +207,22 @@ def quality(X64, Y, exact_max, sample, rng_seed=0):
     if "trustworthiness@10_sklearn" in res:
         res["own_minus_sklearn"] = res["trustworthiness@10"] - res["trustworthiness@10_sklearn"]
     res["seconds"] = time.perf_counter() - t
-    return res
+    return res, pen, rec
+
+
+def paired_difference(n, a, b):
+    """(b - a) for trustworthiness and kNN preservation measured on the same points, with the
+    standard error of the paired difference (0 when every point was evaluated)."""
+    (pa, ra), (pb, rb) = a, b
+    norm = 2.0 / (n * K * (2.0 * n - 3.0 * K - 1.0))
+    dp, dr = pb - pa, rb - ra
+    sampled = len(dp) < n
+    return {
+        "trustworthiness@10": float(-norm * n * dp.mean()),
+        "trustworthiness@10_stderr": float(norm * n * dp.std(ddof=1) / np.sqrt(len(dp))) if sampled else 0.0,
+        "knn_preservation@10": float(dr.mean()),
+        "knn_preservation@10_stderr": float(dr.std(ddof=1) / np.sqrt(len(dr))) if sampled else 0.0,
+    }
 
 
 # ------------------------------------------------------------------ the two tools
@@ -299,12 +316,13 @@ def main():
         log(f"  openTSNE fit {row['opentsne']['fit_s']:.1f} s (prepare {row['opentsne']['prepare_initial_s']:.1f} s), "
             f"KL {row['opentsne']['kl_divergence']:.4f}")
         log(f"N={n}: quality of the openTSNE embedding ...")
-        row["opentsne"]["quality"] = quality(X64, Yo, args.exact_max, args.sample)
+        row["opentsne"]["quality"], *o_terms = quality(X64, Yo, args.exact_max, args.sample)
         log(f"  trustworthiness@10 {row['opentsne']['quality']['trustworthiness@10']:.5f} "
             f"({row['opentsne']['quality']['seconds']:.0f} s)")
         if binary:
             log(f"N={n}: quality of the embedscope embedding ...")
-            row["embedscope"]["quality"] = quality(X64, Ye, args.exact_max, args.sample)
+            row["embedscope"]["quality"], *e_terms = quality(X64, Ye, args.exact_max, args.sample)
+            row["quality_difference_embedscope_minus_opentsne"] = paired_difference(n, o_terms, e_terms)
             ec = row["embedscope"]["compute_s"]
             row["time_ratio_opentsne_over_embedscope"] = row["opentsne"]["fit_s"] / ec if ec else None
         results.append(row)
@@ -354,6 +372,11 @@ def main():
                   f"process wall {e['process_wall_s']:.2f} s; ratio openTSNE/embedscope "
                   f"{r['time_ratio_opentsne_over_embedscope']:.2f}x")
         q = o["quality"]
+        dq = r.get("quality_difference_embedscope_minus_opentsne")
+        if dq:
+            print(f"       embedscope - openTSNE (same points, paired): trust@10 {dq['trustworthiness@10']:+.5f}"
+                  f" ±{dq['trustworthiness@10_stderr']:.5f}, kNN@10 {dq['knn_preservation@10']:+.4f}"
+                  f" ±{dq['knn_preservation@10_stderr']:.4f}")
         print(f"       quality method: {q['method']}")
         if "trustworthiness@10_sklearn" in q:
             print(f"       sklearn trustworthiness {q['trustworthiness@10_sklearn']:.6f}; own code - sklearn = "

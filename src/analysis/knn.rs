@@ -71,11 +71,50 @@ pub(crate) trait Scorer: Sync {
     fn width(&self) -> usize;
     /// Fills `out[..len]` for rows `j0 + c .. j0 + c + len`, `len = min(CHUNK, nb - c)`.
     fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]);
+    /// A bound on |chunk score - exact score| for query `q`; `None` ranks by the chunk scores
+    /// as they are (no exact re-rank).
+    fn bound(&self, _q: usize) -> Option<f32> {
+        None
+    }
+    /// The exact (f64) score of row `j` for query `q` (used when `bound` is `Some`).
+    fn exact(&self, _q: usize, _j: usize) -> f64 {
+        f64::NAN
+    }
 }
 
-struct CosineScorer<'a>(&'a [f32]);
-struct DotScorer;
-struct EuclideanScorer<'a>(&'a [f32]);
+/// Unit roundoff of f32.
+const U32: f64 = 1.0 / 16_777_216.0;
+
+/// Bound of the float error of an f32 dot product of length `d` (any summation order, FMA or
+/// not): |fl(q.x) - q.x| <= gamma_d * sum |q_i x_i| <= gamma_d |q| |x|, gamma_d = d u / (1 - d u).
+fn gamma(d: usize) -> f64 {
+    let du = (d as f64 + 2.0) * U32;
+    1.01 * du / (1.0 - du)
+}
+
+/// What the exact scorers need: query vectors, per-query bounds and the rows.
+pub(crate) struct ExactCtx<'a> {
+    queries: Vec<&'a [f32]>,
+    bounds: Vec<f32>,
+    index: &'a KnnIndex<'a>,
+}
+
+impl ExactCtx<'_> {
+    fn dot(&self, q: usize, j: usize) -> f64 {
+        self.index
+            .set
+            .matrix
+            .row(j)
+            .iter()
+            .zip(self.queries[q])
+            .map(|(&a, &b)| f64::from(a) * f64::from(b))
+            .sum()
+    }
+}
+
+struct CosineScorer<'a>(&'a [f32], ExactCtx<'a>);
+struct DotScorer<'a>(ExactCtx<'a>);
+struct EuclideanScorer<'a>(&'a [f32], ExactCtx<'a>);
 
 impl Scorer for CosineScorer<'_> {
     fn width(&self) -> usize {
@@ -101,9 +140,15 @@ impl Scorer for CosineScorer<'_> {
             *o = t * s;
         }
     }
+    fn bound(&self, q: usize) -> Option<f32> {
+        Some(self.1.bounds[q])
+    }
+    fn exact(&self, q: usize, j: usize) -> f64 {
+        self.1.dot(q, j) * f64::from(self.0[j])
+    }
 }
 
-impl Scorer for DotScorer {
+impl Scorer for DotScorer<'_> {
     fn width(&self) -> usize {
         1
     }
@@ -111,6 +156,12 @@ impl Scorer for DotScorer {
     fn chunk(&self, tile: &[f32], nb: usize, _j0: usize, c: usize, out: &mut [f32; CHUNK]) {
         let len = CHUNK.min(nb - c);
         out[..len].copy_from_slice(&tile[c..c + len]);
+    }
+    fn bound(&self, q: usize) -> Option<f32> {
+        Some(self.0.bounds[q])
+    }
+    fn exact(&self, q: usize, j: usize) -> f64 {
+        self.0.dot(q, j)
     }
 }
 
@@ -129,6 +180,22 @@ impl Scorer for EuclideanScorer<'_> {
         {
             *o = 2.0 * t - s;
         }
+    }
+    fn bound(&self, q: usize) -> Option<f32> {
+        Some(self.1.bounds[q])
+    }
+    /// Minus the squared distance, computed directly (no cancellation).
+    fn exact(&self, q: usize, j: usize) -> f64 {
+        -self
+            .1
+            .index
+            .set
+            .matrix
+            .row(j)
+            .iter()
+            .zip(self.1.queries[q])
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+            .sum::<f64>()
     }
 }
 
@@ -313,6 +380,39 @@ impl<'a> KnnIndex<'a> {
             .iter()
             .flat_map(|q| q.vector.iter().copied())
             .collect();
+        // Error bounds of the f32 scores: the dot product's (gamma |q| |x|) plus the rounding
+        // of the score arithmetic itself, with the largest row norm.
+        let g = gamma(dim);
+        let max_norm = self.norms_max();
+        let max_sq = f64::from(max_norm) * f64::from(max_norm);
+        let bounds: Vec<f32> = queries
+            .iter()
+            .map(|q| {
+                let qn = q
+                    .vector
+                    .iter()
+                    .map(|&x| f64::from(x).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let e = match metric {
+                    // |x| * (1/|x|) <= 1 + a few ulps
+                    Metric::Cosine => g * qn * 1.000_001 + 4.0 * U32,
+                    Metric::Dot => {
+                        g * qn * f64::from(max_norm) + 4.0 * U32 * qn * f64::from(max_norm)
+                    }
+                    Metric::Euclidean => {
+                        2.0 * g * qn * f64::from(max_norm)
+                            + 8.0 * U32 * (2.0 * qn * f64::from(max_norm) + max_sq)
+                    }
+                };
+                (e * 1.01 + 1e-30) as f32
+            })
+            .collect();
+        let ctx = || ExactCtx {
+            queries: queries.iter().map(|q| q.vector.as_slice()).collect(),
+            bounds: bounds.clone(),
+            index: self,
+        };
         let raw = match metric {
             Metric::Cosine => self.scan(
                 &flat,
@@ -320,16 +420,16 @@ impl<'a> KnnIndex<'a> {
                 restrict,
                 metric,
                 &excl,
-                &CosineScorer(&self.inv_norms),
+                &CosineScorer(&self.inv_norms, ctx()),
             ),
-            Metric::Dot => self.scan(&flat, k, restrict, metric, &excl, &DotScorer),
+            Metric::Dot => self.scan(&flat, k, restrict, metric, &excl, &DotScorer(ctx())),
             Metric::Euclidean => self.scan(
                 &flat,
                 k,
                 restrict,
                 metric,
                 &excl,
-                &EuclideanScorer(&self.sq_norms),
+                &EuclideanScorer(&self.sq_norms, ctx()),
             ),
         };
         Ok(raw
@@ -339,41 +439,26 @@ impl<'a> KnnIndex<'a> {
             .collect())
     }
 
-    /// Turns raw top-k scores into the metric's values (exact euclidean distances, re-sorted).
-    fn finish(&self, list: Vec<(f32, u32)>, q: &Query, metric: Metric) -> Vec<Neighbor> {
-        match metric {
-            Metric::Cosine | Metric::Dot => list
-                .into_iter()
-                .map(|(s, i)| Neighbor {
-                    index: i as usize,
-                    score: s,
-                })
-                .collect(),
-            Metric::Euclidean => {
-                let mut out: Vec<(f64, usize)> = list
-                    .into_iter()
-                    .map(|(_, i)| {
-                        let r = self.set.matrix.row(i as usize);
-                        let d2: f64 = r
-                            .iter()
-                            .zip(&q.vector)
-                            .map(|(&a, &b)| {
-                                let d = f64::from(a) - f64::from(b);
-                                d * d
-                            })
-                            .sum();
-                        (d2.sqrt(), i as usize)
-                    })
-                    .collect();
-                out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                out.into_iter()
-                    .map(|(d, i)| Neighbor {
-                        index: i,
-                        score: d as f32,
-                    })
-                    .collect()
-            }
-        }
+    /// Turns exact ranking scores into the metric's values (euclidean: the distance).
+    fn finish(&self, list: Vec<(f32, u32)>, _q: &Query, metric: Metric) -> Vec<Neighbor> {
+        list.into_iter()
+            .map(|(s, i)| Neighbor {
+                index: i as usize,
+                score: if metric == Metric::Euclidean {
+                    (-s).max(0.0).sqrt()
+                } else {
+                    s
+                },
+            })
+            .collect()
+    }
+
+    fn norms_max(&self) -> f32 {
+        self.sq_norms
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold(0f32, |m, &x| m.max(x))
+            .sqrt()
     }
 
     /// The tiled engine. `qmat` holds `nq * width` query rows (row-major); query `q` owns rows
@@ -398,11 +483,12 @@ impl<'a> KnnIndex<'a> {
         let (tile_rows, query_block) = (TILE_ROWS, QUERY_BLOCK);
         let tiles = n.div_ceil(tile_rows);
         let tasks = partition(nq, tiles);
-        let partial: Vec<(usize, Vec<TopK>)> = tasks
+        let partial: Vec<(usize, Vec<TopK>, Vec<Vec<(u32, f32)>>)> = tasks
             .par_iter()
             .map(|&((qa, qz), (ta, tz))| {
                 let nqt = qz - qa;
                 let mut tops: Vec<TopK> = (0..nqt).map(|_| TopK::new(k)).collect();
+                let mut cands: Vec<Vec<(u32, f32)>> = vec![Vec::new(); nqt];
                 let qb = query_block.min(nqt);
                 let mut tile = vec![0f32; qb * width * tile_rows];
                 let mut buf = [0f32; CHUNK];
@@ -445,9 +531,14 @@ impl<'a> KnnIndex<'a> {
                             let q = q0 + qi;
                             let rows = &dst[qi * width * nb..(qi + 1) * width * nb];
                             let top = &mut tops[q - qa];
+                            let cand = &mut cands[q - qa];
+                            let bound = scorer.bound(q);
+                            let e = bound.unwrap_or(0.0);
                             let mut thr = top.threshold();
                             // A chunk whose best score cannot enter the top-k costs one vector
-                            // max; only promising chunks are looked at row by row.
+                            // max; only promising chunks are looked at row by row. With a bound,
+                            // `top` holds lower bounds and every row whose upper bound reaches
+                            // the k-th lower bound stays a candidate for the exact re-rank.
                             for c in (0..nb).step_by(CHUNK) {
                                 let len = CHUNK.min(nb - c);
                                 scorer.chunk(rows, nb, j0, c, &mut buf);
@@ -458,19 +549,26 @@ impl<'a> KnnIndex<'a> {
                                     vals.iter()
                                         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
                                 };
-                                if !(max > thr
+                                if !(max + e >= thr
                                     || (!top.is_full() && vals.iter().any(|v| !v.is_nan())))
                                 {
                                     continue;
                                 }
                                 for (i, &sc) in vals.iter().enumerate() {
-                                    if sc > thr || (!top.is_full() && !sc.is_nan()) {
+                                    if sc + e >= thr || (!top.is_full() && !sc.is_nan()) {
                                         let j = j0 + c + i;
                                         if !self.is_candidate(j, metric) || exclude[q].contains(&j)
                                         {
                                             continue;
                                         }
-                                        top.push(sc, j as u32);
+                                        top.push(sc - e, j as u32);
+                                        if bound.is_some() {
+                                            cand.push((j as u32, sc + e));
+                                            if cand.len() > 8 * k + 256 {
+                                                let t = top.threshold();
+                                                cand.retain(|&(_, u)| u >= t);
+                                            }
+                                        }
                                         thr = top.threshold();
                                     }
                                 }
@@ -478,10 +576,42 @@ impl<'a> KnnIndex<'a> {
                         }
                     }
                 }
-                (qa, tops)
+                (qa, tops, cands)
             })
             .collect();
-        merge_parts(nq, k, partial)
+        if scorer.bound(0).is_none() {
+            return merge_parts(
+                nq,
+                k,
+                partial.into_iter().map(|(qa, t, _)| (qa, t)).collect(),
+            );
+        }
+        // Exact re-rank of the candidates that can still be in the top k.
+        let mut owners: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nq];
+        for (t, (qa, tops, _)) in partial.iter().enumerate() {
+            for i in 0..tops.len() {
+                owners[qa + i].push((t, i));
+            }
+        }
+        (0..nq)
+            .into_par_iter()
+            .map(|q| {
+                let mut lower = TopK::new(k);
+                for &(t, i) in &owners[q] {
+                    lower.merge(partial[t].1[i].clone());
+                }
+                let tau = lower.threshold();
+                let mut top = TopK::new(k);
+                for &(t, i) in &owners[q] {
+                    for &(j, u) in &partial[t].2[i] {
+                        if u >= tau {
+                            top.push(scorer.exact(q, j as usize) as f32, j);
+                        }
+                    }
+                }
+                top.into_sorted()
+            })
+            .collect()
     }
 }
 
