@@ -483,7 +483,7 @@ impl<'a> KnnIndex<'a> {
         let (tile_rows, query_block) = (TILE_ROWS, QUERY_BLOCK);
         let tiles = n.div_ceil(tile_rows);
         let tasks = partition(nq, tiles);
-        let partial: Vec<(usize, Vec<TopK>, Vec<Vec<(u32, f32)>>)> = tasks
+        let partial: Vec<TaskResult> = tasks
             .par_iter()
             .map(|&((qa, qz), (ta, tz))| {
                 let nqt = qz - qa;
@@ -614,6 +614,10 @@ impl<'a> KnnIndex<'a> {
             .collect()
     }
 }
+
+/// One task's result: its first query, top-k per query (lower bounds when screening), and the
+/// candidates (row, upper bound) per query.
+type TaskResult = (usize, Vec<TopK>, Vec<Vec<(u32, f32)>>);
 
 /// Splits a search over threads: over queries when there are many (each query then has one
 /// top-k list over the whole database), else over ranges of database `units`. Returns
