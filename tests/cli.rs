@@ -228,3 +228,119 @@ fn cache_is_used_on_second_open() {
     assert_eq!(b["memory_mapped"], true);
     assert_eq!(a["sha256"], b["sha256"]);
 }
+
+#[test]
+fn project_json_shape_csv_and_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("map.csv");
+    let o = out.to_str().unwrap();
+    let v = json(&[
+        "project", "demo", "--limit", "3000", "--method", "pca", "--out", o, "--json",
+    ]);
+    has(
+        &v,
+        &[
+            "method", "params", "seed", "n", "sampled", "quality", "timing_s", "details",
+        ],
+    );
+    has(
+        &v["quality"],
+        &["trustworthiness@10", "knn_preservation@10"],
+    );
+    has(&v["timing_s"], &["load", "compute"]);
+    assert_eq!(v["n"], 3000);
+    assert_eq!(v["sampled"], false);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("token,x,y"));
+    assert_eq!(lines.count(), 3000);
+    // A token with a comma is quoted.
+    assert!(csv.contains("\",\","), "comma token quoted");
+    let v = json(&[
+        "project",
+        "demo",
+        "--limit",
+        "3000",
+        "--method",
+        "tsne",
+        "--iterations",
+        "60",
+        "--early-iterations",
+        "20",
+        "--dims",
+        "3",
+        "--out",
+        o,
+        "--json",
+    ]);
+    assert!(v["kl_divergence"].as_f64().unwrap() > 0.0);
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("token,x,y,z\n")
+    );
+    let v = json(&[
+        "project",
+        "demo",
+        "--limit",
+        "3000",
+        "--method",
+        "axes",
+        "--x-axis",
+        "he,him -> she,her,zzqqxx",
+        "--out",
+        o,
+        "--json",
+    ]);
+    assert_eq!(v["details"]["missing"][0], "zzqqxx");
+    // PCA to many dimensions as .npy with its components.
+    let npy = d.path().join("p.npy");
+    let v = json(&[
+        "project",
+        "demo",
+        "--limit",
+        "2000",
+        "--method",
+        "pca",
+        "--dims",
+        "20",
+        "--out",
+        npy.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["dims"], 20);
+    assert!(d.path().join("p.components.npy").exists() && d.path().join("p.vocab.txt").exists());
+    // Usage errors (2) are caught before loading; runtime errors (1) name the problem.
+    assert_eq!(
+        run(&[
+            "project",
+            "demo",
+            "--method",
+            "tsne",
+            "--perplexity",
+            "0",
+            "--out",
+            o
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        run(&["project", "demo", "--method", "axes", "--out", o]).0,
+        2
+    );
+    assert_eq!(
+        run(&["project", "demo", "--method", "pca", "--out", "/tmp/x.txt"]).0,
+        2
+    );
+    let (code, _, err) = run(&[
+        "project", "demo", "--limit", "50", "--method", "tsne", "--out", o,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 91 points"), "{err}");
+    let (code, _, err) = run(&[
+        "project", "demo", "--method", "pca", "--dims", "60", "--out", o,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("1 to 50"), "{err}");
+}
