@@ -105,6 +105,8 @@ pub enum Details {
         pca_before: Option<usize>,
         learning_rate: f64,
         knn_k: usize,
+        /// Recall of the approximate neighbour index on a sample; None when exact.
+        knn_recall: Option<f64>,
     },
     Axes {
         x_label: String,

@@ -184,23 +184,18 @@ pub fn quality(
         .par_iter()
         .map(|&i| {
             let yi = &emb[i * emb_dim..(i + 1) * emb_dim];
-            let mut all: Vec<(f64, usize)> = (0..n)
-                .filter(|&j| j != i)
-                .map(|j| {
-                    let yj = &emb[j * emb_dim..(j + 1) * emb_dim];
-                    (
-                        yi.iter()
-                            .zip(yj)
-                            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-                            .sum(),
-                        j,
-                    )
-                })
-                .collect();
-            let kk = k.min(all.len());
-            all.select_nth_unstable_by(kk - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            all.truncate(kk);
-            all.into_iter().map(|x| x.1).collect()
+            let mut best = Nearest::new(k);
+            for j in (0..n).filter(|&j| j != i) {
+                let yj = &emb[j * emb_dim..(j + 1) * emb_dim];
+                best.offer(
+                    yi.iter()
+                        .zip(yj)
+                        .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+                        .sum(),
+                    j,
+                );
+            }
+            best.items.into_iter().map(|x| x.1).collect()
         })
         .collect();
     // Exact original-space ranks of the intruders (map neighbours that are not original ones):

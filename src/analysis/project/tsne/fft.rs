@@ -151,6 +151,7 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
     let m = boxes * p; // nodes per axis
     let delta = h / p as f64; // node spacing
     let nfft = nice_size(2 * m - 1);
+
     // Lagrange basis on the nodes of one box, in box-local coordinates.
     let tau: Vec<f64> = (0..p).map(|l| (l as f64 + 0.5) / p as f64).collect();
     let denom: Vec<f64> = (0..p)

@@ -6,6 +6,7 @@
 //! stops when the callback asks it to.
 
 pub mod affinity;
+pub mod ann;
 pub mod bh;
 pub mod fft;
 
@@ -56,6 +57,9 @@ pub struct TsneParams {
     /// Largest step of one point in one iteration (openTSNE's max_step_norm).
     pub max_step_norm: f64,
     pub gradient: Gradient,
+    /// Above this many points the neighbours come from the approximate index (its recall is
+    /// measured and reported).
+    pub exact_knn_max: usize,
 }
 
 impl Default for TsneParams {
@@ -73,6 +77,7 @@ impl Default for TsneParams {
             report_every: 10,
             max_step_norm: 5.0,
             gradient: Gradient::Auto,
+            exact_knn_max: ann::EXACT_MAX,
         }
     }
 }
@@ -169,6 +174,20 @@ pub struct TsneResult {
     pub kl_divergence: f64,
     pub learning_rate: f64,
     pub knn_k: usize,
+    /// Recall of the approximate neighbours on a sample (None: exact neighbours).
+    pub knn_recall: Option<f64>,
+}
+
+/// Points sampled to measure the approximate index's recall.
+const RECALL_SAMPLE: usize = 1000;
+
+fn as_set(data: &[f32], n: usize, d: usize) -> Result<EmbeddingSet, ProjectError> {
+    let vocab = Vocab::from_unique((0..n).map(|i| i.to_string()))
+        .map_err(|_| ProjectError::Numeric("vocab".into()))?;
+    let m =
+        Matrix::from_vec(n, d, data.to_vec()).map_err(|e| ProjectError::Numeric(e.to_string()))?;
+    EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default())
+        .map_err(|e| ProjectError::Numeric(e.to_string()))
 }
 
 /// k nearest neighbours (euclidean) of every row, with squared distances.
@@ -178,12 +197,7 @@ fn neighbours(
     d: usize,
     k: usize,
 ) -> Result<Vec<Vec<(u32, f64)>>, ProjectError> {
-    let vocab = Vocab::from_unique((0..n).map(|i| i.to_string()))
-        .map_err(|_| ProjectError::Numeric("vocab".into()))?;
-    let m =
-        Matrix::from_vec(n, d, data.to_vec()).map_err(|e| ProjectError::Numeric(e.to_string()))?;
-    let set = EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default())
-        .map_err(|e| ProjectError::Numeric(e.to_string()))?;
+    let set = as_set(data, n, d)?;
     let idx = KnnIndex::new(&set);
     let mut out = Vec::with_capacity(n);
     for chunk in (0..n).collect::<Vec<_>>().chunks(4096) {
@@ -291,7 +305,14 @@ pub fn run(
     let dims = params.dims;
     // Affinities from exact neighbours.
     let k = ((3.0 * params.perplexity).floor() as usize).min(n - 1);
-    let nbrs = neighbours(data, n, d, k)?;
+    let (nbrs, knn_recall) = if n > params.exact_knn_max {
+        let approx = ann::knn(data, n, d, k, &ann::AnnParams::new(params.seed));
+        let set = as_set(data, n, d)?;
+        let r = ann::recall(&set, &approx, k, RECALL_SAMPLE, params.seed);
+        (approx, Some(r))
+    } else {
+        (neighbours(data, n, d, k)?, None)
+    };
     let p = affinity::joint(&nbrs, params.perplexity);
     drop(nbrs);
     // PCA initialisation, scaled so the first coordinate has standard deviation 1e-4.
@@ -395,6 +416,7 @@ pub fn run(
         kl_divergence: kl,
         learning_rate: lr_used,
         knn_k: k,
+        knn_recall,
     })
 }
 
@@ -437,6 +459,7 @@ pub fn project(
             pca_before,
             learning_rate: r.learning_rate,
             knn_k: r.knn_k,
+            knn_recall: r.knn_recall,
         },
         notes,
     })
