@@ -10,7 +10,7 @@ pub mod tsne;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::core::{EmbeddingSet, RowScan};
+use crate::core::EmbeddingSet;
 
 pub use quality::Quality;
 
@@ -72,8 +72,14 @@ pub struct Input {
 
 impl Input {
     pub fn new(set: &EmbeddingSet) -> Input {
-        let scan = RowScan::new(&set.matrix);
-        let bad = scan.non_finite_mask();
+        use rayon::prelude::*;
+        let bad: Vec<bool> = set
+            .matrix
+            .as_slice()
+            .par_chunks(set.dim())
+            .with_min_len(1024)
+            .map(|r| !r.iter().all(|x| x.is_finite()))
+            .collect();
         Input {
             rows: (0..set.rows()).filter(|&i| !bad[i]).collect(),
             excluded: (0..set.rows()).filter(|&i| bad[i]).collect(),

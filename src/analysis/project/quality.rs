@@ -11,8 +11,11 @@ use super::ProjectError;
 
 /// Up to this many points every point is evaluated.
 pub const EXACT_MAX: usize = 20_000;
-/// Points evaluated above `EXACT_MAX`.
-pub const SAMPLE: usize = 2_000;
+/// Points evaluated above `EXACT_MAX`: up to 2,000, fewer for very large inputs so the work
+/// (points x rows x dims, f64) stays near 4e10 multiply-adds; at least 300.
+pub fn sample_size(n: usize, d: usize) -> usize {
+    ((4e10 / (n as f64 * d as f64)) as usize).clamp(300, 2_000)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Quality {
@@ -157,7 +160,7 @@ pub fn quality(
     }
     let sampled = n > EXACT_MAX;
     let eval: Vec<usize> = if sampled {
-        sample_indices(n, SAMPLE, seed)
+        sample_indices(n, sample_size(n, d), seed)
     } else {
         (0..n).collect()
     };
