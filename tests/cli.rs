@@ -252,7 +252,7 @@ fn project_json_shape_csv_and_errors() {
     assert_eq!(v["sampled"], false);
     let csv = std::fs::read_to_string(&out).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("token,x,y"));
+    assert_eq!(lines.next(), Some("token,x,y,knn_recall@10"));
     assert_eq!(lines.count(), 3000);
     // A token with a comma is quoted.
     assert!(csv.contains("\",\","), "comma token quoted");

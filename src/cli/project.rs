@@ -49,7 +49,8 @@ pub struct ProjectArgs {
     /// Semantic y axis (default: first principal component of what x leaves).
     #[arg(long)]
     pub y_axis: Option<String>,
-    /// Output: .csv (token,x,y[,z] + metadata columns) or .npy (+ .vocab.txt; PCA also writes
+    /// Output: .csv (token,x,y[,z], knn_recall@k per point when quality is measured (empty
+    /// outside a sample), metadata columns) or .npy (+ .vocab.txt; PCA also writes
     /// <stem>.components.npy).
     #[arg(long)]
     pub out: PathBuf,
@@ -73,7 +74,13 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn write_csv(path: &Path, set: &EmbeddingSet, p: &Projection) -> Result<(), CliError> {
+/// `recall`: per-point kNN recall (NaN where not evaluated), written as a column when given.
+fn write_csv(
+    path: &Path,
+    set: &EmbeddingSet,
+    p: &Projection,
+    recall: Option<(&[f32], usize)>,
+) -> Result<(), CliError> {
     let names: Vec<String> = match p.dims {
         1 => vec!["x".into()],
         2 => vec!["x".into(), "y".into()],
@@ -94,6 +101,9 @@ fn write_csv(path: &Path, set: &EmbeddingSet, p: &Projection) -> Result<(), CliE
         let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         let mut header = vec!["token".to_string()];
         header.extend(names.iter().cloned());
+        if let Some((_, k)) = recall {
+            header.push(format!("knn_recall@{k}"));
+        }
         header.extend(set.metadata.columns().iter().map(|c| csv_field(&c.name)));
         writeln!(w, "{}", header.join(","))?;
         for (i, &r) in p.rows.iter().enumerate() {
@@ -101,6 +111,12 @@ fn write_csv(path: &Path, set: &EmbeddingSet, p: &Projection) -> Result<(), CliE
             for v in &p.coords[i * p.dims..(i + 1) * p.dims] {
                 line.push(',');
                 line.push_str(&v.to_string());
+            }
+            if let Some((r, _)) = recall {
+                line.push(',');
+                if r[i].is_finite() {
+                    line.push_str(&r[i].to_string());
+                }
             }
             for c in set.metadata.columns() {
                 line.push(',');
@@ -263,7 +279,12 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     };
     let quality_s = tq.elapsed().as_secs_f64();
     let files = if ext == "csv" {
-        write_csv(&a.out, &set, &projection)?;
+        write_csv(
+            &a.out,
+            &set,
+            &projection,
+            q.as_ref().map(|q| (q.recall.as_slice(), q.k)),
+        )?;
         vec![a.out.clone()]
     } else {
         write_npy(&a.out, &set, &projection, components.as_ref())?
