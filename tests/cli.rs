@@ -277,7 +277,7 @@ fn project_json_shape_csv_and_errors() {
     assert!(
         std::fs::read_to_string(&out)
             .unwrap()
-            .starts_with("token,x,y,z\n")
+            .starts_with("token,x,y,z,knn_recall@10\n")
     );
     let v = json(&[
         "project",
