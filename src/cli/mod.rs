@@ -5,6 +5,7 @@
 //! 2 usage error.
 
 mod commands;
+mod embed;
 mod progress;
 mod project;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Convert(commands::ConvertArgs),
     /// 2-D/3-D maps: PCA, t-SNE or semantic axes, with trustworthiness and kNN preservation.
     Project(project::ProjectArgs),
+    /// Encode a corpus with a BERT-family model folder (sentence or word vectors).
+    Embed(embed::EmbedArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -192,6 +195,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Eval(a)) => a.json,
         Some(Command::Convert(a)) => a.json,
         Some(Command::Project(a)) => a.json,
+        Some(Command::Embed(a)) => a.json,
         None => false,
     }
 }
@@ -213,6 +217,7 @@ pub fn run() -> i32 {
         Some(Command::Eval(a)) => commands::eval(&a),
         Some(Command::Convert(a)) => commands::convert(&a),
         Some(Command::Project(a)) => project::project(&a),
+        Some(Command::Embed(a)) => embed::embed(&a),
         None => gui_or_help(),
     };
     match result {

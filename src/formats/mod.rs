@@ -5,6 +5,7 @@
 //! checking that the file can hold it.
 
 mod cache;
+pub mod corpus;
 mod demo;
 mod detect;
 mod error;
@@ -32,6 +33,7 @@ pub use demo::{DEMO_NAME, demo_set};
 pub use detect::{detect, detect_bytes};
 pub use error::{ErrorKind, FormatError, Location};
 pub use native::NATIVE_EXTENSION;
+pub use npy::NpyStreamWriter;
 pub use write::save;
 
 /// Progress callback: (bytes or rows done, total; 0 when unknown). Called from the loading thread.

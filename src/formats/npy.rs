@@ -315,8 +315,65 @@ pub(crate) fn read_npy_matrix(
 
 pub(crate) fn read_npy_set(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     let (m, total, sha) = read_npy_matrix(path, opts.limit)?;
+    let rows = m.rows();
     let mut l = super::vocab_file::attach_vocab(path, m, total, opts)?;
     l.sha256 = Some(sha);
+    // Metadata written beside the array (`x.metadata.tsv`, token first), when present.
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mp = path.with_file_name(format!("{stem}.metadata.tsv"));
+    if mp.is_file() && l.vocab.len() == rows {
+        let text = std::fs::read_to_string(&mp).map_err(|e| FormatError::io(&mp, e))?;
+        let mut lines = text.lines();
+        let names: Vec<&str> = lines.next().unwrap_or("").split('\t').skip(1).collect();
+        let mut cols: Vec<Vec<String>> = vec![Vec::with_capacity(rows); names.len()];
+        let mut n = 0usize;
+        for (i, line) in lines.enumerate() {
+            if n == rows {
+                break;
+            }
+            let cells: Vec<&str> = line.split('\t').collect();
+            if cells.len() != names.len() + 1 {
+                return Err(FormatError::invalid(
+                    &mp,
+                    Location::Line {
+                        line: i as u64 + 2,
+                        byte: 0,
+                    },
+                    format!(
+                        "expected {} tab-separated fields, found {}",
+                        names.len() + 1,
+                        cells.len()
+                    ),
+                ));
+            }
+            for (c, v) in cols.iter_mut().zip(&cells[1..]) {
+                c.push((*v).to_string());
+            }
+            n += 1;
+        }
+        if n == rows {
+            for (name, values) in names.iter().zip(cols) {
+                l.metadata
+                    .push(
+                        crate::core::MetaColumn {
+                            name: (*name).to_string(),
+                            values,
+                        },
+                        rows,
+                    )
+                    .map_err(|e| FormatError::mismatch(&mp, e.to_string()))?;
+            }
+            l.params.insert("metadata".into(), mp.display().to_string());
+        } else {
+            l.notes.warnings.push(format!(
+                "{} has {n} rows for {rows} vectors: not used",
+                mp.display()
+            ));
+        }
+    }
     Ok(l)
 }
 
@@ -414,4 +471,175 @@ mod tests {
         );
         assert!(parse_header(b"garbage!!!!!", 12, p).is_err());
     }
+}
+
+/// Writes an .npy of f32 rows as they come, with a vocabulary file and a metadata TSV beside it
+/// (`x.npy`, `x.vocab.txt`, `x.metadata.tsv`), so memory stays flat however many rows arrive.
+/// The row count in the header is patched in `finish`; until then the files carry a temporary
+/// name, so an interrupted job leaves no half-written output under the target's name.
+pub struct NpyStreamWriter {
+    path: std::path::PathBuf,
+    tmp: [std::path::PathBuf; 3],
+    finals: [std::path::PathBuf; 3],
+    data: Option<std::io::BufWriter<std::fs::File>>,
+    vocab: Option<std::io::BufWriter<std::fs::File>>,
+    meta: Option<std::io::BufWriter<std::fs::File>>,
+    finished: bool,
+    dim: usize,
+    rows: usize,
+    header_len: usize,
+    meta_cols: usize,
+}
+
+/// Fixed header length for streamed files (room for any row count).
+const STREAM_HEADER: usize = 128;
+
+fn stream_header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut h = Vec::with_capacity(STREAM_HEADER);
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&[1, 0]);
+    h.extend_from_slice(&((STREAM_HEADER - 10) as u16).to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h.resize(STREAM_HEADER - 1, b' ');
+    h.push(b'\n');
+    h
+}
+
+impl NpyStreamWriter {
+    pub fn create(path: &Path, dim: usize, meta_names: &[String]) -> Result<Self, FormatError> {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let finals = [
+            path.to_path_buf(),
+            path.with_file_name(format!("{stem}.vocab.txt")),
+            path.with_file_name(format!("{stem}.metadata.tsv")),
+        ];
+        let tmp = finals.clone().map(|p| super::write::temp_path(&p));
+        let open = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>, FormatError> {
+            Ok(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(p).map_err(|e| FormatError::io(p, e))?,
+            ))
+        };
+        let mut data = open(&tmp[0])?;
+        let io = |e| FormatError::io(path, e);
+        data.write_all(&stream_header(0, dim)).map_err(io)?;
+        let vocab = open(&tmp[1])?;
+        let mut meta = open(&tmp[2])?;
+        let mut header = String::from("token");
+        for m in meta_names {
+            header.push('\t');
+            header.push_str(&tsv_cell(m));
+        }
+        header.push('\n');
+        meta.write_all(header.as_bytes()).map_err(io)?;
+        Ok(NpyStreamWriter {
+            path: path.to_path_buf(),
+            tmp,
+            finals,
+            data: Some(data),
+            vocab: Some(vocab),
+            meta: Some(meta),
+            finished: false,
+            dim,
+            rows: 0,
+            header_len: STREAM_HEADER,
+            meta_cols: meta_names.len(),
+        })
+    }
+
+    pub fn write_row(
+        &mut self,
+        token: &str,
+        values: &[f32],
+        meta: &[String],
+    ) -> Result<(), FormatError> {
+        let io = |e| FormatError::io(&self.path, e);
+        if values.len() != self.dim || meta.len() != self.meta_cols {
+            return Err(FormatError::mismatch(
+                &self.path,
+                format!(
+                    "row {} has {} values / {} metadata fields",
+                    self.rows,
+                    values.len(),
+                    meta.len()
+                ),
+            ));
+        }
+        let mut b = Vec::with_capacity(values.len() * 4);
+        for v in values {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        let (Some(data), Some(vocab), Some(meta_w)) =
+            (self.data.as_mut(), self.vocab.as_mut(), self.meta.as_mut())
+        else {
+            return Err(FormatError::mismatch(&self.path, "writer already finished"));
+        };
+        data.write_all(&b).map_err(io)?;
+        let t = tsv_cell(token);
+        vocab.write_all(t.as_bytes()).map_err(io)?;
+        vocab.write_all(b"\n").map_err(io)?;
+        let mut line = t;
+        for m in meta {
+            line.push('\t');
+            line.push_str(&tsv_cell(m));
+        }
+        line.push('\n');
+        meta_w.write_all(line.as_bytes()).map_err(io)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Patches the header, flushes and moves the files to their names. Returns the files.
+    pub fn finish(mut self) -> Result<Vec<std::path::PathBuf>, FormatError> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.path.clone();
+        let io = |e| FormatError::io(&path, e);
+        let (Some(data), Some(mut vocab), Some(mut meta)) =
+            (self.data.take(), self.vocab.take(), self.meta.take())
+        else {
+            return Err(FormatError::mismatch(&path, "writer already finished"));
+        };
+        let mut f = data
+            .into_inner()
+            .map_err(|e| FormatError::io(&path, e.into_error()))?;
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        let h = stream_header(self.rows, self.dim);
+        debug_assert_eq!(h.len(), self.header_len);
+        f.write_all(&h).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        vocab.flush().map_err(io)?;
+        meta.flush().map_err(io)?;
+        drop((vocab, meta, f));
+        for (t, p) in self.tmp.iter().zip(&self.finals) {
+            std::fs::rename(t, p).map_err(|e| FormatError::io(p, e))?;
+        }
+        self.finished = true;
+        Ok(self.finals.to_vec())
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl Drop for NpyStreamWriter {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Unfinished (error or cancel): remove the temporary files.
+        drop((self.data.take(), self.vocab.take(), self.meta.take()));
+        for t in &self.tmp {
+            let _ = std::fs::remove_file(t);
+        }
+    }
+}
+
+/// A value made safe for one TSV cell (tabs and line breaks become spaces).
+fn tsv_cell(s: &str) -> String {
+    s.replace(['\t', '\n', '\r'], " ")
 }

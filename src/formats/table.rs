@@ -507,6 +507,21 @@ impl Cell<'_> {
 }
 
 /// The value at row `i` as text; `None` for a null (or a type [`is_simple`] / [`token_type_ok`] refuse).
+/// Display text of cell `i` of a simple-typed column (None for nulls and nested types).
+pub(crate) fn cell_string(a: &dyn Array, i: usize) -> Option<String> {
+    cell(a, i).map(Cell::into_string)
+}
+
+/// Whether a column type has a plain text form (strings, numbers, dates, booleans...).
+pub(crate) fn simple_type(dt: &DataType) -> bool {
+    is_simple(dt)
+}
+
+/// Whether a column holds strings.
+pub(crate) fn string_type(dt: &DataType) -> bool {
+    is_string(dt)
+}
+
 fn cell(a: &dyn Array, i: usize) -> Option<Cell<'_>> {
     use DataType as D;
     if i >= a.len() || a.is_null(i) {

@@ -1,0 +1,287 @@
+//! `embedscope embed`: a corpus through a model folder, sentence or word vectors out.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use clap::Args;
+use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+use embedscope::engine::EngineError;
+use embedscope::engine::device::{self, BackendChoice};
+use embedscope::engine::encode::{self, EncodeOptions, Level};
+use embedscope::formats::corpus::{Corpus, CorpusFormat, CorpusOptions};
+use embedscope::formats::{self, Format, NpyStreamWriter};
+use embedscope::model::{Encoder, Pooling};
+use serde_json::json;
+
+use super::progress::Bar;
+use super::{CliError, print_json, usage};
+
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// Model folder (Hugging Face or sentence-transformers: config.json, tokenizer.json,
+    /// model.safetensors).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Corpus: .txt (one document per line), .csv/.tsv, .jsonl, .parquet.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// JSONL field holding the text (default: text, sentence, document, content, body).
+    #[arg(long)]
+    pub field: Option<String>,
+    /// CSV/TSV/Parquet column holding the text (same default).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// Corpus layout: lines, paragraphs, csv, tsv, jsonl, parquet (default: from the extension).
+    #[arg(long)]
+    pub corpus_format: Option<String>,
+    #[arg(long, default_value = "sentence", value_parser = ["sentence", "word"])]
+    pub level: String,
+    /// Output: .npy (streamed, with .vocab.txt and .metadata.tsv), .parquet, .vec, .tsv, .esv.
+    /// Word level also writes <stem>.occurrences.<ext> (sampled occurrence vectors).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "auto", value_parser = ["auto", "wgpu", "cpu"])]
+    pub backend: String,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Override the folder's pooling (mean, cls, max).
+    #[arg(long)]
+    pub pooling: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn preview(s: &str) -> String {
+    let mut p: String = s.chars().take(200).collect();
+    if p.len() < s.len() {
+        p.push('…');
+    }
+    p
+}
+
+pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
+    if a.batch_size == 0 {
+        return Err(usage("--batch-size must be at least 1"));
+    }
+    let level = if a.level == "word" {
+        Level::Word
+    } else {
+        Level::Sentence
+    };
+    let pooling = a
+        .pooling
+        .as_deref()
+        .map(|p| {
+            Pooling::from_name(p).ok_or_else(|| usage(format!("--pooling {p}: mean, cls or max")))
+        })
+        .transpose()?;
+    let corpus_format = a
+        .corpus_format
+        .as_deref()
+        .map(|f| CorpusFormat::from_name(f).ok_or_else(|| usage(format!("--corpus-format {f}"))))
+        .transpose()?;
+    let out_format = Format::from_extension(&a.out)
+        .filter(|f| f.can_write())
+        .ok_or_else(|| {
+            usage(format!(
+                "--out {}: use .npy, .parquet, .vec, .tsv or .esv",
+                a.out.display()
+            ))
+        })?;
+    let choice = BackendChoice::from_name(&a.backend).ok_or_else(|| usage("--backend"))?;
+    let t = Instant::now();
+    let (dev, backend) = device::select(choice).map_err(|e| CliError::Runtime(e.into()))?;
+    eprintln!("{}", backend.describe());
+    let enc = Encoder::load(&a.model, &dev, pooling).map_err(|e| CliError::Runtime(e.into()))?;
+    let opts = CorpusOptions {
+        format: corpus_format,
+        text_field: a.field.clone().or_else(|| a.text_column.clone()),
+    };
+    let mut corpus = Corpus::open(&a.input, &opts)?;
+    let load_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let eopts = EncodeOptions {
+        level,
+        batch_size: a.batch_size,
+        ..EncodeOptions::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let bar = Bar::new("encoding", true);
+    let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("model".to_string(), a.model.display().to_string());
+    params.insert("weights_sha256".into(), enc.weights_sha256.clone());
+    params.insert("tokenizer_sha256".into(), enc.tokenizer_sha256.clone());
+    params.insert(
+        "pooling".into(),
+        format!("{:?}", enc.pipeline.pooling).to_lowercase(),
+    );
+    params.insert("normalize".into(), enc.pipeline.normalize.to_string());
+    params.insert("max_seq_length".into(), enc.max_len.to_string());
+    params.insert("level".into(), a.level.clone());
+    params.insert("backend".into(), backend.describe());
+    params.insert("corpus".into(), a.input.display().to_string());
+    let provenance = Provenance {
+        source: a.input.display().to_string(),
+        format: format!("embedded:{}", a.level),
+        sha256: None,
+        file_size: Some(corpus.file_size()),
+        params,
+        model_id: a.model.file_name().map(|n| n.to_string_lossy().to_string()),
+        cache_file: None,
+    };
+    let rt = |e: EngineError| CliError::Runtime(e.into());
+    let (rows, files) = match level {
+        Level::Sentence => {
+            let mut meta_names = vec!["line".to_string(), "text".to_string()];
+            meta_names.extend(corpus.meta_names().iter().cloned());
+            if out_format == Format::Npy {
+                let mut w = NpyStreamWriter::create(&a.out, enc.dim(), &meta_names)?;
+                let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
+                    let mut m = vec![r.doc.line.to_string(), preview(&r.doc.text)];
+                    m.extend(r.doc.meta.iter().cloned());
+                    w.write_row(&format!("d{}", r.doc.index), r.vector, &m)?;
+                    Ok(())
+                };
+                let n = encode::encode_sentences(
+                    &enc,
+                    &mut corpus,
+                    &eopts,
+                    &mut sink,
+                    &mut on_progress,
+                    &cancel,
+                )
+                .map_err(rt)?;
+                (n, w.finish()?)
+            } else {
+                let (mut data, mut tokens) = (Vec::new(), Vec::new());
+                let mut cols: Vec<Vec<String>> = vec![Vec::new(); meta_names.len()];
+                let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
+                    data.extend_from_slice(r.vector);
+                    tokens.push(format!("d{}", r.doc.index));
+                    cols[0].push(r.doc.line.to_string());
+                    cols[1].push(preview(&r.doc.text));
+                    for (c, v) in cols[2..].iter_mut().zip(&r.doc.meta) {
+                        c.push(v.clone());
+                    }
+                    Ok(())
+                };
+                let n = encode::encode_sentences(
+                    &enc,
+                    &mut corpus,
+                    &eopts,
+                    &mut sink,
+                    &mut on_progress,
+                    &cancel,
+                )
+                .map_err(rt)?;
+                let n_rows = tokens.len();
+                if n_rows == 0 {
+                    return Err(CliError::Runtime(anyhow::anyhow!(
+                        "{}: no documents to encode",
+                        a.input.display()
+                    )));
+                }
+                let vocab = Vocab::from_unique(tokens).map_err(|(i, t)| {
+                    CliError::Runtime(anyhow::anyhow!("duplicate row {t} at {i}"))
+                })?;
+                let mut meta = Metadata::new();
+                for (name, values) in meta_names.iter().zip(cols) {
+                    meta.push(
+                        MetaColumn {
+                            name: name.clone(),
+                            values,
+                        },
+                        n_rows,
+                    )
+                    .map_err(|e| CliError::Runtime(e.into()))?;
+                }
+                let set = EmbeddingSet::new(
+                    vocab,
+                    Matrix::from_vec(n_rows, enc.dim(), data)
+                        .map_err(|e| CliError::Runtime(e.into()))?,
+                    meta,
+                    provenance.clone(),
+                )
+                .map_err(|e| CliError::Runtime(e.into()))?;
+                (n, formats::save(&set, &a.out, Some(out_format))?)
+            }
+        }
+        Level::Word => {
+            let (mut out, n) =
+                encode::encode_words(&enc, &mut corpus, &eopts, &mut on_progress, &cancel)
+                    .map_err(rt)?;
+            out.types.provenance = provenance.clone();
+            out.occurrences.provenance = provenance.clone();
+            let mut files = formats::save(&out.types, &a.out, Some(out_format))?;
+            let stem = a
+                .out
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let ext = a
+                .out
+                .extension()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let occ = a.out.with_file_name(format!("{stem}.occurrences.{ext}"));
+            files.extend(formats::save(&out.occurrences, &occ, Some(out_format))?);
+            let _ = n;
+            (out.types.rows() as u64, files)
+        }
+    };
+    bar.finish();
+    let compute = t.elapsed().as_secs_f64();
+    let stats = corpus.stats().clone();
+    let docs = stats.documents;
+    if docs == 0 {
+        return Err(CliError::Runtime(anyhow::anyhow!(
+            "{}: no documents to encode",
+            a.input.display()
+        )));
+    }
+    if a.json {
+        print_json(&json!({
+            "rows": rows,
+            "documents": docs,
+            "dim": enc.dim(),
+            "level": a.level,
+            "model": {
+                "path": a.model.display().to_string(),
+                "sha256": enc.weights_sha256,
+                "tokenizer_sha256": enc.tokenizer_sha256,
+                "model_type": enc.config.model_type.clone().unwrap_or_else(|| "bert".into()),
+                "pooling": enc.pipeline.pooling,
+                "normalize": enc.pipeline.normalize,
+                "max_seq_length": enc.max_len,
+            },
+            "backend": backend,
+            "skipped": stats,
+            "out": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "timing_s": {"load": load_s, "compute": compute},
+            "docs_per_s": docs as f64 / compute.max(1e-9),
+        }));
+    } else {
+        println!(
+            "{docs} documents -> {rows} rows x {} ({} level) in {compute:.2} s ({:.1} docs/s)",
+            enc.dim(),
+            a.level,
+            docs as f64 / compute.max(1e-9)
+        );
+        for f in &files {
+            println!("  wrote {}", f.display());
+        }
+        if stats.empty_skipped + stats.invalid_utf8 + stats.truncated + stats.bad_records > 0 {
+            println!(
+                "  skipped {} empty, {} bad records; {} not UTF-8 (decoded lossily), {} cut to {} bytes",
+                stats.empty_skipped,
+                stats.bad_records,
+                stats.invalid_utf8,
+                stats.truncated,
+                formats::corpus::MAX_DOC_BYTES
+            );
+        }
+    }
+    Ok(())
+}

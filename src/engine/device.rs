@@ -1,0 +1,115 @@
+//! Which device burn runs on. `Auto`: the wgpu backend when an adapter that is a real GPU
+//! exists, else the CPU backend (burn's `flex`) — a software adapter such as lavapipe/llvmpipe
+//! is slower than `flex` and is said plainly, never passed off as a GPU.
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+use super::EngineError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    Auto,
+    Wgpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "wgpu" | "gpu" => Some(Self::Wgpu),
+            "cpu" | "flex" => Some(Self::Cpu),
+            _ => None,
+        }
+    }
+}
+
+/// The backend actually used, for stderr, the app and provenance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BackendInfo {
+    /// Adapter name (wgpu) or "burn flex (CPU)".
+    pub name: String,
+    /// "wgpu" or "cpu".
+    pub kind: String,
+    /// Graphics API (Vulkan, Metal, Dx12, Gl) for wgpu.
+    pub api: Option<String>,
+    /// The adapter's device type as wgpu reports it (DiscreteGpu, IntegratedGpu, Cpu...).
+    pub device_type: Option<String>,
+    /// A software rasteriser (no GPU involved).
+    pub software: bool,
+    /// Why this backend was chosen when it was not the one asked for.
+    pub note: Option<String>,
+}
+
+impl BackendInfo {
+    /// One line for stderr and the status bar.
+    pub fn describe(&self) -> String {
+        let mut s = match (&self.api, &self.device_type) {
+            (Some(api), Some(t)) => format!("{} backend on {} ({api}, {t})", self.kind, self.name),
+            _ => format!("{} backend: {}", self.kind, self.name),
+        };
+        if self.software && self.kind == "wgpu" {
+            s.push_str(" - a SOFTWARE adapter, not a GPU");
+        }
+        if let Some(n) = &self.note {
+            s.push_str("; ");
+            s.push_str(n);
+        }
+        s
+    }
+}
+
+fn cpu(note: Option<String>) -> (Device, BackendInfo) {
+    (
+        Device::flex(),
+        BackendInfo {
+            name: "burn flex (CPU)".into(),
+            kind: "cpu".into(),
+            api: None,
+            device_type: None,
+            software: false,
+            note,
+        },
+    )
+}
+
+/// Initialises wgpu on the default adapter and reports what it is.
+fn wgpu() -> Result<(Device, BackendInfo), String> {
+    let init = std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup());
+    let (device, setup) = match init {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return Err(format!("no wgpu adapter: {e}")),
+        Err(_) => return Err("the wgpu runtime failed to start".into()),
+    };
+    let info = setup.adapter.get_info();
+    let software = format!("{:?}", info.device_type) == "Cpu";
+    Ok((
+        device,
+        BackendInfo {
+            name: info.name.clone(),
+            kind: "wgpu".into(),
+            api: Some(format!("{:?}", info.backend)),
+            device_type: Some(format!("{:?}", info.device_type)),
+            software,
+            note: None,
+        },
+    ))
+}
+
+/// Picks the device for `choice`.
+pub fn select(choice: BackendChoice) -> Result<(Device, BackendInfo), EngineError> {
+    match choice {
+        BackendChoice::Cpu => Ok(cpu(None)),
+        BackendChoice::Wgpu => wgpu().map_err(EngineError::Device),
+        BackendChoice::Auto => match wgpu() {
+            Ok((_, info)) if info.software => Ok(cpu(Some(format!(
+                "the only wgpu adapter, {}, is a software renderer (slower than the CPU backend); use --backend wgpu to run on it anyway",
+                info.name
+            )))),
+            Ok(x) => Ok(x),
+            Err(e) => Ok(cpu(Some(format!("{e}; running on the CPU")))),
+        },
+    }
+}

@@ -1,0 +1,354 @@
+//! Encoding jobs: a corpus read in chunks, tokenised, sorted by length into padded batches, run
+//! through the encoder, and emitted in input order. Progress (documents, bytes, rate, ETA) is
+//! reported after every batch and the job stops when `cancel` is set.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::EngineError;
+use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+use crate::formats::corpus::{Corpus, Doc};
+use crate::model::encoder::{Encoded, Encoder, Tokens, batches};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Sentence,
+    Word,
+}
+
+#[derive(Debug, Clone)]
+pub struct EncodeOptions {
+    pub level: Level,
+    pub batch_size: usize,
+    /// Padded tokens per batch at most (bounds memory for long texts).
+    pub max_tokens: usize,
+    /// Documents read and sorted together.
+    pub chunk: usize,
+    /// Occurrences kept per word type (word level).
+    pub samples_per_word: usize,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            level: Level::Sentence,
+            batch_size: 32,
+            max_tokens: 32 * 256,
+            chunk: 4096,
+            samples_per_word: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub docs: u64,
+    /// Bytes (or Parquet rows) read, of `total`.
+    pub done: u64,
+    pub total: u64,
+    pub docs_per_s: f64,
+    pub eta_s: Option<f64>,
+}
+
+/// One encoded document, in input order.
+pub struct DocRow<'a> {
+    pub doc: &'a Doc,
+    pub vector: &'a [f32],
+}
+
+fn read_chunk(corpus: &mut Corpus, n: usize) -> Result<Vec<Doc>, EngineError> {
+    let mut v = Vec::with_capacity(n);
+    for d in corpus.by_ref().take(n) {
+        v.push(d?);
+    }
+    Ok(v)
+}
+
+struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    fn progress(&self, docs: u64, corpus: &Corpus) -> Progress {
+        let (done, total) = corpus.progress();
+        let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+        let rate = docs as f64 / secs;
+        let eta = (done > 0 && total >= done).then(|| secs * (total - done) as f64 / done as f64);
+        Progress {
+            docs,
+            done,
+            total,
+            docs_per_s: rate,
+            eta_s: eta,
+        }
+    }
+}
+
+type Batch<'a> = (Vec<&'a Tokens>, Vec<usize>);
+
+/// Splits batches into groups of one batch per worker thread.
+fn groups(all: Vec<Batch<'_>>) -> Vec<Vec<Batch<'_>>> {
+    let workers = rayon::current_num_threads().max(1);
+    let mut out = Vec::new();
+    let mut it = all.into_iter().peekable();
+    while it.peek().is_some() {
+        out.push(it.by_ref().take(workers).collect());
+    }
+    out
+}
+
+/// Runs the batches of a group concurrently, one per worker. On the CPU backend this keeps every
+/// core busy: inside one batch only the large matrix products are multi-threaded, the
+/// element-wise work (GELU, LayerNorm, softmax) is not.
+fn run_group<'a>(
+    enc: &Encoder,
+    group: &'a [Batch<'a>],
+    hidden: bool,
+) -> Result<Vec<(Vec<Encoded>, &'a [usize])>, EngineError> {
+    use rayon::prelude::*;
+    group
+        .par_iter()
+        .map(|(b, idx)| Ok((enc.run_batch(b, hidden)?, idx.as_slice())))
+        .collect()
+}
+
+/// Encodes every document and hands its sentence vector to `sink`, in input order.
+pub fn encode_sentences(
+    enc: &Encoder,
+    corpus: &mut Corpus,
+    opts: &EncodeOptions,
+    sink: &mut dyn FnMut(DocRow) -> Result<(), EngineError>,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<u64, EngineError> {
+    let clock = Clock {
+        start: Instant::now(),
+    };
+    let mut docs = 0u64;
+    loop {
+        let chunk = read_chunk(corpus, opts.chunk)?;
+        if chunk.is_empty() {
+            return Ok(docs);
+        }
+        let texts: Vec<&str> = chunk.iter().map(|d| d.text.as_str()).collect();
+        let toks = enc.tokenize(&texts)?;
+        let mut vecs: Vec<Vec<f32>> = vec![Vec::new(); chunk.len()];
+        for group in groups(batches(&toks, opts.batch_size, opts.max_tokens)) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            for (out, idx) in run_group(enc, &group, false)? {
+                docs += idx.len() as u64;
+                for (e, &i) in out.into_iter().zip(idx) {
+                    vecs[i] = e.pooled;
+                }
+            }
+            progress(&clock.progress(docs, corpus));
+        }
+        for (d, v) in chunk.iter().zip(&vecs) {
+            sink(DocRow { doc: d, vector: v })?;
+        }
+    }
+}
+
+/// Contextual vectors of the words of one text: the hidden states of each word's pieces
+/// averaged (special tokens left out). Returns (word, vector, first token) per occurrence.
+pub fn word_vectors(
+    t: &Tokens,
+    hidden: &[f32],
+    dim: usize,
+    text: &str,
+    lowercase: bool,
+) -> Vec<(String, Vec<f32>)> {
+    let mut out = Vec::new();
+    let n = t.ids.len();
+    let mut i = 0;
+    while i < n {
+        let Some(w) = t.word_ids[i] else {
+            i += 1;
+            continue;
+        };
+        let mut j = i;
+        while j + 1 < n && t.word_ids[j + 1] == Some(w) {
+            j += 1;
+        }
+        let (start, end) = (t.offsets[i].0, t.offsets[j].1);
+        let surface = text.get(start..end).unwrap_or("").to_string();
+        let key = if lowercase {
+            surface.to_lowercase()
+        } else {
+            surface
+        };
+        let mut v = vec![0f32; dim];
+        for k in i..=j {
+            for (a, &x) in v.iter_mut().zip(&hidden[k * dim..(k + 1) * dim]) {
+                *a += x;
+            }
+        }
+        let c = (j - i + 1) as f32;
+        v.iter_mut().for_each(|a| *a /= c);
+        if !key.is_empty() {
+            out.push((key, v));
+        }
+        i = j + 1;
+    }
+    out
+}
+
+struct WordAcc {
+    sum: Vec<f64>,
+    count: u64,
+    /// (vector, document index, line, context)
+    samples: Vec<(Vec<f32>, u64, u64, String)>,
+}
+
+/// Deterministic pseudo-random number for reservoir sampling.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_add(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn context(text: &str) -> String {
+    let mut s: String = text.chars().take(200).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+/// Word-level output: one row per word type (mean vector, occurrence count) and the sampled
+/// occurrences (for the senses of a word).
+pub struct WordOutput {
+    pub types: EmbeddingSet,
+    pub occurrences: EmbeddingSet,
+}
+
+pub fn encode_words(
+    enc: &Encoder,
+    corpus: &mut Corpus,
+    opts: &EncodeOptions,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<(WordOutput, u64), EngineError> {
+    let clock = Clock {
+        start: Instant::now(),
+    };
+    let dim = enc.dim();
+    let mut acc: HashMap<String, WordAcc> = HashMap::new();
+    let mut docs = 0u64;
+    loop {
+        let chunk = read_chunk(corpus, opts.chunk)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let texts: Vec<&str> = chunk.iter().map(|d| d.text.as_str()).collect();
+        let toks = enc.tokenize(&texts)?;
+        let mut per_doc: Vec<Vec<(String, Vec<f32>)>> = vec![Vec::new(); chunk.len()];
+        for group in groups(batches(&toks, opts.batch_size, opts.max_tokens)) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            for (out, idx) in run_group(enc, &group, true)? {
+                docs += idx.len() as u64;
+                for (e, &i) in out.into_iter().zip(idx) {
+                    let hidden = e.hidden.unwrap_or_default();
+                    per_doc[i] = word_vectors(&toks[i], &hidden, dim, texts[i], enc.lowercase);
+                }
+            }
+            progress(&clock.progress(docs, corpus));
+        }
+        // Aggregate in input order (deterministic).
+        for (d, words) in chunk.iter().zip(per_doc) {
+            for (w, v) in words {
+                let a = acc.entry(w.clone()).or_insert_with(|| WordAcc {
+                    sum: vec![0.0; dim],
+                    count: 0,
+                    samples: Vec::new(),
+                });
+                for (s, &x) in a.sum.iter_mut().zip(&v) {
+                    *s += f64::from(x);
+                }
+                a.count += 1;
+                let sample = (v, d.index, d.line, context(&d.text));
+                if a.samples.len() < opts.samples_per_word {
+                    a.samples.push(sample);
+                } else {
+                    // Reservoir sampling: every occurrence is kept with equal probability.
+                    let r = mix(a.count, d.index) % a.count;
+                    if (r as usize) < opts.samples_per_word {
+                        a.samples[r as usize] = sample;
+                    }
+                }
+            }
+        }
+    }
+    let mut words: Vec<(String, WordAcc)> = acc.into_iter().collect();
+    words.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(&b.0)));
+    let n = words.len();
+    let mut data = Vec::with_capacity(n * dim);
+    let mut counts = Vec::with_capacity(n);
+    let mut occ_data = Vec::new();
+    let (mut occ_tok, mut occ_word, mut occ_doc, mut occ_line, mut occ_ctx) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (w, a) in &words {
+        data.extend(a.sum.iter().map(|&s| (s / a.count as f64) as f32));
+        counts.push(a.count);
+        for (k, (v, doc, line, ctx)) in a.samples.iter().enumerate() {
+            occ_data.extend_from_slice(v);
+            occ_tok.push(format!("{w}#{}", k + 1));
+            occ_word.push(w.clone());
+            occ_doc.push(doc.to_string());
+            occ_line.push(line.to_string());
+            occ_ctx.push(ctx.clone());
+        }
+    }
+    let bad = |e: crate::core::CoreError| EngineError::Output(e.to_string());
+    let mut vocab = Vocab::from_unique(words.iter().map(|w| w.0.as_str()))
+        .map_err(|(i, t)| EngineError::Output(format!("duplicate word {t} at {i}")))?;
+    vocab.set_counts(Some(counts)).map_err(bad)?;
+    if n == 0 {
+        return Err(EngineError::Output(
+            "the corpus has no words to encode".into(),
+        ));
+    }
+    let types = EmbeddingSet::new(
+        vocab,
+        Matrix::from_vec(n, dim, data).map_err(bad)?,
+        Metadata::new(),
+        Provenance::default(),
+    )
+    .map_err(bad)?;
+    let m = occ_tok.len();
+    let mut meta = Metadata::new();
+    for (name, values) in [
+        ("word", occ_word),
+        ("doc", occ_doc),
+        ("line", occ_line),
+        ("context", occ_ctx),
+    ] {
+        meta.push(
+            MetaColumn {
+                name: name.into(),
+                values,
+            },
+            m,
+        )
+        .map_err(bad)?;
+    }
+    let ovocab = Vocab::from_unique(occ_tok)
+        .map_err(|(i, t)| EngineError::Output(format!("duplicate occurrence {t} at {i}")))?;
+    let occurrences = EmbeddingSet::new(
+        ovocab,
+        Matrix::from_vec(m, dim, occ_data).map_err(bad)?,
+        meta,
+        Provenance::default(),
+    )
+    .map_err(bad)?;
+    Ok((WordOutput { types, occurrences }, docs))
+}

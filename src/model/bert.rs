@@ -1,0 +1,211 @@
+//! The BERT encoder as burn modules: embeddings (word + position + token type, LayerNorm) and N
+//! layers of self-attention (with the padding mask) and GELU feed-forward, each with a residual
+//! connection and LayerNorm (post-norm, as Hugging Face's `BertModel`).
+
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::activation::{gelu, relu, softmax};
+use burn::tensor::{Device, Int, Tensor};
+
+use super::weights::Weights;
+use super::{BertConfig, ModelError};
+
+#[derive(Module, Debug)]
+pub struct BertEmbeddings {
+    word: Embedding,
+    position: Embedding,
+    token_type: Embedding,
+    norm: LayerNorm,
+}
+
+#[derive(Module, Debug)]
+pub struct BertLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+#[derive(Module, Debug)]
+pub struct BertModel {
+    embeddings: BertEmbeddings,
+    layers: Vec<BertLayer>,
+    heads: usize,
+    /// 0 = gelu (erf), 1 = tanh-approximate gelu, 2 = relu.
+    activation: usize,
+}
+
+fn linear(
+    w: &Weights,
+    name: &str,
+    d_in: usize,
+    d_out: usize,
+    device: &Device,
+) -> Result<Linear, ModelError> {
+    Ok(Linear {
+        weight: Param::from_tensor(w.tensor2(
+            &[&format!("{name}.weight")],
+            [d_out, d_in],
+            true,
+            device,
+        )?),
+        bias: Some(Param::from_tensor(w.tensor1(
+            &[&format!("{name}.bias")],
+            d_out,
+            device,
+        )?)),
+    })
+}
+
+fn layer_norm(
+    w: &Weights,
+    name: &str,
+    d: usize,
+    eps: f64,
+    device: &Device,
+) -> Result<LayerNorm, ModelError> {
+    let mut ln = LayerNormConfig::new(d).with_epsilon(eps).init(device);
+    ln.gamma = Param::from_tensor(w.tensor1(
+        &[&format!("{name}.weight"), &format!("{name}.gamma")],
+        d,
+        device,
+    )?);
+    ln.beta = Some(Param::from_tensor(w.tensor1(
+        &[&format!("{name}.bias"), &format!("{name}.beta")],
+        d,
+        device,
+    )?));
+    Ok(ln)
+}
+
+fn embedding(
+    w: &Weights,
+    name: &str,
+    n: usize,
+    d: usize,
+    device: &Device,
+) -> Result<Embedding, ModelError> {
+    Ok(Embedding {
+        weight: Param::from_tensor(w.tensor2(
+            &[&format!("{name}.weight")],
+            [n, d],
+            false,
+            device,
+        )?),
+    })
+}
+
+impl BertModel {
+    /// Builds the model from `config.json` and the weights (every tensor checked by name and shape).
+    pub fn load(cfg: &BertConfig, w: &Weights, device: &Device) -> Result<BertModel, ModelError> {
+        let (h, f, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
+        let embeddings = BertEmbeddings {
+            word: embedding(w, "embeddings.word_embeddings", cfg.vocab_size, h, device)?,
+            position: embedding(
+                w,
+                "embeddings.position_embeddings",
+                cfg.max_position_embeddings,
+                h,
+                device,
+            )?,
+            token_type: embedding(
+                w,
+                "embeddings.token_type_embeddings",
+                cfg.type_vocab_size,
+                h,
+                device,
+            )?,
+            norm: layer_norm(w, "embeddings.LayerNorm", h, eps, device)?,
+        };
+        let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            layers.push(BertLayer {
+                query: linear(w, &format!("{p}.attention.self.query"), h, h, device)?,
+                key: linear(w, &format!("{p}.attention.self.key"), h, h, device)?,
+                value: linear(w, &format!("{p}.attention.self.value"), h, h, device)?,
+                attention_out: linear(w, &format!("{p}.attention.output.dense"), h, h, device)?,
+                attention_norm: layer_norm(
+                    w,
+                    &format!("{p}.attention.output.LayerNorm"),
+                    h,
+                    eps,
+                    device,
+                )?,
+                intermediate: linear(w, &format!("{p}.intermediate.dense"), h, f, device)?,
+                output: linear(w, &format!("{p}.output.dense"), f, h, device)?,
+                output_norm: layer_norm(w, &format!("{p}.output.LayerNorm"), h, eps, device)?,
+            });
+        }
+        let activation = match cfg.hidden_act.as_str() {
+            "gelu" => 0,
+            "gelu_new" | "gelu_pytorch_tanh" => 1,
+            _ => 2,
+        };
+        Ok(BertModel {
+            embeddings,
+            layers,
+            heads: cfg.num_attention_heads,
+            activation,
+        })
+    }
+
+    fn act(&self, x: Tensor<2>) -> Tensor<2> {
+        match self.activation {
+            0 => gelu(x),
+            1 => {
+                // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+                let c = (2.0f64 / std::f64::consts::PI).sqrt();
+                let inner = (x.clone() + x.clone().powf_scalar(3.0) * 0.044715) * c;
+                x * (inner.tanh() + 1.0) * 0.5
+            }
+            _ => relu(x),
+        }
+    }
+
+    /// Last hidden state `[batch, len, hidden]` for token ids, token types and the attention
+    /// mask (1 = token, 0 = padding), all `[batch, len]`.
+    pub fn forward(
+        &self,
+        ids: Tensor<2, Int>,
+        types: Tensor<2, Int>,
+        mask: Tensor<2>,
+    ) -> Tensor<3> {
+        let [b, l] = ids.dims();
+        let device = ids.device();
+        let positions = Tensor::<1, Int>::arange(0..l as i64, &device)
+            .reshape([1, l])
+            .repeat_dim(0, b);
+        let e = &self.embeddings;
+        let x = e.word.forward(ids) + e.position.forward(positions) + e.token_type.forward(types);
+        let x = e.norm.forward(x);
+        let [_, _, h] = x.dims();
+        // Work on [batch * len, hidden]: every Linear is then one large matrix product instead
+        // of `batch` small ones, each repacking the weight.
+        let mut x: Tensor<2> = x.reshape([b * l, h]);
+        let heads = self.heads;
+        let dh = h / heads;
+        // Additive mask: 0 for tokens, a large negative number for padding.
+        let bias = ((mask - 1.0) * 1e9).reshape([b, 1, 1, l]);
+        let scale = 1.0 / (dh as f64).sqrt();
+        for layer in &self.layers {
+            let split = |t: Tensor<2>| t.reshape([b, l, heads, dh]).swap_dims(1, 2);
+            let q = split(layer.query.forward(x.clone()));
+            let k = split(layer.key.forward(x.clone()));
+            let v = split(layer.value.forward(x.clone()));
+            let scores = q.matmul(k.swap_dims(2, 3)) * scale + bias.clone();
+            let probs = softmax(scores, 3);
+            let ctx = probs.matmul(v).swap_dims(1, 2).reshape([b * l, h]);
+            let a = layer
+                .attention_norm
+                .forward(layer.attention_out.forward(ctx) + x);
+            let f = self.act(layer.intermediate.forward(a.clone()));
+            x = layer.output_norm.forward(layer.output.forward(f) + a);
+        }
+        x.reshape([b, l, h])
+    }
+}

@@ -1,0 +1,253 @@
+//! Model folder files: Hugging Face `config.json`, and the sentence-transformers extras
+//! (`modules.json`, `1_Pooling/config.json`, `sentence_bert_config.json`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ModelError;
+
+/// The parts of a BERT `config.json` the encoder needs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct BertConfig {
+    #[serde(default)]
+    pub model_type: Option<String>,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub pad_token_id: Option<u32>,
+    #[serde(default)]
+    pub position_embedding_type: Option<String>,
+}
+
+fn default_act() -> String {
+    "gelu".into()
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+
+/// Model types that share BERT's architecture and weight names.
+const SUPPORTED: [&str; 1] = ["bert"];
+/// Known encoder families that are refused until they are implemented properly.
+const KNOWN_UNSUPPORTED: [&str; 8] = [
+    "roberta",
+    "xlm-roberta",
+    "mpnet",
+    "distilbert",
+    "deberta",
+    "deberta-v2",
+    "electra",
+    "albert",
+];
+
+impl BertConfig {
+    pub fn read(dir: &Path) -> Result<BertConfig, ModelError> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+        let cfg: BertConfig = serde_json::from_str(&text)
+            .map_err(|e| ModelError::Invalid(path.clone(), format!("not a model config: {e}")))?;
+        let mt = cfg.model_type.clone().unwrap_or_else(|| "bert".into());
+        if !SUPPORTED.contains(&mt.as_str()) {
+            let why = if KNOWN_UNSUPPORTED.contains(&mt.as_str()) {
+                "not supported yet"
+            } else {
+                "unknown"
+            };
+            return Err(ModelError::Unsupported(
+                path,
+                format!(
+                    "model_type \"{mt}\" is {why}; supported: {} (MiniLM and other BERT-architecture models)",
+                    SUPPORTED.join(", ")
+                ),
+            ));
+        }
+        if let Some(p) = &cfg.position_embedding_type
+            && p != "absolute"
+        {
+            return Err(ModelError::Unsupported(
+                path,
+                format!("position_embedding_type \"{p}\": only \"absolute\" is supported"),
+            ));
+        }
+        if cfg.hidden_size == 0
+            || cfg.num_attention_heads == 0
+            || cfg.hidden_size % cfg.num_attention_heads != 0
+        {
+            return Err(ModelError::Invalid(
+                path,
+                format!(
+                    "hidden_size {} is not a multiple of num_attention_heads {}",
+                    cfg.hidden_size, cfg.num_attention_heads
+                ),
+            ));
+        }
+        if !matches!(
+            cfg.hidden_act.as_str(),
+            "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"
+        ) {
+            return Err(ModelError::Unsupported(
+                path,
+                format!("hidden_act \"{}\"", cfg.hidden_act),
+            ));
+        }
+        Ok(cfg)
+    }
+}
+
+/// How token vectors become one vector per text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    Mean,
+    Cls,
+    Max,
+}
+
+impl Pooling {
+    pub fn from_name(s: &str) -> Option<Pooling> {
+        match s.to_ascii_lowercase().as_str() {
+            "mean" => Some(Pooling::Mean),
+            "cls" => Some(Pooling::Cls),
+            "max" => Some(Pooling::Max),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ModuleEntry {
+    #[serde(default)]
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct PoolingConfig {
+    #[serde(default)]
+    pooling_mode_cls_token: bool,
+    #[serde(default)]
+    pooling_mode_mean_tokens: bool,
+    #[serde(default)]
+    pooling_mode_max_tokens: bool,
+    #[serde(default)]
+    pooling_mode_mean_sqrt_len_tokens: bool,
+    #[serde(default)]
+    pooling_mode_weightedmean_tokens: bool,
+    #[serde(default)]
+    pooling_mode_lasttoken: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct SbertConfig {
+    #[serde(default)]
+    max_seq_length: Option<usize>,
+}
+
+/// What a sentence-transformers folder says about the pipeline after the transformer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub pooling: Pooling,
+    pub normalize: bool,
+    pub max_seq_length: Option<usize>,
+    /// True when read from a sentence-transformers folder (modules.json).
+    pub sentence_transformers: bool,
+}
+
+impl Pipeline {
+    /// Reads modules.json & co; a plain HF folder gets mean pooling without normalisation.
+    pub fn read(dir: &Path) -> Result<Pipeline, ModelError> {
+        let sbert_path = dir.join("sentence_bert_config.json");
+        let max_seq_length = if sbert_path.is_file() {
+            let t =
+                std::fs::read_to_string(&sbert_path).map_err(|e| ModelError::io(&sbert_path, e))?;
+            let c: SbertConfig = serde_json::from_str(&t)
+                .map_err(|e| ModelError::Invalid(sbert_path.clone(), e.to_string()))?;
+            c.max_seq_length
+        } else {
+            None
+        };
+        let modules_path = dir.join("modules.json");
+        if !modules_path.is_file() {
+            return Ok(Pipeline {
+                pooling: Pooling::Mean,
+                normalize: false,
+                max_seq_length,
+                sentence_transformers: false,
+            });
+        }
+        let t =
+            std::fs::read_to_string(&modules_path).map_err(|e| ModelError::io(&modules_path, e))?;
+        let modules: Vec<ModuleEntry> = serde_json::from_str(&t)
+            .map_err(|e| ModelError::Invalid(modules_path.clone(), e.to_string()))?;
+        let mut pooling = Pooling::Mean;
+        let mut normalize = false;
+        for m in &modules {
+            let kind = m.kind.rsplit('.').next().unwrap_or("");
+            match kind {
+                "Transformer" => {}
+                "Pooling" => {
+                    let p: PathBuf = dir.join(&m.path).join("config.json");
+                    let t = std::fs::read_to_string(&p).map_err(|e| ModelError::io(&p, e))?;
+                    let c: PoolingConfig = serde_json::from_str(&t)
+                        .map_err(|e| ModelError::Invalid(p.clone(), e.to_string()))?;
+                    let modes = [
+                        c.pooling_mode_cls_token,
+                        c.pooling_mode_mean_tokens,
+                        c.pooling_mode_max_tokens,
+                    ];
+                    if c.pooling_mode_mean_sqrt_len_tokens
+                        || c.pooling_mode_weightedmean_tokens
+                        || c.pooling_mode_lasttoken
+                    {
+                        return Err(ModelError::Unsupported(
+                            p,
+                            "pooling mode (only cls, mean or max)".into(),
+                        ));
+                    }
+                    pooling = match modes {
+                        [true, false, false] => Pooling::Cls,
+                        [false, true, false] => Pooling::Mean,
+                        [false, false, true] => Pooling::Max,
+                        _ => {
+                            return Err(ModelError::Unsupported(
+                                p,
+                                "exactly one of cls, mean or max pooling is supported".into(),
+                            ));
+                        }
+                    };
+                }
+                "Normalize" => normalize = true,
+                other => {
+                    return Err(ModelError::Unsupported(
+                        modules_path.clone(),
+                        format!(
+                            "sentence-transformers module \"{}\" ({other}) is not supported",
+                            m.kind
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Pipeline {
+            pooling,
+            normalize,
+            max_seq_length,
+            sentence_transformers: true,
+        })
+    }
+}

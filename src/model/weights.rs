@@ -1,0 +1,160 @@
+//! Reading `model.safetensors` (F32, F16 or BF16) into burn tensors, with errors that name the
+//! tensor and the expected shape.
+//!
+//! Hugging Face -> embedscope key map (a leading `bert.` is accepted; old `gamma`/`beta`
+//! LayerNorm names too):
+//!
+//! | HF key | module |
+//! |---|---|
+//! | `embeddings.{word,position,token_type}_embeddings.weight` | `BertEmbeddings::{word,position,token_type}` |
+//! | `embeddings.LayerNorm.{weight,bias}` | `BertEmbeddings::norm` |
+//! | `encoder.layer.{i}.attention.self.{query,key,value}.{weight,bias}` | `BertLayer::{query,key,value}` (weights transposed: burn stores `[in, out]`) |
+//! | `encoder.layer.{i}.attention.output.dense.{weight,bias}` | `BertLayer::attention_out` |
+//! | `encoder.layer.{i}.attention.output.LayerNorm.{weight,bias}` | `BertLayer::attention_norm` |
+//! | `encoder.layer.{i}.intermediate.dense.{weight,bias}` | `BertLayer::intermediate` |
+//! | `encoder.layer.{i}.output.dense.{weight,bias}` | `BertLayer::output` |
+//! | `encoder.layer.{i}.output.LayerNorm.{weight,bias}` | `BertLayer::output_norm` |
+//! | `pooler.*` | not used (sentence embeddings pool the last hidden state) |
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use half::{bf16, f16};
+use memmap2::Mmap;
+use safetensors::{Dtype, SafeTensors};
+
+use super::ModelError;
+
+pub struct Weights {
+    path: PathBuf,
+    map: Arc<Mmap>,
+    prefix: String,
+    /// sha256 of the file (provenance).
+    pub sha256: String,
+}
+
+impl Weights {
+    pub fn open(path: &Path) -> Result<Weights, ModelError> {
+        let f = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
+        // SAFETY: read-only map of a file we do not modify; see formats::npy::map_file.
+        let map = unsafe { Mmap::map(&f) }.map_err(|e| ModelError::io(path, e))?;
+        let st = SafeTensors::deserialize(&map).map_err(|e| {
+            ModelError::Invalid(
+                path.to_path_buf(),
+                format!("not a valid safetensors file: {e}"),
+            )
+        })?;
+        let names = st.names();
+        let prefix = if names.iter().any(|n| n.starts_with("bert.embeddings.")) {
+            "bert."
+        } else {
+            ""
+        };
+        if !names
+            .iter()
+            .any(|n| n.starts_with(&format!("{prefix}embeddings.")))
+        {
+            return Err(ModelError::Invalid(
+                path.to_path_buf(),
+                "no BERT embeddings tensors (embeddings.word_embeddings.weight)".into(),
+            ));
+        }
+        use sha2::Digest;
+        let sha256 = sha2::Sha256::digest(&map[..])
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Weights {
+            path: path.to_path_buf(),
+            map: Arc::new(map),
+            prefix: prefix.to_string(),
+            sha256,
+        })
+    }
+
+    /// A tensor as f32 values with its shape checked against `shape`.
+    fn values(&self, key: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let st = SafeTensors::deserialize(&self.map)
+            .map_err(|e| ModelError::Invalid(self.path.clone(), e.to_string()))?;
+        let full = format!("{}{key}", self.prefix);
+        let t = st.tensor(&full).map_err(|_| {
+            ModelError::Tensor(
+                self.path.clone(),
+                full.clone(),
+                format!("missing (expected shape {shape:?})"),
+            )
+        })?;
+        if t.shape() != shape {
+            return Err(ModelError::Tensor(
+                self.path.clone(),
+                full,
+                format!("shape {:?}, expected {shape:?}", t.shape()),
+            ));
+        }
+        let b = t.data();
+        Ok(match t.dtype() {
+            Dtype::F32 => b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F16 => b
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => b
+                .chunks_exact(2)
+                .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(ModelError::Tensor(
+                    self.path.clone(),
+                    full,
+                    format!("dtype {other:?}: expected F32, F16 or BF16"),
+                ));
+            }
+        })
+    }
+
+    /// First available of several names (old checkpoints call LayerNorm parameters gamma/beta).
+    fn values_any(&self, keys: &[&str], shape: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let mut first_err = None;
+        for k in keys {
+            match self.values(k, shape) {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let missing =
+                        matches!(&e, ModelError::Tensor(_, _, m) if m.starts_with("missing"));
+                    if !missing {
+                        return Err(e);
+                    }
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.unwrap_or_else(|| ModelError::Compute("no key".into())))
+    }
+
+    pub fn tensor1(
+        &self,
+        keys: &[&str],
+        n: usize,
+        device: &Device,
+    ) -> Result<Tensor<1>, ModelError> {
+        let v = self.values_any(keys, &[n])?;
+        Ok(Tensor::from_data(TensorData::new(v, [n]), device))
+    }
+
+    /// A 2-D tensor; `transpose` turns PyTorch's `[out, in]` Linear weight into burn's `[in, out]`.
+    pub fn tensor2(
+        &self,
+        keys: &[&str],
+        shape: [usize; 2],
+        transpose: bool,
+        device: &Device,
+    ) -> Result<Tensor<2>, ModelError> {
+        let v = self.values_any(keys, &shape)?;
+        let t = Tensor::from_data(TensorData::new(v, shape), device);
+        Ok(if transpose { t.transpose() } else { t })
+    }
+}
