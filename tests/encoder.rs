@@ -24,28 +24,51 @@ fn json(path: &str) -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect()
 }
 
 fn rows(v: &Value) -> Vec<f32> {
-    v.as_array().expect("array").iter().flat_map(floats).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .flat_map(floats)
+        .collect()
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().expect("array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_u64().expect("id") as u32)
+        .collect()
 }
 
 fn word_ids(v: &Value) -> Vec<Option<u32>> {
-    v.as_array().expect("array").iter().map(|x| x.as_u64().map(|w| w as u32)).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_u64().map(|w| w as u32))
+        .collect()
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
     let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     dot / (na * nb)
@@ -60,7 +83,12 @@ fn tiny(pooling: Option<Pooling>) -> Encoder {
 }
 
 fn texts(reference: &Value) -> Vec<String> {
-    reference["inputs"].as_array().expect("inputs").iter().map(|i| i["text"].as_str().expect("text").to_string()).collect()
+    reference["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["text"].as_str().expect("text").to_string())
+        .collect()
 }
 
 #[test]
@@ -70,22 +98,43 @@ fn tiny_bert_tokens_hidden_states_and_pooling_match_transformers() {
     let mean = tiny(None);
     let cls = tiny(Some(Pooling::Cls));
     let max = tiny(Some(Pooling::Max));
-    assert_eq!(mean.max_len, 48, "max_seq_length from sentence_bert_config.json");
+    assert_eq!(
+        mean.max_len, 48,
+        "max_seq_length from sentence_bert_config.json"
+    );
     for (n, inp) in inputs.iter().enumerate() {
         let text = inp["text"].as_str().expect("text");
         let t = &mean.tokenize(&[text]).expect("tokenize")[0];
-        assert_eq!(t.ids, ids(&inp["input_ids"]), "input {n} ({text:?}): token ids");
-        assert_eq!(t.types, ids(&inp["token_type_ids"]), "input {n}: token types");
-        assert_eq!(t.word_ids, word_ids(&inp["word_ids"]), "input {n}: word ids");
+        assert_eq!(
+            t.ids,
+            ids(&inp["input_ids"]),
+            "input {n} ({text:?}): token ids"
+        );
+        assert_eq!(
+            t.types,
+            ids(&inp["token_type_ids"]),
+            "input {n}: token types"
+        );
+        assert_eq!(
+            t.word_ids,
+            word_ids(&inp["word_ids"]),
+            "input {n}: word ids"
+        );
         let out = &mean.run_batch(&[t], true).expect("run")[0];
         let hidden = out.hidden.as_ref().expect("hidden states");
         let d = max_diff(hidden, &rows(&inp["last_hidden_state"]));
         assert!(d <= 1e-5, "input {n}: last_hidden_state differs by {d}");
         let d = max_diff(&out.pooled, &floats(&inp["mean"]));
         assert!(d <= 1e-5, "input {n}: mean pooling differs by {d}");
-        let d = max_diff(&cls.run_batch(&[t], false).expect("run")[0].pooled, &floats(&inp["cls"]));
+        let d = max_diff(
+            &cls.run_batch(&[t], false).expect("run")[0].pooled,
+            &floats(&inp["cls"]),
+        );
         assert!(d <= 1e-5, "input {n}: CLS pooling differs by {d}");
-        let d = max_diff(&max.run_batch(&[t], false).expect("run")[0].pooled, &floats(&inp["max"]));
+        let d = max_diff(
+            &max.run_batch(&[t], false).expect("run")[0].pooled,
+            &floats(&inp["max"]),
+        );
         assert!(d <= 1e-5, "input {n}: max pooling differs by {d}");
     }
 }
@@ -96,8 +145,16 @@ fn tiny_bert_batched_encode_equals_sentence_transformers_encode() {
     let owned = texts(&r);
     let t: Vec<&str> = owned.iter().map(String::as_str).collect();
     let enc = tiny(None);
-    let norm = Encoder::load(Path::new(&format!("{FIX}/tiny-bert-normalized")), &cpu(), None).expect("loads");
-    assert!(norm.pipeline.normalize && !enc.pipeline.normalize, "Normalize module from modules.json");
+    let norm = Encoder::load(
+        Path::new(&format!("{FIX}/tiny-bert-normalized")),
+        &cpu(),
+        None,
+    )
+    .expect("loads");
+    assert!(
+        norm.pipeline.normalize && !enc.pipeline.normalize,
+        "Normalize module from modules.json"
+    );
     // One padded batch, several small batches, and a token budget that forces singletons: the
     // padding never changes a result.
     for (bs, budget) in [(32, 1 << 20), (3, 1 << 20), (32, 40)] {
@@ -105,9 +162,15 @@ fn tiny_bert_batched_encode_equals_sentence_transformers_encode() {
         let got_n = norm.encode(&t, bs, budget).expect("encode");
         for (n, inp) in r["inputs"].as_array().expect("inputs").iter().enumerate() {
             let d = max_diff(&got[n], &floats(&inp["st_encode"]));
-            assert!(d <= 1e-5, "batch {bs}/{budget}, input {n}: st_encode differs by {d}");
+            assert!(
+                d <= 1e-5,
+                "batch {bs}/{budget}, input {n}: st_encode differs by {d}"
+            );
             let d = max_diff(&got_n[n], &floats(&inp["st_encode_normalized"]));
-            assert!(d <= 1e-6, "batch {bs}/{budget}, input {n}: normalised differs by {d}");
+            assert!(
+                d <= 1e-6,
+                "batch {bs}/{budget}, input {n}: normalised differs by {d}"
+            );
             let norm2: f32 = got_n[n].iter().map(|x| x * x).sum();
             assert!((norm2 - 1.0).abs() < 1e-5, "unit length");
         }
@@ -120,12 +183,20 @@ fn tiny_copy(weights: &str) -> tempfile::TempDir {
     let src = Path::new(FIX).join("tiny-bert");
     for e in std::fs::read_dir(&src).expect("read_dir").flatten() {
         let p = e.path();
-        if p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("model.")) {
+        if p.is_file()
+            && !p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("model."))
+        {
             std::fs::copy(&p, dir.path().join(e.file_name())).expect("copy");
         }
     }
     std::fs::create_dir_all(dir.path().join("1_Pooling")).expect("mkdir");
-    std::fs::copy(src.join("1_Pooling/config.json"), dir.path().join("1_Pooling/config.json")).expect("copy");
+    std::fs::copy(
+        src.join("1_Pooling/config.json"),
+        dir.path().join("1_Pooling/config.json"),
+    )
+    .expect("copy");
     std::fs::copy(src.join(weights), dir.path().join("model.safetensors")).expect("copy weights");
     dir
 }
@@ -133,11 +204,16 @@ fn tiny_copy(weights: &str) -> tempfile::TempDir {
 #[test]
 fn half_precision_weights_are_upcast() {
     let r = json(&format!("{FIX}/tiny-bert-reference.json"));
-    for (file, field) in [("model.f16.safetensors", "mean_from_f16_weights"), ("model.bf16.safetensors", "mean_from_bf16_weights")] {
+    for (file, field) in [
+        ("model.f16.safetensors", "mean_from_f16_weights"),
+        ("model.bf16.safetensors", "mean_from_bf16_weights"),
+    ] {
         let dir = tiny_copy(file);
         let enc = Encoder::load(dir.path(), &cpu(), None).expect("half-precision folder loads");
         for (n, inp) in r["inputs"].as_array().expect("inputs").iter().enumerate() {
-            let got = enc.encode(&[inp["text"].as_str().expect("text")], 8, 4096).expect("encode");
+            let got = enc
+                .encode(&[inp["text"].as_str().expect("text")], 8, 4096)
+                .expect("encode");
             let d = max_diff(&got[0], &floats(&inp[field]));
             assert!(d <= 1e-5, "{file}, input {n}: {d}");
         }
@@ -154,10 +230,15 @@ fn word_vectors_pool_the_pieces_of_each_word() {
     let dim = enc.dim();
     let words = encode::word_vectors(t, hidden, dim, text, enc.lowercase);
     let surface: Vec<&str> = words.iter().map(|w| w.0.as_str()).collect();
-    assert_eq!(surface, ["zebra", "jumps", "over", "the", "xylophone", "in", "2024"]);
+    assert_eq!(
+        surface,
+        ["zebra", "jumps", "over", "the", "xylophone", "in", "2024"]
+    );
     let mut multi = 0;
     for (w, (_, v)) in words.iter().enumerate() {
-        let pieces: Vec<usize> = (0..t.ids.len()).filter(|&i| t.word_ids[i] == Some(w as u32)).collect();
+        let pieces: Vec<usize> = (0..t.ids.len())
+            .filter(|&i| t.word_ids[i] == Some(w as u32))
+            .collect();
         assert!(!pieces.is_empty());
         if pieces.len() == 1 {
             // A single-piece word is exactly that token's hidden state.
@@ -171,7 +252,11 @@ fn word_vectors_pool_the_pieces_of_each_word() {
                     *m += x / pieces.len() as f32;
                 }
             }
-            assert!(max_diff(v, &mean) <= 1e-6, "word {w}: mean of its {} pieces", pieces.len());
+            assert!(
+                max_diff(v, &mean) <= 1e-6,
+                "word {w}: mean of its {} pieces",
+                pieces.len()
+            );
         }
     }
     assert!(multi >= 2, "the sentence has multi-piece words ({multi})");
@@ -187,10 +272,19 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 fn sentence_and_word_jobs_keep_input_order_report_progress_and_cancel() {
     let enc = tiny(None);
     let dir = tempfile::tempdir().expect("tempdir");
-    let lines = ["the cat sat on the mat", "", "a dog barked", "the cat slept", "zebra"];
+    let lines = [
+        "the cat sat on the mat",
+        "",
+        "a dog barked",
+        "the cat slept",
+        "zebra",
+    ];
     let p = write(dir.path(), "c.txt", lines.join("\n").as_bytes());
     let mut corpus = Corpus::open(&p, &CorpusOptions::default()).expect("corpus");
-    let opts = EncodeOptions { batch_size: 2, ..EncodeOptions::default() };
+    let opts = EncodeOptions {
+        batch_size: 2,
+        ..EncodeOptions::default()
+    };
     let mut got: Vec<(u64, String, Vec<f32>)> = Vec::new();
     let mut updates = 0;
     let n = encode::encode_sentences(
@@ -211,24 +305,54 @@ fn sentence_and_word_jobs_keep_input_order_report_progress_and_cancel() {
     assert_eq!(n, 4);
     assert!(updates >= 1);
     let texts: Vec<&str> = got.iter().map(|g| g.1.as_str()).collect();
-    assert_eq!(texts, ["the cat sat on the mat", "a dog barked", "the cat slept", "zebra"]);
-    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1, 3, 4, 5], "line numbers");
+    assert_eq!(
+        texts,
+        [
+            "the cat sat on the mat",
+            "a dog barked",
+            "the cat slept",
+            "zebra"
+        ]
+    );
+    assert_eq!(
+        got.iter().map(|g| g.0).collect::<Vec<_>>(),
+        [1, 3, 4, 5],
+        "line numbers"
+    );
     let single = enc.encode(&texts, 1, 1 << 20).expect("encode");
     for (g, s) in got.iter().zip(&single) {
         assert!(max_diff(&g.2, s) <= 1e-5);
     }
     // Word level: "the" occurs three times, "cat" twice.
     let mut corpus = Corpus::open(&p, &CorpusOptions::default()).expect("corpus");
-    let (out, docs) = encode::encode_words(&enc, &mut corpus, &opts, &mut |_| {}, &AtomicBool::new(false)).expect("words");
+    let (out, docs) = encode::encode_words(
+        &enc,
+        &mut corpus,
+        &opts,
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("words");
     assert_eq!(docs, 4);
     let v = &out.types.vocab;
     let the = v.get("the").expect("the");
     assert_eq!(v.counts().expect("counts")[the], 3);
     assert_eq!(v.counts().expect("counts")[v.get("cat").expect("cat")], 2);
-    assert_eq!(out.occurrences.rows(), 13, "every occurrence sampled (cap 16)");
+    assert_eq!(
+        out.occurrences.rows(),
+        13,
+        "every occurrence sampled (cap 16)"
+    );
     // Cancellation stops the job with an error, not a partial result.
     let mut corpus = Corpus::open(&p, &CorpusOptions::default()).expect("corpus");
-    let r = encode::encode_sentences(&enc, &mut corpus, &opts, &mut |_| Ok(()), &mut |_| {}, &AtomicBool::new(true));
+    let r = encode::encode_sentences(
+        &enc,
+        &mut corpus,
+        &opts,
+        &mut |_| Ok(()),
+        &mut |_| {},
+        &AtomicBool::new(true),
+    );
     assert!(matches!(r, Err(EngineError::Cancelled)), "{:?}", r.err());
 }
 
@@ -254,12 +378,17 @@ fn locate_minilm() -> Option<PathBuf> {
     }
     let cache = std::env::var("EMBEDSCOPE_MODEL_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/embedscope/models"));
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/embedscope/models")
+        });
     let dir = cache.join("all-MiniLM-L6-v2");
     if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
         return Some(dir);
     }
-    if std::env::var("EMBEDSCOPE_SKIP_MINILM").is_ok_and(|v| v == "1") && std::env::var("CI").is_err() {
+    if std::env::var("EMBEDSCOPE_SKIP_MINILM").is_ok_and(|v| v == "1")
+        && std::env::var("CI").is_err()
+    {
         eprintln!("skipping the all-MiniLM-L6-v2 tests (EMBEDSCOPE_SKIP_MINILM=1)");
         return None;
     }
@@ -275,7 +404,13 @@ fn locate_minilm() -> Option<PathBuf> {
         String::from_utf8_lossy(&out.stderr)
     );
     let printed = String::from_utf8_lossy(&out.stdout);
-    Some(PathBuf::from(printed.lines().last().expect("the script prints the folder").trim()))
+    Some(PathBuf::from(
+        printed
+            .lines()
+            .last()
+            .expect("the script prints the folder")
+            .trim(),
+    ))
 }
 
 /// The 12 shared reference sentences and the 18 edge inputs: token ids, then cosine and
@@ -286,14 +421,29 @@ fn check_minilm(dev: &burn::tensor::Device, what: &str, edge_subset: Option<&[us
     assert_eq!(enc.max_len, 256);
     assert!(enc.pipeline.normalize);
     let shared = json(&format!("{FIX}/minilm-shared-reference.json"));
-    let sentences: Vec<&str> = shared["sentences"].as_array().expect("sentences").iter().map(|s| s.as_str().expect("s")).collect();
+    let sentences: Vec<&str> = shared["sentences"]
+        .as_array()
+        .expect("sentences")
+        .iter()
+        .map(|s| s.as_str().expect("s"))
+        .collect();
     let ex = &shared["token_example"];
-    let t = &enc.tokenize(&[ex["text"].as_str().expect("text")]).expect("tokenize")[0];
+    let t = &enc
+        .tokenize(&[ex["text"].as_str().expect("text")])
+        .expect("tokenize")[0];
     assert_eq!(t.ids, ids(&ex["input_ids"]));
     let got = enc.encode(&sentences, 32, 32 * 256).expect("encode");
-    for (n, (g, want)) in got.iter().zip(shared["embeddings"].as_array().expect("embeddings")).enumerate() {
+    for (n, (g, want)) in got
+        .iter()
+        .zip(shared["embeddings"].as_array().expect("embeddings"))
+        .enumerate()
+    {
         let c = cosine(g, &floats(want));
-        assert!(c >= 0.9999, "{what}: sentence {n} {:?}: cosine {c}", sentences[n]);
+        assert!(
+            c >= 0.9999,
+            "{what}: sentence {n} {:?}: cosine {c}",
+            sentences[n]
+        );
         let d = max_diff(g, &floats(want));
         assert!(d <= 2e-5, "{what}: sentence {n}: component diff {d}");
     }
@@ -306,16 +456,32 @@ fn check_minilm(dev: &burn::tensor::Device, what: &str, edge_subset: Option<&[us
         .filter(|(i, _)| edge_subset.is_none_or(|s| s.contains(i)))
         .map(|(_, v)| v)
         .collect();
-    let texts: Vec<&str> = inputs.iter().map(|i| i["text"].as_str().expect("text")).collect();
+    let texts: Vec<&str> = inputs
+        .iter()
+        .map(|i| i["text"].as_str().expect("text"))
+        .collect();
     let toks: Vec<Tokens> = enc.tokenize(&texts).expect("tokenize");
     for (i, (t, inp)) in toks.iter().zip(&inputs).enumerate() {
-        assert_eq!(t.ids, ids(&inp["input_ids"]), "{what}: edge input {i} {:?}: token ids", texts[i]);
-        assert_eq!(t.word_ids, word_ids(&inp["word_ids"]), "{what}: edge input {i}: word ids");
+        assert_eq!(
+            t.ids,
+            ids(&inp["input_ids"]),
+            "{what}: edge input {i} {:?}: token ids",
+            texts[i]
+        );
+        assert_eq!(
+            t.word_ids,
+            word_ids(&inp["word_ids"]),
+            "{what}: edge input {i}: word ids"
+        );
     }
     let got = enc.encode(&texts, 32, 32 * 256).expect("encode");
     for (i, (g, inp)) in got.iter().zip(&inputs).enumerate() {
         let c = cosine(g, &floats(&inp["embedding"]));
-        assert!(c >= 0.9999, "{what}: edge input {i} {:?}: cosine {c}", texts[i]);
+        assert!(
+            c >= 0.9999,
+            "{what}: edge input {i} {:?}: cosine {c}",
+            texts[i]
+        );
         let d = max_diff(g, &floats(&inp["embedding"]));
         assert!(d <= 2e-5, "{what}: edge input {i}: component diff {d}");
     }
@@ -378,18 +544,38 @@ fn load_err(dir: &Path) -> String {
 }
 
 /// Rewrites a safetensors file through `edit` of its (name -> (dtype, shape, bytes)) entries.
-fn rewrite_safetensors(src: &Path, dst: &Path, edit: impl FnOnce(&mut Vec<(String, String, Vec<usize>, Vec<u8>)>)) {
+fn rewrite_safetensors(
+    src: &Path,
+    dst: &Path,
+    edit: impl FnOnce(&mut Vec<(String, String, Vec<usize>, Vec<u8>)>),
+) {
     let bytes = std::fs::read(src).expect("read");
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).expect("header");
+    let header: serde_json::Map<String, Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("header");
     let data = &bytes[8 + n..];
     let mut entries: Vec<(String, String, Vec<usize>, Vec<u8>)> = header
         .iter()
         .filter(|(k, _)| *k != "__metadata__")
         .map(|(k, v)| {
-            let off: Vec<usize> = v["data_offsets"].as_array().expect("offsets").iter().map(|x| x.as_u64().expect("u64") as usize).collect();
-            let shape = v["shape"].as_array().expect("shape").iter().map(|x| x.as_u64().expect("u64") as usize).collect();
-            (k.clone(), v["dtype"].as_str().expect("dtype").to_string(), shape, data[off[0]..off[1]].to_vec())
+            let off: Vec<usize> = v["data_offsets"]
+                .as_array()
+                .expect("offsets")
+                .iter()
+                .map(|x| x.as_u64().expect("u64") as usize)
+                .collect();
+            let shape = v["shape"]
+                .as_array()
+                .expect("shape")
+                .iter()
+                .map(|x| x.as_u64().expect("u64") as usize)
+                .collect();
+            (
+                k.clone(),
+                v["dtype"].as_str().expect("dtype").to_string(),
+                shape,
+                data[off[0]..off[1]].to_vec(),
+            )
         })
         .collect();
     edit(&mut entries);
@@ -400,7 +586,7 @@ fn rewrite_safetensors(src: &Path, dst: &Path, edit: impl FnOnce(&mut Vec<(Strin
         blob.extend(b);
     }
     let mut hb = serde_json::to_vec(&h).expect("json");
-    while hb.len() % 8 != 0 {
+    while !hb.len().is_multiple_of(8) {
         hb.push(b' ');
     }
     let mut out = (hb.len() as u64).to_le_bytes().to_vec();
@@ -414,7 +600,10 @@ fn bad_model_folders_are_clear_errors() {
     let src = Path::new(FIX).join("tiny-bert/model.safetensors");
 
     let e = load_err(Path::new("tests/fixtures/encoder/no-such-model"));
-    assert!(e.contains("no-such-model") && e.contains("config.json"), "{e}");
+    assert!(
+        e.contains("no-such-model") && e.contains("config.json"),
+        "{e}"
+    );
 
     let d = tiny_copy("model.safetensors");
     std::fs::remove_file(d.path().join("config.json")).expect("rm");
@@ -429,7 +618,10 @@ fn bad_model_folders_are_clear_errors() {
     let d = tiny_copy("model.safetensors");
     std::fs::remove_file(d.path().join("model.safetensors")).expect("rm");
     let e = load_err(d.path());
-    assert!(e.contains("model.safetensors") && e.contains("missing"), "{e}");
+    assert!(
+        e.contains("model.safetensors") && e.contains("missing"),
+        "{e}"
+    );
 
     for mt in ["roberta", "mpnet", "gpt2"] {
         let d = tiny_copy("model.safetensors");
@@ -438,36 +630,60 @@ fn bad_model_folders_are_clear_errors() {
         v["model_type"] = Value::String(mt.into());
         std::fs::write(d.path().join("config.json"), v.to_string()).expect("write");
         let e = load_err(d.path());
-        assert!(e.contains(mt) && e.contains("config.json") && e.contains("bert"), "{mt}: {e}");
+        assert!(
+            e.contains(mt) && e.contains("config.json") && e.contains("bert"),
+            "{mt}: {e}"
+        );
     }
 
     let d = tiny_copy("model.safetensors");
-    write(d.path(), "config.json", b"{\"model_type\": \"bert\", \"hidden_size\": ");
+    write(
+        d.path(),
+        "config.json",
+        b"{\"model_type\": \"bert\", \"hidden_size\": ",
+    );
     let e = load_err(d.path());
     assert!(e.contains("config.json"), "{e}");
 
     let d = tiny_copy("model.safetensors");
-    rewrite_safetensors(&src, &d.path().join("model.safetensors"), |e| e.retain(|t| t.0 != "encoder.layer.1.output.dense.weight"));
+    rewrite_safetensors(&src, &d.path().join("model.safetensors"), |e| {
+        e.retain(|t| t.0 != "encoder.layer.1.output.dense.weight")
+    });
     let e = load_err(d.path());
-    assert!(e.contains("encoder.layer.1.output.dense.weight") && e.contains("missing"), "{e}");
+    assert!(
+        e.contains("encoder.layer.1.output.dense.weight") && e.contains("missing"),
+        "{e}"
+    );
 
     let d = tiny_copy("model.safetensors");
     rewrite_safetensors(&src, &d.path().join("model.safetensors"), |e| {
-        for t in e.iter_mut().filter(|t| t.0 == "encoder.layer.0.intermediate.dense.weight") {
+        for t in e
+            .iter_mut()
+            .filter(|t| t.0 == "encoder.layer.0.intermediate.dense.weight")
+        {
             t.2 = vec![32, 64];
         }
     });
     let e = load_err(d.path());
-    assert!(e.contains("encoder.layer.0.intermediate.dense.weight") && e.contains("64"), "{e}");
+    assert!(
+        e.contains("encoder.layer.0.intermediate.dense.weight") && e.contains("64"),
+        "{e}"
+    );
 
     let d = tiny_copy("model.safetensors");
     rewrite_safetensors(&src, &d.path().join("model.safetensors"), |e| {
-        for t in e.iter_mut().filter(|t| t.0 == "embeddings.LayerNorm.weight") {
+        for t in e
+            .iter_mut()
+            .filter(|t| t.0 == "embeddings.LayerNorm.weight")
+        {
             t.1 = "I32".into();
         }
     });
     let e = load_err(d.path());
-    assert!(e.contains("embeddings.LayerNorm.weight") && e.contains("I32"), "{e}");
+    assert!(
+        e.contains("embeddings.LayerNorm.weight") && e.contains("I32"),
+        "{e}"
+    );
 
     let d = tiny_copy("model.safetensors");
     let mut bytes = std::fs::read(&src).expect("read");
@@ -482,7 +698,11 @@ fn bad_model_folders_are_clear_errors() {
     assert!(e.contains("model.safetensors"), "{e}");
 
     let d = tiny_copy("model.safetensors");
-    write(d.path(), "tokenizer.json", b"{\"version\": \"1.0\", \"model\": ");
+    write(
+        d.path(),
+        "tokenizer.json",
+        b"{\"version\": \"1.0\", \"model\": ",
+    );
     let e = load_err(d.path());
     assert!(e.contains("tokenizer.json"), "{e}");
 
@@ -490,4 +710,41 @@ fn bad_model_folders_are_clear_errors() {
     write(d.path(), "modules.json", b"[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Dense\"}]");
     let e = load_err(d.path());
     assert!(e.contains("modules.json") && e.contains("Dense"), "{e}");
+}
+
+#[test]
+fn batch_token_budget_follows_the_memory_limit() {
+    use embedscope::engine::device::MemoryLimit;
+    let cfg = tiny(None).config.clone();
+    let none = MemoryLimit::default();
+    assert_eq!(encode::token_budget(&cfg, 48, 32, none, 2), 32 * 48);
+    let plenty = MemoryLimit {
+        total_bytes: Some(64 << 30),
+        buffer_bytes: Some(1 << 30),
+    };
+    assert_eq!(encode::token_budget(&cfg, 48, 32, plenty, 2), 32 * 48);
+    // 1 MiB available: a quarter, shared by 2 workers, at 4 * (32*8 + 64*2 + 4*48*2) bytes per token.
+    let small = MemoryLimit {
+        total_bytes: Some(1 << 20),
+        buffer_bytes: None,
+    };
+    assert_eq!(
+        encode::token_budget(&cfg, 48, 32, small, 2),
+        (1 << 20) / 4 / 2 / (4 * (256 + 128 + 384))
+    );
+    // A 64 KiB buffer limit: the widest tensor is 4 * max(64, 4 * 48) bytes per token.
+    let buf = MemoryLimit {
+        total_bytes: None,
+        buffer_bytes: Some(64 << 10),
+    };
+    assert_eq!(
+        encode::token_budget(&cfg, 48, 32, buf, 1),
+        (64 << 10) / (4 * 192)
+    );
+    // Never below one full-length text.
+    let tiny_mem = MemoryLimit {
+        total_bytes: Some(1000),
+        buffer_bytes: Some(10),
+    };
+    assert_eq!(encode::token_budget(&cfg, 48, 32, tiny_mem, 2), 48);
 }

@@ -60,6 +60,24 @@ fn preview(s: &str) -> String {
     p
 }
 
+/// Set by Ctrl+C / SIGTERM: the job stops after the current batch and writes nothing.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+fn on_interrupt() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe {
+            signal_hook_registry::register(sig, || {
+                CANCEL.store(true, std::sync::atomic::Ordering::SeqCst)
+            })
+        };
+    }
+}
+
+#[cfg(not(unix))]
+fn on_interrupt() {}
+
 pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     if a.batch_size == 0 {
         return Err(usage("--batch-size must be at least 1"));
@@ -101,12 +119,26 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
+    let workers = if backend.kind == "cpu" {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let max_tokens = encode::token_budget(
+        &enc.config,
+        enc.max_len,
+        a.batch_size,
+        backend.memory,
+        workers,
+    );
     let eopts = EncodeOptions {
         level,
         batch_size: a.batch_size,
+        max_tokens,
         ..EncodeOptions::default()
     };
-    let cancel = AtomicBool::new(false);
+    let cancel = &CANCEL;
+    on_interrupt();
     let bar = Bar::new("encoding", true);
     let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
     let mut params = std::collections::BTreeMap::new();
@@ -131,7 +163,13 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         model_id: a.model.file_name().map(|n| n.to_string_lossy().to_string()),
         cache_file: None,
     };
-    let rt = |e: EngineError| CliError::Runtime(e.into());
+    let rt = |e: EngineError| match e {
+        EngineError::Cancelled => CliError::Interrupted(format!(
+            "{}: interrupted; no output written",
+            a.input.display()
+        )),
+        e => CliError::Runtime(e.into()),
+    };
     let (rows, files) = match level {
         Level::Sentence => {
             let mut meta_names = vec!["line".to_string(), "text".to_string()];
@@ -150,9 +188,16 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                     &eopts,
                     &mut sink,
                     &mut on_progress,
-                    &cancel,
+                    cancel,
                 )
                 .map_err(rt)?;
+                if n == 0 {
+                    // Dropping the writer removes its temporary files.
+                    return Err(CliError::Runtime(anyhow::anyhow!(
+                        "{}: no documents to encode",
+                        a.input.display()
+                    )));
+                }
                 (n, w.finish()?)
             } else {
                 let (mut data, mut tokens) = (Vec::new(), Vec::new());
@@ -173,7 +218,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                     &eopts,
                     &mut sink,
                     &mut on_progress,
-                    &cancel,
+                    cancel,
                 )
                 .map_err(rt)?;
                 let n_rows = tokens.len();
@@ -210,7 +255,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         }
         Level::Word => {
             let (mut out, n) =
-                encode::encode_words(&enc, &mut corpus, &eopts, &mut on_progress, &cancel)
+                encode::encode_words(&enc, &mut corpus, &eopts, &mut on_progress, cancel)
                     .map_err(rt)?;
             out.types.provenance = provenance.clone();
             out.occurrences.provenance = provenance.clone();

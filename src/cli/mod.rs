@@ -88,6 +88,8 @@ pub enum CliError {
     Usage(String),
     /// The work failed (exit 1).
     Runtime(anyhow::Error),
+    /// Stopped by Ctrl+C / SIGTERM before it finished (exit 130); nothing was written.
+    Interrupted(String),
 }
 
 impl From<anyhow::Error> for CliError {
@@ -225,6 +227,7 @@ pub fn run() -> i32 {
         Err(e) => {
             let (code, kind, msg) = match &e {
                 CliError::Usage(m) => (2, "usage", m.clone()),
+                CliError::Interrupted(m) => (130, "interrupted", m.clone()),
                 CliError::Runtime(err) => {
                     let kind = err
                         .downcast_ref::<FormatError>()

@@ -41,6 +41,26 @@ pub struct BackendInfo {
     pub software: bool,
     /// Why this backend was chosen when it was not the one asked for.
     pub note: Option<String>,
+    /// Memory the encoder may plan with: available system memory (CPU) or the adapter's
+    /// largest buffer (wgpu). Batches are sized to fit it.
+    pub memory: MemoryLimit,
+}
+
+/// What bounds the size of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct MemoryLimit {
+    /// Bytes of memory available in all (CPU: MemAvailable).
+    pub total_bytes: Option<u64>,
+    /// Bytes one tensor may take (wgpu: the adapter's max_buffer_size and storage binding size).
+    pub buffer_bytes: Option<u64>,
+}
+
+/// Available system memory (Linux /proc/meminfo MemAvailable), when known.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl BackendInfo {
@@ -71,6 +91,10 @@ fn cpu(note: Option<String>) -> (Device, BackendInfo) {
             device_type: None,
             software: false,
             note,
+            memory: MemoryLimit {
+                total_bytes: available_memory(),
+                buffer_bytes: None,
+            },
         },
     )
 }
@@ -85,6 +109,10 @@ fn wgpu() -> Result<(Device, BackendInfo), String> {
     };
     let info = setup.adapter.get_info();
     let software = format!("{:?}", info.device_type) == "Cpu";
+    let limits = setup.adapter.limits();
+    let buffer = limits
+        .max_buffer_size
+        .min(limits.max_storage_buffer_binding_size);
     Ok((
         device,
         BackendInfo {
@@ -94,6 +122,10 @@ fn wgpu() -> Result<(Device, BackendInfo), String> {
             device_type: Some(format!("{:?}", info.device_type)),
             software,
             note: None,
+            memory: MemoryLimit {
+                total_bytes: None,
+                buffer_bytes: Some(buffer),
+            },
         },
     ))
 }

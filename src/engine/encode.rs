@@ -9,8 +9,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::EngineError;
+use super::device::MemoryLimit;
 use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
 use crate::formats::corpus::{Corpus, Doc};
+use crate::model::BertConfig;
 use crate::model::encoder::{Encoded, Encoder, Tokens, batches};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,7 +90,40 @@ impl Clock {
     }
 }
 
+/// Padded tokens per batch: `batch_size` full-length texts, fewer when the memory limit says so
+/// (at least one full-length text). Counts the live activations of one layer per padded token
+/// (hidden states, Q/K/V, the feed-forward intermediate, a row of attention scores per head);
+/// `workers` batches run at once on the CPU.
+pub fn token_budget(
+    cfg: &BertConfig,
+    max_len: usize,
+    batch_size: usize,
+    memory: MemoryLimit,
+    workers: usize,
+) -> usize {
+    let want = (batch_size.max(1) * max_len.max(1)) as u64;
+    let floor = max_len.max(1) as u64;
+    let mut budget = want;
+    if let Some(total) = memory.total_bytes {
+        let per_token = 4
+            * (cfg.hidden_size * 8
+                + cfg.intermediate_size * 2
+                + cfg.num_attention_heads * max_len * 2) as u64;
+        // A quarter of what is available, shared by the workers.
+        budget = budget.min(total / 4 / workers.max(1) as u64 / per_token.max(1));
+    }
+    if let Some(buf) = memory.buffer_bytes {
+        // The largest single tensors: attention scores (heads x len per token) and the
+        // feed-forward intermediate.
+        let widest = 4 * cfg.intermediate_size.max(cfg.num_attention_heads * max_len) as u64;
+        budget = budget.min(buf / widest.max(1));
+    }
+    budget.clamp(floor, want.max(floor)) as usize
+}
+
 type Batch<'a> = (Vec<&'a Tokens>, Vec<usize>);
+/// A batch's outputs with the input indices they belong to.
+type Ran<'a> = (Vec<Encoded>, &'a [usize]);
 
 /// Splits batches into groups of one batch per worker thread.
 fn groups(all: Vec<Batch<'_>>) -> Vec<Vec<Batch<'_>>> {
@@ -108,7 +143,7 @@ fn run_group<'a>(
     enc: &Encoder,
     group: &'a [Batch<'a>],
     hidden: bool,
-) -> Result<Vec<(Vec<Encoded>, &'a [usize])>, EngineError> {
+) -> Result<Vec<Ran<'a>>, EngineError> {
     use rayon::prelude::*;
     group
         .par_iter()
@@ -317,10 +352,22 @@ pub fn encode_words(
             "the corpus has no words to encode".into(),
         ));
     }
+    // The count also as a metadata column, so every output format carries it.
+    let mut tmeta = Metadata::new();
+    let count_col = words.iter().map(|w| w.1.count.to_string()).collect();
+    tmeta
+        .push(
+            MetaColumn {
+                name: "count".into(),
+                values: count_col,
+            },
+            n,
+        )
+        .map_err(bad)?;
     let types = EmbeddingSet::new(
         vocab,
         Matrix::from_vec(n, dim, data).map_err(bad)?,
-        Metadata::new(),
+        tmeta,
         Provenance::default(),
     )
     .map_err(bad)?;

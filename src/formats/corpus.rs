@@ -151,8 +151,8 @@ pub struct Corpus {
 
 const TEXT_NAMES: [&str; 5] = ["text", "sentence", "document", "content", "body"];
 
-fn pick<'a>(
-    names: &'a [String],
+fn pick(
+    names: &[String],
     wanted: Option<&str>,
     path: &Path,
     what: &str,

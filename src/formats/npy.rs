@@ -406,73 +406,6 @@ pub(crate) fn write_npy<W: Write>(w: &mut W, m: &Matrix) -> std::io::Result<()> 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_round_trip_and_alignment() {
-        let h = header_bytes(20, 50);
-        assert_eq!(h.len() % 64, 0);
-        let mut file = h.clone();
-        file.extend(std::iter::repeat_n(0u8, 20 * 50 * 4));
-        let p = parse_header(&file, file.len() as u64, Path::new("a.npy")).unwrap();
-        assert_eq!(
-            (p.rows, p.cols, p.dtype, p.fortran),
-            (20, 50, Float::F32, false)
-        );
-        assert_eq!(p.data_offset, h.len());
-        let e = parse_header(
-            &file[..file.len() - 1],
-            file.len() as u64 - 1,
-            Path::new("a.npy"),
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("truncated"), "{e}");
-    }
-
-    #[test]
-    fn rejects_bad_shapes_and_dtypes() {
-        let mk = |dict: &str| {
-            let mut b = MAGIC.to_vec();
-            b.extend_from_slice(&[1, 0]);
-            b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-            b.extend_from_slice(dict.as_bytes());
-            b
-        };
-        let p = Path::new("x.npy");
-        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
-        assert!(
-            parse_header(&b, b.len() as u64, p)
-                .unwrap_err()
-                .to_string()
-                .contains("1-D array")
-        );
-        let b = mk("{'descr': '<U5', 'fortran_order': False, 'shape': (2, 3), }");
-        assert!(
-            parse_header(&b, b.len() as u64, p)
-                .unwrap_err()
-                .to_string()
-                .contains("string array")
-        );
-        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 300), }");
-        assert!(
-            parse_header(&b, b.len() as u64, p)
-                .unwrap_err()
-                .to_string()
-                .contains("needs")
-        );
-        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }");
-        assert!(
-            parse_header(&b, b.len() as u64, p)
-                .unwrap_err()
-                .to_string()
-                .contains("3-D")
-        );
-        assert!(parse_header(b"garbage!!!!!", 12, p).is_err());
-    }
-}
-
 /// Writes an .npy of f32 rows as they come, with a vocabulary file and a metadata TSV beside it
 /// (`x.npy`, `x.vocab.txt`, `x.metadata.tsv`), so memory stays flat however many rows arrive.
 /// The row count in the header is patched in `finish`; until then the files carry a temporary
@@ -640,6 +573,73 @@ impl Drop for NpyStreamWriter {
 }
 
 /// A value made safe for one TSV cell (tabs and line breaks become spaces).
-fn tsv_cell(s: &str) -> String {
+pub(crate) fn tsv_cell(s: &str) -> String {
     s.replace(['\t', '\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip_and_alignment() {
+        let h = header_bytes(20, 50);
+        assert_eq!(h.len() % 64, 0);
+        let mut file = h.clone();
+        file.extend(std::iter::repeat_n(0u8, 20 * 50 * 4));
+        let p = parse_header(&file, file.len() as u64, Path::new("a.npy")).unwrap();
+        assert_eq!(
+            (p.rows, p.cols, p.dtype, p.fortran),
+            (20, 50, Float::F32, false)
+        );
+        assert_eq!(p.data_offset, h.len());
+        let e = parse_header(
+            &file[..file.len() - 1],
+            file.len() as u64 - 1,
+            Path::new("a.npy"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn rejects_bad_shapes_and_dtypes() {
+        let mk = |dict: &str| {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&[1, 0]);
+            b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+            b.extend_from_slice(dict.as_bytes());
+            b
+        };
+        let p = Path::new("x.npy");
+        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("1-D array")
+        );
+        let b = mk("{'descr': '<U5', 'fortran_order': False, 'shape': (2, 3), }");
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("string array")
+        );
+        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 300), }");
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("needs")
+        );
+        let b = mk("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }");
+        assert!(
+            parse_header(&b, b.len() as u64, p)
+                .unwrap_err()
+                .to_string()
+                .contains("3-D")
+        );
+        assert!(parse_header(b"garbage!!!!!", 12, p).is_err());
+    }
 }

@@ -193,12 +193,38 @@ pub fn save(
         Format::Npy | Format::Safetensors => {
             let vocab_path = vocab_path_for(path);
             super::vocab_file::write_vocab(&vocab_path, set.vocab.iter())?;
+            let mut out = vec![path.to_path_buf(), vocab_path];
             if format == Format::Npy {
                 atomic_write_with(path, |w| super::npy::write_npy(w, &set.matrix))?;
+                // Metadata beside the array (`x.metadata.tsv`, token first), as the reader expects.
+                if !set.metadata.columns().is_empty() {
+                    let stem = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    let meta_path = path.with_file_name(format!("{stem}.metadata.tsv"));
+                    let cols = set.metadata.columns();
+                    let mut text = String::from("token");
+                    for c in cols {
+                        text.push('\t');
+                        text.push_str(&super::npy::tsv_cell(&c.name));
+                    }
+                    text.push('\n');
+                    for (i, tok) in set.vocab.iter().enumerate() {
+                        text.push_str(&super::npy::tsv_cell(tok));
+                        for c in cols {
+                            text.push('\t');
+                            text.push_str(&super::npy::tsv_cell(&c.values[i]));
+                        }
+                        text.push('\n');
+                    }
+                    atomic_write(&meta_path, text.as_bytes())?;
+                    out.push(meta_path);
+                }
             } else {
                 super::safetensors_io::write_safetensors(&set.matrix, path)?;
             }
-            Ok(vec![path.to_path_buf(), vocab_path])
+            Ok(out)
         }
         Format::Parquet => {
             super::table::write_parquet(set, path)?;

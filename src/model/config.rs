@@ -85,7 +85,7 @@ impl BertConfig {
         }
         if cfg.hidden_size == 0
             || cfg.num_attention_heads == 0
-            || cfg.hidden_size % cfg.num_attention_heads != 0
+            || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
         {
             return Err(ModelError::Invalid(
                 path,

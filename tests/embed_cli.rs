@@ -1,0 +1,385 @@
+//! `embedscope embed` end to end on the tiny BERT fixture: output formats, input order, metadata,
+//! the documented JSON, corpus problems, and that a failed or interrupted job leaves no file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use embedscope::engine::device::{self, BackendChoice};
+use embedscope::formats::{self, LoadOptions};
+use embedscope::model::Encoder;
+use serde_json::Value;
+
+const TINY: &str = "tests/fixtures/encoder/tiny-bert";
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args(args)
+        .env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join("embedscope-test-cache-embed"),
+        )
+        .output()
+        .expect("run embedscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn embed_json(args: &[&str]) -> Value {
+    let (code, out, err) = run(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON value: {e}\n{out}"))
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn reference(texts: &[&str]) -> Vec<Vec<f32>> {
+    let dev = device::select(BackendChoice::Cpu).expect("cpu").0;
+    let enc = Encoder::load(Path::new(TINY), &dev, None).expect("tiny");
+    enc.encode(texts, 1, 1 << 20).expect("encode")
+}
+
+fn close(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5)
+}
+
+#[test]
+fn text_corpus_to_npy_in_input_order_with_the_documented_json() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let corpus = d.path().join("c.txt");
+    let mut bytes = b"the cat sat on the mat\n\nzebra \xff jumps\n".to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 10 << 20)); // a 10 MB line
+    bytes.extend(b"\nhello world\n");
+    std::fs::write(&corpus, &bytes).expect("write");
+    let out = d.path().join("out.npy");
+    let v = embed_json(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        corpus.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    for k in [
+        "rows",
+        "dim",
+        "level",
+        "model",
+        "backend",
+        "skipped",
+        "timing_s",
+        "docs_per_s",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k} in {v}");
+    }
+    assert_eq!(v["rows"], 4);
+    assert_eq!(v["dim"], 32);
+    assert_eq!(v["level"], "sentence");
+    assert_eq!(v["model"]["model_type"], "bert");
+    assert_eq!(v["model"]["sha256"].as_str().map(str::len), Some(64));
+    assert!(
+        v["model"]["path"]
+            .as_str()
+            .expect("path")
+            .ends_with("tiny-bert")
+    );
+    assert_eq!(v["backend"]["kind"], "cpu");
+    assert_eq!(v["backend"]["software"], false);
+    assert!(v["backend"]["name"].as_str().is_some());
+    assert_eq!(v["skipped"]["empty_skipped"], 1);
+    assert_eq!(v["skipped"]["invalid_utf8"], 1);
+    assert_eq!(v["skipped"]["truncated"], 1);
+    assert!(
+        v["timing_s"]["load"].as_f64().is_some() && v["timing_s"]["compute"].as_f64().is_some()
+    );
+    let set = formats::load(&out, &LoadOptions::default()).expect("load npy");
+    assert_eq!(set.rows(), 4);
+    let lines = set.metadata.column("line").expect("line column");
+    assert_eq!(lines.values, ["1", "3", "4", "5"]);
+    let long = "a".repeat(embedscope::formats::corpus::MAX_DOC_BYTES);
+    let want = reference(&[
+        "the cat sat on the mat",
+        "zebra \u{fffd} jumps",
+        &long,
+        "hello world",
+    ]);
+    for (i, w) in want.iter().enumerate() {
+        assert!(close(set.matrix.row(i), w), "row {i} out of order or wrong");
+    }
+    assert_eq!(
+        files(d.path()),
+        ["c.txt", "out.metadata.tsv", "out.npy", "out.vocab.txt"]
+    );
+}
+
+#[test]
+fn csv_jsonl_and_parquet_corpora_carry_their_columns_into_every_output_format() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let csv = d.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "id,body,lang\n7,\"a dog, barking\",en\n8,the cat,fr\n",
+    )
+    .expect("write");
+    let pq = d.path().join("o.parquet");
+    let v = embed_json(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        csv.to_str().expect("p"),
+        "--text-column",
+        "body",
+        "--out",
+        pq.to_str().expect("p"),
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(v["rows"], 2);
+    let set = formats::load(&pq, &LoadOptions::default()).expect("parquet");
+    assert_eq!(
+        set.metadata.column("lang").expect("lang").values,
+        ["en", "fr"]
+    );
+    assert_eq!(set.metadata.column("id").expect("id").values, ["7", "8"]);
+    let want = reference(&["a dog, barking", "the cat"]);
+    assert!(close(set.matrix.row(0), &want[0]) && close(set.matrix.row(1), &want[1]));
+
+    // The Parquet output is itself a corpus with a text column.
+    let vec_out = d.path().join("o2.vec");
+    let v = embed_json(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        pq.to_str().expect("p"),
+        "--text-column",
+        "text",
+        "--out",
+        vec_out.to_str().expect("p"),
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(v["rows"], 2);
+    let set = formats::load(&vec_out, &LoadOptions::default()).expect("vec");
+    assert!(close(set.matrix.row(0), &want[0]));
+
+    let jsonl = d.path().join("c.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"sentence\": \"the cat\", \"n\": 1}\n{\"sentence\": \"zebra\", \"n\": 2}\n",
+    )
+    .expect("write");
+    for ext in ["tsv", "esv"] {
+        let out = d.path().join(format!("j.{ext}"));
+        let v = embed_json(&[
+            "embed",
+            "--model",
+            TINY,
+            "--input",
+            jsonl.to_str().expect("p"),
+            "--field",
+            "sentence",
+            "--out",
+            out.to_str().expect("p"),
+            "--backend",
+            "cpu",
+            "--json",
+        ]);
+        assert_eq!(v["rows"], 2, "{ext}");
+        let set = formats::load(&out, &LoadOptions::default()).expect("load");
+        let want = reference(&["the cat", "zebra"]);
+        assert!(close(set.matrix.row(1), &want[1]), "{ext}");
+    }
+}
+
+#[test]
+fn word_level_writes_types_with_counts_and_sampled_occurrences() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let corpus = d.path().join("c.txt");
+    std::fs::write(&corpus, "The cat sat.\nthe cat slept\n").expect("write");
+    let out = d.path().join("w.npy");
+    let v = embed_json(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        corpus.to_str().expect("p"),
+        "--level",
+        "word",
+        "--out",
+        out.to_str().expect("p"),
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert_eq!(v["level"], "word");
+    let types = formats::load(&out, &LoadOptions::default()).expect("types");
+    assert_eq!(v["rows"].as_u64(), Some(types.rows() as u64));
+    let the = types
+        .vocab
+        .get("the")
+        .expect("lower-cased like the tokenizer");
+    let counts = &types
+        .metadata
+        .column("count")
+        .expect("occurrence counts")
+        .values;
+    assert_eq!(counts[the], "2");
+    assert_eq!(counts[types.vocab.get("slept").expect("slept")], "1");
+    let occ = formats::load(&d.path().join("w.occurrences.npy"), &LoadOptions::default())
+        .expect("occurrences");
+    assert_eq!(occ.rows(), 7, "the, cat, sat, ., the, cat, slept");
+    let ctx = occ.metadata.column("context").expect("context");
+    assert!(ctx.values.iter().any(|c| c == "The cat sat."));
+    // The type vector is the mean of its occurrences.
+    let words = occ.metadata.column("word").expect("word");
+    let rows: Vec<usize> = (0..occ.rows())
+        .filter(|&i| words.values[i] == "the")
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let mean: Vec<f32> = (0..32)
+        .map(|k| (occ.matrix.row(rows[0])[k] + occ.matrix.row(rows[1])[k]) / 2.0)
+        .collect();
+    assert!(close(types.matrix.row(the), &mean));
+}
+
+#[test]
+fn bad_corpora_and_models_fail_cleanly_without_output() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| -> PathBuf { d.path().join(n) };
+    std::fs::write(p("empty.txt"), "\n\n   \n").expect("write");
+    std::fs::write(p("c.csv"), "a,b\n1,2\n").expect("write");
+    std::fs::write(p("ok.txt"), "hello\n").expect("write");
+    let s = |x: PathBuf| x.to_string_lossy().into_owned();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![s(p("empty.txt")), s(p("o1.npy"))], "no documents"),
+        (vec![s(p("empty.txt")), s(p("o2.parquet"))], "no documents"),
+        (vec![s(p("c.csv")), s(p("o3.npy"))], "text column"),
+        (vec![s(p("missing.txt")), s(p("o4.npy"))], "missing.txt"),
+    ];
+    for (args, msg) in &cases {
+        let (code, _, err) = run(&[
+            "embed",
+            "--model",
+            TINY,
+            "--input",
+            &args[0],
+            "--out",
+            &args[1],
+            "--backend",
+            "cpu",
+        ]);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+    }
+    let (code, _, err) = run(&[
+        "embed",
+        "--model",
+        "tests/fixtures/encoder",
+        "--input",
+        &s(p("ok.txt")),
+        "--out",
+        &s(p("o5.npy")),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("config.json"), "{err}");
+    let (code, _, err) = run(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        &s(p("ok.txt")),
+        "--out",
+        &s(p("o6.xyz")),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = run(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        &s(p("empty.txt")),
+        "--out",
+        &s(p("o7.npy")),
+        "--json",
+    ]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).expect("error JSON");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("no documents")
+    );
+    assert_eq!(
+        files(d.path()),
+        ["c.csv", "empty.txt", "ok.txt"],
+        "no output or temporary file left behind"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_job_leaves_no_file() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let corpus = d.path().join("big.txt");
+    let line = "the quick brown fox jumps over the lazy dog and keeps running through the field\n";
+    std::fs::write(&corpus, line.repeat(400_000)).expect("write");
+    let out = d.path().join("o.npy");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args([
+            "embed",
+            "--model",
+            TINY,
+            "--input",
+            corpus.to_str().expect("p"),
+            "--out",
+            out.to_str().expect("p"),
+            "--backend",
+            "cpu",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the job is encoding (its first stderr line names the backend), then interrupt.
+    let mut err = child.stderr.take().expect("stderr");
+    let mut first = [0u8; 1];
+    use std::io::Read;
+    let _ = err.read(&mut first);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    assert_eq!(
+        files(d.path()),
+        ["big.txt"],
+        "no output or temporary file left behind"
+    );
+}
