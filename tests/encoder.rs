@@ -723,14 +723,14 @@ fn batch_token_budget_follows_the_memory_limit() {
         buffer_bytes: Some(1 << 30),
     };
     assert_eq!(encode::token_budget(&cfg, 48, 32, plenty, 2), 32 * 48);
-    // 1 MiB available: a quarter, shared by 2 workers, at 4 * (32*8 + 64*2 + 4*48*2) bytes per token.
+    // 4 MiB available: a quarter, shared by 2 workers, at 4 * (32*8 + 64*2 + 4*48*2) bytes per token.
     let small = MemoryLimit {
-        total_bytes: Some(1 << 20),
+        total_bytes: Some(4 << 20),
         buffer_bytes: None,
     };
     assert_eq!(
         encode::token_budget(&cfg, 48, 32, small, 2),
-        (1 << 20) / 4 / 2 / (4 * (256 + 128 + 384))
+        (4 << 20) / 4 / 2 / (4 * (256 + 128 + 384))
     );
     // A 64 KiB buffer limit: the widest tensor is 4 * max(64, 4 * 48) bytes per token.
     let buf = MemoryLimit {

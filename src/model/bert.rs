@@ -168,12 +168,12 @@ impl BertModel {
     }
 
     /// Last hidden state `[batch, len, hidden]` for token ids, token types and the attention
-    /// mask (1 = token, 0 = padding), all `[batch, len]`.
+    /// mask (1 = token, 0 = padding), all `[batch, len]`; `None` when nothing is padded.
     pub fn forward(
         &self,
         ids: Tensor<2, Int>,
         types: Tensor<2, Int>,
-        mask: Tensor<2>,
+        mask: Option<Tensor<2>>,
     ) -> Tensor<3> {
         let [b, l] = ids.dims();
         let device = ids.device();
@@ -190,14 +190,20 @@ impl BertModel {
         let heads = self.heads;
         let dh = h / heads;
         // Additive mask: 0 for tokens, a large negative number for padding.
-        let bias = ((mask - 1.0) * 1e9).reshape([b, 1, 1, l]);
+        // Skipped when no text in the batch is padded (common after sorting by length).
+        let bias = mask.map(|m| ((m - 1.0) * 1e9).reshape([b, 1, 1, l]));
         let scale = 1.0 / (dh as f64).sqrt();
         for layer in &self.layers {
             let split = |t: Tensor<2>| t.reshape([b, l, heads, dh]).swap_dims(1, 2);
-            let q = split(layer.query.forward(x.clone()));
+            // Scaling Q (len x head_dim) costs less than scaling the scores (len x len).
+            let q = split(layer.query.forward(x.clone()) * scale);
             let k = split(layer.key.forward(x.clone()));
             let v = split(layer.value.forward(x.clone()));
-            let scores = q.matmul(k.swap_dims(2, 3)) * scale + bias.clone();
+            let scores = q.matmul(k.swap_dims(2, 3));
+            let scores = match &bias {
+                Some(bias) => scores + bias.clone(),
+                None => scores,
+            };
             let probs = softmax(scores, 3);
             let ctx = probs.matmul(v).swap_dims(1, 2).reshape([b * l, h]);
             let a = layer
