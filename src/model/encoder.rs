@@ -180,7 +180,9 @@ impl Encoder {
         let types = Tensor::<2, Int>::from_data(TensorData::new(types, [b, l]), d);
         let mask_t = Tensor::<2>::from_data(TensorData::new(mask.clone(), [b, l]), d);
         let padded = batch.iter().any(|t| t.ids.len() < l);
-        let out = self.model.forward(ids, types, padded.then(|| mask_t.clone()));
+        let out = self
+            .model
+            .forward(ids, types, padded.then(|| mask_t.clone()));
         let h = self.dim();
         let m3 = mask_t.clone().reshape([b, l, 1]);
         let pooled = match self.pipeline.pooling {
