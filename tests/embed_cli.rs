@@ -123,8 +123,26 @@ fn text_corpus_to_npy_in_input_order_with_the_documented_json() {
     }
     assert_eq!(
         files(d.path()),
-        ["c.txt", "out.metadata.tsv", "out.npy", "out.vocab.txt"]
+        [
+            "c.txt",
+            "out.metadata.tsv",
+            "out.npy",
+            "out.provenance.json",
+            "out.vocab.txt"
+        ]
     );
+    let prov: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("out.provenance.json")).expect("provenance"),
+    )
+    .expect("json");
+    assert!(
+        prov["params"]["backend"]
+            .as_str()
+            .expect("backend")
+            .contains("cpu backend"),
+        "{prov}"
+    );
+    assert_eq!(prov["params"]["weights_sha256"], v["model"]["sha256"]);
 }
 
 #[test]

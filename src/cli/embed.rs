@@ -78,6 +78,19 @@ fn on_interrupt() {
 #[cfg(not(unix))]
 fn on_interrupt() {}
 
+/// `x.npy` -> `x.provenance.json` (model, weights and tokenizer hashes, backend and adapter).
+fn write_provenance(out: &std::path::Path, p: &Provenance) -> Result<PathBuf, CliError> {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let path = out.with_file_name(format!("{stem}.provenance.json"));
+    let text = serde_json::to_string_pretty(p).map_err(|e| CliError::Runtime(e.into()))?;
+    std::fs::write(&path, text)
+        .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
 pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     if a.batch_size == 0 {
         return Err(usage("--batch-size must be at least 1"));
@@ -174,60 +187,52 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         Level::Sentence => {
             let mut meta_names = vec!["line".to_string(), "text".to_string()];
             meta_names.extend(corpus.meta_names().iter().cloned());
-            if out_format == Format::Npy {
-                let mut w = NpyStreamWriter::create(&a.out, enc.dim(), &meta_names)?;
-                let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
-                    let mut m = vec![r.doc.line.to_string(), preview(&r.doc.text)];
-                    m.extend(r.doc.meta.iter().cloned());
-                    w.write_row(&format!("d{}", r.doc.index), r.vector, &m)?;
-                    Ok(())
-                };
-                let n = encode::encode_sentences(
-                    &enc,
-                    &mut corpus,
-                    &eopts,
-                    &mut sink,
-                    &mut on_progress,
-                    cancel,
-                )
-                .map_err(rt)?;
-                if n == 0 {
-                    // Dropping the writer removes its temporary files.
-                    return Err(CliError::Runtime(anyhow::anyhow!(
-                        "{}: no documents to encode",
-                        a.input.display()
-                    )));
-                }
-                (n, w.finish()?)
-            } else {
-                let (mut data, mut tokens) = (Vec::new(), Vec::new());
-                let mut cols: Vec<Vec<String>> = vec![Vec::new(); meta_names.len()];
-                let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
-                    data.extend_from_slice(r.vector);
-                    tokens.push(format!("d{}", r.doc.index));
-                    cols[0].push(r.doc.line.to_string());
-                    cols[1].push(preview(&r.doc.text));
-                    for (c, v) in cols[2..].iter_mut().zip(&r.doc.meta) {
-                        c.push(v.clone());
+            // .npy rows stream to disk; other formats collect the set and save it at the end.
+            let mut stream = match out_format {
+                Format::Npy => Some(NpyStreamWriter::create(&a.out, enc.dim(), &meta_names)?),
+                _ => None,
+            };
+            let (mut data, mut tokens) = (Vec::new(), Vec::new());
+            let mut cols: Vec<Vec<String>> = vec![Vec::new(); meta_names.len()];
+            let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
+                let token = format!("d{}", r.doc.index);
+                let mut m = vec![r.doc.line.to_string(), preview(&r.doc.text)];
+                m.extend(r.doc.meta.iter().cloned());
+                match stream.as_mut() {
+                    Some(w) => w.write_row(&token, r.vector, &m)?,
+                    None => {
+                        data.extend_from_slice(r.vector);
+                        tokens.push(token);
+                        for (c, v) in cols.iter_mut().zip(m) {
+                            c.push(v);
+                        }
                     }
-                    Ok(())
-                };
-                let n = encode::encode_sentences(
-                    &enc,
-                    &mut corpus,
-                    &eopts,
-                    &mut sink,
-                    &mut on_progress,
-                    cancel,
-                )
-                .map_err(rt)?;
-                let n_rows = tokens.len();
-                if n_rows == 0 {
-                    return Err(CliError::Runtime(anyhow::anyhow!(
-                        "{}: no documents to encode",
-                        a.input.display()
-                    )));
                 }
+                Ok(())
+            };
+            let n = encode::encode_sentences(
+                &enc,
+                &mut corpus,
+                &eopts,
+                &mut sink,
+                &mut on_progress,
+                cancel,
+            )
+            .map_err(rt)?;
+            if n == 0 {
+                // Dropping the stream writer removes its temporary files.
+                return Err(CliError::Runtime(anyhow::anyhow!(
+                    "{}: no documents to encode",
+                    a.input.display()
+                )));
+            }
+            if let Some(w) = stream {
+                let mut files = w.finish()?;
+                // .npy has no place for provenance: it goes beside the array.
+                files.push(write_provenance(&a.out, &provenance)?);
+                (n, files)
+            } else {
+                let n_rows = tokens.len();
                 let vocab = Vocab::from_unique(tokens).map_err(|(i, t)| {
                     CliError::Runtime(anyhow::anyhow!("duplicate row {t} at {i}"))
                 })?;
@@ -242,14 +247,10 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                     )
                     .map_err(|e| CliError::Runtime(e.into()))?;
                 }
-                let set = EmbeddingSet::new(
-                    vocab,
-                    Matrix::from_vec(n_rows, enc.dim(), data)
-                        .map_err(|e| CliError::Runtime(e.into()))?,
-                    meta,
-                    provenance.clone(),
-                )
-                .map_err(|e| CliError::Runtime(e.into()))?;
+                let matrix = Matrix::from_vec(n_rows, enc.dim(), data)
+                    .map_err(|e| CliError::Runtime(e.into()))?;
+                let set = EmbeddingSet::new(vocab, matrix, meta, provenance.clone())
+                    .map_err(|e| CliError::Runtime(e.into()))?;
                 (n, formats::save(&set, &a.out, Some(out_format))?)
             }
         }
