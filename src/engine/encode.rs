@@ -151,6 +151,34 @@ fn run_group<'a>(
         .collect()
 }
 
+/// Runs one chunk's tokenised texts in length-sorted batch groups: `each` gets every text's
+/// output with its index in the chunk, `done` the number of texts after each group. Stops with
+/// `Cancelled` between groups.
+fn run_chunk(
+    enc: &Encoder,
+    toks: &[Tokens],
+    opts: &EncodeOptions,
+    hidden: bool,
+    cancel: &AtomicBool,
+    each: &mut dyn FnMut(usize, Encoded),
+    done: &mut dyn FnMut(u64),
+) -> Result<(), EngineError> {
+    for group in groups(batches(toks, opts.batch_size, opts.max_tokens)) {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Cancelled);
+        }
+        let mut n = 0;
+        for (out, idx) in run_group(enc, &group, hidden)? {
+            n += idx.len() as u64;
+            for (e, &i) in out.into_iter().zip(idx) {
+                each(i, e);
+            }
+        }
+        done(n);
+    }
+    Ok(())
+}
+
 /// Encodes every document and hands its sentence vector to `sink`, in input order.
 pub fn encode_sentences(
     enc: &Encoder,
@@ -172,18 +200,18 @@ pub fn encode_sentences(
         let texts: Vec<&str> = chunk.iter().map(|d| d.text.as_str()).collect();
         let toks = enc.tokenize(&texts)?;
         let mut vecs: Vec<Vec<f32>> = vec![Vec::new(); chunk.len()];
-        for group in groups(batches(&toks, opts.batch_size, opts.max_tokens)) {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EngineError::Cancelled);
-            }
-            for (out, idx) in run_group(enc, &group, false)? {
-                docs += idx.len() as u64;
-                for (e, &i) in out.into_iter().zip(idx) {
-                    vecs[i] = e.pooled;
-                }
-            }
-            progress(&clock.progress(docs, corpus));
-        }
+        run_chunk(
+            enc,
+            &toks,
+            opts,
+            false,
+            cancel,
+            &mut |i, e| vecs[i] = e.pooled,
+            &mut |n| {
+                docs += n;
+                progress(&clock.progress(docs, corpus));
+            },
+        )?;
         for (d, v) in chunk.iter().zip(&vecs) {
             sink(DocRow { doc: d, vector: v })?;
         }
@@ -285,19 +313,14 @@ pub fn encode_words(
         let texts: Vec<&str> = chunk.iter().map(|d| d.text.as_str()).collect();
         let toks = enc.tokenize(&texts)?;
         let mut per_doc: Vec<Vec<(String, Vec<f32>)>> = vec![Vec::new(); chunk.len()];
-        for group in groups(batches(&toks, opts.batch_size, opts.max_tokens)) {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EngineError::Cancelled);
-            }
-            for (out, idx) in run_group(enc, &group, true)? {
-                docs += idx.len() as u64;
-                for (e, &i) in out.into_iter().zip(idx) {
-                    let hidden = e.hidden.unwrap_or_default();
-                    per_doc[i] = word_vectors(&toks[i], &hidden, dim, texts[i], enc.lowercase);
-                }
-            }
+        let each = &mut |i: usize, e: Encoded| {
+            let hidden = e.hidden.unwrap_or_default();
+            per_doc[i] = word_vectors(&toks[i], &hidden, dim, texts[i], enc.lowercase);
+        };
+        run_chunk(enc, &toks, opts, true, cancel, each, &mut |n| {
+            docs += n;
             progress(&clock.progress(docs, corpus));
-        }
+        })?;
         // Aggregate in input order (deterministic).
         for (d, words) in chunk.iter().zip(per_doc) {
             for (w, v) in words {
