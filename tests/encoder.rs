@@ -518,9 +518,13 @@ fn minilm_matches_sentence_transformers_on_the_wgpu_backend() {
 
 #[test]
 fn tiny_bert_on_wgpu_matches_the_cpu_backend() {
-    let Ok((dev, _)) = device::select(BackendChoice::Wgpu) else {
-        assert!(std::env::var("CI").is_err(), "CI: no wgpu adapter");
-        return;
+    let dev = match device::select(BackendChoice::Wgpu) {
+        Ok((dev, _)) => dev,
+        Err(e) if std::env::var("CI").is_err() => {
+            eprintln!("skipping the wgpu test: {e}");
+            return;
+        }
+        Err(e) => panic!("CI: no wgpu adapter ({e})"),
     };
     let r = json(&format!("{FIX}/tiny-bert-reference.json"));
     let owned = texts(&r);

@@ -99,8 +99,17 @@ fn cpu(note: Option<String>) -> (Device, BackendInfo) {
     )
 }
 
-/// Initialises wgpu on the default adapter and reports what it is.
+/// The wgpu device, initialised once per process: burn registers the runtime of a device
+/// globally, so a second initialisation of the same adapter fails; every caller (the CLI, the
+/// app's jobs, tests running in parallel) shares the first one.
 fn wgpu() -> Result<(Device, BackendInfo), String> {
+    static WGPU: std::sync::OnceLock<Result<(Device, BackendInfo), String>> =
+        std::sync::OnceLock::new();
+    WGPU.get_or_init(init_wgpu).clone()
+}
+
+/// Initialises wgpu on the default adapter and reports what it is.
+fn init_wgpu() -> Result<(Device, BackendInfo), String> {
     let init = std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup());
     let (device, setup) = match init {
         Ok(Ok(x)) => x,
