@@ -5,7 +5,7 @@
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::activation::{gelu, relu, softmax};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::weights::Weights;
 use super::{BertConfig, ModelError};
@@ -37,6 +37,9 @@ pub struct BertModel {
     heads: usize,
     /// 0 = gelu (erf), 1 = tanh-approximate gelu, 2 = relu.
     activation: usize,
+    /// The device is burn's CPU backend: GELU and the masked softmax use `model::cpu`'s
+    /// vectorised kernels.
+    cpu_kernels: bool,
 }
 
 fn linear(
@@ -151,11 +154,13 @@ impl BertModel {
             layers,
             heads: cfg.num_attention_heads,
             activation,
+            cpu_kernels: super::cpu::is_cpu(device),
         })
     }
 
     fn act(&self, x: Tensor<2>) -> Tensor<2> {
         match self.activation {
+            0 if self.cpu_kernels => super::cpu::gelu_erf(x),
             0 => gelu(x),
             1 => {
                 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
@@ -167,14 +172,9 @@ impl BertModel {
         }
     }
 
-    /// Last hidden state `[batch, len, hidden]` for token ids, token types and the attention
-    /// mask (1 = token, 0 = padding), all `[batch, len]`; `None` when nothing is padded.
-    pub fn forward(
-        &self,
-        ids: Tensor<2, Int>,
-        types: Tensor<2, Int>,
-        mask: Option<Tensor<2>>,
-    ) -> Tensor<3> {
+    /// Last hidden state `[batch, len, hidden]` for token ids and token types (`[batch, len]`);
+    /// row `r` holds `lens[r]` tokens followed by padding (which attention ignores).
+    pub fn forward(&self, ids: Tensor<2, Int>, types: Tensor<2, Int>, lens: &[usize]) -> Tensor<3> {
         let [b, l] = ids.dims();
         let device = ids.device();
         let positions = Tensor::<1, Int>::arange(0..l as i64, &device)
@@ -189,9 +189,17 @@ impl BertModel {
         let mut x: Tensor<2> = x.reshape([b * l, h]);
         let heads = self.heads;
         let dh = h / heads;
-        // Additive mask: 0 for tokens, a large negative number for padding.
-        // Skipped when no text in the batch is padded (common after sorting by length).
-        let bias = mask.map(|m| ((m - 1.0) * 1e9).reshape([b, 1, 1, l]));
+        // Additive mask: 0 for tokens, a large negative number for padding. Skipped when no
+        // text in the batch is padded (common after sorting by length), and on the CPU, whose
+        // softmax kernel reads the lengths.
+        let padded = lens.iter().any(|&n| n < l);
+        let bias = (padded && !self.cpu_kernels).then(|| {
+            let mut m = vec![0f32; b * l];
+            for (r, &n) in lens.iter().enumerate().take(b) {
+                m[r * l + n.min(l)..(r + 1) * l].fill(-1e9);
+            }
+            Tensor::<4>::from_data(TensorData::new(m, [b, 1, 1, l]), &device)
+        });
         let scale = 1.0 / (dh as f64).sqrt();
         for layer in &self.layers {
             let split = |t: Tensor<2>| t.reshape([b, l, heads, dh]).swap_dims(1, 2);
@@ -204,7 +212,11 @@ impl BertModel {
                 Some(bias) => scores + bias.clone(),
                 None => scores,
             };
-            let probs = softmax(scores, 3);
+            let probs = if self.cpu_kernels {
+                super::cpu::masked_softmax(scores, lens)
+            } else {
+                softmax(scores, 3)
+            };
             let ctx = probs.matmul(v).swap_dims(1, 2).reshape([b * l, h]);
             let a = layer
                 .attention_norm

@@ -179,10 +179,8 @@ impl Encoder {
         let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, l]), d);
         let types = Tensor::<2, Int>::from_data(TensorData::new(types, [b, l]), d);
         let mask_t = Tensor::<2>::from_data(TensorData::new(mask.clone(), [b, l]), d);
-        let padded = batch.iter().any(|t| t.ids.len() < l);
-        let out = self
-            .model
-            .forward(ids, types, padded.then(|| mask_t.clone()));
+        let lens: Vec<usize> = batch.iter().map(|t| t.ids.len()).collect();
+        let out = self.model.forward(ids, types, &lens);
         let h = self.dim();
         let m3 = mask_t.clone().reshape([b, l, 1]);
         let pooled = match self.pipeline.pooling {

@@ -4,6 +4,7 @@
 
 pub mod bert;
 pub mod config;
+pub mod cpu;
 pub mod encoder;
 pub mod weights;
 
