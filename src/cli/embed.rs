@@ -86,8 +86,8 @@ fn write_provenance(out: &std::path::Path, p: &Provenance) -> Result<PathBuf, Cl
         .unwrap_or_default();
     let path = out.with_file_name(format!("{stem}.provenance.json"));
     let text = serde_json::to_string_pretty(p).map_err(|e| CliError::Runtime(e.into()))?;
-    std::fs::write(&path, text)
-        .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", path.display())))?;
+    embedscope::formats::atomic_write(&path, text.as_bytes())
+        .map_err(|e| CliError::Runtime(e.into()))?;
     Ok(path)
 }
 

@@ -43,7 +43,8 @@ pub(crate) fn atomic_write_with(
     })
 }
 
-pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
+/// Writes `bytes` to `path` atomically (temporary file beside it, synced, then renamed).
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     atomic_write_with(path, |w| w.write_all(bytes))
 }
 
