@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_common import (DEFAULT_BINARY, REPO, busy_cpu_note, check_binary, fmt_bytes, fmt_s,  # noqa: E402
+from peer_common import (machine_line, DEFAULT_BINARY, REPO, busy_cpu_note, check_binary, fmt_bytes, fmt_s,  # noqa: E402
                          get_path, log, machine_info, run_json, table, warm_page_cache)
 
 import numpy as np  # noqa: E402
@@ -314,8 +314,7 @@ def main():
         print(json.dumps(res, indent=2))
         return
     m = res["machine"]
-    print(f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
-          f"{m['memory_gib']} GiB; load average at start {m['loadavg_at_start']}, at end {m['loadavg_at_end']}")
+    print(machine_line(m))
     print(f"python {m['python']}, torch {m.get('torch')} ({m['torch_threads']} threads), transformers "
           f"{m.get('transformers')}, sentence-transformers {m.get('sentence_transformers')}; "
           f"embedscope {version or '(not run: --peer-only)'}")

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_common import (DEFAULT_BINARY, DEFAULT_DATA, check_binary, fmt_bytes, fmt_s, get_path,  # noqa: E402
+from peer_common import (machine_line, DEFAULT_BINARY, DEFAULT_DATA, check_binary, fmt_bytes, fmt_s, get_path,  # noqa: E402
                          busy_cpu_note, log, machine_info, run_json, table, warm_page_cache)
 
 K = 10
@@ -237,9 +237,7 @@ def main():
     else:
         m = res["machine"]
         fa, es, ag = res["faiss"], res["embedscope_neighbors"], res["agreement"]
-        print(f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
-              f"{m['memory_gib']} GiB; Linux {m['kernel']}; load average at start {m['loadavg_at_start']}, "
-              f"at end {m['loadavg_at_end']}")
+        print(machine_line(m))
         print(f"python {m['python']}, faiss {m.get('faiss')} ({fa['omp_threads']} OpenMP threads), numpy {m.get('numpy')}; "
               f"embedscope {version}")
         print(f"data: {data.shape[0]} x {data.shape[1]} float32 (unit rows), {nq} queries, k={K}; "

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_common import (DEFAULT_BINARY, DEFAULT_DATA, check_binary, fmt_bytes, fmt_s, get_path,  # noqa: E402
+from peer_common import (machine_line, DEFAULT_BINARY, DEFAULT_DATA, check_binary, fmt_bytes, fmt_s, get_path,  # noqa: E402
                          busy_cpu_note, log, machine_info, run_json, run_measured, table, warm_page_cache)
 
 GLOVE_FILES = ["glove.6B.50d.100k.txt", "glove.6B.50d.txt"]
@@ -282,9 +282,7 @@ def bench_native(binary, data_dir, repeats):
 def report_text(res):
     m = res["machine"]
     lines = [
-        f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
-        f"{m['memory_gib']} GiB; Linux {m['kernel']}; load average at start {m['loadavg_at_start']}, "
-        f"at end {m.get('loadavg_at_end')}",
+        machine_line(m),
         f"python {m['python']}, gensim {m.get('gensim')}, numpy {m.get('numpy')}; embedscope {res['embedscope_version']}",
         f"repeats: {res['repeats']} (best time; peak RSS = max over repeats); warm page cache",
         "",

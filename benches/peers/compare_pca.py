@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_common import (DEFAULT_BINARY, DEFAULT_DATA, busy_cpu_note, check_binary, fmt_bytes, fmt_s,  # noqa: E402
+from peer_common import (machine_line, DEFAULT_BINARY, DEFAULT_DATA, busy_cpu_note, check_binary, fmt_bytes, fmt_s,  # noqa: E402
                          get_path, log, machine_info, run_json, table, warm_page_cache)
 
 import numpy as np  # noqa: E402
@@ -212,8 +212,7 @@ def main():
         print(json.dumps(res, indent=2))
         return
     m = res["machine"]
-    print(f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
-          f"{m['memory_gib']} GiB; load average at start {m['loadavg_at_start']}, at end {m['loadavg_at_end']}")
+    print(machine_line(m))
     print(f"python {m['python']}, scikit-learn {m.get('sklearn')}, numpy {m.get('numpy')}, scipy {m.get('scipy')}; "
           f"embedscope {version or '(not run: --peer-only)'}")
     print(f"data: {inp.name} {n} x {dim} float32 -> {NCOMP} components; best of {args.repeats}")

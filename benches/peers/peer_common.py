@@ -85,6 +85,14 @@ with open(out, "w") as f:
 """
 
 
+def machine_line(m):
+    """The one-line machine summary every peer script prints above its table."""
+    kernel = f"Linux {m['kernel']}; " if m.get("kernel") else ""
+    return (f"machine: {m['cpu_model']}; {m['logical_cpus']} logical CPUs ({m['cpus_usable']} usable); "
+            f"{m['memory_gib']} GiB; {kernel}load average at start {m['loadavg_at_start']}, "
+            f"at end {m.get('loadavg_at_end')}")
+
+
 def run_measured(cmd, env=None, cwd=None):
     """Run cmd in a fresh child; return wall time, the child's own peak RSS and its output.
 
