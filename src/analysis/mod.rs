@@ -3,6 +3,7 @@
 //! benchmark files it is given.
 
 pub mod analogy;
+pub mod cluster;
 pub mod error;
 pub mod eval;
 pub mod expr;

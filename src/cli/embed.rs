@@ -5,10 +5,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::Args;
-use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+use embedscope::core::Provenance;
 use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
-use embedscope::engine::encode::{self, EncodeOptions, Level};
+use embedscope::engine::encode::{self, EncodeOptions, Level, SentenceCollector};
 use embedscope::formats::corpus::{Corpus, CorpusFormat, CorpusOptions};
 use embedscope::formats::{self, Format, NpyStreamWriter};
 use embedscope::model::{Encoder, Pooling};
@@ -50,14 +50,6 @@ pub struct EmbedArgs {
     pub pooling: Option<String>,
     #[arg(long)]
     pub json: bool,
-}
-
-fn preview(s: &str) -> String {
-    let mut p: String = s.chars().take(200).collect();
-    if p.len() < s.len() {
-        p.push('…');
-    }
-    p
 }
 
 /// Set by Ctrl+C / SIGTERM: the job stops after the current batch and writes nothing.
@@ -185,28 +177,20 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     };
     let (rows, files) = match level {
         Level::Sentence => {
-            let mut meta_names = vec!["line".to_string(), "text".to_string()];
-            meta_names.extend(corpus.meta_names().iter().cloned());
+            let meta_names = SentenceCollector::columns(corpus.meta_names());
             // .npy rows stream to disk; other formats collect the set and save it at the end.
             let mut stream = match out_format {
                 Format::Npy => Some(NpyStreamWriter::create(&a.out, enc.dim(), &meta_names)?),
                 _ => None,
             };
-            let (mut data, mut tokens) = (Vec::new(), Vec::new());
-            let mut cols: Vec<Vec<String>> = vec![Vec::new(); meta_names.len()];
+            let mut collect = SentenceCollector::new(enc.dim(), corpus.meta_names());
             let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
-                let token = format!("d{}", r.doc.index);
-                let mut m = vec![r.doc.line.to_string(), preview(&r.doc.text)];
-                m.extend(r.doc.meta.iter().cloned());
                 match stream.as_mut() {
-                    Some(w) => w.write_row(&token, r.vector, &m)?,
-                    None => {
-                        data.extend_from_slice(r.vector);
-                        tokens.push(token);
-                        for (c, v) in cols.iter_mut().zip(m) {
-                            c.push(v);
-                        }
+                    Some(w) => {
+                        let (token, m) = SentenceCollector::row_values(&r);
+                        w.write_row(&token, r.vector, &m)?
                     }
+                    None => collect.push(&r),
                 }
                 Ok(())
             };
@@ -232,24 +216,8 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                 files.push(write_provenance(&a.out, &provenance)?);
                 (n, files)
             } else {
-                let n_rows = tokens.len();
-                let vocab = Vocab::from_unique(tokens).map_err(|(i, t)| {
-                    CliError::Runtime(anyhow::anyhow!("duplicate row {t} at {i}"))
-                })?;
-                let mut meta = Metadata::new();
-                for (name, values) in meta_names.iter().zip(cols) {
-                    meta.push(
-                        MetaColumn {
-                            name: name.clone(),
-                            values,
-                        },
-                        n_rows,
-                    )
-                    .map_err(|e| CliError::Runtime(e.into()))?;
-                }
-                let matrix = Matrix::from_vec(n_rows, enc.dim(), data)
-                    .map_err(|e| CliError::Runtime(e.into()))?;
-                let set = EmbeddingSet::new(vocab, matrix, meta, provenance.clone())
+                let set = collect
+                    .finish(provenance.clone())
                     .map_err(|e| CliError::Runtime(e.into()))?;
                 (n, formats::save(&set, &a.out, Some(out_format))?)
             }

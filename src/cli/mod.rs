@@ -21,11 +21,18 @@ use embedscope::formats::{self, CacheStatus, Format, FormatError, LoadOptions};
     name = "embedscope",
     version,
     about = "Explore and compare text embeddings on your own machine",
-    long_about = "Explore and compare text embeddings on your own machine.\n\nWithout a subcommand the desktop app opens. Every FILE argument also accepts `demo`, the bundled GloVe 6B 50d subset (50k words)."
+    long_about = "Explore and compare text embeddings on your own machine.\n\nWithout a subcommand the desktop app opens (on the bundled demo set, or on the FILES given). Every FILE argument also accepts `demo`, the bundled GloVe 6B 50d subset (50k words).",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Files for the desktop app to open (vector files, corpora, model folders).
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// Desktop app: start with nothing open (not the demo set).
+    #[arg(long)]
+    pub empty: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -220,7 +227,7 @@ pub fn run() -> i32 {
         Some(Command::Convert(a)) => commands::convert(&a),
         Some(Command::Project(a)) => project::project(&a),
         Some(Command::Embed(a)) => embed::embed(&a),
-        None => gui_or_help(),
+        None => gui_or_help(cli.files, cli.empty),
     };
     match result {
         Ok(()) => 0,
@@ -244,13 +251,26 @@ pub fn run() -> i32 {
     }
 }
 
-fn gui_or_help() -> Result<(), CliError> {
+#[cfg(feature = "gui")]
+fn gui_or_help(files: Vec<PathBuf>, empty: bool) -> Result<(), CliError> {
+    let files = files
+        .into_iter()
+        .filter(|f| f.as_os_str() != formats::DEMO_NAME)
+        .collect();
+    embedscope::ui::run(embedscope::ui::StartOptions {
+        files,
+        empty,
+        settings_path: embedscope::app::Settings::default_path(),
+    })
+    .map_err(|e| CliError::Runtime(anyhow::anyhow!("the desktop app could not start: {e}")))
+}
+
+#[cfg(not(feature = "gui"))]
+fn gui_or_help(_files: Vec<PathBuf>, _empty: bool) -> Result<(), CliError> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     let _ = cmd.print_help();
     println!();
-    if cfg!(feature = "gui") {
-        eprintln!("The desktop app is not part of this build yet; use a subcommand.");
-    }
+    eprintln!("This build has no desktop app (built without the `gui` feature); use a subcommand.");
     Err(usage("no subcommand given"))
 }

@@ -179,6 +179,87 @@ fn run_chunk(
     Ok(())
 }
 
+/// Collects sentence rows into an [`EmbeddingSet`]: token `d<index>`, metadata `line`, `text`
+/// (a preview) and the corpus's own columns.
+pub struct SentenceCollector {
+    dim: usize,
+    names: Vec<String>,
+    data: Vec<f32>,
+    tokens: Vec<String>,
+    cols: Vec<Vec<String>>,
+}
+
+/// Documents are shown by their first characters.
+pub const PREVIEW_CHARS: usize = 200;
+
+/// The first [`PREVIEW_CHARS`] characters of a document, on one line.
+pub fn preview(text: &str) -> String {
+    let mut s: String = text.chars().take(PREVIEW_CHARS).collect();
+    if text.chars().nth(PREVIEW_CHARS).is_some() {
+        s.push('…');
+    }
+    s.replace(['\n', '\r', '\t'], " ")
+}
+
+impl SentenceCollector {
+    /// Metadata column names: `line`, `text`, then the corpus's.
+    pub fn columns(corpus_columns: &[String]) -> Vec<String> {
+        let mut names = vec!["line".to_string(), "text".to_string()];
+        names.extend(corpus_columns.iter().cloned());
+        names
+    }
+
+    pub fn new(dim: usize, corpus_columns: &[String]) -> Self {
+        let names = Self::columns(corpus_columns);
+        SentenceCollector {
+            dim,
+            cols: vec![Vec::new(); names.len()],
+            names,
+            data: Vec::new(),
+            tokens: Vec::new(),
+        }
+    }
+
+    /// The token and metadata values of a row.
+    pub fn row_values(r: &DocRow) -> (String, Vec<String>) {
+        let mut m = vec![r.doc.line.to_string(), preview(&r.doc.text)];
+        m.extend(r.doc.meta.iter().cloned());
+        (format!("d{}", r.doc.index), m)
+    }
+
+    pub fn push(&mut self, r: &DocRow) {
+        let (token, m) = Self::row_values(r);
+        self.data.extend_from_slice(r.vector);
+        self.tokens.push(token);
+        for (c, v) in self.cols.iter_mut().zip(m) {
+            c.push(v);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    pub fn finish(self, provenance: Provenance) -> Result<EmbeddingSet, EngineError> {
+        let n = self.tokens.len();
+        let vocab = Vocab::from_unique(self.tokens)
+            .map_err(|(i, t)| EngineError::Output(format!("duplicate row {t} at {i}")))?;
+        let mut meta = Metadata::new();
+        for (name, values) in self.names.into_iter().zip(self.cols) {
+            meta.push(MetaColumn { name, values }, n)
+                .map_err(|e| EngineError::Output(e.to_string()))?;
+        }
+        let matrix = Matrix::from_vec(n, self.dim, self.data)
+            .map_err(|e| EngineError::Output(e.to_string()))?;
+        EmbeddingSet::new(vocab, matrix, meta, provenance)
+            .map_err(|e| EngineError::Output(e.to_string()))
+    }
+}
+
 /// Encodes every document and hands its sentence vector to `sink`, in input order.
 pub fn encode_sentences(
     enc: &Encoder,

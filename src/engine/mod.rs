@@ -4,6 +4,7 @@
 
 pub mod device;
 pub mod encode;
+pub mod jobs;
 
 use thiserror::Error;
 

@@ -1,0 +1,332 @@
+//! What outlives a run: `Settings` (recent files, theme, panel layout; a small struct whose
+//! missing fields take defaults, so old files keep loading) and `Session` files (data sets,
+//! their maps' methods and parameters, selections, bookmarks), both written atomically as JSON.
+//! Also the CSV exports of the selection and of neighbour lists.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{App, Dataset, Inspector};
+use crate::analysis::project::tsne::TsneParams;
+use crate::engine::jobs::ProjectSpec;
+
+/// Recent files kept in the File menu.
+pub const MAX_RECENT: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub recent: Vec<PathBuf>,
+    pub dark: bool,
+    pub left_panel_width: f32,
+    pub right_panel_width: f32,
+    pub point_size: f32,
+    pub last_model: Option<PathBuf>,
+    pub last_corpus: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            recent: Vec::new(),
+            dark: true,
+            left_panel_width: 280.0,
+            right_panel_width: 300.0,
+            point_size: 3.0,
+            last_model: None,
+            last_corpus: None,
+        }
+    }
+}
+
+impl Settings {
+    /// `$XDG_CONFIG_HOME/embedscope/settings.json` or `~/.config/embedscope/settings.json`.
+    pub fn default_path() -> Option<PathBuf> {
+        if let Some(d) = std::env::var_os("EMBEDSCOPE_CONFIG_DIR") {
+            return Some(PathBuf::from(d).join("settings.json"));
+        }
+        if let Some(d) = std::env::var_os("XDG_CONFIG_HOME") {
+            return Some(PathBuf::from(d).join("embedscope").join("settings.json"));
+        }
+        std::env::var_os("HOME").map(|h| {
+            PathBuf::from(h)
+                .join(".config")
+                .join("embedscope")
+                .join("settings.json")
+        })
+    }
+
+    /// Reads settings; a missing file gives the defaults, a damaged one the defaults and a
+    /// message (the file is left as it is until the next save).
+    pub fn load(path: &Path) -> (Settings, Option<String>) {
+        match std::fs::read(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Settings::default(), None),
+            Err(e) => (
+                Settings::default(),
+                Some(format!("{}: {e}; using the default settings", path.display())),
+            ),
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(s) => (s, None),
+                Err(e) => (
+                    Settings::default(),
+                    Some(format!(
+                        "{}: not valid settings ({e}); using the default settings",
+                        path.display()
+                    )),
+                ),
+            },
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        crate::formats::atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    pub fn add_recent(&mut self, path: &Path) {
+        let p = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|r| *r != p);
+        self.recent.insert(0, p);
+        self.recent.truncate(MAX_RECENT);
+    }
+}
+
+/// How a map was made, enough to make it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum SavedMap {
+    Pca,
+    Tsne {
+        perplexity: f64,
+        iterations: usize,
+        seed: u64,
+    },
+    Axes {
+        x: String,
+        y: Option<String>,
+    },
+}
+
+impl SavedMap {
+    pub fn spec(&self) -> ProjectSpec {
+        match self {
+            SavedMap::Pca => ProjectSpec::Pca,
+            SavedMap::Tsne {
+                perplexity,
+                iterations,
+                seed,
+            } => ProjectSpec::Tsne(TsneParams {
+                perplexity: *perplexity,
+                iterations: *iterations,
+                seed: *seed,
+                ..TsneParams::default()
+            }),
+            SavedMap::Axes { x, y } => ProjectSpec::Axes {
+                x: x.clone(),
+                y: y.clone(),
+            },
+        }
+    }
+
+    pub fn from_spec(spec: &ProjectSpec) -> SavedMap {
+        match spec {
+            ProjectSpec::Pca => SavedMap::Pca,
+            ProjectSpec::Tsne(p) => SavedMap::Tsne {
+                perplexity: p.perplexity,
+                iterations: p.iterations,
+                seed: p.seed,
+            },
+            ProjectSpec::Axes { x, y } => SavedMap::Axes {
+                x: x.clone(),
+                y: y.clone(),
+            },
+        }
+    }
+}
+
+/// A named view: which data set, where the camera was, what was selected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bookmark {
+    pub name: String,
+    pub dataset: String,
+    /// Map centre and zoom (pixels per map unit).
+    pub center: [f32; 2],
+    pub zoom: f32,
+    pub selection: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedDataset {
+    pub name: String,
+    /// Path of the vector file, or `embedded:...` for the demo.
+    pub source: String,
+    pub map: SavedMap,
+    /// Selected rows.
+    pub selection: Vec<usize>,
+    /// Selected tokens (checked against the rows when the session is opened).
+    pub selection_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Always "embedscope-session".
+    pub kind: String,
+    pub version: u32,
+    pub datasets: Vec<SavedDataset>,
+    pub bookmarks: Vec<Bookmark>,
+}
+
+pub const SESSION_KIND: &str = "embedscope-session";
+
+impl Session {
+    pub fn capture(app: &App) -> Session {
+        let datasets = app
+            .datasets
+            .iter()
+            .filter(|d| !d.set.provenance.source.is_empty())
+            .map(|d| SavedDataset {
+                name: d.name.clone(),
+                source: d.set.provenance.source.clone(),
+                map: d
+                    .map
+                    .as_ref()
+                    .map(|m| saved_from_view(&m.method, &m.params))
+                    .unwrap_or(SavedMap::Pca),
+                selection: d.selection.clone(),
+                selection_tokens: d.selection.iter().map(|&r| d.token(r).to_string()).collect(),
+            })
+            .collect();
+        Session {
+            kind: SESSION_KIND.into(),
+            version: 1,
+            datasets,
+            bookmarks: app.bookmarks.clone(),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        crate::formats::atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    pub fn load(path: &Path) -> Result<Session, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let s: Session = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{}: not an embedscope session (line {}, column {}: {e})",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        if s.kind != SESSION_KIND {
+            return Err(format!(
+                "{}: \"kind\" is {:?}, expected {SESSION_KIND:?}",
+                path.display(),
+                s.kind
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// Rebuilds the method of a map from the words shown with it.
+fn saved_from_view(method: &str, params: &str) -> SavedMap {
+    match method {
+        "t-SNE" => {
+            let num = |key: &str| -> Option<f64> {
+                params
+                    .split(',')
+                    .map(str::trim)
+                    .find_map(|p| p.strip_prefix(key).map(str::trim))
+                    .and_then(|v| v.split_whitespace().next())
+                    .and_then(|v| v.parse().ok())
+            };
+            let d = TsneParams::default();
+            SavedMap::Tsne {
+                perplexity: num("perplexity").unwrap_or(d.perplexity),
+                iterations: params
+                    .split(',')
+                    .map(str::trim)
+                    .find(|p| p.ends_with("iterations"))
+                    .and_then(|p| p.split_whitespace().next())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d.iterations),
+                seed: num("seed").map(|s| s as u64).unwrap_or(d.seed),
+            }
+        }
+        "semantic axes" => {
+            let mut x = String::new();
+            let mut y = None;
+            for part in params.split("; ") {
+                if let Some(v) = part.strip_prefix("x: ") {
+                    x = v.to_string();
+                } else if let Some(v) = part.strip_prefix("y: ") {
+                    if !v.starts_with("first principal component") {
+                        y = Some(v.to_string());
+                    }
+                }
+            }
+            SavedMap::Axes { x, y }
+        }
+        _ => SavedMap::Pca,
+    }
+}
+
+/// RFC 4180 quoting.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with([' ', '\t']) || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The selected points: token, map position, norm and metadata columns.
+pub fn selection_csv(d: &Dataset) -> String {
+    let cols = d.set.metadata.columns();
+    let mut out = String::from("token,row,x,y,norm");
+    for c in cols {
+        out.push(',');
+        out.push_str(&csv_field(&c.name));
+    }
+    out.push('\n');
+    for &r in &d.selection {
+        let pos = d.map.as_ref().and_then(|m| m.position(r));
+        let (x, y) = pos.map_or((String::new(), String::new()), |p| {
+            (p[0].to_string(), p[1].to_string())
+        });
+        out.push_str(&format!(
+            "{},{r},{x},{y},{}",
+            csv_field(d.token(r)),
+            d.scan.norms[r]
+        ));
+        for c in cols {
+            out.push(',');
+            out.push_str(&csv_field(&c.values[r]));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The inspected token's neighbours: query, rank, neighbour, score, metric.
+pub fn neighbours_csv(d: &Dataset, ins: &Inspector) -> String {
+    let mut out = String::from("query,rank,neighbour,score,metric\n");
+    if let Some(q) = ins.neighbours_of {
+        for (rank, (r, s)) in ins.neighbours.iter().enumerate() {
+            out.push_str(&format!(
+                "{},{},{},{s},{}\n",
+                csv_field(d.token(q)),
+                rank + 1,
+                csv_field(d.token(*r)),
+                ins.metric.name()
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,604 @@
+//! The app's background work: each job runs on its own named thread, reports progress and its
+//! result through a channel that the UI drains once per frame, and stops when cancelled. A job
+//! that fails (or panics) becomes a `Failed` event; it never takes the app down.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use super::EngineError;
+use super::device::{self, BackendChoice, BackendInfo};
+use super::encode::{self, EncodeOptions, Level, SentenceCollector};
+use crate::analysis::project::quality::{self, Quality};
+use crate::analysis::project::tsne::TsneParams;
+use crate::analysis::project::{Projection, axes, pca, tsne};
+use crate::core::{EmbeddingSet, Provenance};
+use crate::formats::corpus::{Corpus, CorpusOptions};
+use crate::formats::{self, LoadOptions};
+use crate::model::{Encoder, Pooling};
+
+pub type JobId = u64;
+
+/// What a projection job computes.
+#[derive(Debug, Clone)]
+pub enum ProjectSpec {
+    Pca,
+    Tsne(TsneParams),
+    /// Semantic axes: x (and optionally y) as "a,b -> c,d" or an expression.
+    Axes { x: String, y: Option<String> },
+}
+
+impl ProjectSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProjectSpec::Pca => "PCA",
+            ProjectSpec::Tsne(_) => "t-SNE",
+            ProjectSpec::Axes { .. } => "semantic axes",
+        }
+    }
+}
+
+/// What to encode, and how.
+#[derive(Debug, Clone)]
+pub struct EncodeSpec {
+    pub model: PathBuf,
+    pub corpus: PathBuf,
+    pub corpus_options: CorpusOptions,
+    pub level: Level,
+    pub backend: BackendChoice,
+    pub pooling: Option<Pooling>,
+    pub batch_size: usize,
+}
+
+#[derive(Clone)]
+pub enum Job {
+    /// A vector file.
+    Load { path: PathBuf, options: LoadOptions },
+    /// The bundled demo set.
+    Demo,
+    /// A 2-D map of a set, with its quality (k nearest neighbours kept).
+    Project {
+        set: Arc<EmbeddingSet>,
+        spec: ProjectSpec,
+        quality_k: usize,
+    },
+    /// A corpus through a model.
+    Encode(EncodeSpec),
+}
+
+impl Job {
+    pub fn label(&self) -> String {
+        match self {
+            Job::Load { path, .. } => format!("open {}", path.display()),
+            Job::Demo => "open the demo set".into(),
+            Job::Project { spec, set, .. } => {
+                format!("{} of {} points", spec.name(), set.rows())
+            }
+            Job::Encode(s) => format!(
+                "encode {} with {}",
+                s.corpus.display(),
+                s.model
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| s.model.display().to_string())
+            ),
+        }
+    }
+}
+
+/// A job's result.
+#[derive(Debug)]
+pub enum JobOutput {
+    Loaded(Arc<EmbeddingSet>),
+    Projected {
+        projection: Projection,
+        quality: Option<Quality>,
+        seconds: f64,
+    },
+    Encoded {
+        set: Arc<EmbeddingSet>,
+        backend: BackendInfo,
+        documents: u64,
+        docs_per_s: f64,
+    },
+}
+
+#[derive(Debug)]
+pub enum JobEvent {
+    Progress {
+        id: JobId,
+        /// 0..1 when known.
+        fraction: Option<f32>,
+        text: String,
+        /// t-SNE: the current layout (2-D, row-major) of the projected rows, for animation.
+        layout: Option<Vec<f32>>,
+    },
+    /// The backend a job runs on (encode jobs), as soon as it is known.
+    Backend { id: JobId, info: BackendInfo },
+    Done { id: JobId, output: JobOutput },
+    Failed { id: JobId, error: String },
+    Cancelled { id: JobId },
+}
+
+impl JobEvent {
+    pub fn id(&self) -> JobId {
+        match self {
+            JobEvent::Progress { id, .. }
+            | JobEvent::Backend { id, .. }
+            | JobEvent::Done { id, .. }
+            | JobEvent::Failed { id, .. }
+            | JobEvent::Cancelled { id } => *id,
+        }
+    }
+
+    /// Whether the job is over.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            JobEvent::Done { .. } | JobEvent::Failed { .. } | JobEvent::Cancelled { .. }
+        )
+    }
+}
+
+/// Called after every event (the UI asks for a repaint).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Starts jobs and hands back their events.
+pub struct Worker {
+    tx: Sender<JobEvent>,
+    rx: Receiver<JobEvent>,
+    next: JobId,
+    cancels: HashMap<JobId, Arc<AtomicBool>>,
+    waker: Option<Waker>,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Worker {
+    pub fn new() -> Self {
+        let (tx, rx) = channel();
+        Worker {
+            tx,
+            rx,
+            next: 1,
+            cancels: HashMap::new(),
+            waker: None,
+        }
+    }
+
+    pub fn set_waker(&mut self, waker: Waker) {
+        self.waker = Some(waker);
+    }
+
+    /// Starts `job` on its own thread.
+    pub fn submit(&mut self, job: Job) -> JobId {
+        let id = self.next;
+        self.next += 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.cancels.insert(id, cancel.clone());
+        let out = Emitter {
+            id,
+            tx: self.tx.clone(),
+            waker: self.waker.clone(),
+        };
+        let name = format!("job-{id}");
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(&job, &out, &cancel)
+            }));
+            let event = match result {
+                Ok(Ok(output)) => JobEvent::Done { id, output },
+                Ok(Err(EngineError::Cancelled)) => JobEvent::Cancelled { id },
+                Ok(Err(e)) => JobEvent::Failed {
+                    id,
+                    error: e.to_string(),
+                },
+                Err(p) => JobEvent::Failed {
+                    id,
+                    error: format!("internal error: {}", panic_text(&p)),
+                },
+            };
+            out.send(event);
+        });
+        if let Err(e) = spawned {
+            let _ = self.tx.send(JobEvent::Failed {
+                id,
+                error: format!("could not start a thread: {e}"),
+            });
+        }
+        id
+    }
+
+    /// Asks a job to stop; it reports `Cancelled` when it has.
+    pub fn cancel(&self, id: JobId) {
+        if let Some(c) = self.cancels.get(&id) {
+            c.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Events since the last call (never blocks).
+    pub fn poll(&mut self) -> Vec<JobEvent> {
+        let events: Vec<JobEvent> = self.rx.try_iter().collect();
+        for e in &events {
+            if e.is_final() {
+                self.cancels.remove(&e.id());
+            }
+        }
+        events
+    }
+
+    /// Waits up to `timeout` for the next event (for tests and scripts).
+    pub fn wait(&mut self, timeout: Duration) -> Option<JobEvent> {
+        let e = self.rx.recv_timeout(timeout).ok()?;
+        if e.is_final() {
+            self.cancels.remove(&e.id());
+        }
+        Some(e)
+    }
+
+    /// Jobs not finished yet.
+    pub fn running(&self) -> usize {
+        self.cancels.len()
+    }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a job panicked".into()
+    }
+}
+
+struct Emitter {
+    id: JobId,
+    tx: Sender<JobEvent>,
+    waker: Option<Waker>,
+}
+
+impl Emitter {
+    fn send(&self, e: JobEvent) {
+        // The app may be gone (closing): nothing to report to then.
+        let _ = self.tx.send(e);
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+
+    fn progress(&self, fraction: Option<f32>, text: String, layout: Option<Vec<f32>>) {
+        self.send(JobEvent::Progress {
+            id: self.id,
+            fraction,
+            text,
+            layout,
+        });
+    }
+}
+
+/// Layout previews are sent at most this often (the UI redraws the animation at that rate).
+const PREVIEW_EVERY: Duration = Duration::from_millis(100);
+
+fn run(job: &Job, out: &Emitter, cancel: &AtomicBool) -> Result<JobOutput, EngineError> {
+    match job {
+        Job::Demo => Ok(JobOutput::Loaded(Arc::new(formats::demo_set(None)?))),
+        Job::Load { path, options } => {
+            out.progress(None, format!("reading {}", path.display()), None);
+            let set = formats::load(path, options)?;
+            Ok(JobOutput::Loaded(Arc::new(set)))
+        }
+        Job::Project {
+            set,
+            spec,
+            quality_k,
+        } => project(set, spec, *quality_k, out, cancel),
+        Job::Encode(spec) => encode_job(spec, out, cancel),
+    }
+}
+
+fn project(
+    set: &EmbeddingSet,
+    spec: &ProjectSpec,
+    quality_k: usize,
+    out: &Emitter,
+    cancel: &AtomicBool,
+) -> Result<JobOutput, EngineError> {
+    let t = Instant::now();
+    let perr = |e: crate::analysis::project::ProjectError| match e {
+        crate::analysis::project::ProjectError::Cancelled => EngineError::Cancelled,
+        e => EngineError::Output(e.to_string()),
+    };
+    let projection = match spec {
+        ProjectSpec::Pca => pca::project(set, 2).map_err(perr)?.0,
+        ProjectSpec::Axes { x, y } => {
+            let xs = axes::AxisSpec::parse(x).map_err(perr)?;
+            let ys = y
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(axes::AxisSpec::parse)
+                .transpose()
+                .map_err(perr)?;
+            axes::project(set, &xs, ys.as_ref()).map_err(perr)?
+        }
+        ProjectSpec::Tsne(params) => {
+            let mut last = Instant::now() - PREVIEW_EVERY;
+            tsne::project(set, params, |p| {
+                if cancel.load(Ordering::Relaxed) {
+                    return ControlFlow::Break(());
+                }
+                if last.elapsed() >= PREVIEW_EVERY || p.iteration == p.total {
+                    last = Instant::now();
+                    let layout = (params.dims == 2)
+                        .then(|| p.layout.iter().map(|&v| v as f32).collect());
+                    let kl = p
+                        .kl_divergence
+                        .map(|k| format!(", KL {k:.4}"))
+                        .unwrap_or_default();
+                    out.progress(
+                        Some(p.iteration as f32 / p.total.max(1) as f32),
+                        format!("iteration {} / {}{kl}", p.iteration, p.total),
+                        layout,
+                    );
+                }
+                ControlFlow::Continue(())
+            })
+            .map_err(perr)?
+        }
+    };
+    if cancel.load(Ordering::Relaxed) {
+        return Err(EngineError::Cancelled);
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    let quality = if quality_k > 0 && projection.rows.len() > quality_k + 1 {
+        out.progress(None, format!("map quality (k = {quality_k})"), None);
+        let rows = crate::analysis::project::Input {
+            rows: projection.rows.clone(),
+            excluded: Vec::new(),
+        };
+        let orig = rows.gather(set);
+        quality::quality(
+            &orig,
+            set.dim(),
+            &projection.coords,
+            projection.dims,
+            quality_k,
+            0,
+        )
+        .ok()
+    } else {
+        None
+    };
+    Ok(JobOutput::Projected {
+        projection,
+        quality,
+        seconds,
+    })
+}
+
+fn encode_job(
+    spec: &EncodeSpec,
+    out: &Emitter,
+    cancel: &AtomicBool,
+) -> Result<JobOutput, EngineError> {
+    out.progress(None, "starting the backend".into(), None);
+    let (dev, backend) = device::select(spec.backend)?;
+    out.send(JobEvent::Backend {
+        id: out.id,
+        info: backend.clone(),
+    });
+    out.progress(None, format!("loading {}", spec.model.display()), None);
+    let enc = Encoder::load(&spec.model, &dev, spec.pooling)?;
+    let mut corpus = Corpus::open(&spec.corpus, &spec.corpus_options)?;
+    let workers = if backend.kind == "cpu" {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let batch = spec.batch_size.max(1);
+    let opts = EncodeOptions {
+        level: spec.level,
+        batch_size: batch,
+        max_tokens: encode::token_budget(&enc.config, enc.max_len, batch, backend.memory, workers),
+        ..EncodeOptions::default()
+    };
+    let t = Instant::now();
+    let mut on_progress = |p: &encode::Progress| {
+        let eta = p
+            .eta_s
+            .map(|s| format!(", ETA {}", duration_text(s)))
+            .unwrap_or_default();
+        out.progress(
+            (p.total > 0).then(|| p.done as f32 / p.total as f32),
+            format!("{} documents, {:.1} docs/s{eta}", p.docs, p.docs_per_s),
+            None,
+        );
+    };
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("model".to_string(), spec.model.display().to_string());
+    params.insert("weights_sha256".into(), enc.weights_sha256.clone());
+    params.insert("tokenizer_sha256".into(), enc.tokenizer_sha256.clone());
+    params.insert(
+        "pooling".into(),
+        format!("{:?}", enc.pipeline.pooling).to_lowercase(),
+    );
+    params.insert("normalize".into(), enc.pipeline.normalize.to_string());
+    params.insert("max_seq_length".into(), enc.max_len.to_string());
+    params.insert(
+        "level".into(),
+        match spec.level {
+            Level::Sentence => "sentence",
+            Level::Word => "word",
+        }
+        .into(),
+    );
+    params.insert("backend".into(), backend.describe());
+    let provenance = Provenance {
+        source: spec.corpus.display().to_string(),
+        format: "embedded".into(),
+        sha256: None,
+        file_size: Some(corpus.file_size()),
+        params,
+        model_id: spec
+            .model
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string()),
+        cache_file: None,
+    };
+    let set = match spec.level {
+        Level::Sentence => {
+            let mut collect = SentenceCollector::new(enc.dim(), corpus.meta_names());
+            encode::encode_sentences(
+                &enc,
+                &mut corpus,
+                &opts,
+                &mut |r| {
+                    collect.push(&r);
+                    Ok(())
+                },
+                &mut on_progress,
+                cancel,
+            )?;
+            if collect.is_empty() {
+                return Err(EngineError::Output(format!(
+                    "{}: no documents to encode",
+                    spec.corpus.display()
+                )));
+            }
+            collect.finish(provenance)?
+        }
+        Level::Word => {
+            let (mut w, _) =
+                encode::encode_words(&enc, &mut corpus, &opts, &mut on_progress, cancel)?;
+            if w.types.rows() == 0 {
+                return Err(EngineError::Output(format!(
+                    "{}: no words to encode",
+                    spec.corpus.display()
+                )));
+            }
+            w.types.provenance = provenance;
+            w.types
+        }
+    };
+    let documents = corpus.stats().documents;
+    Ok(JobOutput::Encoded {
+        set: Arc::new(set),
+        backend,
+        documents,
+        docs_per_s: documents as f64 / t.elapsed().as_secs_f64().max(1e-9),
+    })
+}
+
+/// "42 s", "3 min 05 s", "1 h 02 min".
+pub fn duration_text(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finish(w: &mut Worker, id: JobId) -> JobEvent {
+        loop {
+            let e = w.wait(Duration::from_secs(120)).expect("an event in time");
+            if e.id() == id && e.is_final() {
+                return e;
+            }
+        }
+    }
+
+    #[test]
+    fn jobs_report_results_errors_and_cancellation() {
+        let mut w = Worker::new();
+        let id = w.submit(Job::Demo);
+        let set = match finish(&mut w, id) {
+            JobEvent::Done {
+                output: JobOutput::Loaded(s),
+                ..
+            } => s,
+            e => panic!("demo: {e:?}"),
+        };
+        assert!(set.rows() > 10_000);
+        // A missing file fails with its name; the worker keeps working.
+        let id = w.submit(Job::Load {
+            path: "/nonexistent/vectors.txt".into(),
+            options: LoadOptions::default(),
+        });
+        match finish(&mut w, id) {
+            JobEvent::Failed { error, .. } => assert!(error.contains("vectors.txt"), "{error}"),
+            e => panic!("missing file: {e:?}"),
+        }
+        // PCA of 2,000 rows, with quality.
+        let small = Arc::new(set.truncate(2000));
+        let id = w.submit(Job::Project {
+            set: small.clone(),
+            spec: ProjectSpec::Pca,
+            quality_k: 10,
+        });
+        match finish(&mut w, id) {
+            JobEvent::Done {
+                output:
+                    JobOutput::Projected {
+                        projection,
+                        quality,
+                        ..
+                    },
+                ..
+            } => {
+                assert_eq!(projection.rows.len(), 2000);
+                assert_eq!(projection.coords.len(), 4000);
+                let q = quality.expect("quality");
+                assert!(q.trustworthiness > 0.5 && q.trustworthiness <= 1.0);
+            }
+            e => panic!("pca: {e:?}"),
+        }
+        // A long t-SNE cancelled after its first progress report.
+        let id = w.submit(Job::Project {
+            set: small,
+            spec: ProjectSpec::Tsne(TsneParams {
+                iterations: 100_000,
+                early_exaggeration_iter: 250,
+                ..TsneParams::default()
+            }),
+            quality_k: 10,
+        });
+        let mut saw_layout = false;
+        loop {
+            let e = w.wait(Duration::from_secs(120)).expect("event");
+            match e {
+                JobEvent::Progress { layout, .. } => {
+                    saw_layout |= layout.is_some_and(|l| l.len() == 4000);
+                    if saw_layout {
+                        w.cancel(id);
+                    }
+                }
+                JobEvent::Cancelled { id: i } if i == id => break,
+                e => panic!("t-SNE: {e:?}"),
+            }
+        }
+        assert!(saw_layout);
+        assert_eq!(w.running(), 0);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(42.4), "42 s");
+        assert_eq!(duration_text(185.0), "3 min 05 s");
+        assert_eq!(duration_text(3720.0), "1 h 02 min");
+    }
+}

@@ -1,0 +1,619 @@
+//! The map widget: camera (pan, zoom at the cursor, fit), hover through the spatial grid, click,
+//! box and lasso selection, labels, lines to the inspected point's neighbours, the legend. Points
+//! are drawn by the wgpu renderer when there is one, else by egui's painter (the fallback).
+
+use std::sync::Arc;
+
+use eframe::egui_wgpu;
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
+
+use super::points::{self, Instance, PointsCallback};
+use crate::app::colors::Legend;
+use crate::app::{Command, Dataset, MapView, SearchState, grid, labels};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tool {
+    #[default]
+    Pan,
+    Box,
+    Lasso,
+}
+
+/// Camera and interaction state of one map.
+pub struct MapState {
+    pub id: u64,
+    pub center: [f32; 2],
+    /// Points (logical pixels) per map unit.
+    pub zoom: f32,
+    /// Refit to the points until the user moves the camera.
+    pub auto_fit: bool,
+    pub tool: Tool,
+    drag_start: Option<Pos2>,
+    lasso: Vec<Pos2>,
+    /// The map version the camera was fitted to.
+    fitted: u64,
+    /// Style key -> uploaded instances.
+    cache_key: u64,
+    instances: Arc<Vec<Instance>>,
+    last_search: u64,
+    pub hovered: Option<usize>,
+    /// Seconds the last hover lookup took.
+    pub hover_seconds: f64,
+    pub rect: Rect,
+}
+
+impl MapState {
+    pub fn new(id: u64) -> Self {
+        MapState {
+            id,
+            center: [0.0, 0.0],
+            zoom: 1.0,
+            auto_fit: true,
+            tool: Tool::Pan,
+            drag_start: None,
+            lasso: Vec::new(),
+            fitted: 0,
+            cache_key: u64::MAX,
+            instances: Arc::new(Vec::new()),
+            last_search: 0,
+            hovered: None,
+            hover_seconds: 0.0,
+            rect: Rect::NOTHING,
+        }
+    }
+
+    pub fn to_screen(&self, rect: Rect, p: [f32; 2]) -> Pos2 {
+        let c = rect.center();
+        Pos2::new(
+            c.x + (p[0] - self.center[0]) * self.zoom,
+            c.y - (p[1] - self.center[1]) * self.zoom,
+        )
+    }
+
+    pub fn to_map(&self, rect: Rect, s: Pos2) -> [f32; 2] {
+        let c = rect.center();
+        [
+            self.center[0] + (s.x - c.x) / self.zoom,
+            self.center[1] - (s.y - c.y) / self.zoom,
+        ]
+    }
+
+    /// Centres and zooms so that `lo..hi` fills the rect (with a margin).
+    pub fn fit(&mut self, rect: Rect, lo: [f32; 2], hi: [f32; 2]) {
+        let w = (hi[0] - lo[0]).max(1e-6);
+        let h = (hi[1] - lo[1]).max(1e-6);
+        self.center = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+        self.zoom = ((rect.width() / w).min(rect.height() / h) * 0.92).max(1e-6);
+    }
+}
+
+/// What the map needs besides the data set.
+pub struct MapInput<'a> {
+    pub dataset: &'a Dataset,
+    pub search: &'a SearchState,
+    pub neighbours: &'a [(usize, f32)],
+    pub render_state: Option<&'a egui_wgpu::RenderState>,
+    pub point_size: f32,
+    pub dark: bool,
+}
+
+fn style_key(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    m.version.hash(&mut h);
+    d.selection.hash(&mut h);
+    s.generation.hash(&mut h);
+    s.matches.len().hash(&mut h);
+    for (r, _) in nb {
+        r.hash(&mut h);
+    }
+    format!("{:?}", d.color).hash(&mut h);
+    (d.colors.as_ptr() as usize).hash(&mut h);
+    h.finish()
+}
+
+fn build_instances(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> Vec<Instance> {
+    let mut flags = vec![0u32; d.set.rows()];
+    for &r in &s.matches {
+        flags[r] |= points::MATCH;
+    }
+    for (r, _) in nb {
+        flags[*r] |= points::NEIGHBOUR;
+    }
+    for &r in &d.selection {
+        flags[r] |= points::SELECTED;
+    }
+    let mut out: Vec<Instance> = m
+        .coords
+        .iter()
+        .zip(&m.rows)
+        .map(|(p, &r)| Instance {
+            pos: *p,
+            color: points::pack(d.colors[r as usize]),
+            flags: flags[r as usize],
+        })
+        .collect();
+    // Flagged points last, so they are drawn on top.
+    out.sort_by_key(|i| i.flags != 0);
+    out
+}
+
+/// Draws the map and turns the user's input into commands.
+pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut Vec<Command>) {
+    let d = input.dataset;
+    let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
+    st.rect = rect;
+    let painter = ui.painter_at(rect);
+    let bg = if input.dark {
+        Color32::from_gray(18)
+    } else {
+        Color32::from_gray(250)
+    };
+    painter.rect_filled(rect, 0.0, bg);
+    let Some(m) = &d.map else {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            if d.map_job.is_some() {
+                "computing the map…"
+            } else {
+                "no map yet: run a projection"
+            },
+            egui::FontId::proportional(16.0),
+            ui.visuals().weak_text_color(),
+        );
+        return;
+    };
+    // Camera: fit new maps (and t-SNE frames until the user takes over).
+    if (st.auto_fit && st.fitted != m.version) || st.fitted == 0 {
+        if let Some((lo, hi)) = grid::bounds(&m.coords) {
+            st.fit(rect, lo, hi);
+        }
+        st.fitted = m.version;
+    }
+    // Centre on new search matches.
+    if input.search.generation != st.last_search {
+        st.last_search = input.search.generation;
+        let pts: Vec<[f32; 2]> = input
+            .search
+            .matches
+            .iter()
+            .filter_map(|&r| m.position(r))
+            .collect();
+        if let Some((lo, hi)) = grid::bounds(&pts) {
+            st.center = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+            if pts.len() == 1 {
+                st.zoom = st.zoom.max(rect.width() / 4.0 / map_span(m).max(1e-6) * 8.0);
+            }
+            st.auto_fit = false;
+        }
+    }
+    let (ctrl, shift) = ui.input(|i| (i.modifiers.command, i.modifiers.shift));
+    // Zoom at the cursor.
+    if response.hovered() {
+        let scroll = ui.input(|i| i.smooth_scroll_delta.y + i.zoom_delta().ln() * 200.0);
+        if scroll.abs() > 0.0 {
+            if let Some(pos) = response.hover_pos() {
+                let before = st.to_map(rect, pos);
+                st.zoom = (st.zoom * (scroll / 200.0).exp()).clamp(1e-6, 1e9);
+                let after = st.to_map(rect, pos);
+                st.center[0] += before[0] - after[0];
+                st.center[1] += before[1] - after[1];
+                st.auto_fit = false;
+            }
+        }
+    }
+    let tool = if shift && st.tool == Tool::Pan {
+        Tool::Box
+    } else {
+        st.tool
+    };
+    if response.drag_started() {
+        st.drag_start = response.interact_pointer_pos();
+        st.lasso.clear();
+    }
+    if response.dragged() {
+        match tool {
+            Tool::Pan => {
+                let dlt = response.drag_delta();
+                st.center[0] -= dlt.x / st.zoom;
+                st.center[1] += dlt.y / st.zoom;
+                st.auto_fit = false;
+            }
+            Tool::Lasso => {
+                if let Some(p) = response.interact_pointer_pos() {
+                    if st.lasso.last().is_none_or(|l| l.distance(p) > 3.0) {
+                        st.lasso.push(p);
+                    }
+                }
+            }
+            Tool::Box => {}
+        }
+    }
+    if response.drag_stopped() {
+        let add = ctrl;
+        match (tool, st.drag_start, response.interact_pointer_pos()) {
+            (Tool::Box, Some(a), Some(b)) => {
+                let pa = st.to_map(rect, a);
+                let pb = st.to_map(rect, b);
+                let rows = m
+                    .grid
+                    .in_rect(&m.coords, pa, pb)
+                    .into_iter()
+                    .map(|i| m.rows[i] as usize)
+                    .collect();
+                cmds.push(Command::SelectRows { rows, add });
+            }
+            (Tool::Lasso, _, _) if st.lasso.len() > 2 => {
+                let poly: Vec<[f32; 2]> = st.lasso.iter().map(|p| st.to_map(rect, *p)).collect();
+                let rows = m
+                    .grid
+                    .in_polygon(&m.coords, &poly)
+                    .into_iter()
+                    .map(|i| m.rows[i] as usize)
+                    .collect();
+                cmds.push(Command::SelectRows { rows, add });
+            }
+            _ => {}
+        }
+        st.drag_start = None;
+        st.lasso.clear();
+    }
+    // Hover: nearest point within 8 pixels, through the grid.
+    st.hovered = None;
+    if let Some(pos) = response.hover_pos() {
+        let t = std::time::Instant::now();
+        st.hovered = m.row_at(st.to_map(rect, pos), 8.0 / st.zoom);
+        st.hover_seconds = t.elapsed().as_secs_f64();
+    }
+    if response.clicked() {
+        match st.hovered {
+            Some(row) => cmds.push(Command::Select { row, add: ctrl }),
+            None if !ctrl => cmds.push(Command::ClearSelection),
+            None => {}
+        }
+    }
+    if response.double_clicked() {
+        if let Some((lo, hi)) = grid::bounds(&m.coords) {
+            st.fit(rect, lo, hi);
+            st.auto_fit = true;
+        }
+    }
+
+    // Points.
+    let key = style_key(d, m, input.search, input.neighbours);
+    if key != st.cache_key {
+        st.instances = Arc::new(build_instances(d, m, input.search, input.neighbours));
+        st.cache_key = key;
+    }
+    let dim = !input.search.matches.is_empty() || !d.selection.is_empty();
+    let radius = input.point_size.max(0.5);
+    match input.render_state {
+        Some(_) => {
+            let cb = PointsCallback {
+                map_id: st.id,
+                key,
+                instances: st.instances.clone(),
+                center: st.center,
+                zoom: st.zoom,
+                size: [rect.width(), rect.height()],
+                pixels_per_point: ui.ctx().pixels_per_point(),
+                radius_points: radius,
+                dim_unflagged: dim,
+            };
+            painter.add(egui_wgpu::Callback::new_paint_callback(rect, cb));
+        }
+        None => paint_fallback(&painter, rect, st, radius, dim),
+    }
+
+    // Lines from the inspected point to its neighbours.
+    let line = if input.dark {
+        Color32::from_rgba_unmultiplied(255, 220, 120, 110)
+    } else {
+        Color32::from_rgba_unmultiplied(200, 120, 0, 140)
+    };
+    if let Some(p) = d.primary().and_then(|r| m.position(r)) {
+        let a = st.to_screen(rect, p);
+        for (r, _) in input.neighbours {
+            if let Some(q) = m.position(*r) {
+                painter.line_segment([a, st.to_screen(rect, q)], Stroke::new(1.0, line));
+            }
+        }
+    }
+    draw_labels(ui, &painter, rect, st, input, m);
+    // Selection shapes being drawn.
+    let sel = Stroke::new(1.0, ui.visuals().selection.stroke.color);
+    if let (Tool::Box, Some(a), Some(b)) = (tool, st.drag_start, response.interact_pointer_pos()) {
+        painter.rect_stroke(
+            Rect::from_two_pos(a, b),
+            0.0,
+            sel,
+            egui::StrokeKind::Middle,
+        );
+    }
+    if st.lasso.len() > 1 {
+        painter.add(egui::Shape::line(st.lasso.clone(), sel));
+    }
+    draw_legend(&painter, rect, &d.legend, ui.visuals());
+    // Tooltip of the hovered point.
+    if let (Some(row), Some(pos)) = (st.hovered, response.hover_pos()) {
+        tooltip(&painter, ui, pos, d, row);
+    }
+}
+
+fn map_span(m: &MapView) -> f32 {
+    grid::bounds(&m.coords).map_or(1.0, |(lo, hi)| (hi[0] - lo[0]).max(hi[1] - lo[1]))
+}
+
+/// egui's painter as the renderer where wgpu is not available: one small quad per visible
+/// point (at most `MAX_FALLBACK` points, a stated sample beyond).
+fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &MapState, radius: f32, dim: bool) {
+    const MAX_FALLBACK: usize = 200_000;
+    let n = st.instances.len();
+    let step = n.div_ceil(MAX_FALLBACK).max(1);
+    let mut mesh = egui::Mesh::default();
+    for inst in st.instances.iter().step_by(step) {
+        let p = st.to_screen(rect, inst.pos);
+        if !rect.expand(radius).contains(p) {
+            continue;
+        }
+        let [r, g, b, a] = inst.color.to_le_bytes();
+        let a = if dim && inst.flags == 0 {
+            (a as f32 * 0.18) as u8
+        } else {
+            a
+        };
+        let grow = if inst.flags & points::SELECTED != 0 {
+            2.2
+        } else if inst.flags != 0 {
+            1.6
+        } else {
+            1.0
+        };
+        let c = Color32::from_rgba_unmultiplied(r, g, b, a);
+        mesh.add_colored_rect(Rect::from_center_size(p, Vec2::splat(2.0 * radius * grow)), c);
+    }
+    painter.add(egui::Shape::mesh(mesh));
+}
+
+fn draw_labels(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    rect: Rect,
+    st: &MapState,
+    input: &MapInput,
+    m: &MapView,
+) {
+    const MAX_LABELS: usize = 120;
+    const MAX_CANDIDATES: usize = 3000;
+    let d = input.dataset;
+    let font = egui::FontId::proportional(12.0);
+    let mut rows: Vec<usize> = d.selection.iter().rev().copied().collect();
+    let forced = rows.len().min(50);
+    rows.truncate(forced);
+    rows.extend(input.neighbours.iter().map(|(r, _)| *r));
+    rows.extend(input.search.matches.iter().take(50));
+    // Then the most frequent tokens (row order) that are in view.
+    let mut scanned = 0;
+    for r in 0..d.set.rows() {
+        if rows.len() >= MAX_CANDIDATES || scanned > 200_000 {
+            break;
+        }
+        scanned += 1;
+        if let Some(p) = m.position(r) {
+            if rect.contains(st.to_screen(rect, p)) {
+                rows.push(r);
+            }
+        }
+    }
+    let mut boxes = Vec::new();
+    let mut placed = Vec::new();
+    let width = |t: &str| t.chars().count().min(40) as f32 * 6.6 + 4.0;
+    for &r in &rows {
+        let Some(p) = m.position(r) else {
+            continue;
+        };
+        let s = st.to_screen(rect, p);
+        if !rect.contains(s) {
+            continue;
+        }
+        let t = d.token(r);
+        let x0 = s.x + 4.0;
+        boxes.push([x0, s.y - 8.0, x0 + width(t), s.y + 8.0]);
+        placed.push((r, s));
+    }
+    let forced_in_view = placed
+        .iter()
+        .take_while(|(r, _)| d.selection.contains(r))
+        .count()
+        .min(forced);
+    let kept = labels::place(&boxes, forced_in_view, MAX_LABELS);
+    let strong = ui.visuals().strong_text_color();
+    let weak = ui.visuals().text_color();
+    let shadow = if input.dark {
+        Color32::from_black_alpha(200)
+    } else {
+        Color32::from_white_alpha(220)
+    };
+    for i in kept {
+        let (r, s) = placed[i];
+        let mut t: String = d.token(r).chars().take(40).collect();
+        if d.token(r).chars().nth(40).is_some() {
+            t.push('…');
+        }
+        let color = if d.selection.contains(&r) { strong } else { weak };
+        let pos = Pos2::new(s.x + 4.0, s.y);
+        painter.text(
+            pos + Vec2::new(1.0, 1.0),
+            egui::Align2::LEFT_CENTER,
+            &t,
+            font.clone(),
+            shadow,
+        );
+        painter.text(pos, egui::Align2::LEFT_CENTER, &t, font.clone(), color);
+    }
+}
+
+fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::Visuals) {
+    let font = egui::FontId::proportional(11.0);
+    let bg = v.extreme_bg_color.gamma_multiply(0.85);
+    match legend {
+        Legend::None => {}
+        Legend::Categories(items) => {
+            let h = 16.0 * items.len() as f32 + 8.0;
+            let r = Rect::from_min_size(
+                Pos2::new(rect.right() - 190.0, rect.top() + 8.0),
+                Vec2::new(182.0, h),
+            );
+            painter.rect_filled(r, 4.0, bg);
+            for (i, (name, c, count)) in items.iter().enumerate() {
+                let y = r.top() + 12.0 + 16.0 * i as f32;
+                painter.circle_filled(
+                    Pos2::new(r.left() + 10.0, y),
+                    4.5,
+                    Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]),
+                );
+                let mut label: String = name.chars().take(18).collect();
+                label.push_str(&format!(" ({count})"));
+                painter.text(
+                    Pos2::new(r.left() + 20.0, y),
+                    egui::Align2::LEFT_CENTER,
+                    label,
+                    font.clone(),
+                    v.text_color(),
+                );
+            }
+        }
+        Legend::Ramp { label, min, max } => {
+            let r = Rect::from_min_size(
+                Pos2::new(rect.right() - 190.0, rect.top() + 8.0),
+                Vec2::new(182.0, 44.0),
+            );
+            painter.rect_filled(r, 4.0, bg);
+            painter.text(
+                Pos2::new(r.left() + 8.0, r.top() + 10.0),
+                egui::Align2::LEFT_CENTER,
+                label,
+                font.clone(),
+                v.text_color(),
+            );
+            let bar = Rect::from_min_size(
+                Pos2::new(r.left() + 8.0, r.top() + 18.0),
+                Vec2::new(166.0, 8.0),
+            );
+            let mut mesh = egui::Mesh::default();
+            for i in 0..32 {
+                let t0 = i as f32 / 32.0;
+                let c = crate::app::colors::ramp(t0 + 1.0 / 64.0);
+                let x0 = bar.left() + bar.width() * t0;
+                mesh.add_colored_rect(
+                    Rect::from_min_max(
+                        Pos2::new(x0, bar.top()),
+                        Pos2::new(x0 + bar.width() / 32.0 + 0.5, bar.bottom()),
+                    ),
+                    Color32::from_rgb(c[0], c[1], c[2]),
+                );
+            }
+            painter.add(egui::Shape::mesh(mesh));
+            for (x, v_, align) in [
+                (bar.left(), *min, egui::Align2::LEFT_CENTER),
+                (bar.right(), *max, egui::Align2::RIGHT_CENTER),
+            ] {
+                painter.text(
+                    Pos2::new(x, r.bottom() - 8.0),
+                    align,
+                    format!("{v_:.3}"),
+                    font.clone(),
+                    v.text_color(),
+                );
+            }
+        }
+    }
+}
+
+fn tooltip(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, d: &Dataset, row: usize) {
+    let mut lines = vec![d.token(row).to_string()];
+    lines.push(format!("norm {:.4}", d.scan.norms[row]));
+    for c in d.set.metadata.columns().iter().take(6) {
+        let mut v: String = c.values[row].chars().take(80).collect();
+        if c.values[row].chars().nth(80).is_some() {
+            v.push('…');
+        }
+        lines.push(format!("{}: {v}", c.name));
+    }
+    let font = egui::FontId::proportional(12.0);
+    let galley = painter.layout_no_wrap(lines.join("\n"), font, ui.visuals().text_color());
+    let r = Rect::from_min_size(pos + Vec2::new(14.0, 14.0), galley.size() + Vec2::splat(10.0));
+    let r = r.translate(Vec2::new(
+        (painter.clip_rect().right() - r.right()).min(0.0),
+        (painter.clip_rect().bottom() - r.bottom()).min(0.0),
+    ));
+    painter.rect_filled(r, 4.0, ui.visuals().extreme_bg_color);
+    painter.rect_stroke(
+        r,
+        4.0,
+        ui.visuals().window_stroke,
+        egui::StrokeKind::Inside,
+    );
+    painter.galley(r.min + Vec2::splat(5.0), galley, ui.visuals().text_color());
+}
+
+/// The map as SVG: visible points (at most 200,000) as circles, labels of the selection.
+pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
+    let rect = st.rect;
+    let (w, h) = (rect.width().max(1.0), rect.height().max(1.0));
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {w:.0} {h:.0}\">\n<rect width=\"100%\" height=\"100%\" fill=\"{}\"/>\n",
+        if dark { "#121212" } else { "#fafafa" }
+    );
+    let step = st.instances.len().div_ceil(200_000).max(1);
+    for inst in st.instances.iter().step_by(step) {
+        let p = st.to_screen(rect, inst.pos) - rect.min.to_vec2();
+        if p.x < 0.0 || p.y < 0.0 || p.x > w || p.y > h {
+            continue;
+        }
+        let [r, g, b, a] = inst.color.to_le_bytes();
+        let rad = if inst.flags & points::SELECTED != 0 { 5.0 } else { 2.5 };
+        out.push_str(&format!(
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{rad}\" fill=\"rgb({r},{g},{b})\" fill-opacity=\"{:.2}\"/>\n",
+            p.x,
+            p.y,
+            a as f32 / 255.0
+        ));
+    }
+    if let Some(m) = &d.map {
+        for &r in &d.selection {
+            if let Some(p) = m.position(r) {
+                let s = st.to_screen(rect, p) - rect.min.to_vec2();
+                out.push_str(&format!(
+                    "<text x=\"{:.1}\" y=\"{:.1}\" font-family=\"sans-serif\" font-size=\"12\" fill=\"{}\">{}</text>\n",
+                    s.x + 6.0,
+                    s.y + 4.0,
+                    if dark { "#eeeeee" } else { "#111111" },
+                    xml_escape(d.token(r))
+                ));
+            }
+        }
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Escapes text for XML; control characters become visible escapes.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) => {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
