@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian package of embedscope: release binary, desktop entry, AppStream metadata and
-# icons, as listed in the [package.metadata.deb] table of Cargo.toml (copied from
-# packaging/deb.toml). Prints the path of the .deb on the last line of its output.
+# icons, as listed in the [package.metadata.deb] table of Cargo.toml. Prints the path of the .deb on the last line of its output.
 #
 # Usage: packaging/build-deb.sh [extra cargo-deb options, e.g. --deb-revision=""]
 #
@@ -23,7 +22,7 @@ step "checking the packaging files"
 command -v cargo >/dev/null 2>&1 \
     || die "cargo is not on PATH: install a Rust toolchain (https://rustup.rs) first"
 grep -q '^\[package\.metadata\.deb\]' Cargo.toml \
-    || die "Cargo.toml has no [package.metadata.deb] table: paste packaging/deb.toml into it"
+    || die "Cargo.toml has no [package.metadata.deb] table"
 for f in "$desktop_file" "$metainfo_file" packaging/icons/embedscope.svg README.md; do
     [ -f "$f" ] || die "missing $f"
 done

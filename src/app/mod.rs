@@ -17,7 +17,7 @@ use crate::analysis::project::tsne::TsneParams;
 use crate::core::{EmbeddingSet, RowScan};
 use crate::engine::device::BackendInfo;
 use crate::engine::jobs::{
-    EncodeSpec, Job, JobEvent, JobId, JobOutput, ProjectSpec, Waker, Worker,
+    Benchmarks, EncodeSpec, Job, JobEvent, JobId, JobOutput, ProjectSpec, Waker, Worker,
 };
 use crate::formats::{self, LoadOptions};
 use colors::{ColorMode, Legend, Rgba};
@@ -185,6 +185,8 @@ pub struct Inspector {
     pub neighbours_of: Option<usize>,
     pub analogy: Option<Result<Vec<(String, f32)>, String>>,
     pub similarity: Option<Result<f32, String>>,
+    /// Benchmark results of a data set (by name).
+    pub benchmarks: Option<(String, Benchmarks)>,
 }
 
 impl Default for Inspector {
@@ -196,6 +198,7 @@ impl Default for Inspector {
             neighbours_of: None,
             analogy: None,
             similarity: None,
+            benchmarks: None,
         }
     }
 }
@@ -231,6 +234,7 @@ pub enum JobKind {
     Load,
     Project,
     Encode,
+    Evaluate,
 }
 
 /// Every change the UI can ask for.
@@ -262,6 +266,8 @@ pub enum Command {
         method: Method,
     },
     Similarity(String, String),
+    /// Runs the bundled benchmarks on the active data set.
+    Evaluate,
     Encode(EncodeSpec),
     SetColor(ColorMode),
     Dismiss(usize),
@@ -479,6 +485,13 @@ impl App {
                     .map(|d| similarity(&d.set, a.trim(), b.trim()));
                 self.inspector.similarity = result;
             }
+            Command::Evaluate => {
+                if let Some(i) = self.active {
+                    let set = self.datasets[i].set.clone();
+                    let id = self.start(Job::Evaluate { set }, JobKind::Evaluate, Some(i));
+                    let _ = id;
+                }
+            }
             Command::Encode(spec) => {
                 self.pending_corpus = None;
                 self.start(Job::Encode(spec), JobKind::Encode, None);
@@ -647,6 +660,15 @@ impl App {
                     ));
                     self.encode_backend = Some(backend);
                     self.add_dataset(set);
+                }
+                JobOutput::Evaluated(b) => {
+                    let name = view
+                        .as_ref()
+                        .and_then(|v| v.dataset)
+                        .and_then(|d| self.datasets.get(d))
+                        .map(|d| d.name.clone())
+                        .unwrap_or_default();
+                    self.inspector.benchmarks = Some((name, b));
                 }
                 JobOutput::Projected {
                     projection,

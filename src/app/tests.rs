@@ -117,6 +117,14 @@ fn analogy_similarity_and_colours() {
     app.apply(Command::Similarity("king".into(), "queen".into()));
     let s = app.inspector.similarity.clone().expect("ran").expect("ok");
     assert!(s > 0.7 && s < 0.8, "{s}");
+    app.apply(Command::Evaluate);
+    settle(&mut app);
+    let (name, b) = app.inspector.benchmarks.clone().expect("benchmarks");
+    assert!(name.contains("glove"), "{name}");
+    assert_eq!(b.analogies.sections.len(), 14);
+    let acc = b.analogies.total.accuracy.expect("accuracy");
+    assert!(acc > 0.3 && acc < 0.8, "{acc}");
+    assert_eq!(b.pairs.len(), 2);
     app.apply(Command::SetColor(ColorMode::Norm));
     let d = app.active_dataset().expect("d");
     assert!(matches!(d.legend, Legend::Ramp { .. }));

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::device::{self, BackendChoice, BackendInfo};
 use super::encode::{self, EncodeOptions, Level, SentenceCollector};
+use crate::analysis::eval::{self, AnalogyOptions, AnalogyReport, PairOptions, PairReport};
+use crate::analysis::knn::KnnIndex;
 use crate::analysis::project::quality::{self, Quality};
 use crate::analysis::project::tsne::TsneParams;
 use crate::analysis::project::{Projection, axes, pca, tsne};
@@ -68,6 +70,8 @@ pub enum Job {
     },
     /// A corpus through a model.
     Encode(EncodeSpec),
+    /// The bundled benchmarks: Google analogies (3CosAdd, per section), WordSim-353, SimLex-999.
+    Evaluate { set: Arc<EmbeddingSet> },
 }
 
 impl Job {
@@ -78,6 +82,7 @@ impl Job {
             Job::Project { spec, set, .. } => {
                 format!("{} of {} points", spec.name(), set.rows())
             }
+            Job::Evaluate { set } => format!("benchmarks on {} rows", set.rows()),
             Job::Encode(s) => format!(
                 "encode {} with {}",
                 s.corpus.display(),
@@ -105,6 +110,16 @@ pub enum JobOutput {
         documents: u64,
         docs_per_s: f64,
     },
+    Evaluated(Benchmarks),
+}
+
+/// Results of the bundled benchmarks (gensim semantics; restricted to the 300,000 most
+/// frequent rows, case-insensitive).
+#[derive(Debug, Clone)]
+pub struct Benchmarks {
+    pub analogies: AnalogyReport,
+    /// (name, report) for WordSim-353 and SimLex-999.
+    pub pairs: Vec<(String, PairReport)>,
 }
 
 #[derive(Debug)]
@@ -302,7 +317,37 @@ fn run(job: &Job, out: &Emitter, cancel: &AtomicBool) -> Result<JobOutput, Engin
             quality_k,
         } => project(set, spec, *quality_k, out, cancel),
         Job::Encode(spec) => encode_job(spec, out, cancel),
+        Job::Evaluate { set } => evaluate(set, out),
     }
+}
+
+fn evaluate(set: &EmbeddingSet, out: &Emitter) -> Result<JobOutput, EngineError> {
+    let aerr = |e: crate::analysis::AnalysisError| EngineError::Output(e.to_string());
+    let index = KnnIndex::new(set);
+    let questions = eval::bundled::analogies().map_err(aerr)?;
+    let report = |done: u64, total: u64| {
+        if done % 2048 == 0 || done == total {
+            out.progress(
+                Some(done as f32 / total.max(1) as f32),
+                format!("analogies {done} / {total}"),
+                None,
+            );
+        }
+    };
+    let analogies =
+        eval::evaluate_analogies(&index, &questions, &AnalogyOptions::default(), Some(&report))
+            .map_err(aerr)?;
+    let mut pairs = Vec::new();
+    for name in eval::bundled::PAIR_SETS {
+        if let Some(p) = eval::bundled::pairs(name) {
+            let p = p.map_err(aerr)?;
+            pairs.push((
+                name.to_string(),
+                eval::evaluate_pairs(&index, &p, &PairOptions::default()),
+            ));
+        }
+    }
+    Ok(JobOutput::Evaluated(Benchmarks { analogies, pairs }))
 }
 
 fn project(

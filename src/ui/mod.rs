@@ -183,18 +183,21 @@ impl EmbedscopeApp {
         self.handle_input(&ctx, &mut cmds);
         egui::Panel::top("menu").show(ui, |ui| self.menu(ui, &mut cmds));
         egui::Panel::bottom("status").show(ui, |ui| self.status(ui, &mut cmds));
-        egui::Panel::left("left")
+        let left = egui::Panel::left("left")
             .resizable(true)
             .default_size(self.app.settings.left_panel_width)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.left(ui, &mut cmds));
             });
-        egui::Panel::right("inspector")
+        let right = egui::Panel::right("inspector")
             .resizable(true)
             .default_size(self.app.settings.right_panel_width)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.inspector(ui, &mut cmds));
             });
+        // The layout is saved with the settings on exit.
+        self.app.settings.left_panel_width = left.response.rect.width();
+        self.app.settings.right_panel_width = right.response.rect.width();
         egui::CentralPanel::default().show(ui, |ui| self.central(ui, &mut cmds));
         self.windows(&ctx, &mut cmds);
         for c in cmds {
@@ -636,11 +639,14 @@ impl EmbedscopeApp {
     fn inspector(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         ui.heading("Search");
         ui.horizontal(|ui| {
-            let r = ui.add(
-                egui::TextEdit::singleline(&mut self.forms.search)
-                    .hint_text("token (Ctrl+F)")
-                    .desired_width(150.0),
-            );
+            let label = ui.label("Find token");
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.forms.search)
+                        .hint_text("Ctrl+F")
+                        .desired_width(120.0),
+                )
+                .labelled_by(label.id);
             if self.forms.focus_search {
                 r.request_focus();
                 self.forms.focus_search = false;
@@ -653,7 +659,7 @@ impl EmbedscopeApp {
                     ui.selectable_value(&mut self.forms.search_mode, SearchMode::Regex, "regex");
                 });
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Search").clicked() || enter {
+            if ui.button("Find").clicked() || enter {
                 cmds.push(Command::Search(
                     self.forms.search.clone(),
                     self.forms.search_mode,
@@ -764,6 +770,8 @@ impl EmbedscopeApp {
             None => {}
         }
         ui.separator();
+        self.benchmarks(ui, cmds);
+        ui.separator();
         ui.heading("Similarity");
         ui.horizontal(|ui| {
             let [a, b] = &mut self.forms.sim;
@@ -782,6 +790,59 @@ impl EmbedscopeApp {
             }
             None => {}
         }
+    }
+
+    fn benchmarks(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        ui.heading("Benchmarks");
+        ui.horizontal(|ui| {
+            let busy = self.app.jobs.iter().any(|j| j.kind == JobKind::Evaluate);
+            if ui
+                .add_enabled(
+                    self.app.active.is_some() && !busy,
+                    egui::Button::new("Run benchmarks"),
+                )
+                .on_hover_text("Google analogies (3CosAdd), WordSim-353, SimLex-999; gensim semantics, 300k most frequent rows")
+                .clicked()
+            {
+                cmds.push(Command::Evaluate);
+            }
+        });
+        for j in self.app.jobs.iter().filter(|j| j.kind == JobKind::Evaluate) {
+            job_row(ui, j, cmds);
+        }
+        let Some((name, b)) = &self.app.inspector.benchmarks else {
+            return;
+        };
+        ui.label(RichText::new(name).small());
+        let pct = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.1}%", 100.0 * a));
+        for (set, r) in &b.pairs {
+            let f = |c: &Option<crate::analysis::stats::Correlation>| {
+                c.as_ref().map_or("-".into(), |c| format!("{:.3}", c.r))
+            };
+            ui.label(format!(
+                "{set}: Spearman {}, Pearson {} ({} pairs, {:.1}% unknown)",
+                f(&r.spearman),
+                f(&r.pearson),
+                r.pairs,
+                r.oov_percent
+            ));
+        }
+        ui.label(format!(
+            "analogies: {} of {} questions ({:.1}% unknown)",
+            pct(b.analogies.total.accuracy),
+            b.analogies.questions,
+            b.analogies.oov_percent
+        ));
+        egui::CollapsingHeader::new("analogy sections").show(ui, |ui| {
+            egui::Grid::new("sections").striped(true).show(ui, |ui| {
+                for s in &b.analogies.sections {
+                    ui.label(&s.section);
+                    ui.label(pct(s.accuracy));
+                    ui.label(format!("{} / {}", s.correct, s.correct + s.incorrect));
+                    ui.end_row();
+                }
+            });
+        });
     }
 
     fn central(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {

@@ -1,0 +1,185 @@
+//! The desktop app driven through its widgets (egui_kittest, rendered with wgpu: Mesa's
+//! lavapipe where there is no GPU). Flows: start on the demo, search "king" and see "queen"
+//! among its neighbours; run PCA; run a small t-SNE to the end; cancel a job; open a malformed
+//! file and get an error while the app keeps running; the point renderer really draws.
+#![cfg(feature = "gui")]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use embedscope::ui::{EmbedscopeApp, StartOptions};
+
+fn harness(opts: StartOptions) -> Harness<'static, EmbedscopeApp> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .wgpu()
+        .build_eframe(move |cc| EmbedscopeApp::new(cc, opts))
+}
+
+/// Steps frames until `done` holds (panics after `secs`).
+fn until(h: &mut Harness<'static, EmbedscopeApp>, secs: u64, what: &str, done: impl Fn(&EmbedscopeApp) -> bool) {
+    let t = Instant::now();
+    loop {
+        h.step();
+        if done(h.state()) {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn map_ready(a: &EmbedscopeApp) -> bool {
+    !a.app.busy()
+        && a.app
+            .active_dataset()
+            .is_some_and(|d| d.map.as_ref().is_some_and(|m| m.finished))
+}
+
+fn small_vectors(n: usize) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let set = embedscope::formats::demo_set(Some(n)).expect("demo");
+    let p = dir.path().join(format!("glove{n}.vec"));
+    embedscope::formats::save(&set, &p, None).expect("save");
+    (dir, p)
+}
+
+#[test]
+fn demo_search_king_shows_queen_and_pca_reruns() {
+    let mut h = harness(StartOptions::default());
+    until(&mut h, 120, "the demo map", map_ready);
+    {
+        let a = h.state();
+        let d = a.app.active_dataset().expect("demo open");
+        assert!(d.set.rows() > 50_000);
+        assert_eq!(d.map.as_ref().expect("map").method, "PCA");
+    }
+    h.get_by_label("Find token").focus();
+    h.step();
+    h.get_by_label("Find token").type_text("king");
+    h.step();
+    h.get_by_label("Find").click();
+    h.step();
+    h.step();
+    {
+        let a = h.state();
+        let d = a.app.active_dataset().expect("d");
+        let primary = d.primary().expect("king selected");
+        assert_eq!(d.token(primary), "king");
+    }
+    // "queen" is a link in the neighbour list.
+    h.get_by_label("queen");
+    // Run PCA again from the projection panel.
+    let before = h
+        .state()
+        .app
+        .active_dataset()
+        .and_then(|d| d.map.as_ref().map(|m| m.version))
+        .expect("version");
+    h.get_by_label("Run projection").click();
+    h.step();
+    until(&mut h, 120, "the new PCA map", |a| {
+        map_ready(a)
+            && a.app
+                .active_dataset()
+                .and_then(|d| d.map.as_ref())
+                .is_some_and(|m| m.version != before && m.method == "PCA")
+    });
+    // The point renderer drew the map: many pixels in the map area differ from its background.
+    let image = h.render().expect("render");
+    let rect = h.state().map_state().rect;
+    let ppp = 1.0;
+    let (x0, y0) = ((rect.left() * ppp) as u32 + 5, (rect.top() * ppp) as u32 + 5);
+    let (x1, y1) = ((rect.right() * ppp) as u32 - 5, (rect.bottom() * ppp) as u32 - 5);
+    let bg = image.get_pixel(x0, y0).0;
+    let mut lit = 0;
+    for y in (y0..y1).step_by(2) {
+        for x in (x0..x1).step_by(2) {
+            let p = image.get_pixel(x, y).0;
+            if p.iter().zip(bg).any(|(a, b)| a.abs_diff(b) > 40) {
+                lit += 1;
+            }
+        }
+    }
+    assert!(lit > 2_000, "only {lit} map pixels drawn");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui_demo_king.png");
+    image.save(&out).expect("save screenshot");
+    eprintln!("screenshot: {}", out.display());
+}
+
+#[test]
+fn small_tsne_runs_to_the_end_and_a_long_one_cancels() {
+    let (_dir, path) = small_vectors(800);
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the PCA map of the small set", map_ready);
+    h.get_by_label("t-SNE").click();
+    h.step();
+    h.get_by_label("Run projection").click();
+    h.step();
+    until(&mut h, 300, "t-SNE to finish", |a| {
+        map_ready(a)
+            && a.app
+                .active_dataset()
+                .and_then(|d| d.map.as_ref())
+                .is_some_and(|m| m.method == "t-SNE")
+    });
+    let q = h
+        .state()
+        .app
+        .active_dataset()
+        .and_then(|d| d.map.as_ref())
+        .and_then(|m| m.quality.clone())
+        .expect("quality shown with the map");
+    assert!(q.trustworthiness > 0.8, "{}", q.trustworthiness);
+    h.get_by_label_contains("trustworthiness@10");
+    // A t-SNE of the whole demo set takes long: cancel it from its progress row.
+    h.get_by_label("File").click();
+    h.step();
+    h.get_by_label("Open demo").click();
+    h.step();
+    until(&mut h, 120, "the demo", |a| {
+        map_ready(a) && a.app.datasets.len() == 2
+    });
+    h.get_by_label("Run projection").click();
+    until(&mut h, 60, "the t-SNE job", |a| a.app.busy());
+    h.step();
+    h.get_by_label("Cancel").click();
+    until(&mut h, 120, "the cancellation", |a| {
+        !a.app.busy()
+            && a
+                .app
+                .notifications
+                .iter()
+                .any(|n| n.title.contains("cancelled"))
+    });
+    h.get_by_label_contains("cancelled");
+}
+
+#[test]
+fn a_malformed_file_gives_an_error_and_the_app_keeps_running() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("broken.vec");
+    std::fs::write(&bad, "2 3\nalpha 1 2 3\nbeta 1 nope 3\n").expect("write");
+    let mut h = harness(StartOptions {
+        files: vec![bad],
+        ..StartOptions::default()
+    });
+    until(&mut h, 60, "the error", |a| {
+        !a.app.busy() && !a.app.notifications.is_empty()
+    });
+    h.get_by_label_contains("failed");
+    h.get_by_label("details").click();
+    h.step();
+    h.get_by_label_contains("broken.vec");
+    // Still responsive: the demo opens and gets its map.
+    h.state_mut()
+        .app
+        .apply(embedscope::app::Command::OpenDemo);
+    until(&mut h, 120, "the demo after the error", map_ready);
+    assert_eq!(h.state().app.datasets.len(), 1);
+}
