@@ -118,7 +118,10 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let frames = if quick { 5 } else { 15 };
     println!("map frame time (median of {frames} frames, 1280x800, camera moving every frame)");
-    println!("{:>9}  {:>16}  {:>16}  {:>7}", "points", "WGSL renderer", "egui_plot", "ratio");
+    println!(
+        "{:>9}  {:>16}  {:>16}  {:>7}",
+        "points", "WGSL renderer", "egui_plot", "ratio"
+    );
     for n in [10_000usize, 100_000, 1_000_000] {
         let pts = cloud(n);
         let custom = frames_custom(&pts, frames);

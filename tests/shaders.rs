@@ -16,7 +16,10 @@ fn wgsl_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_wgsl_file_parses_and_validates() {
     let mut files = Vec::new();
-    wgsl_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders"), &mut files);
+    wgsl_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders"),
+        &mut files,
+    );
     assert!(
         files.iter().any(|f| f.ends_with("render/points.wgsl")),
         "the point renderer's shader is missing: {files:?}"

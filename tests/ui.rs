@@ -19,14 +19,22 @@ fn harness(opts: StartOptions) -> Harness<'static, EmbedscopeApp> {
 }
 
 /// Steps frames until `done` holds (panics after `secs`).
-fn until(h: &mut Harness<'static, EmbedscopeApp>, secs: u64, what: &str, done: impl Fn(&EmbedscopeApp) -> bool) {
+fn until(
+    h: &mut Harness<'static, EmbedscopeApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&EmbedscopeApp) -> bool,
+) {
     let t = Instant::now();
     loop {
         h.step();
         if done(h.state()) {
             return;
         }
-        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -91,8 +99,14 @@ fn demo_search_king_shows_queen_and_pca_reruns() {
     let image = h.render().expect("render");
     let rect = h.state().map_state().rect;
     let ppp = 1.0;
-    let (x0, y0) = ((rect.left() * ppp) as u32 + 5, (rect.top() * ppp) as u32 + 5);
-    let (x1, y1) = ((rect.right() * ppp) as u32 - 5, (rect.bottom() * ppp) as u32 - 5);
+    let (x0, y0) = (
+        (rect.left() * ppp) as u32 + 5,
+        (rect.top() * ppp) as u32 + 5,
+    );
+    let (x1, y1) = (
+        (rect.right() * ppp) as u32 - 5,
+        (rect.bottom() * ppp) as u32 - 5,
+    );
     let bg = image.get_pixel(x0, y0).0;
     let mut lit = 0;
     for y in (y0..y1).step_by(2) {
@@ -139,7 +153,7 @@ fn small_tsne_runs_to_the_end_and_a_long_one_cancels() {
     h.get_by_label_contains("trustworthiness@10");
     // A t-SNE of the whole demo set takes long: cancel it from its progress row.
     h.get_by_label("File").click();
-    h.step();
+    h.run_steps(3);
     h.get_by_label("Open demo").click();
     h.step();
     until(&mut h, 120, "the demo", |a| {
@@ -151,8 +165,7 @@ fn small_tsne_runs_to_the_end_and_a_long_one_cancels() {
     h.get_by_label("Cancel").click();
     until(&mut h, 120, "the cancellation", |a| {
         !a.app.busy()
-            && a
-                .app
+            && a.app
                 .notifications
                 .iter()
                 .any(|n| n.title.contains("cancelled"))
@@ -177,9 +190,7 @@ fn a_malformed_file_gives_an_error_and_the_app_keeps_running() {
     h.step();
     h.get_by_label_contains("broken.vec");
     // Still responsive: the demo opens and gets its map.
-    h.state_mut()
-        .app
-        .apply(embedscope::app::Command::OpenDemo);
+    h.state_mut().app.apply(embedscope::app::Command::OpenDemo);
     until(&mut h, 120, "the demo after the error", map_ready);
     assert_eq!(h.state().app.datasets.len(), 1);
 }

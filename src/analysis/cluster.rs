@@ -10,7 +10,11 @@ const FIT_SAMPLE: usize = 20_000;
 const ITERATIONS: usize = 25;
 
 fn unit(row: &[f32]) -> Vec<f32> {
-    let n = row.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let n = row
+        .iter()
+        .map(|x| f64::from(*x).powi(2))
+        .sum::<f64>()
+        .sqrt();
     if n > 0.0 && n.is_finite() {
         row.iter().map(|x| (f64::from(*x) / n) as f32).collect()
     } else {
@@ -104,7 +108,10 @@ pub fn kmeans(m: &Matrix, k: usize, seed: u64) -> Vec<u32> {
             if counts[c] == 0 {
                 continue;
             }
-            let new: Vec<f32> = sums[c].iter().map(|s| (s / counts[c] as f64) as f32).collect();
+            let new: Vec<f32> = sums[c]
+                .iter()
+                .map(|s| (s / counts[c] as f64) as f32)
+                .collect();
             moved |= dist2(&new, &centres[c]) > 1e-10;
             centres[c] = new;
         }

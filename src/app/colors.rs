@@ -27,7 +27,11 @@ pub enum Legend {
     /// Category label, colour and count; "other" collects the categories past the palette.
     Categories(Vec<(String, Rgba, usize)>),
     /// A ramp from `min` to `max`.
-    Ramp { label: String, min: f32, max: f32 },
+    Ramp {
+        label: String,
+        min: f32,
+        max: f32,
+    },
 }
 
 pub const UNIFORM: Rgba = [90, 160, 230, 255];

@@ -224,7 +224,11 @@ mod tests {
                 -13.0 + (k / 50) as f32 * 0.37,
             ];
             for r in [0.01f32, 0.1, 1.0] {
-                assert_eq!(g.nearest(&pts, p, r), brute_nearest(&pts, p, r), "{p:?} r {r}");
+                assert_eq!(
+                    g.nearest(&pts, p, r),
+                    brute_nearest(&pts, p, r),
+                    "{p:?} r {r}"
+                );
             }
         }
     }

@@ -640,8 +640,7 @@ impl App {
                     self.jobs[j].fraction = fraction;
                     self.jobs[j].text = text;
                 }
-                if let (Some(layout), Some(ds)) = (layout, view.as_ref().and_then(|v| v.dataset))
-                {
+                if let (Some(layout), Some(ds)) = (layout, view.as_ref().and_then(|v| v.dataset)) {
                     self.preview_layout(ds, id, &layout);
                 }
             }
@@ -751,7 +750,8 @@ impl App {
         m.notes = p.notes;
         if let crate::analysis::project::Details::Axes { missing, .. } = &p.details {
             if !missing.is_empty() {
-                m.notes.push(format!("not in the vocabulary: {}", missing.join(", ")));
+                m.notes
+                    .push(format!("not in the vocabulary: {}", missing.join(", ")));
             }
         }
         d.map = Some(m);
@@ -857,7 +857,11 @@ impl App {
         let (colors, legend) = match &mode {
             ColorMode::Uniform => (vec![colors::UNIFORM; n], Legend::None),
             ColorMode::Norm => colors::numeric(&d.scan.norms, "vector norm"),
-            ColorMode::Recall => match d.map.as_ref().and_then(|m| m.quality.as_ref().map(|q| (m, q))) {
+            ColorMode::Recall => match d
+                .map
+                .as_ref()
+                .and_then(|m| m.quality.as_ref().map(|q| (m, q)))
+            {
                 Some((m, q)) => {
                     let mut per_row = vec![f32::NAN; n];
                     for (p, &r) in m.rows.iter().enumerate() {
@@ -950,9 +954,17 @@ fn tsne_text(p: &TsneParams) -> String {
 
 /// Cosine similarity of two tokens.
 pub fn similarity(set: &EmbeddingSet, a: &str, b: &str) -> Result<f32, String> {
-    let va = set.vector(a).ok_or(format!("'{a}' is not in the vocabulary"))?;
-    let vb = set.vector(b).ok_or(format!("'{b}' is not in the vocabulary"))?;
-    let dot: f64 = va.iter().zip(vb).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let va = set
+        .vector(a)
+        .ok_or(format!("'{a}' is not in the vocabulary"))?;
+    let vb = set
+        .vector(b)
+        .ok_or(format!("'{b}' is not in the vocabulary"))?;
+    let dot: f64 = va
+        .iter()
+        .zip(vb)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
     let na: f64 = va.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     let nb: f64 = vb.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     if na == 0.0 || nb == 0.0 || !dot.is_finite() {

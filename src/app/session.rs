@@ -64,7 +64,10 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Settings::default(), None),
             Err(e) => (
                 Settings::default(),
-                Some(format!("{}: {e}; using the default settings", path.display())),
+                Some(format!(
+                    "{}: {e}; using the default settings",
+                    path.display()
+                )),
             ),
             Ok(bytes) => match serde_json::from_slice(&bytes) {
                 Ok(s) => (s, None),
@@ -197,7 +200,11 @@ impl Session {
                     .map(|m| saved_from_view(&m.method, &m.params))
                     .unwrap_or(SavedMap::Pca),
                 selection: d.selection.clone(),
-                selection_tokens: d.selection.iter().map(|&r| d.token(r).to_string()).collect(),
+                selection_tokens: d
+                    .selection
+                    .iter()
+                    .map(|&r| d.token(r).to_string())
+                    .collect(),
             })
             .collect();
         Session {

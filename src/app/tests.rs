@@ -112,7 +112,12 @@ fn analogy_similarity_and_colours() {
         c: "zzzunknownzzz".into(),
         method: Method::Mul,
     });
-    let err = app.inspector.analogy.clone().expect("ran").expect_err("unknown");
+    let err = app
+        .inspector
+        .analogy
+        .clone()
+        .expect("ran")
+        .expect_err("unknown");
     assert!(err.contains("zzzunknownzzz"), "{err}");
     app.apply(Command::Similarity("king".into(), "queen".into()));
     let s = app.inspector.similarity.clone().expect("ran").expect("ok");

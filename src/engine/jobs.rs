@@ -31,7 +31,10 @@ pub enum ProjectSpec {
     Pca,
     Tsne(TsneParams),
     /// Semantic axes: x (and optionally y) as "a,b -> c,d" or an expression.
-    Axes { x: String, y: Option<String> },
+    Axes {
+        x: String,
+        y: Option<String>,
+    },
 }
 
 impl ProjectSpec {
@@ -133,10 +136,21 @@ pub enum JobEvent {
         layout: Option<Vec<f32>>,
     },
     /// The backend a job runs on (encode jobs), as soon as it is known.
-    Backend { id: JobId, info: BackendInfo },
-    Done { id: JobId, output: JobOutput },
-    Failed { id: JobId, error: String },
-    Cancelled { id: JobId },
+    Backend {
+        id: JobId,
+        info: BackendInfo,
+    },
+    Done {
+        id: JobId,
+        output: JobOutput,
+    },
+    Failed {
+        id: JobId,
+        error: String,
+    },
+    Cancelled {
+        id: JobId,
+    },
 }
 
 impl JobEvent {
@@ -206,9 +220,8 @@ impl Worker {
         };
         let name = format!("job-{id}");
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(&job, &out, &cancel)
-            }));
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&job, &out, &cancel)));
             let event = match result {
                 Ok(Ok(output)) => JobEvent::Done { id, output },
                 Ok(Err(EngineError::Cancelled)) => JobEvent::Cancelled { id },
@@ -334,9 +347,13 @@ fn evaluate(set: &EmbeddingSet, out: &Emitter) -> Result<JobOutput, EngineError>
             );
         }
     };
-    let analogies =
-        eval::evaluate_analogies(&index, &questions, &AnalogyOptions::default(), Some(&report))
-            .map_err(aerr)?;
+    let analogies = eval::evaluate_analogies(
+        &index,
+        &questions,
+        &AnalogyOptions::default(),
+        Some(&report),
+    )
+    .map_err(aerr)?;
     let mut pairs = Vec::new();
     for name in eval::bundled::PAIR_SETS {
         if let Some(p) = eval::bundled::pairs(name) {
@@ -382,8 +399,8 @@ fn project(
                 }
                 if last.elapsed() >= PREVIEW_EVERY || p.iteration == p.total {
                     last = Instant::now();
-                    let layout = (params.dims == 2)
-                        .then(|| p.layout.iter().map(|&v| v as f32).collect());
+                    let layout =
+                        (params.dims == 2).then(|| p.layout.iter().map(|&v| v as f32).collect());
                     let kl = p
                         .kl_divergence
                         .map(|k| format!(", KL {k:.4}"))

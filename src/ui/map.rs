@@ -112,7 +112,12 @@ fn style_key(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> 
     h.finish()
 }
 
-fn build_instances(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> Vec<Instance> {
+fn build_instances(
+    d: &Dataset,
+    m: &MapView,
+    s: &SearchState,
+    nb: &[(usize, f32)],
+) -> Vec<Instance> {
     let mut flags = vec![0u32; d.set.rows()];
     for &r in &s.matches {
         flags[r] |= points::MATCH;
@@ -183,7 +188,9 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
         if let Some((lo, hi)) = grid::bounds(&pts) {
             st.center = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
             if pts.len() == 1 {
-                st.zoom = st.zoom.max(rect.width() / 4.0 / map_span(m).max(1e-6) * 8.0);
+                st.zoom = st
+                    .zoom
+                    .max(rect.width() / 4.0 / map_span(m).max(1e-6) * 8.0);
             }
             st.auto_fit = false;
         }
@@ -324,12 +331,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
     // Selection shapes being drawn.
     let sel = Stroke::new(1.0, ui.visuals().selection.stroke.color);
     if let (Tool::Box, Some(a), Some(b)) = (tool, st.drag_start, response.interact_pointer_pos()) {
-        painter.rect_stroke(
-            Rect::from_two_pos(a, b),
-            0.0,
-            sel,
-            egui::StrokeKind::Middle,
-        );
+        painter.rect_stroke(Rect::from_two_pos(a, b), 0.0, sel, egui::StrokeKind::Middle);
     }
     if st.lasso.len() > 1 {
         painter.add(egui::Shape::line(st.lasso.clone(), sel));
@@ -371,7 +373,10 @@ fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &MapState, radius: f3
             1.0
         };
         let c = Color32::from_rgba_unmultiplied(r, g, b, a);
-        mesh.add_colored_rect(Rect::from_center_size(p, Vec2::splat(2.0 * radius * grow)), c);
+        mesh.add_colored_rect(
+            Rect::from_center_size(p, Vec2::splat(2.0 * radius * grow)),
+            c,
+        );
     }
     painter.add(egui::Shape::mesh(mesh));
 }
@@ -441,7 +446,11 @@ fn draw_labels(
         if d.token(r).chars().nth(40).is_some() {
             t.push('…');
         }
-        let color = if d.selection.contains(&r) { strong } else { weak };
+        let color = if d.selection.contains(&r) {
+            strong
+        } else {
+            weak
+        };
         let pos = Pos2::new(s.x + 4.0, s.y);
         painter.text(
             pos + Vec2::new(1.0, 1.0),
@@ -543,18 +552,16 @@ fn tooltip(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, d: &Dataset, row: 
     }
     let font = egui::FontId::proportional(12.0);
     let galley = painter.layout_no_wrap(lines.join("\n"), font, ui.visuals().text_color());
-    let r = Rect::from_min_size(pos + Vec2::new(14.0, 14.0), galley.size() + Vec2::splat(10.0));
+    let r = Rect::from_min_size(
+        pos + Vec2::new(14.0, 14.0),
+        galley.size() + Vec2::splat(10.0),
+    );
     let r = r.translate(Vec2::new(
         (painter.clip_rect().right() - r.right()).min(0.0),
         (painter.clip_rect().bottom() - r.bottom()).min(0.0),
     ));
     painter.rect_filled(r, 4.0, ui.visuals().extreme_bg_color);
-    painter.rect_stroke(
-        r,
-        4.0,
-        ui.visuals().window_stroke,
-        egui::StrokeKind::Inside,
-    );
+    painter.rect_stroke(r, 4.0, ui.visuals().window_stroke, egui::StrokeKind::Inside);
     painter.galley(r.min + Vec2::splat(5.0), galley, ui.visuals().text_color());
 }
 
@@ -573,7 +580,11 @@ pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
             continue;
         }
         let [r, g, b, a] = inst.color.to_le_bytes();
-        let rad = if inst.flags & points::SELECTED != 0 { 5.0 } else { 2.5 };
+        let rad = if inst.flags & points::SELECTED != 0 {
+            5.0
+        } else {
+            2.5
+        };
         out.push_str(&format!(
             "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{rad}\" fill=\"rgb({r},{g},{b})\" fill-opacity=\"{:.2}\"/>\n",
             p.x,

@@ -139,6 +139,9 @@ impl EmbedscopeApp {
             }
             None => "map: fallback renderer (egui painter; no wgpu adapter)".to_string(),
         };
+        // Tokens come in every script; a glyph the fonts lack is drawn as a box, never a panic.
+        cc.egui_ctx
+            .set_missing_glyph_policy(egui::epaint::text::MissingGlyphPolicy::Tofu);
         cc.egui_ctx.set_visuals(if app.settings.dark {
             egui::Visuals::dark()
         } else {
@@ -287,13 +290,11 @@ impl EmbedscopeApp {
                 ui.text_edit_singleline(&mut self.forms.session_path);
                 ui.horizontal(|ui| {
                     let p = PathBuf::from(self.forms.session_path.trim());
-                    if ui.button("Save session").clicked() && !self.forms.session_path.is_empty()
-                    {
+                    if ui.button("Save session").clicked() && !self.forms.session_path.is_empty() {
                         cmds.push(Command::SaveSession(p.clone()));
                         ui.close();
                     }
-                    if ui.button("Open session").clicked() && !self.forms.session_path.is_empty()
-                    {
+                    if ui.button("Open session").clicked() && !self.forms.session_path.is_empty() {
                         cmds.push(Command::OpenSession(p));
                         ui.close();
                     }
@@ -307,14 +308,15 @@ impl EmbedscopeApp {
                     self.pending_png = Some(p.clone());
                     let slot = self.screenshot.clone();
                     let ctx = ui.ctx().clone();
-                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Screenshot(
-                        egui::ScreenshotCallback::new(move |img| {
-                            if let Ok(mut s) = slot.lock() {
-                                *s = Some(img);
-                            }
-                            ctx.request_repaint();
-                        }),
-                    ));
+                    ui.ctx()
+                        .send_viewport_cmd(egui::ViewportCommand::Screenshot(
+                            egui::ScreenshotCallback::new(move |img| {
+                                if let Ok(mut s) = slot.lock() {
+                                    *s = Some(img);
+                                }
+                                ctx.request_repaint();
+                            }),
+                        ));
                     ui.close();
                 }
                 if ui.button("Export map as SVG").clicked() && ok {
@@ -376,12 +378,15 @@ impl EmbedscopeApp {
             ui.horizontal(|ui| {
                 let active = self.app.active == Some(i);
                 if ui
-                    .selectable_label(active, format!("{} ({} × {})", d.name, d.set.rows(), d.set.dim()))
+                    .selectable_label(
+                        active,
+                        format!("{} ({} × {})", d.name, d.set.rows(), d.set.dim()),
+                    )
                     .clicked()
                 {
                     cmds.push(Command::SetActive(i));
                 }
-                if ui.small_button("✕").on_hover_text("close").clicked() {
+                if ui.small_button("×").on_hover_text("close").clicked() {
                     cmds.push(Command::CloseDataset(i));
                 }
             });
@@ -503,11 +508,17 @@ impl EmbedscopeApp {
         let mut choices = vec![
             (ColorMode::Uniform, "uniform".to_string()),
             (ColorMode::Norm, "vector norm".to_string()),
-            (ColorMode::Recall, "projection quality (kNN recall)".to_string()),
+            (
+                ColorMode::Recall,
+                "projection quality (kNN recall)".to_string(),
+            ),
             (ColorMode::Cluster, "cluster (k-means, 10)".to_string()),
         ];
         for c in d.set.metadata.columns() {
-            choices.push((ColorMode::Column(c.name.clone()), format!("column {}", c.name)));
+            choices.push((
+                ColorMode::Column(c.name.clone()),
+                format!("column {}", c.name),
+            ));
         }
         let label = choices
             .iter()
@@ -616,7 +627,11 @@ impl EmbedscopeApp {
                         dataset: d.name.clone(),
                         center: self.map.center,
                         zoom: self.map.zoom,
-                        selection: d.selection.iter().map(|&r| d.token(r).to_string()).collect(),
+                        selection: d
+                            .selection
+                            .iter()
+                            .map(|&r| d.token(r).to_string())
+                            .collect(),
                     }));
                 }
             }
@@ -626,7 +641,11 @@ impl EmbedscopeApp {
                 if let Some(i) = self.app.datasets.iter().position(|d| d.name == b.dataset) {
                     cmds.push(Command::SetActive(i));
                     let d = &self.app.datasets[i];
-                    let rows = b.selection.iter().filter_map(|t| d.set.vocab.get(t)).collect();
+                    let rows = b
+                        .selection
+                        .iter()
+                        .filter_map(|t| d.set.vocab.get(t))
+                        .collect();
                     cmds.push(Command::SelectRows { rows, add: false });
                 }
                 self.map.center = b.center;
@@ -723,7 +742,10 @@ impl EmbedscopeApp {
                 for (rank, (r, s)) in self.app.inspector.neighbours.iter().enumerate() {
                     ui.label(format!("{}", rank + 1));
                     if ui.link(d.token(*r)).clicked() {
-                        cmds.push(Command::Select { row: *r, add: false });
+                        cmds.push(Command::Select {
+                            row: *r,
+                            add: false,
+                        });
                     }
                     ui.label(format!("{s:.4}"));
                     ui.end_row();
@@ -886,13 +908,16 @@ impl EmbedscopeApp {
         for (i, n) in self.app.notifications.iter().enumerate().rev().take(4) {
             ui.horizontal(|ui| {
                 let (icon, color) = match n.level {
-                    Level::Error => ("⚠", ui.visuals().error_fg_color),
-                    Level::Info => ("ℹ", ui.visuals().text_color()),
+                    Level::Error => ("[!]", ui.visuals().error_fg_color),
+                    Level::Info => ("[i]", ui.visuals().text_color()),
                 };
                 ui.colored_label(color, format!("{icon} {}", n.title));
                 if !n.details.is_empty() {
                     let open = self.expanded.contains(&i);
-                    if ui.small_button(if open { "hide details" } else { "details" }).clicked() {
+                    if ui
+                        .small_button(if open { "hide details" } else { "details" })
+                        .clicked()
+                    {
                         if open {
                             self.expanded.remove(&i);
                         } else {
@@ -900,7 +925,7 @@ impl EmbedscopeApp {
                         }
                     }
                 }
-                if ui.small_button("✕").on_hover_text("dismiss").clicked() {
+                if ui.small_button("×").on_hover_text("dismiss").clicked() {
                     dismiss = Some(i);
                 }
             });
@@ -946,7 +971,9 @@ impl EmbedscopeApp {
                 let r = ui.text_edit_singleline(&mut self.forms.open_path);
                 let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if (ui.button("Open").clicked() || enter) && !self.forms.open_path.is_empty() {
-                    cmds.push(Command::OpenPath(PathBuf::from(self.forms.open_path.trim())));
+                    cmds.push(Command::OpenPath(PathBuf::from(
+                        self.forms.open_path.trim(),
+                    )));
                     self.forms.show_open_path = false;
                 }
             });
@@ -967,18 +994,15 @@ impl EmbedscopeApp {
         for p in &region.pixels {
             bytes.extend_from_slice(&p.to_array());
         }
-        let result = image::RgbaImage::from_raw(
-            region.size[0] as u32,
-            region.size[1] as u32,
-            bytes,
-        )
-        .ok_or_else(|| "bad screenshot size".to_string())
-        .and_then(|img| {
-            let mut out = Vec::new();
-            img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-                .map_err(|e| e.to_string())?;
-            crate::formats::atomic_write(&path, &out).map_err(|e| e.to_string())
-        });
+        let result =
+            image::RgbaImage::from_raw(region.size[0] as u32, region.size[1] as u32, bytes)
+                .ok_or_else(|| "bad screenshot size".to_string())
+                .and_then(|img| {
+                    let mut out = Vec::new();
+                    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+                        .map_err(|e| e.to_string())?;
+                    crate::formats::atomic_write(&path, &out).map_err(|e| e.to_string())
+                });
         match result {
             Ok(()) => self.app.info(format!("wrote {}", path.display())),
             Err(e) => self.app.error("PNG export failed", e),
