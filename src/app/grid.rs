@@ -111,7 +111,7 @@ impl Grid {
 
     /// The point nearest to `p` within `radius` (map units), if any. Ties: the lower index.
     pub fn nearest(&self, points: &[[f32; 2]], p: [f32; 2], radius: f32) -> Option<usize> {
-        if self.items.is_empty() || !(radius > 0.0) {
+        if self.items.is_empty() || radius.is_nan() || radius <= 0.0 {
             return None;
         }
         let lo = [p[0] - radius, p[1] - radius];

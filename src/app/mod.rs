@@ -423,14 +423,14 @@ impl App {
                 }
             }
             Command::Select { row, add } => {
-                if let Some(d) = self.active_mut() {
-                    if row < d.set.rows() {
-                        if !add {
-                            d.selection.clear();
-                        }
-                        d.selection.retain(|&r| r != row);
-                        d.selection.push(row);
+                if let Some(d) = self.active_mut()
+                    && row < d.set.rows()
+                {
+                    if !add {
+                        d.selection.clear();
                     }
+                    d.selection.retain(|&r| r != row);
+                    d.selection.push(row);
                 }
                 self.refresh_neighbours();
             }
@@ -518,7 +518,7 @@ impl App {
             Command::ExportSelectionCsv(path) => {
                 let r = self
                     .active_dataset()
-                    .map(|d| session::selection_csv(d))
+                    .map(session::selection_csv)
                     .ok_or("no data set".to_string())
                     .and_then(|text| write_text(&path, &text));
                 self.report_export(r, &path);
@@ -748,11 +748,11 @@ impl App {
         m.quality = quality;
         m.seconds = Some(seconds);
         m.notes = p.notes;
-        if let crate::analysis::project::Details::Axes { missing, .. } = &p.details {
-            if !missing.is_empty() {
-                m.notes
-                    .push(format!("not in the vocabulary: {}", missing.join(", ")));
-            }
+        if let crate::analysis::project::Details::Axes { missing, .. } = &p.details
+            && !missing.is_empty()
+        {
+            m.notes
+                .push(format!("not in the vocabulary: {}", missing.join(", ")));
         }
         d.map = Some(m);
         if d.color == ColorMode::Recall {
@@ -900,10 +900,10 @@ impl App {
     }
 
     pub fn save_settings(&mut self) {
-        if let Some(p) = self.settings_path.clone() {
-            if let Err(e) = self.settings.save(&p) {
-                self.error("could not save the settings", e);
-            }
+        if let Some(p) = self.settings_path.clone()
+            && let Err(e) = self.settings.save(&p)
+        {
+            self.error("could not save the settings", e);
         }
     }
 

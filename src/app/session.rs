@@ -272,10 +272,10 @@ fn saved_from_view(method: &str, params: &str) -> SavedMap {
             for part in params.split("; ") {
                 if let Some(v) = part.strip_prefix("x: ") {
                     x = v.to_string();
-                } else if let Some(v) = part.strip_prefix("y: ") {
-                    if !v.starts_with("first principal component") {
-                        y = Some(v.to_string());
-                    }
+                } else if let Some(v) = part.strip_prefix("y: ")
+                    && !v.starts_with("first principal component")
+                {
+                    y = Some(v.to_string());
                 }
             }
             SavedMap::Axes { x, y }

@@ -167,7 +167,7 @@ fn tsne_animates_and_cancel_keeps_the_app_running() {
     })));
     let id = app.jobs[0].id;
     let t = Instant::now();
-    while !app.datasets[0].map.as_ref().is_some_and(|m| !m.finished) {
+    while app.datasets[0].map.as_ref().is_none_or(|m| m.finished) {
         app.poll();
         assert!(t.elapsed() < Duration::from_secs(60), "no preview layout");
         std::thread::sleep(Duration::from_millis(5));

@@ -339,7 +339,7 @@ fn evaluate(set: &EmbeddingSet, out: &Emitter) -> Result<JobOutput, EngineError>
     let index = KnnIndex::new(set);
     let questions = eval::bundled::analogies().map_err(aerr)?;
     let report = |done: u64, total: u64| {
-        if done % 2048 == 0 || done == total {
+        if done.is_multiple_of(2048) || done == total {
             out.progress(
                 Some(done as f32 / total.max(1) as f32),
                 format!("analogies {done} / {total}"),

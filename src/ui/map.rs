@@ -199,15 +199,15 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
     // Zoom at the cursor.
     if response.hovered() {
         let scroll = ui.input(|i| i.smooth_scroll_delta.y + i.zoom_delta().ln() * 200.0);
-        if scroll.abs() > 0.0 {
-            if let Some(pos) = response.hover_pos() {
-                let before = st.to_map(rect, pos);
-                st.zoom = (st.zoom * (scroll / 200.0).exp()).clamp(1e-6, 1e9);
-                let after = st.to_map(rect, pos);
-                st.center[0] += before[0] - after[0];
-                st.center[1] += before[1] - after[1];
-                st.auto_fit = false;
-            }
+        if scroll.abs() > 0.0
+            && let Some(pos) = response.hover_pos()
+        {
+            let before = st.to_map(rect, pos);
+            st.zoom = (st.zoom * (scroll / 200.0).exp()).clamp(1e-6, 1e9);
+            let after = st.to_map(rect, pos);
+            st.center[0] += before[0] - after[0];
+            st.center[1] += before[1] - after[1];
+            st.auto_fit = false;
         }
     }
     let tool = if shift && st.tool == Tool::Pan {
@@ -228,10 +228,10 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
                 st.auto_fit = false;
             }
             Tool::Lasso => {
-                if let Some(p) = response.interact_pointer_pos() {
-                    if st.lasso.last().is_none_or(|l| l.distance(p) > 3.0) {
-                        st.lasso.push(p);
-                    }
+                if let Some(p) = response.interact_pointer_pos()
+                    && st.lasso.last().is_none_or(|l| l.distance(p) > 3.0)
+                {
+                    st.lasso.push(p);
                 }
             }
             Tool::Box => {}
@@ -280,11 +280,11 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
             None => {}
         }
     }
-    if response.double_clicked() {
-        if let Some((lo, hi)) = grid::bounds(&m.coords) {
-            st.fit(rect, lo, hi);
-            st.auto_fit = true;
-        }
+    if response.double_clicked()
+        && let Some((lo, hi)) = grid::bounds(&m.coords)
+    {
+        st.fit(rect, lo, hi);
+        st.auto_fit = true;
     }
 
     // Points.
@@ -399,16 +399,14 @@ fn draw_labels(
     rows.extend(input.neighbours.iter().map(|(r, _)| *r));
     rows.extend(input.search.matches.iter().take(50));
     // Then the most frequent tokens (row order) that are in view.
-    let mut scanned = 0;
-    for r in 0..d.set.rows() {
-        if rows.len() >= MAX_CANDIDATES || scanned > 200_000 {
+    for r in 0..d.set.rows().min(200_000) {
+        if rows.len() >= MAX_CANDIDATES {
             break;
         }
-        scanned += 1;
-        if let Some(p) = m.position(r) {
-            if rect.contains(st.to_screen(rect, p)) {
-                rows.push(r);
-            }
+        if let Some(p) = m.position(r)
+            && rect.contains(st.to_screen(rect, p))
+        {
+            rows.push(r);
         }
     }
     let mut boxes = Vec::new();

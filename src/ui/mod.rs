@@ -359,10 +359,10 @@ impl EmbedscopeApp {
                 );
                 if ui.button("Fit map").clicked() {
                     self.map.auto_fit = true;
-                    if let Some(m) = self.app.active_dataset().and_then(|d| d.map.as_ref()) {
-                        if let Some((lo, hi)) = crate::app::grid::bounds(&m.coords) {
-                            self.map.fit(self.map.rect, lo, hi);
-                        }
+                    if let Some(m) = self.app.active_dataset().and_then(|d| d.map.as_ref())
+                        && let Some((lo, hi)) = crate::app::grid::bounds(&m.coords)
+                    {
+                        self.map.fit(self.map.rect, lo, hi);
                     }
                 }
             });
@@ -548,19 +548,19 @@ impl EmbedscopeApp {
         let f = &mut self.forms;
         ui.horizontal(|ui| {
             ui.label("model folder");
-            if ui.small_button("…").clicked() {
-                if let Some(p) = rfd::FileDialog::new().pick_folder() {
-                    f.model = p.display().to_string();
-                }
+            if ui.small_button("…").clicked()
+                && let Some(p) = rfd::FileDialog::new().pick_folder()
+            {
+                f.model = p.display().to_string();
             }
         });
         ui.text_edit_singleline(&mut f.model);
         ui.horizontal(|ui| {
             ui.label("corpus");
-            if ui.small_button("…").clicked() {
-                if let Some(p) = rfd::FileDialog::new().pick_file() {
-                    f.corpus = p.display().to_string();
-                }
+            if ui.small_button("…").clicked()
+                && let Some(p) = rfd::FileDialog::new().pick_file()
+            {
+                f.corpus = p.display().to_string();
             }
         });
         ui.text_edit_singleline(&mut f.corpus);
@@ -615,25 +615,25 @@ impl EmbedscopeApp {
         ui.heading("Bookmarks");
         ui.horizontal(|ui| {
             ui.text_edit_singleline(&mut self.forms.bookmark_name);
-            if ui.button("Add").clicked() {
-                if let Some(d) = self.app.active_dataset() {
-                    let name = if self.forms.bookmark_name.trim().is_empty() {
-                        format!("view {}", self.app.bookmarks.len() + 1)
-                    } else {
-                        self.forms.bookmark_name.trim().to_string()
-                    };
-                    cmds.push(Command::AddBookmark(Bookmark {
-                        name,
-                        dataset: d.name.clone(),
-                        center: self.map.center,
-                        zoom: self.map.zoom,
-                        selection: d
-                            .selection
-                            .iter()
-                            .map(|&r| d.token(r).to_string())
-                            .collect(),
-                    }));
-                }
+            if ui.button("Add").clicked()
+                && let Some(d) = self.app.active_dataset()
+            {
+                let name = if self.forms.bookmark_name.trim().is_empty() {
+                    format!("view {}", self.app.bookmarks.len() + 1)
+                } else {
+                    self.forms.bookmark_name.trim().to_string()
+                };
+                cmds.push(Command::AddBookmark(Bookmark {
+                    name,
+                    dataset: d.name.clone(),
+                    center: self.map.center,
+                    zoom: self.map.zoom,
+                    selection: d
+                        .selection
+                        .iter()
+                        .map(|&r| d.token(r).to_string())
+                        .collect(),
+                }));
             }
         });
         for b in self.app.bookmarks.clone() {
