@@ -188,7 +188,9 @@ fn a_malformed_file_gives_an_error_and_the_app_keeps_running() {
     h.get_by_label_contains("failed");
     h.get_by_label("details").click();
     h.step();
-    h.get_by_label_contains("broken.vec");
+    // The title names the file; the details say where and what was expected.
+    assert!(h.get_all_by_label_contains("broken.vec").count() >= 2);
+    h.get_by_label_contains("line 3");
     // Still responsive: the demo opens and gets its map.
     h.state_mut().app.apply(embedscope::app::Command::OpenDemo);
     until(&mut h, 120, "the demo after the error", map_ready);

@@ -219,16 +219,26 @@ pub fn run() -> i32 {
         }
     };
     let json = wants_json(&cli.command);
-    let result = match cli.command {
-        Some(Command::Info(a)) => commands::info(&a),
-        Some(Command::Neighbors(a)) => commands::neighbors(&a),
-        Some(Command::Analogy(a)) => commands::analogy(&a),
-        Some(Command::Eval(a)) => commands::eval(&a),
-        Some(Command::Convert(a)) => commands::convert(&a),
-        Some(Command::Project(a)) => project::project(&a),
-        Some(Command::Embed(a)) => embed::embed(&a),
-        None => gui_or_help(cli.files, cli.empty),
-    };
+    let result =
+        match cli.command {
+            Some(Command::Info(a)) => commands::info(&a),
+            Some(Command::Neighbors(a)) => commands::neighbors(&a),
+            Some(Command::Analogy(a)) => commands::analogy(&a),
+            Some(Command::Eval(a)) => commands::eval(&a),
+            Some(Command::Convert(a)) => commands::convert(&a),
+            Some(Command::Project(a)) => project::project(&a),
+            Some(Command::Embed(a)) => embed::embed(&a),
+            None => match cli.files.iter().find(|f| {
+                f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
+            }) {
+                // A mistyped subcommand must not open the app on a file that does not exist.
+                Some(f) => Err(usage(format!(
+                    "'{}' is neither a subcommand nor an existing file (see embedscope --help)",
+                    f.display()
+                ))),
+                None => gui_or_help(cli.files, cli.empty),
+            },
+        };
     match result {
         Ok(()) => 0,
         Err(e) => {

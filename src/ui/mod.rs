@@ -286,8 +286,9 @@ impl EmbedscopeApp {
                     }
                 });
                 ui.separator();
-                ui.label("Session file:");
-                ui.text_edit_singleline(&mut self.forms.session_path);
+                let l = ui.label("Session file:");
+                ui.text_edit_singleline(&mut self.forms.session_path)
+                    .labelled_by(l.id);
                 ui.horizontal(|ui| {
                     let p = PathBuf::from(self.forms.session_path.trim());
                     if ui.button("Save session").clicked() && !self.forms.session_path.is_empty() {
@@ -300,8 +301,9 @@ impl EmbedscopeApp {
                     }
                 });
                 ui.separator();
-                ui.label("Export to (path):");
-                ui.text_edit_singleline(&mut self.forms.export_path);
+                let l = ui.label("Export to (path):");
+                ui.text_edit_singleline(&mut self.forms.export_path)
+                    .labelled_by(l.id);
                 let p = PathBuf::from(self.forms.export_path.trim());
                 let ok = !self.forms.export_path.trim().is_empty();
                 if ui.button("Export map as PNG").clicked() && ok {
@@ -433,10 +435,10 @@ impl EmbedscopeApp {
                 });
             }
             MethodChoice::Axes => {
-                ui.label("x axis (a,b -> c,d or an expression)");
-                ui.text_edit_singleline(&mut f.x_axis);
-                ui.label("y axis (empty: first principal component of the rest)");
-                ui.text_edit_singleline(&mut f.y_axis);
+                let l = ui.label("x axis (a,b -> c,d or an expression)");
+                ui.text_edit_singleline(&mut f.x_axis).labelled_by(l.id);
+                let l = ui.label("y axis (empty: first principal component of the rest)");
+                ui.text_edit_singleline(&mut f.y_axis).labelled_by(l.id);
             }
         }
         let spec = match f.method {
@@ -546,27 +548,42 @@ impl EmbedscopeApp {
             );
         }
         let f = &mut self.forms;
+        let mut model_label = None;
         ui.horizontal(|ui| {
-            ui.label("model folder");
-            if ui.small_button("…").clicked()
+            model_label = Some(ui.label("model folder").id);
+            if ui
+                .small_button("…")
+                .on_hover_text("choose a folder")
+                .clicked()
                 && let Some(p) = rfd::FileDialog::new().pick_folder()
             {
                 f.model = p.display().to_string();
             }
         });
-        ui.text_edit_singleline(&mut f.model);
+        let r = ui.text_edit_singleline(&mut f.model);
+        if let Some(id) = model_label {
+            r.labelled_by(id);
+        }
+        let mut corpus_label = None;
         ui.horizontal(|ui| {
-            ui.label("corpus");
-            if ui.small_button("…").clicked()
+            corpus_label = Some(ui.label("corpus").id);
+            if ui
+                .small_button("…")
+                .on_hover_text("choose a file")
+                .clicked()
                 && let Some(p) = rfd::FileDialog::new().pick_file()
             {
                 f.corpus = p.display().to_string();
             }
         });
-        ui.text_edit_singleline(&mut f.corpus);
+        let r = ui.text_edit_singleline(&mut f.corpus);
+        if let Some(id) = corpus_label {
+            r.labelled_by(id);
+        }
         ui.horizontal(|ui| {
-            ui.label("text column / field");
-            ui.text_edit_singleline(&mut f.text_column);
+            let l = ui.label("text column / field");
+            ui.text_edit_singleline(&mut f.text_column)
+                .labelled_by(l.id);
         });
         ui.horizontal(|ui| {
             ui.radio_value(&mut f.level, EncodeLevel::Sentence, "sentence");
@@ -614,7 +631,9 @@ impl EmbedscopeApp {
     fn bookmarks_panel(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         ui.heading("Bookmarks");
         ui.horizontal(|ui| {
-            ui.text_edit_singleline(&mut self.forms.bookmark_name);
+            let l = ui.label("name");
+            ui.text_edit_singleline(&mut self.forms.bookmark_name)
+                .labelled_by(l.id);
             if ui.button("Add").clicked()
                 && let Some(d) = self.app.active_dataset()
             {
@@ -670,7 +689,7 @@ impl EmbedscopeApp {
                 r.request_focus();
                 self.forms.focus_search = false;
             }
-            egui::ComboBox::from_id_salt("search mode")
+            egui::ComboBox::from_label("mode")
                 .selected_text(format!("{:?}", self.forms.search_mode).to_lowercase())
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.forms.search_mode, SearchMode::Exact, "exact");
@@ -756,11 +775,11 @@ impl EmbedscopeApp {
         ui.heading("Analogy");
         ui.horizontal(|ui| {
             let [a, b, c] = &mut self.forms.analogy;
-            ui.add(egui::TextEdit::singleline(a).desired_width(60.0));
-            ui.label(":");
-            ui.add(egui::TextEdit::singleline(b).desired_width(60.0));
-            ui.label("::");
-            ui.add(egui::TextEdit::singleline(c).desired_width(60.0));
+            for (text, word) in [("a", a), (": b", b), (":: c", c)] {
+                let l = ui.label(text);
+                ui.add(egui::TextEdit::singleline(word).desired_width(55.0))
+                    .labelled_by(l.id);
+            }
             ui.label(": ?");
         });
         ui.horizontal(|ui| {
@@ -797,8 +816,12 @@ impl EmbedscopeApp {
         ui.heading("Similarity");
         ui.horizontal(|ui| {
             let [a, b] = &mut self.forms.sim;
-            ui.add(egui::TextEdit::singleline(a).desired_width(80.0));
-            ui.add(egui::TextEdit::singleline(b).desired_width(80.0));
+            let l = ui.label("words");
+            ui.add(egui::TextEdit::singleline(a).desired_width(80.0))
+                .labelled_by(l.id);
+            let l = ui.label("and");
+            ui.add(egui::TextEdit::singleline(b).desired_width(80.0))
+                .labelled_by(l.id);
             if ui.button("cosine").clicked() {
                 cmds.push(Command::Similarity(a.clone(), b.clone()));
             }
@@ -967,8 +990,10 @@ impl EmbedscopeApp {
             .open(&mut open)
             .collapsible(false)
             .show(ctx, |ui| {
-                ui.label("vector file, corpus or model folder:");
-                let r = ui.text_edit_singleline(&mut self.forms.open_path);
+                let l = ui.label("vector file, corpus or model folder:");
+                let r = ui
+                    .text_edit_singleline(&mut self.forms.open_path)
+                    .labelled_by(l.id);
                 let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if (ui.button("Open").clicked() || enter) && !self.forms.open_path.is_empty() {
                     cmds.push(Command::OpenPath(PathBuf::from(
