@@ -26,11 +26,16 @@ for _ in $(seq 1 100); do
 done
 win="$(xdotool search --name '^embedscope$' | head -n 1)"
 sleep "${SHOT_WAIT:-6}"
-# Ctrl+F focuses the search box; type and press Enter.
-xdotool key --window "$win" ctrl+f
+# Without a window manager, give the window the keyboard, then Ctrl+F focuses the search box.
+xdotool windowfocus --sync "$win" 2>/dev/null || true
+# Click into the "Find token" field (top of the right panel).
+xdotool mousemove --window "$win" "${FIND_X:-1015}" "${FIND_Y:-61}" click 1
 sleep 0.5
-xdotool type --window "$win" --delay 50 king
-xdotool key --window "$win" Return
+xdotool type --delay 60 king
+xdotool key Return
+sleep 1
+# Hover a point near the middle of the map for the tooltip.
+xdotool mousemove --window "$win" 700 430
 sleep "${SHOT_SETTLE:-3}"
 import -window root "$out"
 echo "wrote $out"

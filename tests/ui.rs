@@ -186,11 +186,16 @@ fn a_malformed_file_gives_an_error_and_the_app_keeps_running() {
         !a.app.busy() && !a.app.notifications.is_empty()
     });
     h.get_by_label_contains("failed");
-    h.get_by_label("details").click();
-    h.step();
-    // The title names the file; the details say where and what was expected.
-    assert!(h.get_all_by_label_contains("broken.vec").count() >= 2);
-    h.get_by_label_contains("line 3");
+    // The details (where, and what was expected) show under the title, and fold away.
+    h.get_by_label("hide details");
+    let t = Instant::now();
+    while h.query_by_label_contains("line 3").is_none() {
+        h.step();
+        assert!(t.elapsed() < Duration::from_secs(20), "details not shown");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let n = &h.state().app.notifications[0];
+    assert!(n.title.contains("broken.vec") && n.details.contains("broken.vec"));
     // Still responsive: the demo opens and gets its map.
     h.state_mut().app.apply(embedscope::app::Command::OpenDemo);
     until(&mut h, 120, "the demo after the error", map_ready);

@@ -34,7 +34,7 @@ pub enum Legend {
     },
 }
 
-pub const UNIFORM: Rgba = [90, 160, 230, 255];
+pub const UNIFORM: Rgba = [90, 160, 230, 190];
 pub const MISSING: Rgba = [128, 128, 128, 160];
 
 /// A qualitative palette of 12 colours distinguishable on dark and light backgrounds.

@@ -226,6 +226,10 @@ pub struct JobView {
     pub text: String,
     /// The data set a projection job belongs to.
     pub dataset: Option<usize>,
+    /// The job's parameters in words (shown with the map it draws).
+    pub params: String,
+    /// For projections: the method's name ("PCA", "t-SNE", "semantic axes").
+    pub method: String,
     pub kind: JobKind,
 }
 
@@ -358,6 +362,8 @@ impl App {
             text: String::new(),
             dataset,
             kind,
+            params: String::new(),
+            method: String::new(),
         });
         id
     }
@@ -591,12 +597,11 @@ impl App {
         );
         if let Some(d) = self.datasets.get_mut(i) {
             d.map_job = Some(id);
-            if let Some(m) = &mut d.map {
-                m.params = params;
-            }
         }
         if let Some(j) = self.jobs.last_mut() {
             j.label = format!("{} of {}", spec.name(), self.datasets[i].name);
+            j.params = params;
+            j.method = spec.name().to_string();
         }
     }
 
@@ -640,8 +645,10 @@ impl App {
                     self.jobs[j].fraction = fraction;
                     self.jobs[j].text = text;
                 }
-                if let (Some(layout), Some(ds)) = (layout, view.as_ref().and_then(|v| v.dataset)) {
-                    self.preview_layout(ds, id, &layout);
+                if let (Some(layout), Some(v)) = (layout, view.as_ref())
+                    && let Some(ds) = v.dataset
+                {
+                    self.preview_layout(ds, id, &layout, &v.method, &v.params);
                 }
             }
             JobEvent::Backend { info, .. } => self.encode_backend = Some(info),
@@ -674,8 +681,10 @@ impl App {
                     quality,
                     seconds,
                 } => {
-                    if let Some(ds) = view.as_ref().and_then(|v| v.dataset) {
-                        self.finish_map(ds, projection, quality, seconds);
+                    if let Some(v) = view.as_ref()
+                        && let Some(ds) = v.dataset
+                    {
+                        self.finish_map(ds, projection, quality, seconds, &v.params);
                     }
                 }
             },
@@ -690,7 +699,9 @@ impl App {
         }
     }
 
-    fn preview_layout(&mut self, ds: usize, id: JobId, layout: &[f32]) {
+    /// Shows a layout before its job ends: t-SNE frames while it optimises, and every map
+    /// while its quality is computed.
+    fn preview_layout(&mut self, ds: usize, id: JobId, layout: &[f32], method: &str, params: &str) {
         let Some(d) = self.datasets.get_mut(ds) else {
             return;
         };
@@ -700,7 +711,7 @@ impl App {
         let n = layout.len() / 2;
         let coords: Vec<[f32; 2]> = layout.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
         match &mut d.map {
-            Some(m) if m.method == "t-SNE" && !m.finished && m.coords.len() == n => {
+            Some(m) if m.method == method && !m.finished && m.coords.len() == n => {
                 m.coords = coords;
                 m.grid = Grid::new(&m.coords);
                 m.version = next_version();
@@ -711,10 +722,9 @@ impl App {
                     .filter(|&r| d.scan.norms[r as usize].is_finite())
                     .collect();
                 if rows.len() == n {
-                    let params = d.map.as_ref().map(|m| m.params.clone()).unwrap_or_default();
-                    let mut m = MapView::new(d.set.rows(), rows, coords, "t-SNE");
+                    let mut m = MapView::new(d.set.rows(), rows, coords, method);
                     m.finished = false;
-                    m.params = params;
+                    m.params = params.to_string();
                     d.map = Some(m);
                 }
             }
@@ -727,6 +737,7 @@ impl App {
         p: crate::analysis::project::Projection,
         quality: Option<Quality>,
         seconds: f64,
+        params: &str,
     ) {
         let method = match &p.details {
             crate::analysis::project::Details::Pca { .. } => "PCA",
@@ -742,9 +753,16 @@ impl App {
             .map(|c| [c[0], c.get(1).copied().unwrap_or(0.0)])
             .collect();
         let rows: Vec<u32> = p.rows.iter().map(|&r| r as u32).collect();
-        let params = d.map.as_ref().map(|m| m.params.clone()).unwrap_or_default();
         let mut m = MapView::new(d.set.rows(), rows, coords, method);
-        m.params = params;
+        m.params = params.to_string();
+        if let crate::analysis::project::Details::Pca {
+            explained_variance_ratio,
+            ..
+        } = &p.details
+        {
+            let kept: f64 = explained_variance_ratio.iter().sum();
+            m.params = format!("{params}, {:.1}% of the variance", 100.0 * kept);
+        }
         m.quality = quality;
         m.seconds = Some(seconds);
         m.notes = p.notes;

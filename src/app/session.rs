@@ -33,7 +33,7 @@ impl Default for Settings {
             dark: true,
             left_panel_width: 280.0,
             right_panel_width: 300.0,
-            point_size: 3.0,
+            point_size: 2.0,
             last_model: None,
             last_corpus: None,
         }

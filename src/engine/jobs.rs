@@ -421,7 +421,9 @@ fn project(
     }
     let seconds = t.elapsed().as_secs_f64();
     let quality = if quality_k > 0 && projection.rows.len() > quality_k + 1 {
-        out.progress(None, format!("map quality (k = {quality_k})"), None);
+        // The map is shown at once; its quality follows.
+        let layout = (projection.dims == 2).then(|| projection.coords.clone());
+        out.progress(None, format!("map quality (k = {quality_k})"), layout);
         let rows = crate::analysis::project::Input {
             rows: projection.rows.clone(),
             excluded: Vec::new(),

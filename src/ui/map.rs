@@ -30,8 +30,9 @@ pub struct MapState {
     pub tool: Tool,
     drag_start: Option<Pos2>,
     lasso: Vec<Pos2>,
-    /// The map version the camera was fitted to.
+    /// The map version and rect size the camera was fitted to.
     fitted: u64,
+    fitted_size: Vec2,
     /// Style key -> uploaded instances.
     cache_key: u64,
     instances: Arc<Vec<Instance>>,
@@ -53,6 +54,7 @@ impl MapState {
             drag_start: None,
             lasso: Vec::new(),
             fitted: 0,
+            fitted_size: Vec2::ZERO,
             cache_key: u64::MAX,
             instances: Arc::new(Vec::new()),
             last_search: 0,
@@ -83,7 +85,7 @@ impl MapState {
         let w = (hi[0] - lo[0]).max(1e-6);
         let h = (hi[1] - lo[1]).max(1e-6);
         self.center = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-        self.zoom = ((rect.width() / w).min(rect.height() / h) * 0.92).max(1e-6);
+        self.zoom = ((rect.width() / w).min(rect.height() / h) * 0.9).max(1e-6);
     }
 }
 
@@ -170,11 +172,13 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
         return;
     };
     // Camera: fit new maps (and t-SNE frames until the user takes over).
-    if (st.auto_fit && st.fitted != m.version) || st.fitted == 0 {
-        if let Some((lo, hi)) = grid::bounds(&m.coords) {
+    if (st.auto_fit && (st.fitted != m.version || st.fitted_size != rect.size())) || st.fitted == 0
+    {
+        if let Some((lo, hi)) = robust_bounds(&m.coords) {
             st.fit(rect, lo, hi);
         }
         st.fitted = m.version;
+        st.fitted_size = rect.size();
     }
     // Centre on new search matches.
     if input.search.generation != st.last_search {
@@ -281,7 +285,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
         }
     }
     if response.double_clicked()
-        && let Some((lo, hi)) = grid::bounds(&m.coords)
+        && let Some((lo, hi)) = robust_bounds(&m.coords)
     {
         st.fit(rect, lo, hi);
         st.auto_fit = true;
@@ -341,6 +345,33 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
     if let (Some(row), Some(pos)) = (st.hovered, response.hover_pos()) {
         tooltip(&painter, ui, pos, d, row);
     }
+}
+
+/// Bounds of the central 99.8% of the points on each axis (a few outliers do not shrink the map).
+pub fn robust_bounds(points: &[[f32; 2]]) -> Option<([f32; 2], [f32; 2])> {
+    if points.len() < 200 {
+        return grid::bounds(points);
+    }
+    let mut lo = [0f32; 2];
+    let mut hi = [0f32; 2];
+    for axis in 0..2 {
+        let mut v: Vec<f32> = points
+            .iter()
+            .map(|p| p[axis])
+            .filter(|x| x.is_finite())
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        let n = v.len();
+        let a = n / 1000;
+        let b = n - 1 - n / 1000;
+        v.select_nth_unstable_by(a, f32::total_cmp);
+        lo[axis] = v[a];
+        v.select_nth_unstable_by(b, f32::total_cmp);
+        hi[axis] = v[b];
+    }
+    Some((lo, hi))
 }
 
 fn map_span(m: &MapView) -> f32 {
@@ -434,9 +465,9 @@ fn draw_labels(
     let strong = ui.visuals().strong_text_color();
     let weak = ui.visuals().text_color();
     let shadow = if input.dark {
-        Color32::from_black_alpha(200)
+        Color32::from_black_alpha(150)
     } else {
-        Color32::from_white_alpha(220)
+        Color32::from_white_alpha(170)
     };
     for i in kept {
         let (r, s) = placed[i];
@@ -450,14 +481,14 @@ fn draw_labels(
             weak
         };
         let pos = Pos2::new(s.x + 4.0, s.y);
-        painter.text(
-            pos + Vec2::new(1.0, 1.0),
-            egui::Align2::LEFT_CENTER,
-            &t,
-            font.clone(),
-            shadow,
+        let galley = painter.layout_no_wrap(t, font.clone(), color);
+        let plate = Rect::from_min_size(
+            Pos2::new(pos.x - 1.0, pos.y - galley.size().y / 2.0),
+            galley.size() + Vec2::new(2.0, 0.0),
         );
-        painter.text(pos, egui::Align2::LEFT_CENTER, &t, font.clone(), color);
+        // A translucent plate keeps labels readable over dense points.
+        painter.rect_filled(plate, 2.0, shadow);
+        painter.galley(Pos2::new(pos.x, plate.top()), galley, color);
     }
 }
 

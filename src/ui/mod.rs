@@ -108,8 +108,8 @@ pub struct EmbedscopeApp {
     screenshot: Arc<std::sync::Mutex<Option<Arc<egui::ColorImage>>>>,
     /// Seconds of the last frame's UI work.
     pub frame_seconds: f64,
-    /// Notification rows expanded to show their details.
-    expanded: std::collections::HashSet<usize>,
+    /// Notification rows whose details the user folded away (details show by default).
+    collapsed: std::collections::HashSet<usize>,
 }
 
 impl EmbedscopeApp {
@@ -169,7 +169,7 @@ impl EmbedscopeApp {
             pending_png: None,
             screenshot: Default::default(),
             frame_seconds: 0.0,
-            expanded: Default::default(),
+            collapsed: Default::default(),
         }
     }
 
@@ -936,15 +936,15 @@ impl EmbedscopeApp {
                 };
                 ui.colored_label(color, format!("{icon} {}", n.title));
                 if !n.details.is_empty() {
-                    let open = self.expanded.contains(&i);
+                    let open = !self.collapsed.contains(&i);
                     if ui
                         .small_button(if open { "hide details" } else { "details" })
                         .clicked()
                     {
                         if open {
-                            self.expanded.remove(&i);
+                            self.collapsed.insert(i);
                         } else {
-                            self.expanded.insert(i);
+                            self.collapsed.remove(&i);
                         }
                     }
                 }
@@ -952,12 +952,12 @@ impl EmbedscopeApp {
                     dismiss = Some(i);
                 }
             });
-            if self.expanded.contains(&i) {
+            if !n.details.is_empty() && !self.collapsed.contains(&i) {
                 ui.label(RichText::new(&n.details).monospace().small());
             }
         }
         if let Some(i) = dismiss {
-            self.expanded.clear();
+            self.collapsed.clear();
             cmds.push(Command::Dismiss(i));
         }
         ui.horizontal(|ui| {
