@@ -657,3 +657,28 @@ pub fn xml_escape(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escape_neutralises_markup_and_shows_controls() {
+        assert_eq!(
+            xml_escape("<script>alert(\"x\")</script> & 'q'"),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &apos;q&apos;"
+        );
+        assert_eq!(xml_escape("a\u{202e}b\nc"), "a\\u{202e}b\\u{000a}c");
+    }
+
+    #[test]
+    fn robust_bounds_ignore_a_few_outliers() {
+        let mut pts: Vec<[f32; 2]> = (0..1000)
+            .map(|i| [(i % 100) as f32, (i / 100) as f32])
+            .collect();
+        pts.push([1e6, -1e6]);
+        let (lo, hi) = robust_bounds(&pts).expect("bounds");
+        assert!(hi[0] < 100.0 && lo[1] > -1.0, "{lo:?} {hi:?}");
+        assert_eq!(robust_bounds(&[]), None);
+    }
+}
