@@ -8,7 +8,7 @@ use clap::Args;
 use embedscope::core::Provenance;
 use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
-use embedscope::engine::encode::{self, EncodeOptions, Level, SentenceCollector};
+use embedscope::engine::encode::{self, Level, SentenceCollector};
 use embedscope::formats::corpus::{Corpus, CorpusFormat, CorpusOptions};
 use embedscope::formats::{self, Format, NpyStreamWriter};
 use embedscope::model::{Encoder, Pooling};
@@ -124,50 +124,12 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let workers = if backend.kind == "cpu" {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
-    let max_tokens = encode::token_budget(
-        &enc.config,
-        enc.max_len,
-        a.batch_size,
-        backend.memory,
-        workers,
-    );
-    let eopts = EncodeOptions {
-        level,
-        batch_size: a.batch_size,
-        max_tokens,
-        ..EncodeOptions::default()
-    };
+    let eopts = encode::options_for(&enc, &backend, level, a.batch_size);
     let cancel = &CANCEL;
     on_interrupt();
     let bar = Bar::new("encoding", true);
     let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
-    let mut params = std::collections::BTreeMap::new();
-    params.insert("model".to_string(), a.model.display().to_string());
-    params.insert("weights_sha256".into(), enc.weights_sha256.clone());
-    params.insert("tokenizer_sha256".into(), enc.tokenizer_sha256.clone());
-    params.insert(
-        "pooling".into(),
-        format!("{:?}", enc.pipeline.pooling).to_lowercase(),
-    );
-    params.insert("normalize".into(), enc.pipeline.normalize.to_string());
-    params.insert("max_seq_length".into(), enc.max_len.to_string());
-    params.insert("level".into(), a.level.clone());
-    params.insert("backend".into(), backend.describe());
-    params.insert("corpus".into(), a.input.display().to_string());
-    let provenance = Provenance {
-        source: a.input.display().to_string(),
-        format: format!("embedded:{}", a.level),
-        sha256: None,
-        file_size: Some(corpus.file_size()),
-        params,
-        model_id: a.model.file_name().map(|n| n.to_string_lossy().to_string()),
-        cache_file: None,
-    };
+    let provenance = encode::provenance(&a.model, &enc, level, &backend, &a.input, &corpus);
     let rt = |e: EngineError| match e {
         EngineError::Cancelled => CliError::Interrupted(format!(
             "{}: interrupted; no output written",

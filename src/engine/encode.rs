@@ -22,6 +22,76 @@ pub enum Level {
     Word,
 }
 
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Sentence => "sentence",
+            Level::Word => "word",
+        }
+    }
+}
+
+/// Options for encoding with `enc` on `backend`: the batch token budget follows the memory
+/// available to each worker (one batch per CPU worker thread; one at a time on wgpu).
+pub fn options_for(
+    enc: &Encoder,
+    backend: &super::device::BackendInfo,
+    level: Level,
+    batch_size: usize,
+) -> EncodeOptions {
+    let workers = if backend.kind == "cpu" {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    EncodeOptions {
+        level,
+        batch_size,
+        max_tokens: token_budget(
+            &enc.config,
+            enc.max_len,
+            batch_size,
+            backend.memory,
+            workers,
+        ),
+        ..EncodeOptions::default()
+    }
+}
+
+/// Provenance of vectors encoded from `corpus_path` with the model folder `model`: weights and
+/// tokenizer hashes, pooling, normalisation, max length, level, backend and adapter.
+pub fn provenance(
+    model: &std::path::Path,
+    enc: &Encoder,
+    level: Level,
+    backend: &super::device::BackendInfo,
+    corpus_path: &std::path::Path,
+    corpus: &Corpus,
+) -> Provenance {
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("model".to_string(), model.display().to_string());
+    params.insert("weights_sha256".into(), enc.weights_sha256.clone());
+    params.insert("tokenizer_sha256".into(), enc.tokenizer_sha256.clone());
+    params.insert(
+        "pooling".into(),
+        format!("{:?}", enc.pipeline.pooling).to_lowercase(),
+    );
+    params.insert("normalize".into(), enc.pipeline.normalize.to_string());
+    params.insert("max_seq_length".into(), enc.max_len.to_string());
+    params.insert("level".into(), level.name().into());
+    params.insert("backend".into(), backend.describe());
+    params.insert("corpus".into(), corpus_path.display().to_string());
+    Provenance {
+        source: corpus_path.display().to_string(),
+        format: format!("embedded:{}", level.name()),
+        sha256: None,
+        file_size: Some(corpus.file_size()),
+        params,
+        model_id: model.file_name().map(|n| n.to_string_lossy().to_string()),
+        cache_file: None,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EncodeOptions {
     pub level: Level,

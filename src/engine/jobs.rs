@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use super::EngineError;
 use super::device::{self, BackendChoice, BackendInfo};
-use super::encode::{self, EncodeOptions, Level, SentenceCollector};
+use super::encode::{self, Level, SentenceCollector};
 use crate::analysis::eval::{self, AnalogyOptions, AnalogyReport, PairOptions, PairReport};
 use crate::analysis::knn::KnnIndex;
 use crate::analysis::project::quality::{self, Quality};
 use crate::analysis::project::tsne::TsneParams;
 use crate::analysis::project::{Projection, axes, pca, tsne};
-use crate::core::{EmbeddingSet, Provenance};
+use crate::core::EmbeddingSet;
 use crate::formats::corpus::{Corpus, CorpusOptions};
 use crate::formats::{self, LoadOptions};
 use crate::model::{Encoder, Pooling};
@@ -462,18 +462,7 @@ fn encode_job(
     out.progress(None, format!("loading {}", spec.model.display()), None);
     let enc = Encoder::load(&spec.model, &dev, spec.pooling)?;
     let mut corpus = Corpus::open(&spec.corpus, &spec.corpus_options)?;
-    let workers = if backend.kind == "cpu" {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
-    let batch = spec.batch_size.max(1);
-    let opts = EncodeOptions {
-        level: spec.level,
-        batch_size: batch,
-        max_tokens: encode::token_budget(&enc.config, enc.max_len, batch, backend.memory, workers),
-        ..EncodeOptions::default()
-    };
+    let opts = encode::options_for(&enc, &backend, spec.level, spec.batch_size.max(1));
     let t = Instant::now();
     let mut on_progress = |p: &encode::Progress| {
         let eta = p
@@ -486,37 +475,14 @@ fn encode_job(
             None,
         );
     };
-    let mut params = std::collections::BTreeMap::new();
-    params.insert("model".to_string(), spec.model.display().to_string());
-    params.insert("weights_sha256".into(), enc.weights_sha256.clone());
-    params.insert("tokenizer_sha256".into(), enc.tokenizer_sha256.clone());
-    params.insert(
-        "pooling".into(),
-        format!("{:?}", enc.pipeline.pooling).to_lowercase(),
+    let provenance = encode::provenance(
+        &spec.model,
+        &enc,
+        spec.level,
+        &backend,
+        &spec.corpus,
+        &corpus,
     );
-    params.insert("normalize".into(), enc.pipeline.normalize.to_string());
-    params.insert("max_seq_length".into(), enc.max_len.to_string());
-    params.insert(
-        "level".into(),
-        match spec.level {
-            Level::Sentence => "sentence",
-            Level::Word => "word",
-        }
-        .into(),
-    );
-    params.insert("backend".into(), backend.describe());
-    let provenance = Provenance {
-        source: spec.corpus.display().to_string(),
-        format: "embedded".into(),
-        sha256: None,
-        file_size: Some(corpus.file_size()),
-        params,
-        model_id: spec
-            .model
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string()),
-        cache_file: None,
-    };
     let set = match spec.level {
         Level::Sentence => {
             let mut collect = SentenceCollector::new(enc.dim(), corpus.meta_names());
