@@ -25,4 +25,6 @@ pub enum AnalysisError {
     },
     #[error("{path}: {msg}")]
     Io { path: String, msg: String },
+    #[error("cancelled")]
+    Cancelled,
 }

@@ -4,6 +4,7 @@
 
 pub mod analogy;
 pub mod cluster;
+pub mod compare;
 pub mod error;
 pub mod eval;
 pub mod expr;
