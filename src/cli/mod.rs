@@ -2,9 +2,10 @@
 //! command prints a human-readable report, or exactly one JSON object with `--json`.
 //!
 //! Exit codes: 0 success, 1 runtime error (the message names the file and the place),
-//! 2 usage error.
+//! 2 usage error, 3 a `compare --fail-if` condition held (release gate), 130 interrupted.
 
 mod commands;
+mod compare;
 mod embed;
 mod progress;
 mod project;
@@ -52,6 +53,9 @@ pub enum Command {
     Project(project::ProjectArgs),
     /// Encode a corpus with a BERT-family model folder (sentence or word vectors).
     Embed(embed::EmbedArgs),
+    /// What changed between versions of a model: vocabulary, neighbourhoods (Jaccard@k, RBO),
+    /// CKA, Procrustes alignment, drift, most-changed words; `--fail-if` gates (exit 3).
+    Compare(compare::CompareArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -97,6 +101,8 @@ pub enum CliError {
     Runtime(anyhow::Error),
     /// Stopped by Ctrl+C / SIGTERM before it finished (exit 130); nothing was written.
     Interrupted(String),
+    /// `compare --fail-if`: these conditions held (exit 3); the report was printed.
+    Gate(Vec<String>),
 }
 
 impl From<anyhow::Error> for CliError {
@@ -205,6 +211,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Convert(a)) => a.json,
         Some(Command::Project(a)) => a.json,
         Some(Command::Embed(a)) => a.json,
+        Some(Command::Compare(a)) => a.json,
         None => false,
     }
 }
@@ -228,6 +235,7 @@ pub fn run() -> i32 {
             Some(Command::Convert(a)) => commands::convert(&a),
             Some(Command::Project(a)) => project::project(&a),
             Some(Command::Embed(a)) => embed::embed(&a),
+            Some(Command::Compare(a)) => compare::compare(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {
@@ -241,10 +249,18 @@ pub fn run() -> i32 {
         };
     match result {
         Ok(()) => 0,
+        Err(CliError::Gate(breached)) => {
+            eprintln!("release gate failed: {} condition(s) held:", breached.len());
+            for b in &breached {
+                eprintln!("  {b}");
+            }
+            3
+        }
         Err(e) => {
             let (code, kind, msg) = match &e {
                 CliError::Usage(m) => (2, "usage", m.clone()),
                 CliError::Interrupted(m) => (130, "interrupted", m.clone()),
+                CliError::Gate(b) => (3, "gate", b.join("; ")),
                 CliError::Runtime(err) => {
                     let kind = err
                         .downcast_ref::<FormatError>()

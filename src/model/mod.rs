@@ -6,6 +6,7 @@ pub mod bert;
 pub mod config;
 pub mod cpu;
 pub mod encoder;
+pub mod tokdiff;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
