@@ -201,3 +201,57 @@ fn a_malformed_file_gives_an_error_and_the_app_keeps_running() {
     until(&mut h, 120, "the demo after the error", map_ready);
     assert_eq!(h.state().app.datasets.len(), 1);
 }
+
+fn compare_fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compare")
+        .join(name)
+}
+
+#[test]
+fn compare_two_versions_through_the_picker_and_pick_a_word_from_the_list() {
+    let mut h = harness(StartOptions {
+        files: vec![compare_fixture("pair_a.vec"), compare_fixture("pair_b.vec")],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "two data sets", |a| {
+        !a.app.busy() && a.app.datasets.len() == 2
+    });
+    // Tick both versions in order and press Compare.
+    h.get_by_label("pair_a.vec").click();
+    h.step();
+    h.get_by_label("pair_b.vec").click();
+    h.step();
+    h.get_by_label("Compare").click();
+    until(&mut h, 120, "the comparison", |a| {
+        a.app
+            .compare
+            .as_ref()
+            .is_some_and(|c| !c.busy() && !c.results.is_empty())
+    });
+    // The header shows the global measures; the ranked list the most changed words.
+    h.get_by_label_contains("Jaccard@10 0.264");
+    h.get_by_label_contains("CKA 0.628");
+    h.get_by_label("is").click();
+    h.step();
+    h.step();
+    let cv = h.state().app.compare.as_ref().expect("compare");
+    assert_eq!(cv.selected.as_deref(), Some("is"));
+    assert!(cv.maps.iter().all(|m| m.view.selection.len() == 1));
+    h.get_by_label_contains("'is' (rank");
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("compare.png"));
+    }
+    // Frames stay fast on the compare screen.
+    h.step();
+    assert!(
+        h.state().frame_seconds < 0.25,
+        "{}",
+        h.state().frame_seconds
+    );
+    h.get_by_label("Close").click();
+    h.step();
+    assert!(h.state().app.compare.is_none());
+}

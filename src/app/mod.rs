@@ -3,6 +3,7 @@
 //! and `App::poll` folds finished background jobs (engine::jobs) into the state.
 
 pub mod colors;
+pub mod compare;
 pub mod grid;
 pub mod labels;
 pub mod session;
@@ -239,6 +240,7 @@ pub enum JobKind {
     Project,
     Encode,
     Evaluate,
+    Compare,
 }
 
 /// Every change the UI can ask for.
@@ -280,6 +282,11 @@ pub enum Command {
     AddBookmark(Bookmark),
     ExportSelectionCsv(PathBuf),
     ExportNeighboursCsv(PathBuf),
+    /// Compare these data sets (two or more, each with the next) on aligned maps.
+    StartCompare(Vec<usize>),
+    /// Select a word on every compare map (None clears).
+    CompareSelect(Option<String>),
+    CloseCompare,
 }
 
 /// The corpus file formats offered to the encoder (by extension).
@@ -303,6 +310,8 @@ pub struct App {
     pub settings_path: Option<PathBuf>,
     /// Sets loaded from a session wait for their maps' coordinates (by path).
     pending_maps: Vec<(PathBuf, session::SavedMap, Vec<usize>)>,
+    /// The compare screen, while open.
+    pub compare: Option<compare::CompareView>,
 }
 
 impl App {
@@ -321,6 +330,7 @@ impl App {
             bookmarks: Vec::new(),
             settings_path,
             pending_maps: Vec::new(),
+            compare: None,
         }
     }
 
@@ -388,6 +398,17 @@ impl App {
                 self.start(Job::Demo, JobKind::Load, None);
             }
             Command::OpenPath(path) => self.open_path(path),
+            Command::StartCompare(list) => self.start_compare(list),
+            Command::CompareSelect(token) => {
+                if let Some(c) = &mut self.compare {
+                    c.select(token);
+                }
+            }
+            Command::CloseCompare => {
+                if let Some(j) = self.compare.take().and_then(|c| c.job) {
+                    self.worker.cancel(j);
+                }
+            }
             Command::SetActive(i) => {
                 if i < self.datasets.len() {
                     self.active = Some(i);
@@ -605,6 +626,36 @@ impl App {
         }
     }
 
+    /// Opens the compare screen on data sets `list` (two or more, compared in that order).
+    fn start_compare(&mut self, list: Vec<usize>) {
+        let mut seen = Vec::new();
+        for i in list {
+            if i < self.datasets.len() && !seen.contains(&i) {
+                seen.push(i);
+            }
+        }
+        if seen.len() < 2 {
+            self.error(
+                "compare needs two or more data sets",
+                "Open the versions to compare (File > Open), then pick them in Compare.",
+            );
+            return;
+        }
+        if let Some(j) = self.compare.take().and_then(|c| c.job) {
+            self.worker.cancel(j);
+        }
+        let sets = seen.iter().map(|&i| self.datasets[i].set.clone()).collect();
+        let options = crate::analysis::compare::CompareOptions {
+            ks: vec![10],
+            drift_pairs: 20_000,
+            ..Default::default()
+        };
+        let id = self.start(Job::Compare { sets, options }, JobKind::Compare, None);
+        let versions: Vec<(usize, &Dataset)> =
+            seen.iter().map(|&i| (i, &self.datasets[i])).collect();
+        self.compare = Some(compare::CompareView::new(&versions, id));
+    }
+
     /// Folds finished and progressing jobs into the state. Returns whether anything changed.
     pub fn poll(&mut self) -> bool {
         let events = self.worker.poll();
@@ -652,6 +703,15 @@ impl App {
                 }
             }
             JobEvent::Backend { info, .. } => self.encode_backend = Some(info),
+            JobEvent::CompareLayouts {
+                layouts, seconds, ..
+            } => {
+                if let Some(c) = &mut self.compare
+                    && c.job == Some(id)
+                {
+                    c.set_layouts(layouts, seconds);
+                }
+            }
             JobEvent::Done { output, .. } => match output {
                 JobOutput::Loaded(set) => self.add_dataset(set),
                 JobOutput::Encoded {
@@ -666,6 +726,17 @@ impl App {
                     ));
                     self.encode_backend = Some(backend);
                     self.add_dataset(set);
+                }
+                JobOutput::Compared {
+                    comparisons,
+                    seconds,
+                } => {
+                    if let Some(c) = &mut self.compare
+                        && c.job == Some(id)
+                    {
+                        c.job = None;
+                        c.set_results(comparisons, seconds);
+                    }
                 }
                 JobOutput::Evaluated(b) => {
                     let name = view
@@ -689,10 +760,20 @@ impl App {
                 }
             },
             JobEvent::Failed { error, .. } => {
+                if let Some(c) = &mut self.compare
+                    && c.job == Some(id)
+                {
+                    c.job = None;
+                }
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.error(format!("{what} failed"), error);
             }
             JobEvent::Cancelled { .. } => {
+                if let Some(c) = &mut self.compare
+                    && c.job == Some(id)
+                {
+                    c.job = None;
+                }
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.info(format!("{what}: cancelled"));
             }

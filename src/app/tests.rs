@@ -269,3 +269,72 @@ fn settings_survive_damage_and_keep_defaults() {
 }
 
 const MAX_RECENT_FOR_TEST: usize = session::MAX_RECENT;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compare")
+        .join(name)
+}
+
+#[test]
+fn compare_screen_aligns_maps_links_selection_and_ranks_changes() {
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::OpenPath(fixture("pair_a.vec")));
+    settle(&mut app);
+    app.apply(Command::OpenPath(fixture("pair_b.vec")));
+    settle(&mut app);
+    assert_eq!(app.datasets.len(), 2);
+    // One data set is not enough.
+    app.apply(Command::StartCompare(vec![0, 0]));
+    assert!(app.compare.is_none());
+    assert!(
+        app.notifications
+            .iter()
+            .any(|n| n.title.contains("two or more"))
+    );
+    app.apply(Command::StartCompare(vec![0, 1]));
+    settle(&mut app);
+    let cv = app.compare.as_ref().expect("compare view");
+    assert!(!cv.busy());
+    let l = cv.layouts.as_ref().expect("aligned layouts");
+    assert_eq!(l.tokens.len(), 1000);
+    for m in &cv.maps {
+        let map = m.view.map.as_ref().expect("a map per version");
+        assert_eq!(map.coords.len(), 1000);
+    }
+    assert_eq!(cv.results.len(), 1);
+    let c = &cv.results[0];
+    assert!((c.jaccard[0].mean - 0.264_427_157_723_598_3).abs() < 1e-12);
+    // Coloured by change, with a legend.
+    assert!(matches!(
+        cv.maps[1].view.legend,
+        colors::Legend::Ramp { .. }
+    ));
+    // Ranked list: the most changed first.
+    let ranked = cv.ranked(5);
+    assert_eq!(ranked[0].token, "is");
+    assert_eq!(ranked[0].jaccard["jaccard_at_10"], 0.0);
+    // Selecting a row on the second map selects the same word on both.
+    let cv = app.compare.as_mut().expect("compare view");
+    let row_b = cv.maps[1].view.set.vocab.get("king").expect("king in B");
+    cv.select_row(1, row_b);
+    let row_a = cv.maps[0].view.set.vocab.get("king").expect("king in A");
+    assert_eq!(cv.maps[0].view.selection, vec![row_a]);
+    assert_eq!(cv.maps[1].view.selection, vec![row_b]);
+    let d = cv.detail().expect("detail").expect("king is shared");
+    assert_eq!(d.a.len(), 10);
+    // Linked hover: a word hovered anywhere has its row in every version.
+    cv.hovered = Some("queen".into());
+    assert_eq!(cv.hovered_row(0), cv.maps[0].view.set.vocab.get("queen"));
+    assert_eq!(cv.hovered_row(1), cv.maps[1].view.set.vocab.get("queen"));
+    let dom = cv.dominoes(4);
+    assert_eq!(dom.len(), 4);
+    assert_eq!(dom[0].token, "is");
+    assert_eq!(dom[0].sides[0].points.len(), 10);
+    assert!(
+        dom[0].sides[0].points.iter().all(|p| !p.2),
+        "Jaccard 0: nothing shared"
+    );
+    app.apply(Command::CloseCompare);
+    assert!(app.compare.is_none());
+}

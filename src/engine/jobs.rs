@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::device::{self, BackendChoice, BackendInfo};
 use super::encode::{self, Level, SentenceCollector};
+use crate::analysis::compare::{self, AlignedLayouts, CompareOptions, Comparison};
 use crate::analysis::eval::{self, AnalogyOptions, AnalogyReport, PairOptions, PairReport};
 use crate::analysis::knn::KnnIndex;
 use crate::analysis::project::quality::{self, Quality};
@@ -75,6 +76,12 @@ pub enum Job {
     Encode(EncodeSpec),
     /// The bundled benchmarks: Google analogies (3CosAdd, per section), WordSim-353, SimLex-999.
     Evaluate { set: Arc<EmbeddingSet> },
+    /// Versions of a model: aligned maps first (sent as `CompareLayouts`), then each version
+    /// compared with the next.
+    Compare {
+        sets: Vec<Arc<EmbeddingSet>>,
+        options: CompareOptions,
+    },
 }
 
 impl Job {
@@ -86,6 +93,7 @@ impl Job {
                 format!("{} of {} points", spec.name(), set.rows())
             }
             Job::Evaluate { set } => format!("benchmarks on {} rows", set.rows()),
+            Job::Compare { sets, .. } => format!("comparison of {} versions", sets.len()),
             Job::Encode(s) => format!(
                 "encode {} with {}",
                 s.corpus.display(),
@@ -114,6 +122,11 @@ pub enum JobOutput {
         docs_per_s: f64,
     },
     Evaluated(Benchmarks),
+    /// Each version compared with the next.
+    Compared {
+        comparisons: Vec<Arc<Comparison>>,
+        seconds: f64,
+    },
 }
 
 /// Results of the bundled benchmarks (gensim semantics; restricted to the 300,000 most
@@ -151,6 +164,12 @@ pub enum JobEvent {
     Cancelled {
         id: JobId,
     },
+    /// A compare job's aligned maps, ready before its statistics.
+    CompareLayouts {
+        id: JobId,
+        layouts: Arc<AlignedLayouts>,
+        seconds: f64,
+    },
 }
 
 impl JobEvent {
@@ -160,7 +179,8 @@ impl JobEvent {
             | JobEvent::Backend { id, .. }
             | JobEvent::Done { id, .. }
             | JobEvent::Failed { id, .. }
-            | JobEvent::Cancelled { id } => *id,
+            | JobEvent::Cancelled { id }
+            | JobEvent::CompareLayouts { id, .. } => *id,
         }
     }
 
@@ -331,7 +351,48 @@ fn run(job: &Job, out: &Emitter, cancel: &AtomicBool) -> Result<JobOutput, Engin
         } => project(set, spec, *quality_k, out, cancel),
         Job::Encode(spec) => encode_job(spec, out, cancel),
         Job::Evaluate { set } => evaluate(set, out),
+        Job::Compare { sets, options } => compare_job(sets, options, out, cancel),
     }
+}
+
+fn compare_job(
+    sets: &[Arc<EmbeddingSet>],
+    options: &CompareOptions,
+    out: &Emitter,
+    cancel: &AtomicBool,
+) -> Result<JobOutput, EngineError> {
+    let aerr = |e: crate::analysis::AnalysisError| match e {
+        crate::analysis::AnalysisError::Cancelled => EngineError::Cancelled,
+        e => EngineError::Output(e.to_string()),
+    };
+    let t = Instant::now();
+    let refs: Vec<&EmbeddingSet> = sets.iter().map(|s| s.as_ref()).collect();
+    out.progress(None, "aligning the versions".into(), None);
+    let layouts = compare::aligned_layouts(&refs, options.lowercase).map_err(aerr)?;
+    out.send(JobEvent::CompareLayouts {
+        id: out.id,
+        layouts: Arc::new(layouts),
+        seconds: t.elapsed().as_secs_f64(),
+    });
+    let pairs = refs.len().saturating_sub(1);
+    let mut comparisons = Vec::with_capacity(pairs);
+    for (p, w) in refs.windows(2).enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Cancelled);
+        }
+        out.progress(
+            Some(p as f32 / pairs.max(1) as f32),
+            format!("neighbourhoods of version {} vs {}", p + 1, p + 2),
+            None,
+        );
+        comparisons.push(Arc::new(
+            compare::compare(w[0], w[1], options, Some(cancel)).map_err(aerr)?,
+        ));
+    }
+    Ok(JobOutput::Compared {
+        comparisons,
+        seconds: t.elapsed().as_secs_f64(),
+    })
 }
 
 fn evaluate(set: &EmbeddingSet, out: &Emitter) -> Result<JobOutput, EngineError> {

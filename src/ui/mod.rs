@@ -1,6 +1,7 @@
 //! L5: the eframe/egui desktop app. Panels read `app::App` and push `app::Command`s, which are
 //! applied once per frame; background jobs are polled each frame and never waited on.
 
+pub mod compare;
 pub mod map;
 pub mod points;
 
@@ -110,6 +111,9 @@ pub struct EmbedscopeApp {
     pub frame_seconds: f64,
     /// Notification rows whose details the user folded away (details show by default).
     collapsed: std::collections::HashSet<usize>,
+    /// Cameras of the compare screen's maps, and the versions ticked for comparing.
+    compare_maps: Vec<MapState>,
+    compare_pick: Vec<usize>,
 }
 
 impl EmbedscopeApp {
@@ -170,6 +174,8 @@ impl EmbedscopeApp {
             screenshot: Default::default(),
             frame_seconds: 0.0,
             collapsed: Default::default(),
+            compare_maps: Vec::new(),
+            compare_pick: Vec::new(),
         }
     }
 
@@ -192,15 +198,18 @@ impl EmbedscopeApp {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.left(ui, &mut cmds));
             });
-        let right = egui::Panel::right("inspector")
-            .resizable(true)
-            .default_size(self.app.settings.right_panel_width)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| self.inspector(ui, &mut cmds));
-            });
+        // The compare screen uses the inspector's room for its lists.
+        if self.app.compare.is_none() {
+            let right = egui::Panel::right("inspector")
+                .resizable(true)
+                .default_size(self.app.settings.right_panel_width)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.inspector(ui, &mut cmds));
+                });
+            self.app.settings.right_panel_width = right.response.rect.width();
+        }
         // The layout is saved with the settings on exit.
         self.app.settings.left_panel_width = left.response.rect.width();
-        self.app.settings.right_panel_width = right.response.rect.width();
         egui::CentralPanel::default().show(ui, |ui| self.central(ui, &mut cmds));
         self.windows(&ctx, &mut cmds);
         for c in cmds {
@@ -400,6 +409,8 @@ impl EmbedscopeApp {
                     }
                 });
         }
+        ui.separator();
+        compare::picker(&self.app, &mut self.compare_pick, ui, cmds);
         ui.separator();
         self.projection_panel(ui, cmds);
         ui.separator();
@@ -891,6 +902,16 @@ impl EmbedscopeApp {
     }
 
     fn central(&mut self, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        if self.app.compare.is_some() {
+            compare::show(
+                &mut self.app,
+                &mut self.compare_maps,
+                self.render_state.as_ref(),
+                ui,
+                cmds,
+            );
+            return;
+        }
         ui.horizontal(|ui| {
             ui.label("tool:");
             ui.selectable_value(&mut self.map.tool, Tool::Pan, "pan")
