@@ -198,3 +198,57 @@ fn per_word_and_vocab_csv_cover_every_word() {
     assert_eq!(vd.lines().count(), 1 + 3 + 2);
     assert!(vd.contains("zzonlyb2,only_b"));
 }
+
+fn encoder_fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn model_folders_encode_the_same_corpus_and_diff_their_tokenizers() {
+    let a = encoder_fixture("encoder/tiny-bert");
+    let b = encoder_fixture("encoder/tiny-bert-normalized");
+    let corpus = encoder_fixture("tokdiff/sample.txt");
+    // A folder needs a corpus.
+    let (code, _, err) = run(&[&a, &b]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--corpus"), "{err}");
+    for level in ["word", "sentence"] {
+        let (code, out, err) = run(&[
+            &a,
+            &b,
+            "--corpus",
+            &corpus,
+            "--level",
+            level,
+            "--backend",
+            "cpu",
+            "-k",
+            "5",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{level}: {err}");
+        let v = one_json(&out);
+        // Same weights; the second only normalises its sentence output: cosine neighbours
+        // are the same, and so is the tokenizer.
+        assert_eq!(v["mean_jaccard_at_k"]["5"], 1.0, "{level}");
+        assert_eq!(v["tokenizer"]["identical_files"], true);
+        assert_eq!(v["tokenizer"]["words_different"], 0);
+        assert!(v["tokenizer"]["words_checked"].as_u64().unwrap() >= 300);
+        assert!(v["shared_vocab"].as_u64().unwrap() >= 70, "{level}");
+    }
+    let (code, out, err) = run(&[
+        &a,
+        &encoder_fixture("tokdiff/tiny-cased"),
+        "--corpus",
+        &corpus,
+        "--backend",
+        "cpu",
+    ]);
+    // tiny-cased holds only tokenizer files: loading it as a model fails, naming the file.
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("tiny-cased"), "{err}");
+}

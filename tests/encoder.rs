@@ -752,3 +752,35 @@ fn batch_token_budget_follows_the_memory_limit() {
     };
     assert_eq!(encode::token_budget(&cfg, 48, 32, tiny_mem, 2), 48);
 }
+
+#[test]
+fn a_truncated_text_leaves_out_its_cut_last_word() {
+    let enc = tiny(None);
+    // Long words in many pieces: the text runs past the tiny model's 48 tokens, and the
+    // truncation falls inside a word.
+    let text = "universally acknowledged neighbourhood circumstances ".repeat(6);
+    let t = &enc.tokenize(&[text.as_str()]).expect("tokenize")[0];
+    assert!(
+        t.truncated,
+        "the text must be longer than the model's length"
+    );
+    assert_eq!(t.ids.len(), enc.max_len);
+    let out = &enc.run_batch(&[t], true).expect("run")[0];
+    let hidden = out.hidden.as_ref().expect("hidden");
+    let words = encode::word_vectors(t, hidden, enc.dim(), &text, enc.lowercase);
+    assert!(!words.is_empty());
+    let whole = [
+        "universally",
+        "acknowledged",
+        "neighbourhood",
+        "circumstances",
+    ];
+    for (w, _) in &words {
+        assert!(whole.contains(&w.as_str()), "a cut word came out: {w:?}");
+    }
+    // A short text is not truncated and keeps every word.
+    let t = &enc
+        .tokenize(&["universally acknowledged"])
+        .expect("tokenize")[0];
+    assert!(!t.truncated);
+}

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::Args;
@@ -11,9 +12,15 @@ use embedscope::analysis::compare::{
     self, Anchors, CompareOptions, Comparison, Condition, RankBy, gate,
 };
 use embedscope::core::EmbeddingSet;
-use embedscope::formats;
+use embedscope::engine::EngineError;
+use embedscope::engine::device::{self, BackendChoice};
+use embedscope::engine::encode::{self, Level, SentenceCollector};
+use embedscope::formats::corpus::{Corpus, CorpusOptions};
+use embedscope::formats::{self, CacheStatus};
+use embedscope::model::{Encoder, tokdiff};
 use serde_json::{Value, json};
 
+use super::progress::Bar;
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -72,6 +79,115 @@ pub struct CompareArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Corpus to encode with versions that are model folders (the same corpus for each), and
+    /// whose words the tokenizers are compared on.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// CSV/TSV/Parquet text column or JSONL field of the corpus.
+    #[arg(long, value_name = "NAME")]
+    pub text_column: Option<String>,
+    /// What model folders produce: `word` (contextual vectors averaged per word type) or
+    /// `sentence` (one row per document, matched by document number).
+    #[arg(long, value_name = "LEVEL", default_value = "word", value_parser = ["word", "sentence"])]
+    pub level: String,
+    /// Backend for model folders: auto, wgpu or cpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: String,
+    /// Maximum sequences per batch for model folders.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+}
+
+/// Words of the corpus (distinct, first seen first) that the tokenizers are compared on.
+const TOKENIZER_SAMPLE_WORDS: usize = 5000;
+
+fn corpus_options(a: &CompareArgs) -> CorpusOptions {
+    CorpusOptions {
+        format: None,
+        text_field: a.text_column.clone(),
+    }
+}
+
+/// Encodes the corpus with a model folder into a set (word types or documents).
+fn encode_version(
+    model: &Path,
+    a: &CompareArgs,
+    corpus_path: &Path,
+    choice: BackendChoice,
+) -> Result<EmbeddingSet, CliError> {
+    let rt = |e: EngineError| CliError::Runtime(e.into());
+    let (dev, info) = device::select(choice).map_err(rt)?;
+    let backend = &info;
+    eprintln!("{}: {}", model.display(), backend.describe());
+    let enc = Encoder::load(model, &dev, None).map_err(|e| CliError::Runtime(e.into()))?;
+    let mut corpus = Corpus::open(corpus_path, &corpus_options(a))?;
+    let level = if a.level == "sentence" {
+        Level::Sentence
+    } else {
+        Level::Word
+    };
+    let eopts = encode::options_for(&enc, backend, level, a.batch_size);
+    let provenance = encode::provenance(model, &enc, level, backend, corpus_path, &corpus);
+    let bar = Bar::new("encoding", true);
+    let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
+    let cancel = AtomicBool::new(false);
+    let set = match level {
+        Level::Sentence => {
+            let mut collect = SentenceCollector::new(enc.dim(), corpus.meta_names());
+            let mut sink = |r: encode::DocRow| -> Result<(), EngineError> {
+                collect.push(&r);
+                Ok(())
+            };
+            encode::encode_sentences(
+                &enc,
+                &mut corpus,
+                &eopts,
+                &mut sink,
+                &mut on_progress,
+                &cancel,
+            )
+            .map_err(rt)?;
+            collect.finish(provenance).map_err(rt)?
+        }
+        Level::Word => {
+            let (mut out, _) =
+                encode::encode_words(&enc, &mut corpus, &eopts, &mut on_progress, &cancel)
+                    .map_err(rt)?;
+            out.types.provenance = provenance;
+            out.types
+        }
+    };
+    bar.finish();
+    if set.rows() == 0 {
+        return Err(CliError::Runtime(anyhow::anyhow!(
+            "{}: no documents to encode with {}",
+            corpus_path.display(),
+            model.display()
+        )));
+    }
+    Ok(set)
+}
+
+/// Distinct words from the first documents of the corpus.
+fn corpus_words(a: &CompareArgs, corpus_path: &Path) -> Result<Vec<String>, CliError> {
+    let corpus = Corpus::open(corpus_path, &corpus_options(a))?;
+    let mut text = String::new();
+    let mut words = Vec::new();
+    for doc in corpus {
+        let doc = doc?;
+        text.push_str(&doc.text);
+        text.push('\n');
+        if text.len() > 1 << 20 {
+            words = tokdiff::sample_words(&text, TOKENIZER_SAMPLE_WORDS);
+            if words.len() >= TOKENIZER_SAMPLE_WORDS || text.len() > 8 << 20 {
+                return Ok(words);
+            }
+        }
+    }
+    if words.len() < TOKENIZER_SAMPLE_WORDS {
+        words = tokdiff::sample_words(&text, TOKENIZER_SAMPLE_WORDS);
+    }
+    Ok(words)
 }
 
 fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
@@ -387,6 +503,48 @@ fn human(c: &Comparison, name_a: &str, name_b: &str, words: &[String]) -> String
     o
 }
 
+fn tokenizer_text(td: &tokdiff::TokenizerDiff) -> String {
+    let mut o = String::new();
+    let side = |s: &tokdiff::TokenizerSummary| {
+        format!(
+            "{} {} tokens, max length {}, {}",
+            s.model,
+            s.vocab_size,
+            s.max_length.map_or("none".to_string(), |m| m.to_string()),
+            s.normalizer
+        )
+    };
+    let _ = writeln!(o, "tokenizers:");
+    let _ = writeln!(o, "  A: {}", side(&td.a));
+    let _ = writeln!(o, "  B: {}", side(&td.b));
+    for n in &td.notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
+    let _ = writeln!(
+        o,
+        "  {} of {} corpus words tokenised differently ({:.1}%); pieces per word A {:.2} B {:.2}; \
+         [UNK] A {:.1}% B {:.1}%",
+        td.words_different,
+        td.words_checked,
+        100.0 * td.share_different,
+        td.mean_pieces_a,
+        td.mean_pieces_b,
+        100.0 * td.unk_share_a,
+        100.0 * td.unk_share_b
+    );
+    for e in td.examples.iter().take(8) {
+        let _ = writeln!(
+            o,
+            "    {:<20} A: {:<30} B: {}",
+            e.word,
+            e.a.join(" "),
+            e.b.join(" ")
+        );
+    }
+    o.push('\n');
+    o
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) || s.starts_with([' ', '=', '+', '-', '@']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -473,9 +631,60 @@ fn write_file(path: &PathBuf, text: &str) -> Result<(), CliError> {
 pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     let (opts, conditions) = options(a)?;
     let t = Instant::now();
+    let is_model = |f: &str| Path::new(f).is_dir();
+    let models: Vec<bool> = a.files.iter().map(|f| is_model(f)).collect();
+    let corpus_path = match (&a.corpus, models.iter().any(|&m| m)) {
+        (None, true) => {
+            let f = &a.files[models.iter().position(|&m| m).unwrap_or(0)];
+            return Err(usage(format!(
+                "{f} is a folder (a model): give --corpus FILE to encode the same corpus with \
+                 each model version"
+            )));
+        }
+        (Some(p), true) => Some(p.clone()),
+        (Some(_), false) => {
+            return Err(usage(
+                "--corpus is for versions that are model folders; every version here is a \
+                 vector file",
+            ));
+        }
+        (None, false) => None,
+    };
+    if a.batch_size == 0 {
+        return Err(usage("--batch-size must be at least 1"));
+    }
+    let choice = BackendChoice::from_name(&a.backend)
+        .ok_or_else(|| usage(format!("--backend {}: auto, wgpu or cpu", a.backend)))?;
     let mut loaded: Vec<Loaded> = Vec::with_capacity(a.files.len());
-    for f in &a.files {
-        loaded.push(a.load.load(f)?);
+    for (f, &m) in a.files.iter().zip(&models) {
+        match (m, &corpus_path) {
+            (true, Some(c)) => {
+                let t = Instant::now();
+                let set = encode_version(Path::new(f), a, c, choice)?;
+                loaded.push(Loaded {
+                    set,
+                    seconds: t.elapsed().as_secs_f64(),
+                    cache: CacheStatus::Off,
+                });
+            }
+            _ => loaded.push(a.load.load(f)?),
+        }
+    }
+    // Tokenizers of consecutive model folders, on the corpus's words.
+    let mut tokenizers: Vec<Option<tokdiff::TokenizerDiff>> = vec![None; a.files.len() - 1];
+    if let Some(c) = &corpus_path
+        && models.windows(2).any(|w| w[0] && w[1])
+    {
+        let words = corpus_words(a, c)?;
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        for (p, slot) in tokenizers.iter_mut().enumerate() {
+            if models[p] && models[p + 1] {
+                *slot = Some(
+                    tokdiff::diff(Path::new(&a.files[p]), Path::new(&a.files[p + 1]), &refs)
+                        .map_err(|e| CliError::Runtime(e.into()))?,
+                );
+            }
+        }
     }
     let load_s = t.elapsed().as_secs_f64();
     let sets: Vec<&EmbeddingSet> = loaded.iter().map(|l| &l.set).collect();
@@ -512,6 +721,9 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     }
     if a.json {
         let mut top = pair_json(&results[0], &a.word, &gate_rows[0]);
+        if let Some(td) = &tokenizers[0] {
+            top["tokenizer"] = serde_json::to_value(td).unwrap_or(Value::Null);
+        }
         top["versions"] = Value::Array(
             a.files
                 .iter()
@@ -526,6 +738,9 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
                     .enumerate()
                     .map(|(p, c)| {
                         let mut v = pair_json(c, &a.word, &gate_rows[p]);
+                        if let Some(td) = &tokenizers[p] {
+                            v["tokenizer"] = serde_json::to_value(td).unwrap_or(Value::Null);
+                        }
                         v["a"] = json!(a.files[p]);
                         v["b"] = json!(a.files[p + 1]);
                         v
@@ -542,6 +757,9 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
         for (p, c) in results.iter().enumerate() {
             if p > 0 {
                 println!("\n{}", "=".repeat(72));
+            }
+            if let Some(td) = &tokenizers[p] {
+                print!("{}", tokenizer_text(td));
             }
             print!("{}", human(c, &a.files[p], &a.files[p + 1], &a.word));
         }

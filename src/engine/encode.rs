@@ -370,7 +370,9 @@ pub fn encode_sentences(
 }
 
 /// Contextual vectors of the words of one text: the hidden states of each word's pieces
-/// averaged (special tokens left out). Returns (word, vector, first token) per occurrence.
+/// averaged (special tokens left out). Returns (word, vector) per occurrence. When the text
+/// was truncated, its last word is left out: its pieces may have been cut (a word "beaut"
+/// from "beautiful" would be a token that never occurs in the text).
 pub fn word_vectors(
     t: &Tokens,
     hidden: &[f32],
@@ -380,6 +382,11 @@ pub fn word_vectors(
 ) -> Vec<(String, Vec<f32>)> {
     let mut out = Vec::new();
     let n = t.ids.len();
+    let last_word = if t.truncated {
+        t.word_ids.iter().rev().find_map(|w| *w)
+    } else {
+        None
+    };
     let mut i = 0;
     while i < n {
         let Some(w) = t.word_ids[i] else {
@@ -405,7 +412,7 @@ pub fn word_vectors(
         }
         let c = (j - i + 1) as f32;
         v.iter_mut().for_each(|a| *a /= c);
-        if !key.is_empty() {
+        if !key.is_empty() && last_word != Some(w) {
             out.push((key, v));
         }
         i = j + 1;

@@ -22,6 +22,9 @@ pub struct Tokens {
     pub word_ids: Vec<Option<u32>>,
     /// Byte span of each token in the text.
     pub offsets: Vec<(usize, usize)>,
+    /// The text was longer than the model's length and was cut (its last word may be cut
+    /// inside).
+    pub truncated: bool,
 }
 
 /// Output for one text.
@@ -154,6 +157,7 @@ impl Encoder {
                 types: e.get_type_ids().to_vec(),
                 word_ids: e.get_word_ids().to_vec(),
                 offsets: e.get_offsets().to_vec(),
+                truncated: !e.get_overflowing().is_empty(),
             })
             .collect())
     }
