@@ -267,9 +267,9 @@ fn procrustes_recovers_a_known_rotation() {
     assert_eq!(al.reduced, Reduced::None);
     let d = al.dim;
     let mut max = 0f64;
-    for i in 0..d {
-        for j in 0..d {
-            max = max.max((al.r[i * d + j] - q[i][j]).abs());
+    for (i, row) in q.iter().enumerate().take(d) {
+        for (j, &qij) in row.iter().enumerate().take(d) {
+            max = max.max((al.r[i * d + j] - qij).abs());
         }
     }
     // Noise 0.001 on unit-variance data: R is Q to ~1e-4 (the reference's own R is 1.19e-4 off).

@@ -624,7 +624,7 @@ fn vocab_csv(c: &Comparison) -> String {
     o
 }
 
-fn write_file(path: &PathBuf, text: &str) -> Result<(), CliError> {
+fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
     formats::atomic_write(path, text.as_bytes()).map_err(CliError::from)
 }
 

@@ -84,7 +84,7 @@ pub fn show(
     let mut hovered: Option<String> = None;
     let mut local: Vec<(usize, Command)> = Vec::new();
     ui.horizontal(|ui| {
-        for v in 0..n {
+        for (v, st) in maps.iter_mut().enumerate().take(n) {
             let neighbours = linked_neighbours(cv, v);
             let hover_row = cv.hovered_row(v);
             ui.allocate_ui(Vec2::new(w, maps_h), |ui| {
@@ -99,9 +99,8 @@ pub fn show(
                         dark,
                     };
                     let mut c = Vec::new();
-                    map::show(ui, &mut maps[v], &input, &mut c);
+                    map::show(ui, st, &input, &mut c);
                     local.extend(c.into_iter().map(|c| (v, c)));
-                    let st = &maps[v];
                     if let Some(r) = st.hovered {
                         hovered = Some(cv.maps[v].view.token(r).to_string());
                     }
