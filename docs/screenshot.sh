@@ -2,6 +2,8 @@
 # Takes the README screenshot: the release app under Xvfb on the demo set, "king" searched and
 # selected with its neighbours. Needs xvfb, xauth, imagemagick (import) and xdotool.
 # Usage: docs/screenshot.sh [OUT.png]   (default docs/screenshot.png)
+# docs/compare.png (the compare screen) is rendered by the UI test instead:
+#   EMBEDSCOPE_SCREENSHOT_DIR=docs cargo test --test ui compare
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-docs/screenshot.png}"
