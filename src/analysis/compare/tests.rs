@@ -141,3 +141,29 @@ fn ranked_lists_respect_the_frequency_filter() {
     let cos = &c.word_aligned_cosine;
     assert!(top.windows(2).all(|w| cos[w[0]] >= cos[w[1]]));
 }
+
+#[test]
+fn exact_ties_are_broken_by_the_lower_index_in_a_order() {
+    // Rows 1..=6 are the same direction as row 0 at different lengths (cosine exactly 1 with
+    // it); rows 7.. point elsewhere. Row 0's top 4 must be rows 1, 2, 3, 4.
+    let mut data = Vec::new();
+    let tokens: Vec<String> = (0..12).map(|i| format!("w{i}")).collect();
+    for i in 0..12 {
+        if i <= 6 {
+            data.extend_from_slice(&[(i + 1) as f32, 0.0, 0.0]);
+        } else {
+            data.extend_from_slice(&[0.1, i as f32, (i % 3) as f32]);
+        }
+    }
+    let a = set(&tokens, 3, data);
+    // B lists the same words in reverse order: ties still go by A's order.
+    let mut rev = tokens.clone();
+    rev.reverse();
+    let rdata: Vec<f32> = (0..12).rev().flat_map(|i| a.matrix.row(i).to_vec()).collect();
+    let b = set(&rev, 3, rdata);
+    let c = compare(&a, &b, &opts(&[4]), None).unwrap();
+    assert_eq!(c.neighbours_a.of(0), [1, 2, 3, 4]);
+    assert_eq!(c.neighbours_b.of(0), [1, 2, 3, 4]);
+    assert_eq!(c.neighbours_a.of(3), [0, 1, 2, 4]);
+    assert_eq!(c.word_jaccard[0][0], 1.0);
+}
