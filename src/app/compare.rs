@@ -9,6 +9,7 @@ use super::colors::{self, Legend};
 use super::{Dataset, MapView};
 use crate::analysis::compare::{AlignedLayouts, Comparison, RankBy, WordChange, WordDetail};
 use crate::engine::jobs::JobId;
+use crate::model::tokdiff::TokenizerDiff;
 
 /// One version on the compare screen: a data set drawn on the shared aligned frame.
 pub struct CompareMap {
@@ -41,6 +42,8 @@ pub struct CompareView {
     pub color_by_change: bool,
     pub layout_seconds: Option<f64>,
     pub seconds: Option<f64>,
+    /// Per pair: the tokenizer diff when both versions were encoded from the same corpus.
+    pub tokenizers: Vec<Option<Result<TokenizerDiff, String>>>,
 }
 
 impl CompareView {
@@ -68,6 +71,7 @@ impl CompareView {
             color_by_change: true,
             layout_seconds: None,
             seconds: None,
+            tokenizers: Vec::new(),
         }
     }
 

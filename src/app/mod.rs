@@ -729,12 +729,14 @@ impl App {
                 }
                 JobOutput::Compared {
                     comparisons,
+                    tokenizers,
                     seconds,
                 } => {
                     if let Some(c) = &mut self.compare
                         && c.job == Some(id)
                     {
                         c.job = None;
+                        c.tokenizers = tokenizers;
                         c.set_results(comparisons, seconds);
                     }
                 }

@@ -168,28 +168,6 @@ fn encode_version(
     Ok(set)
 }
 
-/// Distinct words from the first documents of the corpus.
-fn corpus_words(a: &CompareArgs, corpus_path: &Path) -> Result<Vec<String>, CliError> {
-    let corpus = Corpus::open(corpus_path, &corpus_options(a))?;
-    let mut text = String::new();
-    let mut words = Vec::new();
-    for doc in corpus {
-        let doc = doc?;
-        text.push_str(&doc.text);
-        text.push('\n');
-        if text.len() > 1 << 20 {
-            words = tokdiff::sample_words(&text, TOKENIZER_SAMPLE_WORDS);
-            if words.len() >= TOKENIZER_SAMPLE_WORDS || text.len() > 8 << 20 {
-                return Ok(words);
-            }
-        }
-    }
-    if words.len() < TOKENIZER_SAMPLE_WORDS {
-        words = tokdiff::sample_words(&text, TOKENIZER_SAMPLE_WORDS);
-    }
-    Ok(words)
-}
-
 fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
     let mut ks = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -675,7 +653,8 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     if let Some(c) = &corpus_path
         && models.windows(2).any(|w| w[0] && w[1])
     {
-        let words = corpus_words(a, c)?;
+        let words = encode::corpus_words(c, &corpus_options(a), TOKENIZER_SAMPLE_WORDS)
+            .map_err(|e| CliError::Runtime(e.into()))?;
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         for (p, slot) in tokenizers.iter_mut().enumerate() {
             if models[p] && models[p + 1] {

@@ -12,8 +12,8 @@ use super::EngineError;
 use super::device::MemoryLimit;
 use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
 use crate::formats::corpus::{Corpus, Doc};
-use crate::model::BertConfig;
 use crate::model::encoder::{Encoded, Encoder, Tokens, batches};
+use crate::model::{BertConfig, tokdiff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,6 +90,40 @@ pub fn provenance(
         model_id: model.file_name().map(|n| n.to_string_lossy().to_string()),
         cache_file: None,
     }
+}
+
+/// Distinct words (first seen first, at most `max`) of a corpus's first documents, split by
+/// [`tokdiff::sample_words`]: what two tokenizers are compared on.
+pub fn corpus_words(
+    path: &std::path::Path,
+    options: &crate::formats::corpus::CorpusOptions,
+    max: usize,
+) -> Result<Vec<String>, EngineError> {
+    let corpus = Corpus::open(path, options)?;
+    let mut text = String::new();
+    let mut words = Vec::new();
+    for doc in corpus {
+        let doc = doc?;
+        text.push_str(&doc.text);
+        text.push('\n');
+        if text.len() > 1 << 20 {
+            words = tokdiff::sample_words(&text, max);
+            if words.len() >= max || text.len() > 8 << 20 {
+                return Ok(words);
+            }
+        }
+    }
+    if words.len() < max {
+        words = tokdiff::sample_words(&text, max);
+    }
+    Ok(words)
+}
+
+/// The model folder and corpus an encoded set came from (its provenance), if it was encoded.
+pub fn encoded_from(p: &Provenance) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let model = p.params.get("model")?;
+    let corpus = p.params.get("corpus")?;
+    Some((model.into(), corpus.into()))
 }
 
 #[derive(Debug, Clone)]

@@ -22,6 +22,7 @@ use crate::analysis::project::{Projection, axes, pca, tsne};
 use crate::core::EmbeddingSet;
 use crate::formats::corpus::{Corpus, CorpusOptions};
 use crate::formats::{self, LoadOptions};
+use crate::model::tokdiff::{self, TokenizerDiff};
 use crate::model::{Encoder, Pooling};
 
 pub type JobId = u64;
@@ -122,9 +123,11 @@ pub enum JobOutput {
         docs_per_s: f64,
     },
     Evaluated(Benchmarks),
-    /// Each version compared with the next.
+    /// Each version compared with the next, and the tokenizer diff of each pair that was
+    /// encoded from the same corpus by two model folders.
     Compared {
         comparisons: Vec<Arc<Comparison>>,
+        tokenizers: Vec<Option<Result<TokenizerDiff, String>>>,
         seconds: f64,
     },
 }
@@ -389,8 +392,33 @@ fn compare_job(
             compare::compare(w[0], w[1], options, Some(cancel)).map_err(aerr)?,
         ));
     }
+    // Versions encoded from the same corpus by two model folders: their tokenizers.
+    let mut tokenizers = Vec::with_capacity(pairs);
+    for w in refs.windows(2) {
+        let diff = match (
+            encode::encoded_from(&w[0].provenance),
+            encode::encoded_from(&w[1].provenance),
+        ) {
+            (Some((ma, ca)), Some((mb, cb))) if ca == cb => {
+                out.progress(None, "comparing the tokenizers".into(), None);
+                // A failure here (the corpus moved, a folder is gone) is reported with the
+                // comparison, not instead of it.
+                Some(
+                    encode::corpus_words(&ca, &CorpusOptions::default(), 5000)
+                        .map_err(|e| e.to_string())
+                        .and_then(|words| {
+                            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                            tokdiff::diff(&ma, &mb, &refs).map_err(|e| e.to_string())
+                        }),
+                )
+            }
+            _ => None,
+        };
+        tokenizers.push(diff);
+    }
     Ok(JobOutput::Compared {
         comparisons,
+        tokenizers,
         seconds: t.elapsed().as_secs_f64(),
     })
 }
@@ -684,6 +712,93 @@ mod tests {
         }
         assert!(saw_layout);
         assert_eq!(w.running(), 0);
+    }
+
+    #[test]
+    fn compare_sends_maps_first_then_statistics_and_the_tokenizer_diff() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let demo = formats::demo_set(Some(3000)).expect("demo");
+        // Two versions "encoded" from one corpus by two model folders (their provenance says
+        // so): the comparison adds the tokenizer diff.
+        let tagged = |model: &str| {
+            let mut s = demo.clone();
+            s.provenance.params.insert(
+                "model".into(),
+                root.join("encoder").join(model).display().to_string(),
+            );
+            s.provenance.params.insert(
+                "corpus".into(),
+                root.join("tokdiff/sample.txt").display().to_string(),
+            );
+            Arc::new(s)
+        };
+        let mut w = Worker::new();
+        let id = w.submit(Job::Compare {
+            sets: vec![tagged("tiny-bert"), tagged("tiny-bert-normalized")],
+            options: CompareOptions {
+                ks: vec![10],
+                ..CompareOptions::default()
+            },
+        });
+        let mut maps_first = false;
+        loop {
+            match w.wait(Duration::from_secs(120)).expect("event") {
+                JobEvent::CompareLayouts { layouts, .. } => {
+                    assert_eq!(layouts.coords.len(), 2);
+                    assert_eq!(layouts.tokens.len(), 3000);
+                    maps_first = true;
+                }
+                JobEvent::Progress { .. } => {}
+                JobEvent::Done {
+                    output:
+                        JobOutput::Compared {
+                            comparisons,
+                            tokenizers,
+                            ..
+                        },
+                    ..
+                } => {
+                    assert!(maps_first, "the maps come before the statistics");
+                    assert_eq!(comparisons[0].jaccard[0].mean, 1.0);
+                    let td = tokenizers[0]
+                        .as_ref()
+                        .expect("a diff")
+                        .as_ref()
+                        .expect("ok");
+                    assert!(td.identical_files && td.words_checked >= 300);
+                    break;
+                }
+                e => panic!("compare: {e:?}"),
+            }
+        }
+        // Versions with no model provenance get no tokenizer diff; a missing folder is
+        // reported with the comparison.
+        let mut gone = (*tagged("tiny-bert")).clone();
+        gone.provenance
+            .params
+            .insert("model".into(), "/nonexistent/model".into());
+        let id = w.submit(Job::Compare {
+            sets: vec![Arc::new(demo.clone()), tagged("tiny-bert"), Arc::new(gone)],
+            options: CompareOptions {
+                ks: vec![5],
+                ..CompareOptions::default()
+            },
+        });
+        match finish(&mut w, id) {
+            JobEvent::Done {
+                output: JobOutput::Compared { tokenizers, .. },
+                ..
+            } => {
+                assert!(tokenizers[0].is_none());
+                let e = tokenizers[1]
+                    .as_ref()
+                    .expect("tried")
+                    .as_ref()
+                    .expect_err("missing");
+                assert!(e.contains("/nonexistent/model"), "{e}");
+            }
+            e => panic!("compare: {e:?}"),
+        }
     }
 
     #[test]

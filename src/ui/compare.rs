@@ -251,6 +251,43 @@ fn header(
                 .on_hover_text("1 - Spearman correlation of sampled word-pair similarities");
         });
     }
+    if let Some(Some(Err(e))) = cv.tokenizers.get(cv.pair) {
+        ui.colored_label(
+            Color32::from_rgb(220, 80, 80),
+            format!("tokenizer diff not available: {e}"),
+        );
+    }
+    if let Some(Some(Ok(td))) = cv.tokenizers.get(cv.pair) {
+        egui::CollapsingHeader::new(format!(
+            "tokenizers: {:.1}% of {} corpus words split differently",
+            100.0 * td.share_different,
+            td.words_checked
+        ))
+        .id_salt("tokenizers")
+        .show(ui, |ui| {
+            for (name, s) in [("A", &td.a), ("B", &td.b)] {
+                ui.label(format!(
+                    "{name}: {} {} tokens, max length {}, {}; specials {}",
+                    s.model,
+                    s.vocab_size,
+                    s.max_length.map_or("none".to_string(), |m| m.to_string()),
+                    s.normalizer,
+                    s.special_tokens.join(" ")
+                ));
+            }
+            for n in &td.notes {
+                ui.label(format!("- {n}"));
+            }
+            for e in td.examples.iter().take(10) {
+                ui.label(format!(
+                    "{}:  {}  |  {}",
+                    e.word,
+                    e.a.join(" "),
+                    e.b.join(" ")
+                ));
+            }
+        });
+    }
 }
 
 /// Neighbours of the selected word in version `v` (rows), from the comparison that version

@@ -159,7 +159,10 @@ fn exact_ties_are_broken_by_the_lower_index_in_a_order() {
     // B lists the same words in reverse order: ties still go by A's order.
     let mut rev = tokens.clone();
     rev.reverse();
-    let rdata: Vec<f32> = (0..12).rev().flat_map(|i| a.matrix.row(i).to_vec()).collect();
+    let rdata: Vec<f32> = (0..12)
+        .rev()
+        .flat_map(|i| a.matrix.row(i).to_vec())
+        .collect();
     let b = set(&rev, 3, rdata);
     let c = compare(&a, &b, &opts(&[4]), None).unwrap();
     assert_eq!(c.neighbours_a.of(0), [1, 2, 3, 4]);
