@@ -733,7 +733,7 @@ mod tests {
             Arc::new(s)
         };
         let mut w = Worker::new();
-        let id = w.submit(Job::Compare {
+        let first = w.submit(Job::Compare {
             sets: vec![tagged("tiny-bert"), tagged("tiny-bert-normalized")],
             options: CompareOptions {
                 ks: vec![10],
@@ -742,7 +742,9 @@ mod tests {
         });
         let mut maps_first = false;
         loop {
-            match w.wait(Duration::from_secs(120)).expect("event") {
+            let e = w.wait(Duration::from_secs(120)).expect("event");
+            assert_eq!(e.id(), first);
+            match e {
                 JobEvent::CompareLayouts { layouts, .. } => {
                     assert_eq!(layouts.coords.len(), 2);
                     assert_eq!(layouts.tokens.len(), 3000);
