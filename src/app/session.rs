@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{App, Dataset, Inspector};
 use crate::analysis::project::tsne::TsneParams;
 use crate::engine::jobs::ProjectSpec;
+pub use crate::formats::csv_field;
 
 /// Recent files kept in the File menu.
 pub const MAX_RECENT: usize = 10;
@@ -281,15 +282,6 @@ fn saved_from_view(method: &str, params: &str) -> SavedMap {
             SavedMap::Axes { x, y }
         }
         _ => SavedMap::Pca,
-    }
-}
-
-/// RFC 4180 quoting.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with([' ', '\t']) || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 

@@ -16,7 +16,7 @@ use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::encode::{self, Level, SentenceCollector};
 use embedscope::formats::corpus::{Corpus, CorpusOptions};
-use embedscope::formats::{self, CacheStatus};
+use embedscope::formats::{self, CacheStatus, csv_field};
 use embedscope::model::{Encoder, tokdiff};
 use serde_json::{Value, json};
 
@@ -523,14 +523,6 @@ fn tokenizer_text(td: &tokdiff::TokenizerDiff) -> String {
     o
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with([' ', '=', '+', '-', '@']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn per_word_csv(c: &Comparison) -> String {
     let k = c.k();
     let mut o = String::from("token,rank");
@@ -763,13 +755,5 @@ mod tests {
         assert!(parse_ks("0").is_err());
         assert!(parse_ks("ten").is_err());
         assert!(parse_ks(",").is_err());
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=cmd()"), "\"=cmd()\"");
-        assert_eq!(csv_field("plain"), "plain");
     }
 }

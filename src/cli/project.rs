@@ -11,7 +11,7 @@ use embedscope::analysis::project::axes::{self, AxisSpec};
 use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams};
 use embedscope::analysis::project::{Details, Projection, pca, quality};
 use embedscope::core::EmbeddingSet;
-use embedscope::formats::{self, Format};
+use embedscope::formats::{self, Format, csv_field};
 use serde_json::json;
 
 use super::progress::Bar;
@@ -64,14 +64,6 @@ pub struct ProjectArgs {
     pub load: LoadArgs,
     #[arg(long)]
     pub json: bool,
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// `recall`: per-point kNN recall (NaN where not evaluated), written as a column when given.

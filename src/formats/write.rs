@@ -48,6 +48,21 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     atomic_write_with(path, |w| w.write_all(bytes))
 }
 
+/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break, or starts or
+/// ends with a space or tab (which readers trim); also quoted when it starts with `=`, `+`, `-`
+/// or `@`, so a spreadsheet opening the file shows a token such as `=cmd()` as text rather than
+/// running it as a formula.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r'])
+        || s.starts_with([' ', '\t', '=', '+', '-', '@'])
+        || s.ends_with([' ', '\t'])
+    {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// Shortest text that reads back as the same f32.
 pub(crate) fn push_f32(out: &mut String, v: f32) {
     let start = out.len();
@@ -254,6 +269,20 @@ pub(crate) fn vocab_path_for(data: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(" pad"), "\" pad\"");
+        assert_eq!(csv_field("pad\t"), "\"pad\t\"");
+        for f in ["=cmd()", "+1", "-2", "@SUM(A1)"] {
+            assert_eq!(csv_field(f), format!("\"{f}\""));
+        }
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("naïve"), "naïve");
+    }
 
     #[test]
     fn floats_round_trip_through_text() {
