@@ -28,8 +28,10 @@ pub struct CompareView {
     pub results: Vec<Arc<Comparison>>,
     /// Shared token -> index in `layouts.tokens`.
     index: HashMap<String, usize>,
-    /// Per comparison: shared token -> index in its shared list.
-    result_index: Vec<HashMap<String, usize>>,
+    /// The current pair's shared words in list order, and what it was ordered by
+    /// (pair, rank_by, most, max_rank): sorted again only when one of them changes.
+    order: Vec<usize>,
+    order_key: Option<(usize, RankBy, bool, Option<usize>)>,
     /// The word selected in every map (linked).
     pub selected: Option<String>,
     /// The word under the pointer in any map (linked).
@@ -61,7 +63,8 @@ impl CompareView {
             layouts: None,
             results: Vec::new(),
             index: HashMap::new(),
-            result_index: Vec::new(),
+            order: Vec::new(),
+            order_key: None,
             selected: None,
             hovered: None,
             rank_by: RankBy::Neighbourhood,
@@ -101,18 +104,8 @@ impl CompareView {
     }
 
     pub fn set_results(&mut self, results: Vec<Arc<Comparison>>, seconds: f64) {
-        self.result_index = results
-            .iter()
-            .map(|c| {
-                c.vocab
-                    .tokens
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| (t.clone(), i))
-                    .collect()
-            })
-            .collect();
         self.results = results;
+        self.order_key = None;
         self.seconds = Some(seconds);
         self.pair = self.pair.min(self.results.len().saturating_sub(1));
         self.recolor();
@@ -132,17 +125,10 @@ impl CompareView {
             let (colors, legend) = match (self.color_by_change, self.results.get(p)) {
                 (true, Some(c)) => {
                     let k = c.k();
-                    let idx = &self.result_index[p];
                     let vals: Vec<f32> = (0..n)
                         .map(|r| {
-                            let t = self.maps[v].view.set.vocab.token(r);
-                            let key = if c.options.lowercase {
-                                t.to_lowercase()
-                            } else {
-                                t.to_string()
-                            };
-                            idx.get(&key)
-                                .map_or(f32::NAN, |&i| (1.0 - c.word_jaccard[0][i]) as f32)
+                            c.index_of(self.maps[v].view.set.vocab.token(r))
+                                .map_or(f32::NAN, |i| (1.0 - c.word_jaccard[0][i]) as f32)
                         })
                         .collect();
                     let (mut colors, _) = colors::numeric(&vals, "");
@@ -196,16 +182,27 @@ impl CompareView {
         row_of(&self.maps.get(v)?.view, t)
     }
 
+    /// The current pair's shared words in list order (sorted once per choice of order).
+    fn order(&mut self) -> &[usize] {
+        let key = (self.pair, self.rank_by, self.most, self.max_rank);
+        if self.order_key != Some(key) {
+            self.order = self
+                .results
+                .get(self.pair)
+                .map(|c| c.ranked(self.rank_by, self.most, self.max_rank))
+                .unwrap_or_default();
+            self.order_key = Some(key);
+        }
+        &self.order
+    }
+
     /// The ranked list of the current pair.
-    pub fn ranked(&self, n: usize) -> Vec<WordChange> {
+    pub fn ranked(&mut self, n: usize) -> Vec<WordChange> {
+        let top: Vec<usize> = self.order().iter().take(n).copied().collect();
         let Some(c) = self.results.get(self.pair) else {
             return Vec::new();
         };
-        c.ranked(self.rank_by, self.most, self.max_rank)
-            .into_iter()
-            .take(n)
-            .map(|i| c.word(i))
-            .collect()
+        top.into_iter().map(|i| c.word(i)).collect()
     }
 
     /// Side-by-side neighbours of the selected word in the current pair.
@@ -218,14 +215,15 @@ impl CompareView {
     /// Dominoes: for the top `n` changed words of the current pair, each word's neighbourhood
     /// on the two versions' aligned maps: (token, [(positions of the word and its neighbours,
     /// shared flags)] per side).
-    pub fn dominoes(&self, n: usize) -> Vec<Domino> {
+    pub fn dominoes(&mut self, n: usize) -> Vec<Domino> {
+        // Enough of the order for `n` dominoes (words missing from the maps are skipped).
+        let head: Vec<usize> = self.order().iter().take(n * 4 + 16).copied().collect();
         let (Some(c), Some(l)) = (self.results.get(self.pair), self.layouts.as_ref()) else {
             return Vec::new();
         };
         let k = c.k();
         let sides = [self.pair, self.pair + 1];
-        c.ranked(self.rank_by, self.most, self.max_rank)
-            .into_iter()
+        head.into_iter()
             .filter_map(|i| {
                 let token = &c.vocab.tokens[i];
                 let li = *self.index.get(token)?;

@@ -294,7 +294,7 @@ fn compare_screen_aligns_maps_links_selection_and_ranks_changes() {
     );
     app.apply(Command::StartCompare(vec![0, 1]));
     settle(&mut app);
-    let cv = app.compare.as_ref().expect("compare view");
+    let cv = app.compare.as_mut().expect("compare view");
     assert!(!cv.busy());
     let l = cv.layouts.as_ref().expect("aligned layouts");
     assert_eq!(l.tokens.len(), 1000);
@@ -310,12 +310,16 @@ fn compare_screen_aligns_maps_links_selection_and_ranks_changes() {
         cv.maps[1].view.legend,
         colors::Legend::Ramp { .. }
     ));
-    // Ranked list: the most changed first.
+    // Ranked list: the most changed first; least changed reverses it.
     let ranked = cv.ranked(5);
     assert_eq!(ranked[0].token, "is");
     assert_eq!(ranked[0].jaccard["jaccard_at_10"], 0.0);
+    cv.most = false;
+    let least = cv.ranked(5);
+    assert!(least[0].jaccard["jaccard_at_10"] > 0.8, "{least:?}");
+    cv.most = true;
+    assert_eq!(cv.ranked(1)[0].token, "is");
     // Selecting a row on the second map selects the same word on both.
-    let cv = app.compare.as_mut().expect("compare view");
     let row_b = cv.maps[1].view.set.vocab.get("king").expect("king in B");
     cv.select_row(1, row_b);
     let row_a = cv.maps[0].view.set.vocab.get("king").expect("king in A");

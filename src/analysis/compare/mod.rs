@@ -177,6 +177,8 @@ pub struct Comparison {
     pub neighbours_a: NeighbourLists,
     pub neighbours_b: NeighbourLists,
     pub timing: Timing,
+    /// Shared token -> its index in `vocab.tokens`.
+    token_index: hashbrown::HashMap<String, usize>,
 }
 
 fn secs(t: Instant) -> f64 {
@@ -383,7 +385,14 @@ pub fn compare(
     let drift = drift::drift(&a.matrix, &vm.rows_a, &b.matrix, &vm.rows_b, &pairs);
     timing.drift = secs(t);
     timing.total = secs(start);
+    let token_index = vm
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i))
+        .collect();
     Ok(Comparison {
+        token_index,
         options: CompareOptions {
             ks,
             ..options.clone()
@@ -449,13 +458,13 @@ impl Comparison {
         self.jaccard.iter().find(|j| j.k == k)
     }
 
+    /// Index of a token in the shared list (its lowercase form under `lowercase`).
     pub fn index_of(&self, token: &str) -> Option<usize> {
-        let key = if self.options.lowercase {
-            token.to_lowercase()
+        if self.options.lowercase {
+            self.token_index.get(token.to_lowercase().as_str()).copied()
         } else {
-            token.to_string()
-        };
-        self.vocab.tokens.iter().position(|t| *t == key)
+            self.token_index.get(token).copied()
+        }
     }
 
     pub fn word(&self, i: usize) -> WordChange {
