@@ -268,11 +268,9 @@ pub fn compare(
     let ks = checked_ks(&options.ks, n)?;
     let kmax = *ks.last().unwrap_or(&ks[0]);
     let t = Instant::now();
-    let (na, nb) = rayon::join(
-        || neighbours::shared_neighbours(a, &vm.rows_a, &vm.tokens, kmax, cancel),
-        || neighbours::shared_neighbours(b, &vm.rows_b, &vm.tokens, kmax, cancel),
-    );
-    let (na, nb) = (na?, nb?);
+    // One side after the other: each search already uses every thread.
+    let na = neighbours::shared_neighbours(a, &vm.rows_a, &vm.tokens, kmax, cancel)?;
+    let nb = neighbours::shared_neighbours(b, &vm.rows_b, &vm.tokens, kmax, cancel)?;
     timing.neighbours = secs(t);
     if cancelled() {
         return Err(AnalysisError::Cancelled);

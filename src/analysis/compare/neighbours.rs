@@ -14,7 +14,7 @@ use super::super::knn::{KnnIndex, Metric, Query};
 use crate::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
 
 /// Extra candidates fetched from the engine before the f64 re-rank.
-const MARGIN: usize = 8;
+const MARGIN: usize = 3;
 /// Queries per engine call (bounds the memory of the query copies).
 const QUERY_CHUNK: usize = 8192;
 
