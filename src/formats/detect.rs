@@ -83,7 +83,7 @@ pub fn detect_bytes(head: &[u8], file_len: u64, ext: Option<&str>) -> Option<For
             return Some(Format::Word2VecText);
         }
         let rest = head.get(nl + 1..).unwrap_or(&[]);
-        let binary = super::w2v_binary::looks_binary(rest, dim as usize)
+        let binary = super::w2v_binary::looks_binary(rest, dim as usize, ext == Some("bin"))
             || (rest.is_empty() && ext == Some("bin"));
         return Some(if binary {
             Format::Word2VecBinary

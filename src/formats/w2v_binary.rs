@@ -216,12 +216,17 @@ fn bytemuck_bytes(v: &mut [f32]) -> &mut [u8] {
 }
 
 /// True when the bytes after a "rows dim" header look like binary rows rather than text.
-pub(crate) fn looks_binary(after_header: &[u8], dim: usize) -> bool {
+pub(crate) fn looks_binary(after_header: &[u8], dim: usize, named_bin: bool) -> bool {
     // A text row parses as a token and `dim` numbers.
     if let Some(e) = after_header.iter().position(|&b| b == b'\n')
         && super::text::parses_as_row(&after_header[..e], dim)
     {
         return false;
+    }
+    // A `.bin` file whose first row is not a text row is binary, even when its float bytes
+    // happen to be printable (a one-value row such as "w BNU;").
+    if named_bin {
+        return true;
     }
     // A binary row's float bytes almost always hold a control byte or invalid UTF-8.
     let probe = &after_header[..after_header.len().min(1 + 64 + 4 * dim)];
@@ -274,8 +279,26 @@ mod tests {
                 l.sha256.unwrap(),
                 crate::formats::to_hex(&Sha256::digest(&b))
             );
-            assert!(looks_binary(&b[4..], 2));
+            assert!(looks_binary(&b[4..], 2, false));
         }
+    }
+
+    #[test]
+    fn a_bin_file_whose_float_bytes_are_printable_is_binary() {
+        // f32 whose 4 little-endian bytes are "BNU;": no control byte, valid UTF-8.
+        let v = f32::from_le_bytes(*b"BNU;");
+        let b = encode(&[("w", vec![v])], true);
+        assert_eq!(&b[4..], b"w BNU;\n");
+        assert_eq!(
+            crate::formats::detect_bytes(&b, b.len() as u64, Some("bin")),
+            Some(crate::formats::Format::Word2VecBinary)
+        );
+        assert_eq!(read(&b, None).unwrap().matrix.row(0), &[v]);
+        // The same bytes without the .bin name read as (malformed) text, as before.
+        assert_eq!(
+            crate::formats::detect_bytes(&b, b.len() as u64, None),
+            Some(crate::formats::Format::Word2VecText)
+        );
     }
 
     #[test]
@@ -299,13 +322,14 @@ mod tests {
         assert!(read(b"", None).is_err());
         let l = read(&b, Some(1)).unwrap();
         assert_eq!(l.matrix.rows(), 1);
-        assert!(!looks_binary(b"a 0.5 0.25\n", 2));
+        assert!(!looks_binary(b"a 0.5 0.25\n", 2, false));
+        assert!(!looks_binary(b"a 0.5 0.25\n", 2, true));
         // A multi-byte character cut by the probe window is still text.
         let mut t = b"na\xc3\xafve".to_vec();
         for _ in 0..40 {
             t.extend_from_slice(b" 0.123456");
         }
         t.push(b'\n');
-        assert!(!looks_binary(&t, 40));
+        assert!(!looks_binary(&t, 40, false));
     }
 }
