@@ -305,6 +305,22 @@ pub struct ProcrustesSummary {
     pub aligned_cosine_median: f64,
 }
 
+/// The top `m` principal axes of a side from its centred Gram block (d x d, trace `total`):
+/// the basis (d x m, row-major) and the fraction of the variance it keeps.
+fn pca_basis(
+    gram: &[f64],
+    d: usize,
+    m: usize,
+    total: f64,
+) -> Result<(Vec<f64>, f64), AnalysisError> {
+    let (vals, vecs) = eigh_desc(gram, d)?;
+    let kept = vals[..m].iter().map(|v| v.max(0.0)).sum::<f64>() / total;
+    let basis = (0..d)
+        .flat_map(|r| vecs[r * d..r * d + m].to_vec())
+        .collect();
+    Ok((basis, kept))
+}
+
 /// Fits the alignment from a Gram matrix of the anchor rows.
 pub(crate) fn procrustes(g: &Gram) -> Result<Alignment, AnalysisError> {
     let (da, db) = (g.da, g.db);
@@ -322,12 +338,7 @@ pub(crate) fn procrustes(g: &Gram) -> Result<Alignment, AnalysisError> {
         let mm: Vec<f64> = xty.iter().map(|v| v / (sx * sy)).collect();
         (Reduced::None, Vec::new(), 1.0, mm)
     } else if db > da {
-        let (vals, vecs) = eigh_desc(&yty, db)?;
-        let kept = vals[..m].iter().map(|v| v.max(0.0)).sum::<f64>() / ty;
-        // basis = first m columns of vecs (db x m)
-        let basis: Vec<f64> = (0..db)
-            .flat_map(|r| vecs[r * db..r * db + m].to_vec())
-            .collect();
+        let (basis, kept) = pca_basis(&yty, db, m, ty)?;
         // X^T Y Vm: (da x db) (db x m)
         let mut mm = vec![0f64; da * m];
         gemm64(
@@ -344,11 +355,7 @@ pub(crate) fn procrustes(g: &Gram) -> Result<Alignment, AnalysisError> {
         mm.iter_mut().for_each(|v| *v /= s);
         (Reduced::B, basis, kept, mm)
     } else {
-        let (vals, vecs) = eigh_desc(&xtx, da)?;
-        let kept = vals[..m].iter().map(|v| v.max(0.0)).sum::<f64>() / tx;
-        let basis: Vec<f64> = (0..da)
-            .flat_map(|r| vecs[r * da..r * da + m].to_vec())
-            .collect();
+        let (basis, kept) = pca_basis(&xtx, da, m, tx)?;
         // Vm^T X^T Y: (m x da) (da x db); Vm^T element (i, l) = basis[l m + i].
         let mut mm = vec![0f64; m * db];
         gemm64(
