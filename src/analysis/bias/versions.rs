@@ -1,0 +1,235 @@
+//! Bias probes across model versions: the difference of two WEAT effect sizes with a paired
+//! permutation test, and Holm's correction over a family of tests.
+//!
+//! The difference is taken on the target words both versions have. Within each version the
+//! associations s(w) of those words are standardised (z = (s - mean) / sd, population sd over
+//! X u Y), so that version's effect size is `mean_X z - mean_Y z`; the statistic is the
+//! difference of the two effect sizes, `sum_w c_w (z_A(w) - z_B(w))` with `c_w = 1/|X|` for X
+//! words and `-1/|Y|` for Y words. Under the null hypothesis that the versions do not differ,
+//! a word's two standardised associations are exchangeable: swapping them flips the sign of its
+//! term. The two-sided p-value is the share of the 2^n sign patterns (every one when 2^n is at
+//! most `exact_limit`, else `permutations` seeded random ones, p = (count + 1) / (N + 1)) whose
+//! |statistic| reaches the observed one.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::weat::{PValueMethod, Role, WeatOptions, WeatResult, block_rng};
+use crate::analysis::AnalysisError;
+
+/// The difference of one test's effect size between two versions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EffectDifference {
+    pub test: String,
+    /// Names of the two versions (as the caller labels them).
+    pub a: String,
+    pub b: String,
+    /// Effect sizes on the common target words.
+    pub effect_a: f64,
+    pub effect_b: f64,
+    /// effect_a - effect_b.
+    pub difference: f64,
+    /// Target words found in both versions (X, Y).
+    pub common: [usize; 2],
+    pub p_value: f64,
+    pub p_value_method: PValueMethod,
+    /// Holm-adjusted p-value within the family of differences reported together.
+    pub p_holm: f64,
+}
+
+fn standardised(values: &[f64]) -> Option<Vec<f64>> {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+    if !(sd > 1e-300) || !sd.is_finite() {
+        return None;
+    }
+    Some(values.iter().map(|v| (v - mean) / sd).collect())
+}
+
+/// Difference of `ra`'s and `rb`'s effect sizes (the same test on two versions).
+pub fn effect_difference(
+    (name_a, ra): (&str, &WeatResult),
+    (name_b, rb): (&str, &WeatResult),
+    opts: &WeatOptions,
+) -> Result<EffectDifference, AnalysisError> {
+    let lookup: HashMap<(Role, &str), f64> = rb
+        .associations
+        .iter()
+        .map(|a| ((a.set, a.word.as_str()), a.s))
+        .collect();
+    let mut sa = Vec::new();
+    let mut sb = Vec::new();
+    let mut nx = 0;
+    for role in [Role::X, Role::Y] {
+        for a in ra.associations.iter().filter(|a| a.set == role) {
+            if let Some(&s) = lookup.get(&(role, a.word.as_str())) {
+                sa.push(a.s);
+                sb.push(s);
+                if role == Role::X {
+                    nx += 1;
+                }
+            }
+        }
+    }
+    let ny = sa.len() - nx;
+    if nx < 2 || ny < 2 {
+        return Err(AnalysisError::InvalidParameter(format!(
+            "{}: {name_a} and {name_b} share only {nx} X and {ny} Y target words; the \
+             difference test needs at least 2 of each",
+            ra.test
+        )));
+    }
+    let (Some(za), Some(zb)) = (standardised(&sa), standardised(&sb)) else {
+        return Err(AnalysisError::InvalidParameter(format!(
+            "{}: the associations of one version have no spread",
+            ra.test
+        )));
+    };
+    let coef = |i: usize| {
+        if i < nx {
+            1.0 / nx as f64
+        } else {
+            -1.0 / ny as f64
+        }
+    };
+    let ea: f64 = za.iter().enumerate().map(|(i, z)| coef(i) * z).sum();
+    let eb: f64 = zb.iter().enumerate().map(|(i, z)| coef(i) * z).sum();
+    let terms: Vec<f64> = (0..sa.len()).map(|i| coef(i) * (za[i] - zb[i])).collect();
+    let observed: f64 = terms.iter().sum();
+    let (p_value, method) = sign_flip_p(&terms, observed.abs(), opts);
+    Ok(EffectDifference {
+        test: ra.test.clone(),
+        a: name_a.to_string(),
+        b: name_b.to_string(),
+        effect_a: ea,
+        effect_b: eb,
+        difference: ea - eb,
+        common: [nx, ny],
+        p_value,
+        p_value_method: method,
+        p_holm: p_value,
+    })
+}
+
+/// Two-sided sign-flip p-value of `sum terms` reaching `observed_abs`.
+fn sign_flip_p(terms: &[f64], observed_abs: f64, opts: &WeatOptions) -> (f64, PValueMethod) {
+    let n = terms.len();
+    let tol = 1e-10 * terms.iter().map(|t| t.abs()).sum::<f64>().max(1e-300);
+    let threshold = observed_abs - tol;
+    if n < 63 && (1u64 << n) <= opts.exact_limit {
+        let total = 1u64 << n;
+        // Split on the first few signs over threads; walk the rest recursively.
+        fn rec(terms: &[f64], i: usize, sum: f64, threshold: f64) -> u64 {
+            if i == terms.len() {
+                return (sum.abs() >= threshold) as u64;
+            }
+            rec(terms, i + 1, sum + terms[i], threshold)
+                + rec(terms, i + 1, sum - terms[i], threshold)
+        }
+        let head = n.min(6);
+        let count: u64 = (0..1u64 << head)
+            .into_par_iter()
+            .map(|mask| {
+                let mut sum = 0.0;
+                for (i, t) in terms.iter().take(head).enumerate() {
+                    sum += if mask >> i & 1 == 1 { -*t } else { *t };
+                }
+                rec(terms, head, sum, threshold)
+            })
+            .sum();
+        return (
+            count as f64 / total as f64,
+            PValueMethod::Exact { partitions: total },
+        );
+    }
+    const BLOCK: usize = 4096;
+    let n_perm = opts.permutations.max(1);
+    let blocks = n_perm.div_ceil(BLOCK);
+    let count: u64 = (0..blocks)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = block_rng(opts.seed ^ 0xD1FF, b as u64);
+            let todo = BLOCK.min(n_perm - b * BLOCK);
+            let mut count = 0u64;
+            for _ in 0..todo {
+                let mut sum = 0.0;
+                let mut bits = 0u64;
+                for (i, t) in terms.iter().enumerate() {
+                    if i % 64 == 0 {
+                        bits = rng.next_u64();
+                    }
+                    sum += if bits & 1 == 1 { -*t } else { *t };
+                    bits >>= 1;
+                }
+                count += (sum.abs() >= threshold) as u64;
+            }
+            count
+        })
+        .sum();
+    (
+        (count + 1) as f64 / (n_perm + 1) as f64,
+        PValueMethod::Permutations {
+            permutations: n_perm,
+            seed: opts.seed,
+        },
+    )
+}
+
+/// Holm's step-down adjustment: sorted ascending, `p_(i) * (m - i)` made monotone and capped at
+/// 1; NaN p-values are left NaN and not counted in m.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..p.len()).filter(|&i| !p[i].is_nan()).collect();
+    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let m = idx.len();
+    let mut out = vec![f64::NAN; p.len()];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in idx.iter().enumerate() {
+        let adj = (p[i] * (m - rank) as f64).min(1.0);
+        running = running.max(adj);
+        out[i] = running;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holm_matches_statsmodels() {
+        // statsmodels.stats.multitest.multipletests([0.01, 0.04, 0.03, 0.005], method="holm")
+        let adj = holm(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.03, 0.06, 0.06, 0.02];
+        for (a, w) in adj.iter().zip(want) {
+            assert!((a - w).abs() < 1e-12, "{adj:?}");
+        }
+        let adj = holm(&[0.5, f64::NAN, 0.8]);
+        assert_eq!(adj[0], 1.0);
+        assert!(adj[1].is_nan());
+        assert_eq!(adj[2], 1.0);
+    }
+
+    #[test]
+    fn sign_flip_exact_equals_brute_force() {
+        let terms = [0.3, -0.1, 0.25, 0.05, -0.4, 0.2, 0.15, -0.05, 0.1];
+        let obs: f64 = terms.iter().sum::<f64>().abs();
+        let opts = WeatOptions::default();
+        let (p, m) = sign_flip_p(&terms, obs, &opts);
+        assert_eq!(m, PValueMethod::Exact { partitions: 512 });
+        let mut count = 0;
+        for mask in 0..512u32 {
+            let s: f64 = terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| if mask >> i & 1 == 1 { -t } else { *t })
+                .sum();
+            if s.abs() >= obs - 1e-12 {
+                count += 1;
+            }
+        }
+        assert_eq!(p, count as f64 / 512.0);
+    }
+}

