@@ -2,6 +2,8 @@
 //! by tests/fixtures/gen/bias_reference.py; the shared WEFE file is copied from the project's
 //! reference data), plus brute-force checks of the permutation statistics.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -330,4 +332,50 @@ fn case_modes() {
     .to_string();
     assert!(e.contains("misses 8 of 8 words: John"), "{e}");
     assert!(weat(demo(), &test, &quick()).is_ok());
+}
+
+#[test]
+fn seat_on_minilm_equals_sentence_transformers() {
+    use embedscope::analysis::bias::seat;
+    use embedscope::engine::device::{self, BackendChoice};
+    use embedscope::model::Encoder;
+    let Some(dir) = common::minilm() else { return };
+    let (dev, _) = device::select(BackendChoice::Cpu).unwrap();
+    let enc = Encoder::load(&dir, &dev, None).unwrap();
+    let reference = read_json("seat_minilm.json");
+    for name in ["weat6", "weat7"] {
+        let want = &reference["tests"][name];
+        let st = seat::sentence_test(&bias::test_by_name(name).unwrap());
+        // The frames are the ones the reference was made with.
+        for (key, set) in [("x", &st.x), ("y", &st.y), ("a", &st.a), ("b", &st.b)] {
+            let sentences: Vec<&str> = want["sentences"][key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert_eq!(set.words, sentences, "{name} {key}");
+        }
+        let mut vecs: [Vec<Vec<f32>>; 4] = Default::default();
+        for (slot, set) in vecs.iter_mut().zip([&st.x, &st.y, &st.a, &st.b]) {
+            let texts: Vec<&str> = set.words.iter().map(String::as_str).collect();
+            *slot = enc.encode(&texts, 32, 8192).unwrap();
+        }
+        let r = bias::weat_on_vectors(&st, vecs, &quick()).unwrap();
+        let (e, s) = (
+            want["effect_size"].as_f64().unwrap(),
+            want["statistic"].as_f64().unwrap(),
+        );
+        assert!(
+            (r.effect_size - e).abs() < 1e-4,
+            "{name}: {} vs {e}",
+            r.effect_size
+        );
+        assert!(
+            (r.statistic - s).abs() < 1e-4,
+            "{name}: {} vs {s}",
+            r.statistic
+        );
+        assert_eq!(r.n.x, 64);
+    }
 }

@@ -5,9 +5,11 @@
 //! cannot download (never in CI).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
+mod common;
+
+use common::minilm;
 use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::encode::{self, EncodeOptions};
@@ -358,60 +360,6 @@ fn sentence_and_word_jobs_keep_input_order_report_progress_and_cancel() {
 
 // ---------------------------------------------------------------------------------------------
 // all-MiniLM-L6-v2
-
-static FETCH: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
-
-/// The MiniLM folder, fetched into the model cache when missing.
-fn minilm() -> Option<PathBuf> {
-    let mut g = FETCH.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = g.as_ref() {
-        return p.clone();
-    }
-    let found = locate_minilm();
-    *g = Some(found.clone());
-    found
-}
-
-fn locate_minilm() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("EMBEDSCOPE_MINILM_DIR") {
-        return Some(PathBuf::from(p));
-    }
-    let cache = std::env::var("EMBEDSCOPE_MODEL_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/embedscope/models")
-        });
-    let dir = cache.join("all-MiniLM-L6-v2");
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("EMBEDSCOPE_SKIP_MINILM").is_ok_and(|v| v == "1")
-        && std::env::var("CI").is_err()
-    {
-        eprintln!("skipping the all-MiniLM-L6-v2 tests (EMBEDSCOPE_SKIP_MINILM=1)");
-        return None;
-    }
-    let out = std::process::Command::new("sh")
-        .arg("tests/fixtures/gen/fetch_minilm.sh")
-        .arg(&cache)
-        .output()
-        .expect("run tests/fixtures/gen/fetch_minilm.sh");
-    assert!(
-        out.status.success(),
-        "fetching all-MiniLM-L6-v2 failed (needs python3 -m pip and network; or set EMBEDSCOPE_MINILM_DIR \
-         to a folder, or EMBEDSCOPE_SKIP_MINILM=1 to skip): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    Some(PathBuf::from(
-        printed
-            .lines()
-            .last()
-            .expect("the script prints the folder")
-            .trim(),
-    ))
-}
 
 /// The 12 shared reference sentences and the 18 edge inputs: token ids, then cosine and
 /// per-component agreement with sentence-transformers.

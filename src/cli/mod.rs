@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 runtime error (the message names the file and the place),
 //! 2 usage error, 3 a `compare --fail-if` condition held (release gate), 130 interrupted.
 
+mod bias;
 mod commands;
 mod compare;
 mod embed;
@@ -56,6 +57,8 @@ pub enum Command {
     /// What changed between versions of a model: vocabulary, neighbourhoods (Jaccard@k, RBO),
     /// CKA, Procrustes alignment, drift, most-changed words; `--fail-if` gates (exit 3).
     Compare(compare::CompareArgs),
+    /// Bias probes: WEAT (and SEAT on model folders), direct bias, hard debiasing, RIPA.
+    Bias(bias::BiasArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -212,6 +215,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Project(a)) => a.json,
         Some(Command::Embed(a)) => a.json,
         Some(Command::Compare(a)) => a.json,
+        Some(Command::Bias(a)) => a.json(),
         None => false,
     }
 }
@@ -236,6 +240,7 @@ pub fn run() -> i32 {
             Some(Command::Project(a)) => project::project(&a),
             Some(Command::Embed(a)) => embed::embed(&a),
             Some(Command::Compare(a)) => compare::compare(&a),
+            Some(Command::Bias(a)) => bias::bias(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {
