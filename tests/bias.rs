@@ -379,3 +379,237 @@ fn seat_on_minilm_equals_sentence_transformers() {
         assert_eq!(r.n.x, 64);
     }
 }
+
+#[test]
+fn all_ten_caliskan_tests_equal_wefe_with_its_lost_words() {
+    let reference = read_json("wefe_weat_demo.json");
+    let opts = WeatOptions {
+        max_missing: 0.5,
+        ..quick()
+    };
+    for t in bias::caliskan_tests() {
+        let want = &reference["weat"][&t.name];
+        let r = weat(demo(), t, &opts).unwrap();
+        let e = want["effect_size"].as_f64().unwrap();
+        let s = want["weat_score"].as_f64().unwrap();
+        assert!((r.effect_size - e).abs() < 1e-6, "{}: {} vs {e}", t.name, r.effect_size);
+        assert!((r.statistic - s).abs() < 1e-6, "{}: {} vs {s}", t.name, r.statistic);
+        // The words WEFE lost are the ones reported missing.
+        let mut lost: Vec<String> = ["X", "Y", "A", "B"]
+            .iter()
+            .flat_map(|k| {
+                want["sets"][*k]["lost"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_lowercase())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut ours: Vec<String> = r.missing.iter().map(|m| m.word.clone()).collect();
+        lost.sort();
+        ours.sort();
+        assert_eq!(ours, lost, "{}", t.name);
+    }
+}
+
+#[test]
+fn ripa_equals_wefe() {
+    let reference = read_json("wefe_weat_demo.json");
+    let professions = bias::bolukbasi().professions.clone();
+    let math_arts: Vec<String> = {
+        let t = bias::test_by_name("weat7").unwrap();
+        t.x.words.iter().chain(&t.y.words).cloned().collect()
+    };
+    let she_he = vec![("she".to_string(), "he".to_string())];
+    for (key, pairs, words) in [
+        (
+            "definitional_pairs_vs_professions",
+            bias::bolukbasi().definitional_pairs.clone(),
+            professions,
+        ),
+        ("she_he_vs_weat7_math_arts", she_he, math_arts),
+    ] {
+        let want = &reference["ripa"][key];
+        let r = bias::ripa(demo(), &pairs, &words, CaseMode::Auto, false).unwrap();
+        let found = want["attributes_found"].as_array().unwrap().len();
+        assert_eq!(r.words.len(), found, "{key}");
+        // WEFE accumulates in float32.
+        let result = want["result"].as_f64().unwrap();
+        assert!((r.ripa - result).abs() < 1e-5, "{key}: {} vs {result}", r.ripa);
+        for w in &r.words {
+            let v = &want["word_values"][&w.word];
+            let (m, s) = (v["mean"].as_f64().unwrap(), v["std"].as_f64().unwrap());
+            assert!((w.mean - m).abs() < 1e-5, "{key} {}: {} vs {m}", w.word, w.mean);
+            assert!((w.std - s).abs() < 1e-5, "{key} {}: {} vs {s}", w.word, w.std);
+        }
+    }
+}
+
+fn googlenews() -> Option<&'static EmbeddingSet> {
+    static G: OnceLock<Option<EmbeddingSet>> = OnceLock::new();
+    G.get_or_init(|| {
+        let path = common::googlenews26k()?;
+        Some(formats::load(&path, &formats::LoadOptions::default()).unwrap())
+    })
+    .as_ref()
+}
+
+#[test]
+fn weat_equals_wefe_on_googlenews_including_refusals() {
+    let Some(gn) = googlenews() else { return };
+    let reference = read_json("wefe_weat_shared.json");
+    let opts = WeatOptions {
+        max_missing: 0.5,
+        ..quick()
+    };
+    for (key, want) in reference["models"]["googlenews_w2v_bolukbasi.300d.full26k"]
+        .as_object()
+        .unwrap()
+    {
+        let test = wefe_test(key);
+        let r = weat(gn, &test, &opts);
+        match want["effect_size"].as_f64() {
+            // WEFE returns NaN when a set loses more than the threshold; we refuse with the list.
+            None => {
+                let e = r.unwrap_err().to_string();
+                assert!(e.contains("too many words are not in the vocabulary"), "{key}: {e}");
+            }
+            Some(e) => {
+                let r = r.unwrap();
+                assert!(!r.lowercased, "GoogleNews is cased");
+                let s = want["weat_score"].as_f64().unwrap();
+                assert!((r.effect_size - e).abs() < 1e-6, "{key}: {} vs {e}", r.effect_size);
+                assert!((r.statistic - s).abs() < 1e-6, "{key}: {} vs {s}", r.statistic);
+            }
+        }
+    }
+}
+
+#[test]
+fn bolukbasi_direction_direct_bias_and_hard_debias_equal_responsibly() {
+    let Some(gn) = googlenews() else { return };
+    let reference = read_json("bolukbasi_googlenews26k.json");
+    let lists = bias::bolukbasi();
+    let dir = bias::direction(gn, &lists.definitional_pairs, "she", "he", CaseMode::Auto).unwrap();
+    assert_eq!(dir.pairs_used.len(), 10);
+    let want: Vec<f64> = reference["direction"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let max_dir = dir
+        .vector
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(max_dir < 1e-7, "direction differs by {max_dir}");
+    for (a, b) in dir
+        .explained_variance_ratio
+        .iter()
+        .zip(reference["pca_explained_variance_ratio"].as_array().unwrap())
+    {
+        assert!((a - b.as_f64().unwrap()).abs() < 1e-7, "{a} vs {b}");
+    }
+    assert!(dir.warning.is_none());
+    // Direct bias of the neutral professions.
+    let before = &reference["direct_bias_before"];
+    let words: Vec<String> = before["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let db = bias::direct_bias(gn, &dir, &lists.neutral_professions(), 1.0, CaseMode::Auto).unwrap();
+    assert_eq!(db.projections.len(), before["n_words"].as_u64().unwrap() as usize);
+    let value = before["value"].as_f64().unwrap();
+    assert!((db.direct_bias - value).abs() < 1e-7, "{} vs {value}", db.direct_bias);
+    for (w, p) in words.iter().zip(before["projections"].as_array().unwrap()) {
+        let ours = db.projections.iter().find(|x| &x.word == w).unwrap();
+        assert!((ours.projection - p.as_f64().unwrap()).abs() < 1e-7, "{w}");
+    }
+    // Hard debiasing.
+    let mut eq = lists.equalize_pairs.clone();
+    eq.extend(lists.definitional_pairs.iter().cloned());
+    let (out, report) = bias::hard_debias(
+        gn,
+        &dir,
+        &bias::DebiasOptions {
+            specific: lists.specific_words(),
+            equality_pairs: eq,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.neutralised, reference["neutral_words"]["count"].as_u64().unwrap() as usize);
+    assert_eq!(
+        report.specific_kept,
+        reference["neutral_words"]["non_neutral_count"].as_u64().unwrap() as usize
+    );
+    let mut want_pairs: Vec<(String, String)> = reference["equality_pairs"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
+        .collect();
+    want_pairs.sort();
+    assert_eq!(report.equalised_pairs, want_pairs);
+    // Rows after debiasing equal responsibly's (139 rows: equality words, neutral professions,
+    // neutral words across the vocabulary, gender-specific words).
+    let subset = formats::load(
+        &fixture("bolukbasi_googlenews26k.debiased_subset.bin"),
+        &formats::LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(subset.rows(), 139);
+    let mut worst = 0f64;
+    for i in 0..subset.rows() {
+        let w = subset.vocab.token(i);
+        let ours = out.vector(w).unwrap();
+        for (a, b) in ours.iter().zip(subset.matrix.row(i)) {
+            worst = worst.max((*a as f64 - *b as f64).abs());
+        }
+    }
+    assert!(worst < 1e-6, "debiased rows differ from responsibly's by {worst}");
+    // Neutral words have no projection left; equalised pairs are symmetric.
+    let after = bias::direct_bias(&out, &dir, &lists.neutral_professions(), 1.0, CaseMode::Auto)
+        .unwrap();
+    assert!(after.direct_bias < 1e-6, "{}", after.direct_bias);
+    let specific: std::collections::HashSet<&str> =
+        reference["neutral_words"]["non_neutral_vocab_words"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+    let mut max_proj = 0f64;
+    for i in 0..out.rows() {
+        if specific.contains(out.vocab.token(i)) {
+            continue;
+        }
+        let p: f64 = out
+            .matrix
+            .row(i)
+            .iter()
+            .zip(&dir.vector)
+            .map(|(x, u)| *x as f64 * u)
+            .sum();
+        max_proj = max_proj.max(p.abs());
+    }
+    assert!(max_proj < 1e-6, "a neutral word keeps a projection of {max_proj}");
+    for (a, b) in &report.equalised_pairs {
+        let (va, vb) = (out.vector(a).unwrap(), out.vector(b).unwrap());
+        let pa: f64 = va.iter().zip(&dir.vector).map(|(x, u)| *x as f64 * u).sum();
+        let pb: f64 = vb.iter().zip(&dir.vector).map(|(x, u)| *x as f64 * u).sum();
+        assert!((pa + pb).abs() < 1e-6, "{a}/{b}: projections {pa} and {pb}");
+        // Same part orthogonal to the direction.
+        for ((x, y), u) in va.iter().zip(vb).zip(&dir.vector) {
+            let ra = *x as f64 - pa * u;
+            let rb = *y as f64 - pb * u;
+            assert!((ra - rb).abs() < 1e-6, "{a}/{b}");
+        }
+    }
+    // The source set is untouched.
+    assert_eq!(gn.vector("nurse"), googlenews().unwrap().vector("nurse"));
+}
