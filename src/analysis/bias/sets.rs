@@ -124,7 +124,7 @@ pub fn named_sets() -> &'static [WordSet] {
     static SETS: OnceLock<Vec<WordSet>> = OnceLock::new();
     SETS.get_or_init(|| {
         let mut out = Vec::new();
-        // serde_json's map keeps the file's order (preserve_order is not needed: sorted is fine).
+        // Listed by name (sorted).
         let raw: std::collections::BTreeMap<String, Vec<String>> =
             serde_json::from_str(WEFE_SETS).unwrap_or_default();
         for (name, words) in raw {
