@@ -2,6 +2,7 @@
 //! unit-testable. The UI reads `App` and sends `Command`s; `App::apply` runs them once per frame
 //! and `App::poll` folds finished background jobs (engine::jobs) into the state.
 
+pub mod bias;
 pub mod colors;
 pub mod compare;
 pub mod grid;
@@ -241,6 +242,8 @@ pub enum JobKind {
     Encode,
     Evaluate,
     Compare,
+    /// Bias probes (WEAT, direct bias, hard debiasing).
+    Bias,
 }
 
 /// Every change the UI can ask for.
@@ -287,6 +290,8 @@ pub enum Command {
     /// Select a word on every compare map (None clears).
     CompareSelect(Option<String>),
     CloseCompare,
+    /// The bias probes panel.
+    Bias(bias::BiasCommand),
 }
 
 /// The corpus file formats offered to the encoder (by extension).
@@ -312,6 +317,8 @@ pub struct App {
     pending_maps: Vec<(PathBuf, session::SavedMap, Vec<usize>)>,
     /// The compare screen, while open.
     pub compare: Option<compare::CompareView>,
+    /// The bias probes panel.
+    pub bias: bias::BiasState,
 }
 
 impl App {
@@ -331,6 +338,7 @@ impl App {
             settings_path,
             pending_maps: Vec::new(),
             compare: None,
+            bias: bias::BiasState::default(),
         }
     }
 
@@ -404,6 +412,7 @@ impl App {
                     c.select(token);
                 }
             }
+            Command::Bias(c) => self.apply_bias(c),
             Command::CloseCompare => {
                 if let Some(j) = self.compare.take().and_then(|c| c.job) {
                     self.worker.cancel(j);
@@ -740,6 +749,8 @@ impl App {
                         c.set_results(comparisons, seconds);
                     }
                 }
+                JobOutput::Weat(run) => self.finish_weat(id, run),
+                JobOutput::DirectBias(run) => self.finish_direct(id, *run),
                 JobOutput::Evaluated(b) => {
                     let name = view
                         .as_ref()
@@ -767,6 +778,7 @@ impl App {
                 {
                     c.job = None;
                 }
+                self.bias_job_ended(id);
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.error(format!("{what} failed"), error);
             }
@@ -776,6 +788,7 @@ impl App {
                 {
                     c.job = None;
                 }
+                self.bias_job_ended(id);
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.info(format!("{what}: cancelled"));
             }
@@ -862,11 +875,21 @@ impl App {
     }
 
     fn add_dataset(&mut self, set: Arc<EmbeddingSet>) {
-        let base = Path::new(&set.provenance.source)
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| set.provenance.source.clone());
-        let base = base.trim_start_matches("embedded:").to_string();
+        self.add_dataset_named(set, None);
+    }
+
+    /// Adds a set under `name` (default: its file's name), made unique with " (2)", ...;
+    /// returns the name given.
+    fn add_dataset_named(&mut self, set: Arc<EmbeddingSet>, name: Option<String>) -> String {
+        // A derived set (named by its maker) never takes a session's pending map.
+        let derived = name.is_some();
+        let base = name.unwrap_or_else(|| {
+            let base = Path::new(&set.provenance.source)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| set.provenance.source.clone());
+            base.trim_start_matches("embedded:").to_string()
+        });
         let mut name = base.clone();
         let mut k = 2;
         while self.datasets.iter().any(|d| d.name == name) {
@@ -886,7 +909,10 @@ impl App {
             ));
         }
         // A session waiting for this file restores its map and selection.
-        if let Some(k) = self.pending_maps.iter().position(|(p, _, _)| *p == source) {
+        let pending = (!derived)
+            .then(|| self.pending_maps.iter().position(|(p, _, _)| *p == source))
+            .flatten();
+        if let Some(k) = pending {
             let (_, saved, selection) = self.pending_maps.remove(k);
             self.datasets[i].selection = selection
                 .into_iter()
@@ -898,6 +924,7 @@ impl App {
         }
         self.refresh_search();
         self.refresh_neighbours();
+        self.datasets[i].name.clone()
     }
 
     fn refresh_search(&mut self) {

@@ -192,6 +192,9 @@ impl Session {
             .datasets
             .iter()
             .filter(|d| !d.set.provenance.source.is_empty())
+            // Sets made in the app (hard-debiased) exist only in memory: reopening their
+            // source would give the original.
+            .filter(|d| !d.set.provenance.params.contains_key("debias"))
             .map(|d| SavedDataset {
                 name: d.name.clone(),
                 source: d.set.provenance.source.clone(),

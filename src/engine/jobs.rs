@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::device::{self, BackendChoice, BackendInfo};
 use super::encode::{self, Level, SentenceCollector};
+use crate::analysis::bias::{
+    self, BiasDirection, CaseMode, DebiasOptions, DebiasReport, DirectBias, EffectDifference,
+    WeatOptions, WeatResult, WeatTest,
+};
 use crate::analysis::compare::{self, AlignedLayouts, CompareOptions, Comparison};
 use crate::analysis::eval::{self, AnalogyOptions, AnalogyReport, PairOptions, PairReport};
 use crate::analysis::knn::KnnIndex;
@@ -83,6 +87,36 @@ pub enum Job {
         sets: Vec<Arc<EmbeddingSet>>,
         options: CompareOptions,
     },
+    /// Bias probes: WEAT of every test on every (named) set, then, per test, the difference of
+    /// effect sizes between each pair of sets; Holm's correction over the WEAT p-values and,
+    /// separately, over the differences (as `embedscope bias weat`).
+    Weat {
+        sets: Vec<(String, Arc<EmbeddingSet>)>,
+        tests: Vec<WeatTest>,
+        options: WeatOptions,
+    },
+    /// A bias direction on one (named) set, the direct bias and projections of neutral words;
+    /// with `debias`, hard debiasing too: the new set comes back as `<name> (hard-debiased)`.
+    DirectBias {
+        name: String,
+        set: Arc<EmbeddingSet>,
+        spec: DirectSpec,
+        debias: Option<DebiasOptions>,
+    },
+}
+
+/// What a direct-bias job measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectSpec {
+    /// Definitional pairs (positive side first).
+    pub pairs: Vec<(String, String)>,
+    pub positive: String,
+    pub negative: String,
+    /// The neutral words measured.
+    pub words: Vec<String>,
+    /// Strictness c of DB_c.
+    pub c: f64,
+    pub case: CaseMode,
 }
 
 impl Job {
@@ -95,6 +129,17 @@ impl Job {
             }
             Job::Evaluate { set } => format!("benchmarks on {} rows", set.rows()),
             Job::Compare { sets, .. } => format!("comparison of {} versions", sets.len()),
+            Job::Weat { sets, tests, .. } => format!(
+                "WEAT: {} test{} on {} data set{}",
+                tests.len(),
+                if tests.len() == 1 { "" } else { "s" },
+                sets.len(),
+                if sets.len() == 1 { "" } else { "s" }
+            ),
+            Job::DirectBias { name, debias, .. } => match debias {
+                Some(_) => format!("hard debiasing of {name}"),
+                None => format!("direct bias of {name}"),
+            },
             Job::Encode(s) => format!(
                 "encode {} with {}",
                 s.corpus.display(),
@@ -130,6 +175,56 @@ pub enum JobOutput {
         tokenizers: Vec<Option<Result<TokenizerDiff, String>>>,
         seconds: f64,
     },
+    Weat(WeatRun),
+    DirectBias(Box<DirectRun>),
+}
+
+/// One WEAT result: a test on a data set.
+#[derive(Debug, Clone)]
+pub struct WeatCell {
+    pub test: String,
+    pub dataset: String,
+    pub result: WeatResult,
+    /// Holm-adjusted over every p-value of the run.
+    pub p_holm: f64,
+}
+
+/// A WEAT job's results.
+#[derive(Debug, Clone)]
+pub struct WeatRun {
+    /// The tests and data sets asked for, in order.
+    pub tests: Vec<String>,
+    pub datasets: Vec<String>,
+    /// The results that could be computed, test by test, data sets in order.
+    pub cells: Vec<WeatCell>,
+    /// Per test, each pair of data sets (earlier - later); `p_holm` over these differences.
+    pub differences: Vec<EffectDifference>,
+    /// Tests (or differences) that could not be computed, with the reason.
+    pub errors: Vec<String>,
+    pub options: WeatOptions,
+    pub seconds: f64,
+}
+
+/// A direct-bias job's results.
+#[derive(Debug, Clone)]
+pub struct DirectRun {
+    pub dataset: String,
+    pub direction: BiasDirection,
+    /// Direct bias and projections of the neutral words.
+    pub bias: DirectBias,
+    pub debiased: Option<Debiased>,
+    pub seconds: f64,
+}
+
+/// The set hard debiasing wrote, and the same measure on it.
+#[derive(Debug, Clone)]
+pub struct Debiased {
+    /// `<name> (hard-debiased)`.
+    pub name: String,
+    pub set: Arc<EmbeddingSet>,
+    pub report: DebiasReport,
+    /// Direct bias of the neutral words on the new set, along the same direction.
+    pub bias_after: Option<DirectBias>,
 }
 
 /// Results of the bundled benchmarks (gensim semantics; restricted to the 300,000 most
@@ -355,7 +450,154 @@ fn run(job: &Job, out: &Emitter, cancel: &AtomicBool) -> Result<JobOutput, Engin
         Job::Encode(spec) => encode_job(spec, out, cancel),
         Job::Evaluate { set } => evaluate(set, out),
         Job::Compare { sets, options } => compare_job(sets, options, out, cancel),
+        Job::Weat {
+            sets,
+            tests,
+            options,
+        } => weat_job(sets, tests, options, out, cancel),
+        Job::DirectBias {
+            name,
+            set,
+            spec,
+            debias,
+        } => direct_job(name, set, spec, debias.as_ref(), out, cancel),
     }
+}
+
+fn weat_job(
+    sets: &[(String, Arc<EmbeddingSet>)],
+    tests: &[WeatTest],
+    options: &WeatOptions,
+    out: &Emitter,
+    cancel: &AtomicBool,
+) -> Result<JobOutput, EngineError> {
+    if sets.is_empty() || tests.is_empty() {
+        return Err(EngineError::Output(
+            "choose at least one test and one data set".into(),
+        ));
+    }
+    let t = Instant::now();
+    let total = tests.len() * sets.len();
+    let mut cells = Vec::new();
+    let mut errors = Vec::new();
+    // results[test][set]
+    let mut grid: Vec<Vec<Option<WeatResult>>> = Vec::with_capacity(tests.len());
+    for (ti, test) in tests.iter().enumerate() {
+        let mut row = Vec::with_capacity(sets.len());
+        for (si, (name, set)) in sets.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            let k = ti * sets.len() + si;
+            out.progress(
+                Some(k as f32 / total as f32),
+                format!("{} on {name} ({} / {total})", test.name, k + 1),
+                None,
+            );
+            match bias::weat(set, test, options) {
+                Ok(r) => {
+                    cells.push(WeatCell {
+                        test: test.name.clone(),
+                        dataset: name.clone(),
+                        result: r.clone(),
+                        p_holm: r.p_value,
+                    });
+                    row.push(Some(r));
+                }
+                Err(e) => {
+                    errors.push(format!("{name}: {e}"));
+                    row.push(None);
+                }
+            }
+        }
+        grid.push(row);
+    }
+    if cells.is_empty() {
+        return Err(EngineError::Output(errors.join("\n")));
+    }
+    let holm = bias::holm(&cells.iter().map(|c| c.result.p_value).collect::<Vec<_>>());
+    for (c, p) in cells.iter_mut().zip(holm) {
+        c.p_holm = p;
+    }
+    let mut differences = Vec::new();
+    for row in &grid {
+        for i in 0..row.len() {
+            for j in i + 1..row.len() {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(EngineError::Cancelled);
+                }
+                let (Some(ra), Some(rb)) = (&row[i], &row[j]) else {
+                    continue;
+                };
+                match bias::effect_difference(
+                    (sets[i].0.as_str(), ra),
+                    (sets[j].0.as_str(), rb),
+                    options,
+                ) {
+                    Ok(d) => differences.push(d),
+                    Err(e) => errors.push(format!("{} - {}: {e}", sets[i].0, sets[j].0)),
+                }
+            }
+        }
+    }
+    let holm = bias::holm(&differences.iter().map(|d| d.p_value).collect::<Vec<_>>());
+    for (d, p) in differences.iter_mut().zip(holm) {
+        d.p_holm = p;
+    }
+    Ok(JobOutput::Weat(WeatRun {
+        tests: tests.iter().map(|t| t.name.clone()).collect(),
+        datasets: sets.iter().map(|s| s.0.clone()).collect(),
+        cells,
+        differences,
+        errors,
+        options: options.clone(),
+        seconds: t.elapsed().as_secs_f64(),
+    }))
+}
+
+fn direct_job(
+    name: &str,
+    set: &Arc<EmbeddingSet>,
+    spec: &DirectSpec,
+    debias: Option<&DebiasOptions>,
+    out: &Emitter,
+    cancel: &AtomicBool,
+) -> Result<JobOutput, EngineError> {
+    let aerr = |e: crate::analysis::AnalysisError| EngineError::Output(format!("{name}: {e}"));
+    let t = Instant::now();
+    out.progress(None, "finding the direction".into(), None);
+    let direction = bias::direction(set, &spec.pairs, &spec.positive, &spec.negative, spec.case)
+        .map_err(aerr)?;
+    let measured =
+        bias::direct_bias(set, &direction, &spec.words, spec.c, spec.case).map_err(aerr)?;
+    let debiased = match debias {
+        None => None,
+        Some(opts) => {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            out.progress(None, format!("hard debiasing {} rows", set.rows()), None);
+            let (new_set, report) = bias::hard_debias(set, &direction, opts).map_err(aerr)?;
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            let bias_after =
+                bias::direct_bias(&new_set, &direction, &spec.words, spec.c, spec.case).ok();
+            Some(Debiased {
+                name: format!("{name} (hard-debiased)"),
+                set: Arc::new(new_set),
+                report,
+                bias_after,
+            })
+        }
+    };
+    Ok(JobOutput::DirectBias(Box::new(DirectRun {
+        dataset: name.to_string(),
+        direction,
+        bias: measured,
+        debiased,
+        seconds: t.elapsed().as_secs_f64(),
+    })))
 }
 
 fn compare_job(
