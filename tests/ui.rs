@@ -255,3 +255,75 @@ fn compare_two_versions_through_the_picker_and_pick_a_word_from_the_list() {
     h.step();
     assert!(h.state().app.compare.is_none());
 }
+
+#[test]
+fn bias_probes_weat_direct_bias_and_debias_through_the_window() {
+    let mut h = harness(StartOptions::default());
+    until(&mut h, 120, "the demo map", map_ready);
+    h.get_by_label("Analysis").click();
+    h.run_steps(3);
+    h.get_by_label("Bias probes").click();
+    h.run_steps(3);
+    // Tick two bundled tests and run them on the demo.
+    h.get_by_label("weat1").click();
+    h.step();
+    h.get_by_label("weat7").click();
+    h.step();
+    assert_eq!(h.state().app.bias.selected, vec!["weat1", "weat7"]);
+    h.get_by_label("Run WEAT").click();
+    until(&mut h, 120, "the WEAT results", |a| {
+        !a.app.bias.busy() && a.app.bias.weat.is_some()
+    });
+    h.run_steps(2);
+    // The table: each test's row (beside its checkbox), the effect size as WEFE has it.
+    assert_eq!(h.query_all_by_label("weat1").count(), 2);
+    assert_eq!(h.query_all_by_label("weat7").count(), 2);
+    h.get_by_label("1.0916");
+    h.get_by_label("1.5442");
+    // Direct bias, then hard debiasing into a new data set.
+    h.get_by_label("Run direct bias").click();
+    until(&mut h, 120, "the direct bias", |a| {
+        !a.app.bias.busy() && a.app.bias.result.is_some()
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("direct bias DB_1 = ");
+    h.get_by_label("Debias").click();
+    until(&mut h, 120, "the debiased set", |a| {
+        !a.app.busy() && a.app.datasets.len() == 2
+    });
+    h.run_steps(2);
+    let name = h.state().app.datasets[1].name.clone();
+    assert!(name.ends_with(" (hard-debiased)"), "{name}");
+    // In the data-set list, and as a WEAT data set beside the original.
+    assert!(h.query_all_by_label_contains("(hard-debiased)").count() >= 2);
+    h.get_by_label_contains("direct bias on the new set");
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("bias_direct.png"));
+    }
+    h.get_by_label("Run WEAT").click();
+    until(&mut h, 120, "WEAT on both sets", |a| {
+        !a.app.bias.busy() && a.app.bias.weat.as_ref().is_some_and(|r| r.cells.len() == 4)
+    });
+    h.run_steps(3);
+    h.get_by_label("Differences of effect sizes");
+    assert_eq!(
+        h.state()
+            .app
+            .bias
+            .weat
+            .as_ref()
+            .map(|r| r.differences.len()),
+        Some(2)
+    );
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("bias.png"));
+    }
+    // The window closes; the app keeps its results.
+    h.get_by_label("Close window").click();
+    h.step();
+    assert!(h.state().app.bias.weat.is_some());
+}

@@ -1,6 +1,7 @@
 //! L5: the eframe/egui desktop app. Panels read `app::App` and push `app::Command`s, which are
 //! applied once per frame; background jobs are polled each frame and never waited on.
 
+pub mod bias;
 pub mod compare;
 pub mod map;
 pub mod points;
@@ -114,6 +115,8 @@ pub struct EmbedscopeApp {
     /// Cameras of the compare screen's maps, and the versions ticked for comparing.
     compare_maps: Vec<MapState>,
     compare_pick: Vec<usize>,
+    /// The bias probes window.
+    bias_ui: bias::BiasUi,
 }
 
 impl EmbedscopeApp {
@@ -176,6 +179,7 @@ impl EmbedscopeApp {
             collapsed: Default::default(),
             compare_maps: Vec::new(),
             compare_pick: Vec::new(),
+            bias_ui: bias::BiasUi::default(),
         }
     }
 
@@ -351,6 +355,19 @@ impl EmbedscopeApp {
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("Analysis", |ui| {
+                if ui
+                    .button("Bias probes")
+                    .on_hover_text(
+                        "WEAT with permutation tests and intervals, across data sets; direct \
+                         bias and hard debiasing",
+                    )
+                    .clicked()
+                {
+                    self.bias_ui.open = true;
+                    ui.close();
                 }
             });
             ui.menu_button("View", |ui| {
@@ -1025,6 +1042,9 @@ impl EmbedscopeApp {
             });
         if !open {
             self.forms.show_open_path = false;
+        }
+        if self.bias_ui.open {
+            bias::window(&self.app, &mut self.bias_ui, ctx, cmds);
         }
     }
 
