@@ -287,7 +287,7 @@ fn tests_of(a: &WeatArgs) -> Result<Vec<WeatTest>, CliError> {
 
 /// A loaded version: vectors, or an encoder for SEAT.
 enum Version {
-    Vectors(EmbeddingSet),
+    Vectors(Box<EmbeddingSet>),
     Encoder(Box<Encoder>, usize, usize),
 }
 
@@ -381,7 +381,7 @@ fn weat(a: &WeatArgs) -> Result<(), CliError> {
                 eo.max_tokens,
             ));
         } else {
-            versions.push(Version::Vectors(a.load.load(f)?.set));
+            versions.push(Version::Vectors(Box::new(a.load.load(f)?.set)));
         }
     }
     let load_s = t0.elapsed().as_secs_f64();
@@ -476,10 +476,10 @@ fn weat(a: &WeatArgs) -> Result<(), CliError> {
                 let _ = writeln!(out, "           missing: {}", words.join(", "));
             }
         }
-        if let Some(o) = &test.original {
-            if !o.d.is_empty() {
-                let _ = writeln!(out, "           original IAT: d = {}, p = {}", o.d, o.p);
-            }
+        if let Some(o) = &test.original
+            && !o.d.is_empty()
+        {
+            let _ = writeln!(out, "           original IAT: d = {}, p = {}", o.d, o.p);
         }
     }
     if !diffs.is_empty() {

@@ -172,7 +172,7 @@ pub fn direction(
         .map_err(|e| AnalysisError::InvalidParameter(format!("eigendecomposition failed: {e}")))?
         .sort_eig_desc();
     let total: f64 = vals.iter().map(|v| v.max(0.0)).sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err(AnalysisError::InvalidParameter(
             "the definitional pairs have no spread (each pair's two vectors are identical)".into(),
         ));
@@ -268,7 +268,7 @@ pub fn direct_bias(
     c: f64,
     case: CaseMode,
 ) -> Result<DirectBias, AnalysisError> {
-    if !(c > 0.0) || !c.is_finite() {
+    if c.is_nan() || c <= 0.0 || !c.is_finite() {
         return Err(AnalysisError::InvalidParameter(format!(
             "the strictness c must be a positive number, not {c}"
         )));
@@ -467,6 +467,8 @@ pub fn hard_debias(
     let matrix = Matrix::from_vec(set.rows(), d, data)
         .map_err(|e| AnalysisError::InvalidParameter(e.to_string()))?;
     let mut provenance = set.provenance.clone();
+    // A different source, so nothing keyed by it mistakes the result for the original.
+    provenance.source = format!("{} (hard-debiased)", set.provenance.source);
     provenance
         .params
         .insert("debias".into(), "hard (Bolukbasi et al. 2016)".into());

@@ -43,7 +43,7 @@ fn standardised(values: &[f64]) -> Option<Vec<f64>> {
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let sd = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
-    if !(sd > 1e-300) || !sd.is_finite() {
+    if sd.is_nan() || sd <= 1e-300 || !sd.is_finite() {
         return None;
     }
     Some(values.iter().map(|v| (v - mean) / sd).collect())

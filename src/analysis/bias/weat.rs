@@ -416,7 +416,7 @@ pub fn effect_size(s: &[f64], nx: usize) -> Option<f64> {
     let mean = s.iter().sum::<f64>() / n as f64;
     let var = s.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
     let sd = var.sqrt();
-    if !(sd > 1e-300) || !sd.is_finite() {
+    if sd.is_nan() || sd <= 1e-300 || !sd.is_finite() {
         return None;
     }
     Some((mx - my) / sd)
