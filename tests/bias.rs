@@ -392,8 +392,18 @@ fn all_ten_caliskan_tests_equal_wefe_with_its_lost_words() {
         let r = weat(demo(), t, &opts).unwrap();
         let e = want["effect_size"].as_f64().unwrap();
         let s = want["weat_score"].as_f64().unwrap();
-        assert!((r.effect_size - e).abs() < 1e-6, "{}: {} vs {e}", t.name, r.effect_size);
-        assert!((r.statistic - s).abs() < 1e-6, "{}: {} vs {s}", t.name, r.statistic);
+        assert!(
+            (r.effect_size - e).abs() < 1e-6,
+            "{}: {} vs {e}",
+            t.name,
+            r.effect_size
+        );
+        assert!(
+            (r.statistic - s).abs() < 1e-6,
+            "{}: {} vs {s}",
+            t.name,
+            r.statistic
+        );
         // The words WEFE lost are the ones reported missing.
         let mut lost: Vec<String> = ["X", "Y", "A", "B"]
             .iter()
@@ -436,12 +446,26 @@ fn ripa_equals_wefe() {
         assert_eq!(r.words.len(), found, "{key}");
         // WEFE accumulates in float32.
         let result = want["result"].as_f64().unwrap();
-        assert!((r.ripa - result).abs() < 1e-5, "{key}: {} vs {result}", r.ripa);
+        assert!(
+            (r.ripa - result).abs() < 1e-5,
+            "{key}: {} vs {result}",
+            r.ripa
+        );
         for w in &r.words {
             let v = &want["word_values"][&w.word];
             let (m, s) = (v["mean"].as_f64().unwrap(), v["std"].as_f64().unwrap());
-            assert!((w.mean - m).abs() < 1e-5, "{key} {}: {} vs {m}", w.word, w.mean);
-            assert!((w.std - s).abs() < 1e-5, "{key} {}: {} vs {s}", w.word, w.std);
+            assert!(
+                (w.mean - m).abs() < 1e-5,
+                "{key} {}: {} vs {m}",
+                w.word,
+                w.mean
+            );
+            assert!(
+                (w.std - s).abs() < 1e-5,
+                "{key} {}: {} vs {s}",
+                w.word,
+                w.std
+            );
         }
     }
 }
@@ -473,14 +497,25 @@ fn weat_equals_wefe_on_googlenews_including_refusals() {
             // WEFE returns NaN when a set loses more than the threshold; we refuse with the list.
             None => {
                 let e = r.unwrap_err().to_string();
-                assert!(e.contains("too many words are not in the vocabulary"), "{key}: {e}");
+                assert!(
+                    e.contains("too many words are not in the vocabulary"),
+                    "{key}: {e}"
+                );
             }
             Some(e) => {
                 let r = r.unwrap();
                 assert!(!r.lowercased, "GoogleNews is cased");
                 let s = want["weat_score"].as_f64().unwrap();
-                assert!((r.effect_size - e).abs() < 1e-6, "{key}: {} vs {e}", r.effect_size);
-                assert!((r.statistic - s).abs() < 1e-6, "{key}: {} vs {s}", r.statistic);
+                assert!(
+                    (r.effect_size - e).abs() < 1e-6,
+                    "{key}: {} vs {e}",
+                    r.effect_size
+                );
+                assert!(
+                    (r.statistic - s).abs() < 1e-6,
+                    "{key}: {} vs {s}",
+                    r.statistic
+                );
             }
         }
     }
@@ -506,11 +541,11 @@ fn bolukbasi_direction_direct_bias_and_hard_debias_equal_responsibly() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
     assert!(max_dir < 1e-7, "direction differs by {max_dir}");
-    for (a, b) in dir
-        .explained_variance_ratio
-        .iter()
-        .zip(reference["pca_explained_variance_ratio"].as_array().unwrap())
-    {
+    for (a, b) in dir.explained_variance_ratio.iter().zip(
+        reference["pca_explained_variance_ratio"]
+            .as_array()
+            .unwrap(),
+    ) {
         assert!((a - b.as_f64().unwrap()).abs() < 1e-7, "{a} vs {b}");
     }
     assert!(dir.warning.is_none());
@@ -522,10 +557,18 @@ fn bolukbasi_direction_direct_bias_and_hard_debias_equal_responsibly() {
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
-    let db = bias::direct_bias(gn, &dir, &lists.neutral_professions(), 1.0, CaseMode::Auto).unwrap();
-    assert_eq!(db.projections.len(), before["n_words"].as_u64().unwrap() as usize);
+    let db =
+        bias::direct_bias(gn, &dir, &lists.neutral_professions(), 1.0, CaseMode::Auto).unwrap();
+    assert_eq!(
+        db.projections.len(),
+        before["n_words"].as_u64().unwrap() as usize
+    );
     let value = before["value"].as_f64().unwrap();
-    assert!((db.direct_bias - value).abs() < 1e-7, "{} vs {value}", db.direct_bias);
+    assert!(
+        (db.direct_bias - value).abs() < 1e-7,
+        "{} vs {value}",
+        db.direct_bias
+    );
     for (w, p) in words.iter().zip(before["projections"].as_array().unwrap()) {
         let ours = db.projections.iter().find(|x| &x.word == w).unwrap();
         assert!((ours.projection - p.as_f64().unwrap()).abs() < 1e-7, "{w}");
@@ -542,10 +585,15 @@ fn bolukbasi_direction_direct_bias_and_hard_debias_equal_responsibly() {
         },
     )
     .unwrap();
-    assert_eq!(report.neutralised, reference["neutral_words"]["count"].as_u64().unwrap() as usize);
+    assert_eq!(
+        report.neutralised,
+        reference["neutral_words"]["count"].as_u64().unwrap() as usize
+    );
     assert_eq!(
         report.specific_kept,
-        reference["neutral_words"]["non_neutral_count"].as_u64().unwrap() as usize
+        reference["neutral_words"]["non_neutral_count"]
+            .as_u64()
+            .unwrap() as usize
     );
     let mut want_pairs: Vec<(String, String)> = reference["equality_pairs"]["pairs"]
         .as_array()
@@ -571,10 +619,19 @@ fn bolukbasi_direction_direct_bias_and_hard_debias_equal_responsibly() {
             worst = worst.max((*a as f64 - *b as f64).abs());
         }
     }
-    assert!(worst < 1e-6, "debiased rows differ from responsibly's by {worst}");
+    assert!(
+        worst < 1e-6,
+        "debiased rows differ from responsibly's by {worst}"
+    );
     // Neutral words have no projection left; equalised pairs are symmetric.
-    let after = bias::direct_bias(&out, &dir, &lists.neutral_professions(), 1.0, CaseMode::Auto)
-        .unwrap();
+    let after = bias::direct_bias(
+        &out,
+        &dir,
+        &lists.neutral_professions(),
+        1.0,
+        CaseMode::Auto,
+    )
+    .unwrap();
     assert!(after.direct_bias < 1e-6, "{}", after.direct_bias);
     let specific: std::collections::HashSet<&str> =
         reference["neutral_words"]["non_neutral_vocab_words"]
@@ -597,7 +654,10 @@ fn bolukbasi_direction_direct_bias_and_hard_debias_equal_responsibly() {
             .sum();
         max_proj = max_proj.max(p.abs());
     }
-    assert!(max_proj < 1e-6, "a neutral word keeps a projection of {max_proj}");
+    assert!(
+        max_proj < 1e-6,
+        "a neutral word keeps a projection of {max_proj}"
+    );
     for (a, b) in &report.equalised_pairs {
         let (va, vb) = (out.vector(a).unwrap(), out.vector(b).unwrap());
         let pa: f64 = va.iter().zip(&dir.vector).map(|(x, u)| *x as f64 * u).sum();
