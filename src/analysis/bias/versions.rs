@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::weat::{PValueMethod, Role, WeatOptions, WeatResult, block_rng};
+use super::weat::{PValueMethod, Role, WeatOptions, WeatResult, random_p};
 use crate::analysis::AnalysisError;
 
 /// The difference of one test's effect size between two versions.
@@ -145,35 +145,21 @@ fn sign_flip_p(terms: &[f64], observed_abs: f64, opts: &WeatOptions) -> (f64, PV
             PValueMethod::Exact { partitions: total },
         );
     }
-    const BLOCK: usize = 4096;
-    let n_perm = opts.permutations.max(1);
-    let blocks = n_perm.div_ceil(BLOCK);
-    let count: u64 = (0..blocks)
-        .into_par_iter()
-        .map(|b| {
-            let mut rng = block_rng(opts.seed ^ 0xD1FF, b as u64);
-            let todo = BLOCK.min(n_perm - b * BLOCK);
-            let mut count = 0u64;
-            for _ in 0..todo {
-                let mut sum = 0.0;
-                let mut bits = 0u64;
-                for (i, t) in terms.iter().enumerate() {
-                    if i % 64 == 0 {
-                        bits = rng.next_u64();
-                    }
-                    sum += if bits & 1 == 1 { -*t } else { *t };
-                    bits >>= 1;
+    random_p(
+        opts.permutations,
+        opts.seed,
+        || (),
+        |rng, _| {
+            let mut sum = 0.0;
+            let mut bits = 0u64;
+            for (i, t) in terms.iter().enumerate() {
+                if i % 64 == 0 {
+                    bits = rng.next_u64();
                 }
-                count += (sum.abs() >= threshold) as u64;
+                sum += if bits & 1 == 1 { -*t } else { *t };
+                bits >>= 1;
             }
-            count
-        })
-        .sum();
-    (
-        (count + 1) as f64 / (n_perm + 1) as f64,
-        PValueMethod::Permutations {
-            permutations: n_perm,
-            seed: opts.seed,
+            sum.abs() >= threshold
         },
     )
 }

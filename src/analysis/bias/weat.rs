@@ -507,32 +507,46 @@ pub(crate) fn permutation_p(
             PValueMethod::Exact { partitions },
         );
     }
-    let n_perm = opts.permutations.max(1);
-    let blocks = n_perm.div_ceil(BLOCK);
-    let count: u64 = (0..blocks)
+    random_p(
+        opts.permutations,
+        opts.seed,
+        || (0..n).collect::<Vec<usize>>(),
+        |rng, idx| {
+            let mut t = 0.0;
+            for i in 0..nx {
+                let j = i + below(rng, n - i);
+                idx.swap(i, j);
+                t += s[idx[i]];
+            }
+            pass(t)
+        },
+    )
+}
+
+/// Monte-Carlo p-value `(count + 1) / (N + 1)` of `trials` seeded random trials, run in fixed
+/// blocks (each with its own generator from `seed` and the block index, and its own scratch
+/// from `scratch`) so the count is the same on any number of threads.
+pub(crate) fn random_p<S>(
+    trials: usize,
+    seed: u64,
+    scratch: impl Fn() -> S + Sync,
+    trial: impl Fn(&mut Rng, &mut S) -> bool + Sync,
+) -> (f64, PValueMethod) {
+    let n_perm = trials.max(1);
+    let count: u64 = (0..n_perm.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
-            let mut rng = block_rng(opts.seed, b as u64);
-            let mut idx: Vec<usize> = (0..n).collect();
+            let mut rng = block_rng(seed, b as u64);
+            let mut state = scratch();
             let todo = BLOCK.min(n_perm - b * BLOCK);
-            let mut count = 0u64;
-            for _ in 0..todo {
-                let mut t = 0.0;
-                for i in 0..nx {
-                    let j = i + below(&mut rng, n - i);
-                    idx.swap(i, j);
-                    t += s[idx[i]];
-                }
-                count += pass(t) as u64;
-            }
-            count
+            (0..todo).filter(|_| trial(&mut rng, &mut state)).count() as u64
         })
         .sum();
     (
         (count + 1) as f64 / (n_perm + 1) as f64,
         PValueMethod::Permutations {
             permutations: n_perm,
-            seed: opts.seed,
+            seed,
         },
     )
 }
