@@ -287,3 +287,32 @@ fn bad_input_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_model_folder_runs_the_sentence_version() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/encoder/tiny-bert"
+    );
+    let (code, out, err) = run(&[
+        "weat",
+        model,
+        "--test",
+        "weat7",
+        "--backend",
+        "cpu",
+        "--permutations",
+        "1000",
+        "--bootstrap",
+        "100",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = one_json(&out);
+    assert_eq!(v["test"], "weat7-seat");
+    // 8 words x 8 frames per set.
+    assert_eq!(v["n"]["x"], 64);
+    assert_eq!(v["n"]["a"], 64);
+    assert!(v["effect_size"].as_f64().unwrap().is_finite());
+    assert_eq!(v["p_value_method"]["method"], "permutations");
+}
