@@ -298,6 +298,11 @@ fn weat_options(a: &WeatArgs) -> Result<WeatOptions, CliError> {
     if a.permutations == 0 {
         return Err(usage("--permutations must be at least 1"));
     }
+    if a.bootstrap > 10_000_000 {
+        return Err(usage(
+            "--bootstrap is at most 10,000,000 replicates (each is kept to find the interval)",
+        ));
+    }
     Ok(WeatOptions {
         permutations: a.permutations,
         exact_limit: a.exact_limit,
