@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use embedscope::analysis::bias::{
-    self, Alternative, CaseMode, DebiasOptions, EffectDifference, WeatOptions, WeatResult,
-    WeatTest, WordSet, seat,
+    self, Alternative, CaseMode, DebiasOptions, WeatOptions, WeatResult, WeatTest, WordSet, seat,
 };
 use embedscope::core::EmbeddingSet;
 use embedscope::engine::device::{self, BackendChoice};
@@ -400,24 +399,16 @@ fn weat(a: &WeatArgs) -> Result<(), CliError> {
         }
         results.push(row);
     }
-    let mut diffs: Vec<EffectDifference> = Vec::new();
-    for row in &results {
-        for i in 0..row.len() {
-            for j in i + 1..row.len() {
-                diffs.push(bias::effect_difference(
-                    (&a.files[i], &row[i]),
-                    (&a.files[j], &row[j]),
-                    &opts,
-                )?);
-            }
-        }
+    let grid: Vec<Vec<Option<WeatResult>>> = results
+        .iter()
+        .map(|row| row.iter().cloned().map(Some).collect())
+        .collect();
+    let across = bias::across_versions(&a.files, &grid, &opts, &|| false)?;
+    if let Some(e) = across.errors.first() {
+        return Err(CliError::Runtime(anyhow::anyhow!("{e}")));
     }
-    let all_p: Vec<f64> = results.iter().flatten().map(|r| r.p_value).collect();
-    let holm = bias::holm(&all_p);
-    let diff_holm = bias::holm(&diffs.iter().map(|d| d.p_value).collect::<Vec<_>>());
-    for (d, p) in diffs.iter_mut().zip(&diff_holm) {
-        d.p_holm = *p;
-    }
+    let holm: Vec<f64> = across.p_holm.iter().flatten().flatten().copied().collect();
+    let diffs = across.differences;
     let stats_s = t1.elapsed().as_secs_f64();
     let seconds = json!({"load": load_s, "statistics": stats_s});
     if a.json {
@@ -523,7 +514,7 @@ fn weat(a: &WeatArgs) -> Result<(), CliError> {
         "\np: one-sided permutation test ({method}); CI: percentile bootstrap, {} replicates; \
          Holm over the {} p-values above; {:.2} s",
         opts.bootstrap,
-        all_p.len(),
+        holm.len(),
         stats_s
     );
     print!("{out}");

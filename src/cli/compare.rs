@@ -79,6 +79,14 @@ pub struct CompareArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+}
+
+/// How versions that are model folders are turned into vectors (shared by `compare` and
+/// `report`).
+#[derive(Args, Debug, Clone)]
+pub struct EncodeArgs {
     /// Corpus to encode with versions that are model folders (the same corpus for each), and
     /// whose words the tokenizers are compared on.
     #[arg(long, value_name = "FILE")]
@@ -101,7 +109,7 @@ pub struct CompareArgs {
 /// Words of the corpus (distinct, first seen first) that the tokenizers are compared on.
 const TOKENIZER_SAMPLE_WORDS: usize = 5000;
 
-fn corpus_options(a: &CompareArgs) -> CorpusOptions {
+fn corpus_options(a: &EncodeArgs) -> CorpusOptions {
     CorpusOptions {
         format: None,
         text_field: a.text_column.clone(),
@@ -111,7 +119,7 @@ fn corpus_options(a: &CompareArgs) -> CorpusOptions {
 /// Encodes the corpus with a model folder into a set (word types or documents).
 fn encode_version(
     model: &Path,
-    a: &CompareArgs,
+    a: &EncodeArgs,
     corpus_path: &Path,
     choice: BackendChoice,
 ) -> Result<EmbeddingSet, CliError> {
@@ -168,7 +176,7 @@ fn encode_version(
     Ok(set)
 }
 
-fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
+pub(super) fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
     let mut ks = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.parse::<usize>() {
@@ -598,14 +606,18 @@ fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
     formats::atomic_write(path, text.as_bytes()).map_err(CliError::from)
 }
 
-pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
-    let (opts, conditions) = options(a)?;
-    let t = Instant::now();
+/// Loads each version: vector files as they are, model folders by encoding the corpus; and the
+/// tokenizer diff of each consecutive pair of model folders.
+pub(super) fn load_versions(
+    files: &[String],
+    load: &LoadArgs,
+    e: &EncodeArgs,
+) -> Result<(Vec<Loaded>, Vec<Option<tokdiff::TokenizerDiff>>), CliError> {
     let is_model = |f: &str| Path::new(f).is_dir();
-    let models: Vec<bool> = a.files.iter().map(|f| is_model(f)).collect();
-    let corpus_path = match (&a.corpus, models.iter().any(|&m| m)) {
+    let models: Vec<bool> = files.iter().map(|f| is_model(f)).collect();
+    let corpus_path = match (&e.corpus, models.iter().any(|&m| m)) {
         (None, true) => {
-            let f = &a.files[models.iter().position(|&m| m).unwrap_or(0)];
+            let f = &files[models.iter().position(|&m| m).unwrap_or(0)];
             return Err(usage(format!(
                 "{f} is a folder (a model): give --corpus FILE to encode the same corpus with \
                  each model version"
@@ -620,43 +632,50 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
         }
         (None, false) => None,
     };
-    if a.batch_size == 0 {
+    if e.batch_size == 0 {
         return Err(usage("--batch-size must be at least 1"));
     }
-    let choice = BackendChoice::from_name(&a.backend)
-        .ok_or_else(|| usage(format!("--backend {}: auto, wgpu or cpu", a.backend)))?;
-    let mut loaded: Vec<Loaded> = Vec::with_capacity(a.files.len());
-    for (f, &m) in a.files.iter().zip(&models) {
+    let choice = BackendChoice::from_name(&e.backend)
+        .ok_or_else(|| usage(format!("--backend {}: auto, wgpu or cpu", e.backend)))?;
+    let mut loaded: Vec<Loaded> = Vec::with_capacity(files.len());
+    for (f, &m) in files.iter().zip(&models) {
         match (m, &corpus_path) {
             (true, Some(c)) => {
                 let t = Instant::now();
-                let set = encode_version(Path::new(f), a, c, choice)?;
+                let set = encode_version(Path::new(f), e, c, choice)?;
                 loaded.push(Loaded {
                     set,
                     seconds: t.elapsed().as_secs_f64(),
                     cache: CacheStatus::Off,
                 });
             }
-            _ => loaded.push(a.load.load(f)?),
+            _ => loaded.push(load.load(f)?),
         }
     }
     // Tokenizers of consecutive model folders, on the corpus's words.
-    let mut tokenizers: Vec<Option<tokdiff::TokenizerDiff>> = vec![None; a.files.len() - 1];
+    let mut tokenizers: Vec<Option<tokdiff::TokenizerDiff>> = vec![None; files.len() - 1];
     if let Some(c) = &corpus_path
         && models.windows(2).any(|w| w[0] && w[1])
     {
-        let words = encode::corpus_words(c, &corpus_options(a), TOKENIZER_SAMPLE_WORDS)
+        let words = encode::corpus_words(c, &corpus_options(e), TOKENIZER_SAMPLE_WORDS)
             .map_err(|e| CliError::Runtime(e.into()))?;
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         for (p, slot) in tokenizers.iter_mut().enumerate() {
             if models[p] && models[p + 1] {
                 *slot = Some(
-                    tokdiff::diff(Path::new(&a.files[p]), Path::new(&a.files[p + 1]), &refs)
+                    tokdiff::diff(Path::new(&files[p]), Path::new(&files[p + 1]), &refs)
                         .map_err(|e| CliError::Runtime(e.into()))?,
                 );
             }
         }
     }
+    Ok((loaded, tokenizers))
+}
+
+pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
+    let (opts, conditions) = options(a)?;
+    let t = Instant::now();
+    let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let load_s = t.elapsed().as_secs_f64();
     let sets: Vec<&EmbeddingSet> = loaded.iter().map(|l| &l.set).collect();
     let mut results = Vec::with_capacity(sets.len() - 1);

@@ -10,6 +10,7 @@ mod compare;
 mod embed;
 mod progress;
 mod project;
+mod report;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -59,6 +60,10 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Bias probes: WEAT (and SEAT on model folders), direct bias, hard debiasing, RIPA.
     Bias(bias::BiasArgs),
+    /// A comparison report of two or more versions: provenance, integrity, vocabulary and
+    /// tokenizer diff, global measures, changed words with neighbours, aligned maps, bias
+    /// probes, benchmarks; self-contained HTML, Markdown, JSON or CSV tables.
+    Report(report::ReportArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -216,6 +221,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Embed(a)) => a.json,
         Some(Command::Compare(a)) => a.json,
         Some(Command::Bias(a)) => a.json(),
+        Some(Command::Report(a)) => a.json,
         None => false,
     }
 }
@@ -241,6 +247,7 @@ pub fn run() -> i32 {
             Some(Command::Embed(a)) => embed::embed(&a),
             Some(Command::Compare(a)) => compare::compare(&a),
             Some(Command::Bias(a)) => bias::bias(&a),
+            Some(Command::Report(a)) => report::report(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {

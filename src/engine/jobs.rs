@@ -515,35 +515,23 @@ fn weat_job(
     if cells.is_empty() {
         return Err(EngineError::Output(errors.join("\n")));
     }
-    let holm = bias::holm(&cells.iter().map(|c| c.result.p_value).collect::<Vec<_>>());
-    for (c, p) in cells.iter_mut().zip(holm) {
-        c.p_holm = p;
+    let names: Vec<String> = sets.iter().map(|s| s.0.clone()).collect();
+    let grid_stats =
+        bias::across_versions(&names, &grid, options, &|| cancel.load(Ordering::Relaxed)).map_err(
+            |e| match e {
+                crate::analysis::AnalysisError::Cancelled => EngineError::Cancelled,
+                e => EngineError::Output(e.to_string()),
+            },
+        )?;
+    // Cells were pushed in grid order, skipping the empty ones.
+    for (c, p) in cells
+        .iter_mut()
+        .zip(grid_stats.p_holm.iter().flatten().flatten())
+    {
+        c.p_holm = *p;
     }
-    let mut differences = Vec::new();
-    for row in &grid {
-        for i in 0..row.len() {
-            for j in i + 1..row.len() {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(EngineError::Cancelled);
-                }
-                let (Some(ra), Some(rb)) = (&row[i], &row[j]) else {
-                    continue;
-                };
-                match bias::effect_difference(
-                    (sets[i].0.as_str(), ra),
-                    (sets[j].0.as_str(), rb),
-                    options,
-                ) {
-                    Ok(d) => differences.push(d),
-                    Err(e) => errors.push(format!("{} - {}: {e}", sets[i].0, sets[j].0)),
-                }
-            }
-        }
-    }
-    let holm = bias::holm(&differences.iter().map(|d| d.p_value).collect::<Vec<_>>());
-    for (d, p) in differences.iter_mut().zip(holm) {
-        d.p_holm = p;
-    }
+    errors.extend(grid_stats.errors);
+    let differences = grid_stats.differences;
     Ok(JobOutput::Weat(WeatRun {
         tests: tests.iter().map(|t| t.name.clone()).collect(),
         datasets: sets.iter().map(|s| s.0.clone()).collect(),

@@ -164,6 +164,72 @@ fn sign_flip_p(terms: &[f64], observed_abs: f64, opts: &WeatOptions) -> (f64, PV
     )
 }
 
+/// One set of probes run on several versions, corrected together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VersionGrid {
+    /// Holm-adjusted p-value of each result, `[test][version]`, over every result in the grid
+    /// (`None` where a cell has no result).
+    pub p_holm: Vec<Vec<Option<f64>>>,
+    /// Per test, each pair of versions (earlier - later) that both have a result; `p_holm` over
+    /// these differences as their own family.
+    pub differences: Vec<EffectDifference>,
+    /// Differences that could not be computed, as "a - b: reason".
+    pub errors: Vec<String>,
+}
+
+/// Holm over the grid's p-values and the pairwise effect-size differences per test.
+/// `grid[test][version]`; `names[version]` labels the differences. `cancelled` is polled
+/// between differences.
+pub fn across_versions(
+    names: &[String],
+    grid: &[Vec<Option<WeatResult>>],
+    opts: &WeatOptions,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<VersionGrid, AnalysisError> {
+    let p: Vec<f64> = grid.iter().flatten().flatten().map(|r| r.p_value).collect();
+    let mut adjusted = holm(&p).into_iter();
+    let p_holm = grid
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|c| c.as_ref().and_then(|_| adjusted.next()))
+                .collect()
+        })
+        .collect();
+    let mut differences = Vec::new();
+    let mut errors = Vec::new();
+    for row in grid {
+        for i in 0..row.len() {
+            for j in i + 1..row.len() {
+                if cancelled() {
+                    return Err(AnalysisError::Cancelled);
+                }
+                let (Some(ra), Some(rb)) = (&row[i], &row[j]) else {
+                    continue;
+                };
+                let (na, nb) = (name_at(names, i), name_at(names, j));
+                match effect_difference((na, ra), (nb, rb), opts) {
+                    Ok(d) => differences.push(d),
+                    Err(e) => errors.push(format!("{na} - {nb}: {e}")),
+                }
+            }
+        }
+    }
+    let adj = holm(&differences.iter().map(|d| d.p_value).collect::<Vec<_>>());
+    for (d, p) in differences.iter_mut().zip(adj) {
+        d.p_holm = p;
+    }
+    Ok(VersionGrid {
+        p_holm,
+        differences,
+        errors,
+    })
+}
+
+fn name_at(names: &[String], i: usize) -> &str {
+    names.get(i).map_or("?", String::as_str)
+}
+
 /// Holm's step-down adjustment: sorted ascending, `p_(i) * (m - i)` made monotone and capped at
 /// 1; NaN p-values are left NaN and not counted in m.
 pub fn holm(p: &[f64]) -> Vec<f64> {

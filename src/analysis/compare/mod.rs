@@ -46,7 +46,7 @@ pub enum Anchors {
     Tokens(Vec<String>),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CompareOptions {
     /// Neighbourhood sizes for Jaccard@k (sorted, distinct; the smallest is the RBO depth and
     /// the primary k of the per-word ranking).

@@ -1,0 +1,239 @@
+//! `embedscope report A B [C...] --out FILE`: a comparison report as one self-contained HTML
+//! file, Markdown with its images beside it, JSON, or a folder of CSV tables.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use embedscope::analysis::bias::{self, WeatOptions, WeatTest};
+use embedscope::analysis::compare::{Anchors, CompareOptions};
+use embedscope::report::{self, OutputFormat, ReportError, ReportOptions, Section, Version};
+use serde_json::json;
+
+use super::compare::{EncodeArgs, load_versions, parse_ks};
+use super::progress::Bar;
+use super::{CliError, LoadArgs, print_json, usage};
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Two or more versions (vector files, model folders with --corpus, or `demo`); each is
+    /// compared with the next.
+    #[arg(value_name = "FILE", num_args = 2.., required = true)]
+    pub files: Vec<String>,
+    /// Where to write: NAME.html (one self-contained page), NAME.md (images in NAME_files/
+    /// beside it), NAME.json, or a folder (one CSV file per table).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Output format when the path does not say it: html, md, json or csv.
+    #[arg(long = "as", value_name = "FORMAT", value_parser = ["html", "md", "json", "csv"])]
+    pub output_format: Option<String>,
+    /// Report title.
+    #[arg(long, default_value = "Model comparison")]
+    pub title: String,
+    /// Sections, comma-separated: all, or datasets, integrity, vocabulary, measures, words,
+    /// maps, bias, eval, parameters.
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    pub sections: String,
+    /// Bias tests for the bias section, comma-separated: weat1 ... weat10, or all.
+    #[arg(long, value_name = "LIST")]
+    pub probes: Option<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
+    /// Neighbourhood sizes for Jaccard@k, comma-separated.
+    #[arg(
+        short = 'k',
+        long = "k",
+        value_name = "K[,K...]",
+        default_value = "10,50"
+    )]
+    pub k: String,
+    /// Match tokens by their lowercase form.
+    #[arg(long)]
+    pub lowercase: bool,
+    /// Fit the alignment on the N most frequent shared words only.
+    #[arg(long, value_name = "N")]
+    pub anchors: Option<usize>,
+    /// Rank only words up to this frequency rank.
+    #[arg(long, value_name = "N")]
+    pub max_rank: Option<usize>,
+    /// Word pairs sampled for the drift statistics.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub pairs: usize,
+    /// Seed of the drift pair sample.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Words per list (most changed, least changed, most displaced).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub words: usize,
+    /// Neighbours shown per word and version.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub neighbours: usize,
+    /// Words drawn on each map (the most frequent shared ones).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub map_points: usize,
+    /// Most-displaced words labelled on the maps.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub map_labels: usize,
+    /// Random partitions for the WEAT p-values (when exact enumeration is too large).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub permutations: usize,
+    /// Bootstrap replicates for the WEAT effect-size intervals.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub bootstrap: usize,
+    /// Seed of the bias probes' permutations and bootstrap.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub probe_seed: u64,
+    /// Analogy and word-pair benchmarks use only the first N rows (gensim's restrict_vocab).
+    #[arg(long, value_name = "N", default_value_t = 300_000)]
+    pub restrict_vocab: usize,
+    /// Print one JSON object naming the files written.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn probes(spec: Option<&str>) -> Result<Vec<WeatTest>, CliError> {
+    let mut out = Vec::new();
+    for name in spec
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match name {
+            "all" => out.extend(bias::caliskan_tests().iter().cloned()),
+            "none" => {}
+            n => out.push(bias::test_by_name(n).map_err(|e| usage(format!("--probes: {e}")))?),
+        }
+    }
+    Ok(out)
+}
+
+fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
+    let sections = Section::parse_list(&a.sections).map_err(|e| usage(e.to_string()))?;
+    if a.words == 0 || a.neighbours == 0 {
+        return Err(usage("--words and --neighbours must be at least 1"));
+    }
+    if a.anchors.is_some_and(|n| n < 2) {
+        return Err(usage("--anchors must be at least 2"));
+    }
+    if a.permutations == 0 {
+        return Err(usage("--permutations must be at least 1"));
+    }
+    if a.bootstrap > 10_000_000 {
+        return Err(usage("--bootstrap is at most 10,000,000 replicates"));
+    }
+    if a.restrict_vocab == 0 {
+        return Err(usage("--restrict-vocab must be at least 1"));
+    }
+    let ks = parse_ks(&a.k)?;
+    let d = ReportOptions::default();
+    Ok(ReportOptions {
+        title: a.title.clone(),
+        sections,
+        compare: CompareOptions {
+            ks,
+            lowercase: a.lowercase,
+            anchors: a.anchors.map_or(Anchors::All, Anchors::MostFrequent),
+            rbo_p: 0.9,
+            drift_pairs: a.pairs,
+            seed: a.seed,
+            top: a.words,
+            max_rank: a.max_rank,
+        },
+        probes: probes(a.probes.as_deref())?,
+        weat: WeatOptions {
+            permutations: a.permutations,
+            bootstrap: a.bootstrap,
+            seed: a.probe_seed,
+            ..d.weat
+        },
+        analogy: embedscope::analysis::eval::AnalogyOptions {
+            restrict_vocab: a.restrict_vocab,
+            ..d.analogy
+        },
+        words: a.words,
+        neighbours: a.neighbours,
+        map_points: a.map_points,
+        map_labels: a.map_labels,
+        command: command_line(),
+    })
+}
+
+/// The command line as run, shell-quoted (the program named `embedscope`).
+fn command_line() -> String {
+    let mut parts = vec!["embedscope".to_string()];
+    parts.extend(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| report::shell_quote(&a.to_string_lossy())),
+    );
+    parts.join(" ")
+}
+
+fn output_format(a: &ReportArgs) -> Result<OutputFormat, CliError> {
+    match a.output_format.as_deref() {
+        Some("html") => Ok(OutputFormat::Html),
+        Some("md") => Ok(OutputFormat::Markdown),
+        Some("json") => Ok(OutputFormat::Json),
+        Some(_) => Ok(OutputFormat::CsvDir),
+        None => OutputFormat::from_path(&a.out).map_err(|e| usage(e.to_string())),
+    }
+}
+
+fn runtime(e: ReportError) -> CliError {
+    CliError::Runtime(e.into())
+}
+
+pub fn report(a: &ReportArgs) -> Result<(), CliError> {
+    let opts = options(a)?;
+    let format = output_format(a)?;
+    if format != OutputFormat::CsvDir && a.out.is_dir() {
+        return Err(usage(format!(
+            "--out {} is a folder; name a file (NAME.html, NAME.md, NAME.json)",
+            a.out.display()
+        )));
+    }
+    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(usage(format!(
+            "--out {}: the folder {} does not exist",
+            a.out.display(),
+            parent.display()
+        )));
+    }
+    let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
+    let versions: Vec<Version> = a
+        .files
+        .iter()
+        .zip(&loaded)
+        .map(|(f, l)| Version {
+            name: f.clone(),
+            set: &l.set,
+        })
+        .collect();
+    let bar = Bar::new("report", false);
+    let mut progress = |share: f32, _step: &str| bar.update((share * 1000.0) as u64, 1000);
+    let r =
+        report::build(&versions, &tokenizers, &opts, &mut progress, &|| false).map_err(runtime)?;
+    bar.finish();
+    let written = report::write(&r, &a.out, format).map_err(runtime)?;
+    if a.json {
+        print_json(&json!({
+            "format": match format {
+                OutputFormat::Html => "html",
+                OutputFormat::Markdown => "md",
+                OutputFormat::Json => "json",
+                OutputFormat::CsvDir => "csv",
+            },
+            "out": a.out.display().to_string(),
+            "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "sections": r.sections,
+        }));
+    } else {
+        let shown: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        println!("wrote {}", shown.join(", "));
+    }
+    Ok(())
+}
