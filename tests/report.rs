@@ -29,7 +29,10 @@ fn fixture_probe() -> WeatTest {
     WeatTest {
         name: "career-family".into(),
         x: words("male", &["man", "men", "father", "son", "king", "he"]),
-        y: words("female", &["woman", "women", "mother", "wife", "she", "her"]),
+        y: words(
+            "female",
+            &["woman", "women", "mother", "wife", "she", "her"],
+        ),
         a: words(
             "career",
             &["career", "business", "office", "job", "company", "work"],
@@ -93,11 +96,7 @@ fn rounded(v: &Value) -> Value {
             serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
         }
         Value::Array(a) => Value::Array(a.iter().map(rounded).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), rounded(x)))
-                .collect(),
-        ),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), rounded(x))).collect()),
         x => x.clone(),
     }
 }
@@ -108,10 +107,19 @@ fn golden_markdown_and_json_of_the_compare_fixtures() {
     let (md, images) = render::markdown(&r, "report_files").expect("markdown");
     insta::assert_snapshot!("compare_fixtures_markdown", md);
     let names: Vec<&str> = images.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["overlap_1.svg", "map_A.svg", "map_B.svg", "bias.svg"]);
+    assert_eq!(
+        names,
+        ["overlap_1.svg", "map_A.svg", "map_B.svg", "bias.svg"]
+    );
     for (n, svg) in &images {
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{n}");
-        assert!(md.contains(&format!("](report_files/{n})")), "{n} not linked");
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{n}"
+        );
+        assert!(
+            md.contains(&format!("](report_files/{n})")),
+            "{n} not linked"
+        );
     }
     let json = render::json(&r).expect("json");
     let v: Value = serde_json::from_str(&json).expect("report JSON parses");
@@ -166,7 +174,11 @@ fn report_numbers_match_the_numpy_scipy_reference() {
     let cka = p["linear_cka"].as_f64().unwrap_or_default();
     assert!(md.contains(&format!("| linear CKA | {cka:.4} |")), "{md}");
     let csv = render::csv_tables(&r).expect("csv");
-    let measures = &csv.iter().find(|(n, _)| n == "measures.csv").expect("measures.csv").1;
+    let measures = &csv
+        .iter()
+        .find(|(n, _)| n == "measures.csv")
+        .expect("measures.csv")
+        .1;
     let line = measures
         .lines()
         .find(|l| l.starts_with("linear CKA,"))
@@ -183,7 +195,10 @@ fn json_is_byte_identical_across_builds() {
     let h1 = render::html(&fixture_report()).expect("html");
     let h2 = render::html(&fixture_report()).expect("html");
     assert!(h1 == h2, "two builds gave different HTML");
-    assert!(!a.contains("seconds") && !a.contains("timing"), "timings in JSON");
+    assert!(
+        !a.contains("seconds") && !a.contains("timing"),
+        "timings in JSON"
+    );
 }
 
 /// URLs, scripts and anything a browser would fetch, in the page's markup (tags and the style
@@ -199,8 +214,23 @@ fn external_references(html: &str) -> Vec<String> {
         };
         let tag = &rest[start..start + len + 1];
         for pat in [
-            "http:", "https:", "ftp:", "\"//", "'//", "<script", "<link", "<iframe", "<object",
-            "<embed", "<img", "<image", "<use", "src=", "url(", "javascript:", "xlink:href",
+            "http:",
+            "https:",
+            "ftp:",
+            "\"//",
+            "'//",
+            "<script",
+            "<link",
+            "<iframe",
+            "<object",
+            "<embed",
+            "<img",
+            "<image",
+            "<use",
+            "src=",
+            "url(",
+            "javascript:",
+            "xlink:href",
             "data:",
         ] {
             if tag.contains(pat) && !(pat == "data:" && tag.contains("img-src data:")) {
@@ -237,7 +267,11 @@ fn html_is_self_contained_and_prints() {
     assert_eq!(html.matches("</svg>").count(), 4);
     // Every section present with its anchor.
     for s in Section::ALL {
-        assert!(html.contains(&format!("id=\"{}\"", s.name())), "{}", s.name());
+        assert!(
+            html.contains(&format!("id=\"{}\"", s.name())),
+            "{}",
+            s.name()
+        );
     }
 }
 
@@ -291,7 +325,9 @@ fn hostile_sets() -> (EmbeddingSet, EmbeddingSet) {
             format: "word2vec-text".into(),
             sha256: Some("ab".repeat(32)),
             model_id: Some(format!("model {SCRIPT}")),
-            params: [("note".to_string(), IMG.to_string())].into_iter().collect(),
+            params: [("note".to_string(), IMG.to_string())]
+                .into_iter()
+                .collect(),
             ..Provenance::default()
         };
         EmbeddingSet::new(
@@ -310,10 +346,7 @@ fn hostile_sets() -> (EmbeddingSet, EmbeddingSet) {
     tb.push(format!("only-b {IMG}\u{202e}"));
     let mut db = b;
     db.extend((0..dim).map(|_| next() as f32));
-    (
-        make(ta, da, "a<b>|&.vec"),
-        make(tb, db, "b\u{202e}.vec"),
-    )
+    (make(ta, da, "a<b>|&.vec"), make(tb, db, "b\u{202e}.vec"))
 }
 
 fn hostile_report() -> report::Report {
@@ -350,9 +383,8 @@ fn hostile_report() -> report::Report {
 }
 
 fn has_raw_hazard(s: &str) -> bool {
-    s.chars().any(|c| {
-        c != '\n' && (report::escape::is_hazard(c) && !(c == '\t' || c == '\r'))
-    })
+    s.chars()
+        .any(|c| c != '\n' && (report::escape::is_hazard(c) && !(c == '\t' || c == '\r')))
 }
 
 #[test]
@@ -362,7 +394,10 @@ fn hostile_tokens_are_escaped_in_html() {
     let lower = html.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "raw <script in HTML");
     assert!(!lower.contains("<img"), "raw <img in HTML");
-    assert!(!has_raw_hazard(&html), "a raw control or bidi character in HTML");
+    assert!(
+        !has_raw_hazard(&html),
+        "a raw control or bidi character in HTML"
+    );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"));
     assert!(html.contains("fish&amp;chips"));
@@ -381,10 +416,42 @@ fn hostile_tokens_are_escaped_in_html() {
             .collect();
         assert!(
             [
-                "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3",
-                "nav", "ul", "li", "a", "p", "strong", "pre", "figure", "figcaption", "svg",
-                "rect", "text", "circle", "polyline", "line", "polygon", "path", "table",
-                "thead", "tbody", "tr", "th", "td", "code", "span", "footer",
+                "!DOCTYPE",
+                "html",
+                "head",
+                "meta",
+                "title",
+                "style",
+                "body",
+                "h1",
+                "h2",
+                "h3",
+                "nav",
+                "ul",
+                "li",
+                "a",
+                "p",
+                "strong",
+                "pre",
+                "figure",
+                "figcaption",
+                "svg",
+                "rect",
+                "text",
+                "circle",
+                "polyline",
+                "line",
+                "polygon",
+                "path",
+                "table",
+                "thead",
+                "tbody",
+                "tr",
+                "th",
+                "td",
+                "code",
+                "span",
+                "footer",
             ]
             .contains(&name.as_str()),
             "unexpected element <{name}> at {}",
@@ -410,7 +477,10 @@ fn md_cells(line: &str) -> usize {
 fn hostile_tokens_are_escaped_in_markdown() {
     let r = hostile_report();
     let (md, images) = render::markdown(&r, "r_files").expect("md");
-    assert!(!has_raw_hazard(&md), "raw control/bidi character in Markdown");
+    assert!(
+        !has_raw_hazard(&md),
+        "raw control/bidi character in Markdown"
+    );
     // Every '<' outside the fenced command line is escaped text, never HTML.
     let mut fence: Option<String> = None;
     for line in md.lines() {
@@ -436,7 +506,11 @@ fn hostile_tokens_are_escaped_in_markdown() {
         if md[..i].ends_with('\\') {
             continue;
         }
-        assert!(md[i..].starts_with("](r_files/"), "{}", &md[i.saturating_sub(40)..i + 20]);
+        assert!(
+            md[i..].starts_with("](r_files/"),
+            "{}",
+            &md[i.saturating_sub(40)..i + 20]
+        );
     }
     // Tables keep their shape: each row has as many cells as its header.
     let mut header = None;
@@ -530,7 +604,11 @@ fn files_are_written_atomically_in_every_format() {
     std::fs::write(&html, "old").expect("old file");
     let w = report::write(&r, &html, report::OutputFormat::Html).expect("html");
     assert_eq!(w, [html.clone()]);
-    assert!(std::fs::read_to_string(&html).expect("read").starts_with("<!DOCTYPE"));
+    assert!(
+        std::fs::read_to_string(&html)
+            .expect("read")
+            .starts_with("<!DOCTYPE")
+    );
     let md = dir.path().join("r.md");
     let w = report::write(&r, &md, report::OutputFormat::Markdown).expect("md");
     assert_eq!(w.len(), 5);
@@ -584,8 +662,8 @@ fn sections_can_be_left_out() {
     assert!(!html.contains("<svg") || html.matches("<svg").count() == 1);
     assert!(!html.contains("id=\"maps\""));
     // Too few versions and cancellation are errors, not panics.
-    let e = report::build(&versions[..1], &[], &o, &mut |_, _| {}, &|| false)
-        .expect_err("one version");
+    let e =
+        report::build(&versions[..1], &[], &o, &mut |_, _| {}, &|| false).expect_err("one version");
     assert!(e.to_string().contains("at least two versions"), "{e}");
     let e = report::build(&versions, &[None], &o, &mut |_, _| {}, &|| true).expect_err("cancel");
     assert!(matches!(e, report::ReportError::Cancelled), "{e}");

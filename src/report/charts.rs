@@ -70,7 +70,11 @@ pub fn map_svg(maps: &Maps, v: usize) -> Result<String, ReportError> {
         let name = maps.versions.get(v).map_or("", String::as_str);
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("{}: {}", super::label(v), short_label(name, 40)),
+                format!(
+                    "{}: {}",
+                    super::label(v),
+                    short_label(&super::render::short_name(name), 40)
+                ),
                 (FONT, 16),
             )
             .margin(8)
@@ -139,10 +143,19 @@ pub fn overlap_svg(m: &Measures, title: &str) -> Result<Option<String>, ReportEr
             .y_label_area_size(44)
             .build_cartesian_2d(-0.5f64..(shares.len() as f64 - 0.5), 0f64..top.max(1e-9))
             .map_err(chart_err)?;
+        let whole = |x: &f64| {
+            if (x - x.round()).abs() < 1e-6 && *x >= 0.0 {
+                format!("{}", x.round() as i64)
+            } else {
+                String::new()
+            }
+        };
         chart
             .configure_mesh()
             .disable_x_mesh()
             .label_style((FONT, 10))
+            .x_labels(shares.len().min(21))
+            .x_label_formatter(&whole)
             .x_desc(format!("neighbours in common out of k = {}", j.k))
             .y_desc("share of words")
             .draw()
@@ -195,6 +208,7 @@ pub fn bias_svg(b: &BiasSection) -> Result<Option<String>, ReportError> {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE.mix(0.0))
             .x_labels(0)
             .label_style((FONT, 10))
             .y_desc("effect size (d)")
@@ -234,7 +248,11 @@ pub fn bias_svg(b: &BiasSection) -> Result<Option<String>, ReportError> {
                     }),
                 )
                 .map_err(chart_err)?
-                .label(format!("{}: {}", super::label(vi), short_label(name, 30)))
+                .label(format!(
+                    "{}: {}",
+                    super::label(vi),
+                    short_label(&super::render::short_name(name), 30)
+                ))
                 .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
         }
         chart

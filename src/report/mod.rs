@@ -450,6 +450,23 @@ fn maps(
     let layout = compare::aligned_layouts(&sets, opts.compare.lowercase)?;
     let n = layout.tokens.len();
     let drawn = opts.map_points.min(n);
+    // One scale for every map: the first map's root-mean-square radius becomes 1.
+    let rms = (layout.coords[0]
+        .iter()
+        .map(|p| f64::from(p[0]).powi(2) + f64::from(p[1]).powi(2))
+        .sum::<f64>()
+        / n.max(1) as f64)
+        .sqrt();
+    let scale = if rms > 0.0 && rms.is_finite() {
+        (1.0 / rms) as f32
+    } else {
+        1.0
+    };
+    let coords: Vec<Vec<[f32; 2]>> = layout
+        .coords
+        .iter()
+        .map(|cs| cs.iter().map(|p| [p[0] * scale, p[1] * scale]).collect())
+        .collect();
     let index: hashbrown::HashMap<&str, usize> = layout
         .tokens
         .iter()
@@ -466,7 +483,7 @@ fn maps(
             if let Some(&j) = index.get(c.vocab.tokens[i].as_str()) {
                 labelled.push(MapWord {
                     token: layout.tokens[j].clone(),
-                    positions: layout.coords.iter().map(|cs| cs[j]).collect(),
+                    positions: coords.iter().map(|cs| cs[j]).collect(),
                 });
             }
         }
@@ -474,18 +491,15 @@ fn maps(
     Ok(Maps {
         method: format!(
             "top two principal axes of {}; every later version aligned to it by orthogonal \
-             Procrustes on the {n} words all versions share",
+             Procrustes on the {n} words all versions share; one scale for all maps (the first \
+             map's root-mean-square radius is 1)",
             versions.first().map_or("", |v| v.name.as_str())
         ),
         versions: versions.iter().map(|v| v.name.clone()).collect(),
         shared_words: n,
         drawn,
         labelled,
-        points: layout
-            .coords
-            .iter()
-            .map(|cs| cs[..drawn].to_vec())
-            .collect(),
+        points: coords.iter().map(|cs| cs[..drawn].to_vec()).collect(),
     })
 }
 
@@ -500,14 +514,14 @@ fn bias_section(
     let mut errors = Vec::new();
     for test in &opts.probes {
         let mut row = Vec::new();
-        for v in versions {
+        for (vi, v) in versions.iter().enumerate() {
             if cancelled() {
                 return Err(ReportError::Cancelled);
             }
             match bias::weat(v.set, test, &opts.weat) {
                 Ok(r) => row.push(Some(r)),
                 Err(e) => {
-                    errors.push(format!("{} on {}: {e}", test.name, v.name));
+                    errors.push(format!("{} on {}: {e}", test.name, labels[vi]));
                     row.push(None);
                 }
             }

@@ -162,7 +162,21 @@ fn version_names(r: &Report) -> Vec<String> {
 
 fn pair_title(p: usize, r: &Report) -> String {
     let pr = &r.pairs[p];
-    format!("{} vs {}: {} vs {}", label(p), label(p + 1), pr.a, pr.b)
+    format!(
+        "{} vs {}: {} vs {}",
+        label(p),
+        label(p + 1),
+        short_name(&pr.a),
+        short_name(&pr.b)
+    )
+}
+
+/// A file's name without its folders, for narrow table cells (the full source is listed in
+/// the provenance table).
+pub(crate) fn short_name(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map_or(name.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 fn datasets(r: &Report, b: &mut Vec<Block>) {
@@ -172,14 +186,12 @@ fn datasets(r: &Report, b: &mut Vec<Block>) {
         .map(|d| {
             vec![
                 Cell::Text(d.label.clone()),
-                Cell::Text(d.name.clone()),
+                Cell::Text(short_name(&d.name)),
                 Cell::Text(d.format.clone()),
                 Cell::Int(d.rows as u64),
                 Cell::Int(d.dim as u64),
                 d.file_size.map_or(Cell::Empty, Cell::Int),
-                d.sha256.clone().map_or(Cell::Empty, Cell::Code),
                 Cell::opt_text(d.model_id.as_deref()),
-                d.tokenizer_sha256.clone().map_or(Cell::Empty, Cell::Code),
                 Cell::opt_text(d.backend.as_deref()),
             ]
         })
@@ -188,45 +200,43 @@ fn datasets(r: &Report, b: &mut Vec<Block>) {
         "datasets",
         &[
             "version",
-            "name",
+            "file",
             "format",
             "rows",
             "dim",
             "bytes",
-            "sha256",
             "model",
-            "tokenizer sha256",
             "backend / adapter",
         ],
         rows,
     ));
     let mut params = Vec::new();
     for d in ds {
-        params.push(vec![
-            Cell::Text(d.label.clone()),
-            Cell::Text("source".into()),
-            Cell::Text(d.source.clone()),
-        ]);
+        let mut kv = |k: &str, v: Cell| {
+            params.push(vec![Cell::Text(d.label.clone()), Cell::Text(k.into()), v]);
+        };
+        kv("name", Cell::Text(d.name.clone()));
+        kv("source", Cell::Text(d.source.clone()));
+        kv("sha256", d.sha256.clone().map_or(Cell::Empty, Cell::Code));
+        if let Some(t) = &d.tokenizer_sha256 {
+            kv("tokenizer sha256", Cell::Code(t.clone()));
+        }
+        if let Some(w) = &d.weights_sha256 {
+            kv("weights sha256", Cell::Code(w.clone()));
+        }
         for (k, v) in &d.params {
-            params.push(vec![
-                Cell::Text(d.label.clone()),
-                Cell::Text(k.clone()),
-                Cell::Text(v.clone()),
-            ]);
+            if !matches!(
+                k.as_str(),
+                "tokenizer_sha256" | "weights_sha256" | "backend"
+            ) {
+                kv(k, Cell::Text(v.clone()));
+            }
         }
         for w in &d.warnings {
-            params.push(vec![
-                Cell::Text(d.label.clone()),
-                Cell::Text("warning".into()),
-                Cell::Text(w.clone()),
-            ]);
+            kv("warning", Cell::Text(w.clone()));
         }
     }
-    b.push(table(
-        "dataset_parameters",
-        &["version", "parameter", "value"],
-        params,
-    ));
+    b.push(table("provenance", &["version", "field", "value"], params));
 }
 
 fn integrity(r: &Report, b: &mut Vec<Block>) {
@@ -237,7 +247,7 @@ fn integrity(r: &Report, b: &mut Vec<Block>) {
             let n = i.report.norms.as_ref();
             vec![
                 Cell::Text(i.label.clone()),
-                Cell::Text(i.name.clone()),
+                Cell::Text(short_name(&i.name)),
                 Cell::Int(i.report.rows),
                 Cell::Int(i.report.dim),
                 Cell::Int(i.report.nan_rows),
@@ -259,7 +269,7 @@ fn integrity(r: &Report, b: &mut Vec<Block>) {
         "integrity",
         &[
             "version",
-            "name",
+            "file",
             "rows",
             "dim",
             "NaN rows",
@@ -704,6 +714,11 @@ fn bias(r: &Report, b: &mut Vec<Block>, with_images: bool) -> Result<(), ReportE
         },
         s.results.len()
     ))]));
+    if s.results.is_empty() {
+        b.push(para(vec![text(
+            "No test could run on these versions; the reasons are listed below.",
+        )]));
+    }
     b.push(table(
         "bias",
         &[
@@ -944,8 +959,11 @@ h2 { font-size: 1.3rem; border-bottom: 2px solid #0072b2; padding-bottom: .2rem;
 h3 { font-size: 1.05rem; margin-top: 1.4rem; }
 nav ul { display: flex; flex-wrap: wrap; gap: .3rem 1rem; padding: 0; list-style: none; }
 nav a { color: #0072b2; text-decoration: none; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .86rem; }
-th, td { border: 1px solid #d0d0d0; padding: .25rem .5rem; vertical-align: top; text-align: left; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .86rem; display: block;
+  max-width: 100%; overflow-x: auto; }
+th, td { border: 1px solid #d0d0d0; padding: .25rem .5rem; vertical-align: top; text-align: left;
+  overflow-wrap: break-word; }
+th { overflow-wrap: normal; }
 th { background: #eef3f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td code, pre { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: .8rem; }
@@ -963,7 +981,8 @@ footer { margin-top: 3rem; font-size: .8rem; color: #666; }
   nav { display: none; }
   h2 { break-before: auto; break-after: avoid; }
   h3 { break-after: avoid; }
-  table, figure { break-inside: avoid; }
+  table { display: table; overflow: visible; }
+  tr, figure { break-inside: avoid; }
   th { background: #eee !important; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   a { color: inherit; text-decoration: none; }
 }
