@@ -603,7 +603,7 @@ fn files_are_written_atomically_in_every_format() {
     let html = dir.path().join("r.html");
     std::fs::write(&html, "old").expect("old file");
     let w = report::write(&r, &html, report::OutputFormat::Html).expect("html");
-    assert_eq!(w, [html.clone()]);
+    assert_eq!(w, std::slice::from_ref(&html));
     assert!(
         std::fs::read_to_string(&html)
             .expect("read")
