@@ -30,39 +30,14 @@ pub struct CompareArgs {
     pub files: Vec<String>,
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Neighbourhood sizes for Jaccard@k, comma-separated (the smallest also sets the RBO
-    /// depth and the per-word ranking).
-    #[arg(
-        short = 'k',
-        long = "k",
-        value_name = "K[,K...]",
-        default_value = "10,50"
-    )]
-    pub k: String,
-    /// Match tokens by their lowercase form (the first case variant of each side is kept).
-    #[arg(long)]
-    pub lowercase: bool,
-    /// Fit the alignment on the N most frequent shared words only.
-    #[arg(long, value_name = "N", conflicts_with = "anchors_file")]
-    pub anchors: Option<usize>,
-    /// Fit the alignment on the words of FILE (one per line).
-    #[arg(long, value_name = "FILE")]
-    pub anchors_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
     /// Length of the most / least changed lists.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
-    /// Rank only words up to this frequency rank (A's counts, else its row order).
-    #[arg(long, value_name = "N")]
-    pub max_rank: Option<usize>,
     /// Show a word's neighbours in each version side by side (repeatable).
     #[arg(long, value_name = "TOKEN")]
     pub word: Vec<String>,
-    /// Word pairs sampled for the drift statistics.
-    #[arg(long, value_name = "N", default_value_t = 20_000)]
-    pub pairs: usize,
-    /// Seed of the drift pair sample.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    pub seed: u64,
     /// Write every shared word's change (first pair) to a CSV file.
     #[arg(long, value_name = "FILE.csv")]
     pub per_word: Option<PathBuf>,
@@ -81,6 +56,38 @@ pub struct CompareArgs {
     pub json: bool,
     #[command(flatten)]
     pub encode: EncodeArgs,
+}
+
+/// What the comparison computes on the shared words (shared by `compare` and `report`).
+#[derive(Args, Debug, Clone)]
+pub struct MeasureArgs {
+    /// Neighbourhood sizes for Jaccard@k, comma-separated (the smallest also sets the RBO
+    /// depth and the per-word ranking).
+    #[arg(
+        short = 'k',
+        long = "k",
+        value_name = "K[,K...]",
+        default_value = "10,50"
+    )]
+    pub k: String,
+    /// Match tokens by their lowercase form (the first case variant of each side is kept).
+    #[arg(long)]
+    pub lowercase: bool,
+    /// Fit the alignment on the N most frequent shared words only.
+    #[arg(long, value_name = "N", conflicts_with = "anchors_file")]
+    pub anchors: Option<usize>,
+    /// Fit the alignment on the words of FILE (one per line).
+    #[arg(long, value_name = "FILE")]
+    pub anchors_file: Option<PathBuf>,
+    /// Rank only words up to this frequency rank (A's counts, else its row order).
+    #[arg(long, value_name = "N")]
+    pub max_rank: Option<usize>,
+    /// Word pairs sampled for the drift statistics.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub pairs: usize,
+    /// Seed of the drift pair sample.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// How versions that are model folders are turned into vectors (shared by `compare` and
@@ -176,7 +183,7 @@ fn encode_version(
     Ok(set)
 }
 
-pub(super) fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
+fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
     let mut ks = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.parse::<usize>() {
@@ -198,32 +205,14 @@ pub(super) fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
     Ok(ks)
 }
 
-fn options(a: &CompareArgs) -> Result<(CompareOptions, Vec<Condition>), CliError> {
-    let ks = parse_ks(&a.k)?;
-    let mut conditions = Vec::new();
-    for text in &a.fail_if {
-        let c = Condition::parse(text).map_err(|e| usage(e.to_string()))?;
-        if let Some(k) = c.measure.k()
-            && !ks.contains(&k)
-        {
-            return Err(usage(format!(
-                "--fail-if {text:?} needs k = {k}, which -k does not compute (-k {}); add it, \
-                 e.g. -k {}",
-                a.k,
-                ks.iter()
-                    .chain(std::iter::once(&k))
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )));
-        }
-        conditions.push(c);
-    }
-    if a.top == 0 {
+/// The comparison options from the shared arguments; `top` is the length of the ranked lists.
+pub(super) fn compare_options(m: &MeasureArgs, top: usize) -> Result<CompareOptions, CliError> {
+    let ks = parse_ks(&m.k)?;
+    if top == 0 {
         return Err(usage("--top must be at least 1"));
     }
-    let anchors = match (&a.anchors, &a.anchors_file) {
-        (Some(0), _) => return Err(usage("--anchors must be at least 2")),
+    let anchors = match (&m.anchors, &m.anchors_file) {
+        (Some(n), _) if *n < 2 => return Err(usage("--anchors must be at least 2")),
         (Some(n), _) => Anchors::MostFrequent(*n),
         (None, Some(p)) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
@@ -248,19 +237,41 @@ fn options(a: &CompareArgs) -> Result<(CompareOptions, Vec<Condition>), CliError
         }
         (None, None) => Anchors::All,
     };
-    Ok((
-        CompareOptions {
-            ks,
-            lowercase: a.lowercase,
-            anchors,
-            rbo_p: 0.9,
-            drift_pairs: a.pairs,
-            seed: a.seed,
-            top: a.top,
-            max_rank: a.max_rank,
-        },
-        conditions,
-    ))
+    Ok(CompareOptions {
+        ks,
+        lowercase: m.lowercase,
+        anchors,
+        rbo_p: 0.9,
+        drift_pairs: m.pairs,
+        seed: m.seed,
+        top,
+        max_rank: m.max_rank,
+    })
+}
+
+fn options(a: &CompareArgs) -> Result<(CompareOptions, Vec<Condition>), CliError> {
+    let opts = compare_options(&a.measure, a.top)?;
+    let ks = &opts.ks;
+    let mut conditions = Vec::new();
+    for text in &a.fail_if {
+        let c = Condition::parse(text).map_err(|e| usage(e.to_string()))?;
+        if let Some(k) = c.measure.k()
+            && !ks.contains(&k)
+        {
+            return Err(usage(format!(
+                "--fail-if {text:?} needs k = {k}, which -k does not compute (-k {}); add it, \
+                 e.g. -k {}",
+                a.measure.k,
+                ks.iter()
+                    .chain(std::iter::once(&k))
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )));
+        }
+        conditions.push(c);
+    }
+    Ok((opts, conditions))
 }
 
 fn version_json(file: &str, l: &Loaded) -> Value {

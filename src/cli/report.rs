@@ -5,11 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use embedscope::analysis::bias::{self, WeatOptions, WeatTest};
-use embedscope::analysis::compare::{Anchors, CompareOptions};
 use embedscope::report::{self, OutputFormat, ReportError, ReportOptions, Section, Version};
 use serde_json::json;
 
-use super::compare::{EncodeArgs, load_versions, parse_ks};
+use super::compare::{EncodeArgs, MeasureArgs, compare_options, load_versions};
 use super::progress::Bar;
 use super::{CliError, LoadArgs, print_json, usage};
 
@@ -40,29 +39,8 @@ pub struct ReportArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub encode: EncodeArgs,
-    /// Neighbourhood sizes for Jaccard@k, comma-separated.
-    #[arg(
-        short = 'k',
-        long = "k",
-        value_name = "K[,K...]",
-        default_value = "10,50"
-    )]
-    pub k: String,
-    /// Match tokens by their lowercase form.
-    #[arg(long)]
-    pub lowercase: bool,
-    /// Fit the alignment on the N most frequent shared words only.
-    #[arg(long, value_name = "N")]
-    pub anchors: Option<usize>,
-    /// Rank only words up to this frequency rank.
-    #[arg(long, value_name = "N")]
-    pub max_rank: Option<usize>,
-    /// Word pairs sampled for the drift statistics.
-    #[arg(long, value_name = "N", default_value_t = 20_000)]
-    pub pairs: usize,
-    /// Seed of the drift pair sample.
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
     /// Words per list (most changed, least changed, most displaced).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub words: usize,
@@ -114,9 +92,6 @@ fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
     if a.words == 0 || a.neighbours == 0 {
         return Err(usage("--words and --neighbours must be at least 1"));
     }
-    if a.anchors.is_some_and(|n| n < 2) {
-        return Err(usage("--anchors must be at least 2"));
-    }
     if a.permutations == 0 {
         return Err(usage("--permutations must be at least 1"));
     }
@@ -126,21 +101,11 @@ fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
     if a.restrict_vocab == 0 {
         return Err(usage("--restrict-vocab must be at least 1"));
     }
-    let ks = parse_ks(&a.k)?;
     let d = ReportOptions::default();
     Ok(ReportOptions {
         title: a.title.clone(),
         sections,
-        compare: CompareOptions {
-            ks,
-            lowercase: a.lowercase,
-            anchors: a.anchors.map_or(Anchors::All, Anchors::MostFrequent),
-            rbo_p: 0.9,
-            drift_pairs: a.pairs,
-            seed: a.seed,
-            top: a.words,
-            max_rank: a.max_rank,
-        },
+        compare: compare_options(&a.measure, a.words)?,
         probes: probes(a.probes.as_deref())?,
         weat: WeatOptions {
             permutations: a.permutations,
