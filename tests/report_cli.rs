@@ -34,7 +34,14 @@ fn path_str(p: &Path) -> String {
 
 /// Quick options: small maps, few permutations, one benchmark-free section set where speed
 /// matters.
-const FAST: [&str; 6] = ["--map-points", "200", "--permutations", "500", "--bootstrap", "100"];
+const FAST: [&str; 6] = [
+    "--map-points",
+    "200",
+    "--permutations",
+    "500",
+    "--bootstrap",
+    "100",
+];
 
 #[test]
 fn every_format_is_chosen_by_the_output_path() {
@@ -68,7 +75,15 @@ fn every_format_is_chosen_by_the_output_path() {
     // A folder of CSV tables (a path without extension).
     let csv = dir.path().join("tables");
     let cs = path_str(&csv);
-    let (code, out, err) = run(&[&a, &b, "--out", &cs, "--sections", "measures,words", "--json"]);
+    let (code, out, err) = run(&[
+        &a,
+        &b,
+        "--out",
+        &cs,
+        "--sections",
+        "measures,words",
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).expect("one JSON object");
     assert_eq!(v["format"], "csv");
@@ -78,7 +93,16 @@ fn every_format_is_chosen_by_the_output_path() {
     // --as overrides the extension.
     let odd = dir.path().join("report.txt");
     let os = path_str(&odd);
-    let (code, _, err) = run(&[&a, &b, "--out", &os, "--as", "json", "--sections", "datasets"]);
+    let (code, _, err) = run(&[
+        &a,
+        &b,
+        "--out",
+        &os,
+        "--as",
+        "json",
+        "--sections",
+        "datasets",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: Value =
         serde_json::from_str(&std::fs::read_to_string(&odd).expect("read")).expect("JSON");
@@ -106,7 +130,10 @@ fn json_runs_are_byte_identical_and_carry_the_command() {
         cmd.starts_with("embedscope report ") && cmd.contains(&format!(" --out {os}")),
         "{cmd}"
     );
-    assert!(cmd.contains("--seed 3") && cmd.contains("--no-cache"), "{cmd}");
+    assert!(
+        cmd.contains("--seed 3") && cmd.contains("--no-cache"),
+        "{cmd}"
+    );
     assert_eq!(v["parameters"]["compare"]["seed"], 3);
     assert_eq!(v["embedscope_version"], env!("CARGO_PKG_VERSION"));
     // The probe could not run on these 1k-word fixtures: reported, not a failure.
@@ -131,7 +158,12 @@ fn hostile_tokens_from_a_file_stay_text() {
         let t = hostile.get(i).map_or(format!("w{i}"), |s| s.to_string());
         let x = i as f32;
         a.push_str(&format!("{t} {} {} {}\n", x.sin(), x.cos(), 0.5 + x * 0.1));
-        b.push_str(&format!("{t} {} {} {}\n", x.cos(), -x.sin(), 0.3 - x * 0.05));
+        b.push_str(&format!(
+            "{t} {} {} {}\n",
+            x.cos(),
+            -x.sin(),
+            0.3 - x * 0.05
+        ));
     }
     let (pa, pb) = (dir.path().join("a.vec"), dir.path().join("b<i>.vec"));
     std::fs::write(&pa, a).expect("write");
@@ -165,11 +197,17 @@ fn bad_input_is_refused_with_the_reason() {
     let pdf = path_str(&dir.path().join("r.pdf"));
     let (code, _, err) = run(&[&a, &b, "--out", &pdf]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(".pdf") && err.contains(".html, .md, .json"), "{err}");
+    assert!(
+        err.contains(".pdf") && err.contains(".html, .md, .json"),
+        "{err}"
+    );
     // Unknown section and unknown probe.
     let (code, _, err) = run(&[&a, &b, "--out", &out, "--sections", "maps,charts"]);
     assert_eq!(code, 2);
-    assert!(err.contains("\"charts\"") && err.contains("datasets"), "{err}");
+    assert!(
+        err.contains("\"charts\"") && err.contains("datasets"),
+        "{err}"
+    );
     let (code, _, err) = run(&[&a, &b, "--out", &out, "--probes", "weat99"]);
     assert_eq!(code, 2);
     assert!(err.contains("weat99"), "{err}");
@@ -195,4 +233,51 @@ fn bad_input_is_refused_with_the_reason() {
         std::fs::read_to_string(dir.path().join("r.html")).expect("read"),
         "previous"
     );
+}
+
+fn fixture_at(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn model_folders_carry_tokenizer_hash_backend_and_tokenizer_diff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = fixture_at("encoder/tiny-bert");
+    let b = fixture_at("encoder/tiny-bert-normalized");
+    let corpus = fixture_at("tokdiff/sample.txt");
+    let out = path_str(&dir.path().join("m.json"));
+    let (code, _, err) = run(&[
+        &a,
+        &b,
+        "--corpus",
+        &corpus,
+        "--backend",
+        "cpu",
+        "-k",
+        "5",
+        "--sections",
+        "datasets,vocabulary,measures",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("JSON");
+    for d in v["datasets"].as_array().expect("datasets") {
+        let tok = d["tokenizer_sha256"].as_str().expect("tokenizer hash");
+        assert_eq!(tok.len(), 64, "{d}");
+        assert_eq!(d["weights_sha256"].as_str().map(str::len), Some(64), "{d}");
+        let backend = d["backend"].as_str().expect("backend");
+        assert!(backend.to_lowercase().contains("cpu"), "{backend}");
+        assert_eq!(d["format"], "embedded:word");
+    }
+    assert_eq!(v["datasets"][0]["model_id"], "tiny-bert");
+    let td = &v["pairs"][0]["vocabulary"]["tokenizer"];
+    assert_eq!(td["identical_files"], true, "{td}");
+    assert!(td["words_checked"].as_u64().unwrap_or(0) >= 300, "{td}");
+    assert_eq!(v["pairs"][0]["measures"]["jaccard"][0]["mean"], 1.0);
 }
