@@ -668,3 +668,73 @@ fn sections_can_be_left_out() {
     let e = report::build(&versions, &[None], &o, &mut |_, _| {}, &|| true).expect_err("cancel");
     assert!(matches!(e, report::ReportError::Cancelled), "{e}");
 }
+
+#[test]
+fn three_versions_and_sections_that_cannot_be_computed() {
+    let a = load(&fixture("pair_a.vec"));
+    let b = load(&fixture("pair_b.vec"));
+    let r = load(&fixture("rotation_a.vec"));
+    let names = ["a.vec", "b.vec", "a-again.vec"];
+    let three = [
+        Version {
+            name: names[0].into(),
+            set: &a,
+        },
+        Version {
+            name: names[1].into(),
+            set: &b,
+        },
+        Version {
+            name: names[2].into(),
+            set: &a,
+        },
+    ];
+    let o = ReportOptions {
+        sections: vec![Section::Datasets, Section::Measures, Section::Maps],
+        map_points: 100,
+        ..ReportOptions::default()
+    };
+    let rep = report::build(&three, &[None, None], &o, &mut |_, _| {}, &|| false).expect("build");
+    assert_eq!(rep.pairs.len(), 2);
+    assert_eq!(
+        (rep.pairs[1].a.as_str(), rep.pairs[1].b.as_str()),
+        ("b.vec", "a-again.vec")
+    );
+    let maps = rep.maps.as_ref().expect("maps");
+    assert_eq!(maps.points.len(), 3);
+    // The third version is the first again: its map is the first map.
+    assert_eq!(maps.points[0], maps.points[2]);
+    let (md, images) = render::markdown(&rep, "f").expect("md");
+    assert!(md.contains("| measure | A vs B | B vs C |"), "{md}");
+    assert_eq!(
+        images.iter().filter(|(n, _)| n.starts_with("map_")).count(),
+        3
+    );
+    // Versions with no word in common: each section that needs the comparison says why, and
+    // the rest of the report stands.
+    let two = [
+        Version {
+            name: "a.vec".into(),
+            set: &a,
+        },
+        Version {
+            name: "rotation.vec".into(),
+            set: &r,
+        },
+    ];
+    let rep = report::build(&two, &[None], &o, &mut |_, _| {}, &|| false)
+        .expect("the data sets still report");
+    assert!(rep.maps.is_none() && rep.datasets.is_some());
+    assert!(rep.pairs[0].measures.is_none());
+    assert_eq!(rep.notes.len(), 2, "{:?}", rep.notes);
+    assert!(
+        rep.notes[0].starts_with("measures: A vs B: the two versions share no tokens"),
+        "{:?}",
+        rep.notes
+    );
+    assert!(rep.notes[1].starts_with("maps: A vs B:"), "{:?}", rep.notes);
+    let html = render::html(&rep).expect("html");
+    assert!(html.contains("<strong>Not computed: </strong>A vs B: the two versions share no"));
+    let v: Value = serde_json::from_str(&render::json(&rep).expect("json")).expect("parse");
+    assert_eq!(v["notes"].as_array().map(Vec::len), Some(2));
+}

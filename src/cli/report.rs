@@ -183,6 +183,9 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
     let r =
         report::build(&versions, &tokenizers, &opts, &mut progress, &|| false).map_err(runtime)?;
     bar.finish();
+    for n in &r.notes {
+        eprintln!("warning: not computed: {n}");
+    }
     let written = report::write(&r, &a.out, format).map_err(runtime)?;
     if a.json {
         print_json(&json!({

@@ -384,6 +384,10 @@ pub struct Report {
     pub eval: Option<Vec<EvalVersion>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Parameters>,
+    /// Parts of chosen sections that could not be computed, as "section: reason" (the rest of
+    /// the report stands).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -630,7 +634,8 @@ pub fn build(
         || has(Section::Words)
         || has(Section::Maps);
     let steps = (versions.len() - 1) as f32 + 3.0;
-    let mut comparisons = Vec::new();
+    let mut notes = Vec::new();
+    let mut comparisons: Vec<Option<Comparison>> = Vec::new();
     if needs_compare {
         for (p, w) in versions.windows(2).enumerate() {
             check()?;
@@ -638,17 +643,37 @@ pub fn build(
                 p as f32 / steps,
                 &format!("comparing {} and {}", w[0].name, w[1].name),
             );
-            let c = compare::compare(w[0].set, w[1].set, &opts.compare, None).map_err(|e| {
-                ReportError::Invalid(format!("{} vs {}: {e}", w[0].name, w[1].name))
-            })?;
-            comparisons.push(c);
+            match compare::compare(w[0].set, w[1].set, &opts.compare, None) {
+                Ok(c) => comparisons.push(Some(c)),
+                Err(AnalysisError::Cancelled) => return Err(ReportError::Cancelled),
+                Err(e) => {
+                    // The sections that need this comparison say why it is missing; the rest
+                    // of the report stands.
+                    for s in [
+                        Section::Vocabulary,
+                        Section::Measures,
+                        Section::Words,
+                        Section::Maps,
+                    ] {
+                        if has(s) && (s != Section::Maps || p == 0) {
+                            notes.push(format!(
+                                "{}: {} vs {}: {e}",
+                                s.name(),
+                                label(p),
+                                label(p + 1)
+                            ));
+                        }
+                    }
+                    comparisons.push(None);
+                }
+            }
         }
     }
     let pairs: Vec<PairSection> = versions
         .windows(2)
         .enumerate()
         .map(|(p, w)| {
-            let c = comparisons.get(p);
+            let c = comparisons.get(p).and_then(Option::as_ref);
             PairSection {
                 a: w[0].name.clone(),
                 b: w[1].name.clone(),
@@ -672,10 +697,17 @@ pub fn build(
         })
         .collect();
     let base = (versions.len() - 1) as f32 / steps;
-    let maps = if has(Section::Maps) {
+    let first = comparisons.first().and_then(Option::as_ref);
+    let maps = if has(Section::Maps) && (first.is_some() || !needs_compare) {
         check()?;
         progress(base, "aligned maps");
-        Some(maps(versions, comparisons.first(), opts)?)
+        match maps(versions, first, opts) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                notes.push(format!("maps: {e}"));
+                None
+            }
+        }
     } else {
         None
     };
@@ -723,6 +755,7 @@ pub fn build(
         }),
         integrity,
         pairs,
+        notes,
         maps,
         bias,
         eval,

@@ -145,6 +145,13 @@ fn layout(r: &Report, with_images: bool) -> Result<Vec<Block>, ReportError> {
             Section::Eval => eval(r, &mut b),
             Section::Parameters => parameters(r, &mut b),
         }
+        let prefix = format!("{}: ", s.name());
+        for n in r.notes.iter().filter(|n| n.starts_with(&prefix)) {
+            b.push(para(vec![
+                Span::Strong("Not computed: ".into()),
+                text(n[prefix.len()..].to_string()),
+            ]));
+        }
         if b.len() == before + 1 {
             b.push(para(vec![text("Nothing to show.")]));
         }
