@@ -83,10 +83,20 @@ pub fn html(s: &str) -> String {
 /// through `://`, `@` and `www.`), and a block marker at the start escaped, so `<script>` shows
 /// as text and `|` does not split a cell.
 pub fn markdown(s: &str) -> String {
+    markdown_with(s, true)
+}
+
+/// Text for a Markdown table cell: as [`markdown`], without the block-marker rule (a cell
+/// cannot start a block, so `0.5` and `-1` stay as they are).
+pub fn markdown_cell(s: &str) -> String {
+    markdown_with(s, false)
+}
+
+fn markdown_with(s: &str, block_start: bool) -> String {
     let v = visible(s);
     let www = v.to_ascii_lowercase().contains("www.");
     let mut out = String::with_capacity(v.len() + 8);
-    let mut at_start = true;
+    let mut at_start = block_start;
     let mut chars = v.chars().peekable();
     while let Some(c) = chars.next() {
         let inline = matches!(
@@ -201,6 +211,8 @@ mod tests {
         assert_eq!(markdown("12. x"), "12\\. x");
         assert_eq!(markdown("12 x"), "12 x");
         assert_eq!(markdown("http://e"), "http\\://e");
+        assert_eq!(markdown_cell("0.5 | -1"), "0.5 \\| -1");
+        assert_eq!(markdown("0. x"), "0\\. x");
         let (fence, body) = markdown_fence("a ```` b");
         assert_eq!(fence, "`````");
         assert_eq!(body, "a ```` b");

@@ -725,6 +725,41 @@ fn bias(r: &Report, b: &mut Vec<Block>, with_images: bool) -> Result<(), ReportE
         b.push(para(vec![text(
             "No test could run on these versions; the reasons are listed below.",
         )]));
+    } else {
+        // Side by side: one row per test, one column per version.
+        let mut head = vec!["test".to_string()];
+        head.extend((0..s.versions.len()).map(|v| format!("{}: d [95% CI], p (Holm)", label(v))));
+        let rows = s
+            .tests
+            .iter()
+            .map(|t| {
+                let mut row = vec![Cell::Text(t.clone())];
+                row.extend((0..s.versions.len()).map(|v| {
+                    let l = label(v);
+                    s.results
+                        .iter()
+                        .find(|c| c.test == *t && c.label == l)
+                        .map_or(Cell::Empty, |c| {
+                            Cell::Text(format!(
+                                "{:.3} {}, p {}",
+                                c.effect_size,
+                                c.ci95.map_or("[-]".to_string(), |ci| format!(
+                                    "[{:.3}, {:.3}]",
+                                    ci[0], ci[1]
+                                )),
+                                fmt_p(c.p_holm)
+                            ))
+                        })
+                }));
+                row
+            })
+            .collect();
+        b.push(Block::Table {
+            csv: "bias_side_by_side".into(),
+            head,
+            rows,
+        });
+        b.push(para(vec![Span::Strong("Each result".into())]));
     }
     b.push(table(
         "bias",
@@ -1127,8 +1162,8 @@ fn md_cell(c: &Cell) -> String {
     match c {
         c if c.is_number() => c.shown(),
         Cell::Empty => "-".into(),
-        Cell::Code(t) | Cell::Text(t) => escape::markdown(t),
-        c => escape::markdown(&c.shown()),
+        Cell::Code(t) | Cell::Text(t) => escape::markdown_cell(t),
+        c => escape::markdown_cell(&c.shown()),
     }
 }
 
@@ -1173,7 +1208,7 @@ pub fn markdown(
             Block::Table { head, rows, .. } => {
                 o.push('|');
                 for h in head {
-                    let _ = write!(o, " {} |", escape::markdown(h));
+                    let _ = write!(o, " {} |", escape::markdown_cell(h));
                 }
                 o.push_str("\n|");
                 for _ in head {
