@@ -322,6 +322,12 @@ fn native_cache_reopens_mapped_and_notices_changes() {
     assert_same(&first, &second, "cache");
     assert_eq!(first.provenance.sha256, second.provenance.sha256);
     assert_eq!(second.provenance.format, "glove");
+    assert_eq!(second.provenance.source, p.display().to_string());
+    // The same file named another way reopens the entry, under the name given now.
+    let other_name = d.path().join(".").join("v.txt");
+    let (again, s2b) = formats::load_with_status(&other_name, &opts).unwrap();
+    assert!(matches!(s2b, CacheStatus::Hit(_)), "{s2b:?}");
+    assert_eq!(again.provenance.source, other_name.display().to_string());
     // Other load options are another cache entry.
     let (_, s3) = formats::load_with_status(
         &p,

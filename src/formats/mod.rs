@@ -252,8 +252,12 @@ pub fn load_with_status(
         _ => None,
     };
     if let Some(key) = &cache
-        && let Some(set) = key.open()
+        && let Some(mut set) = key.open()
     {
+        // The cache is keyed by the canonical path, so the same file named another way (a
+        // relative path, a link) reopens it: the source is the path as given now, not as it
+        // was given when the entry was written.
+        set.provenance.source = path.display().to_string();
         return Ok((set, CacheStatus::Hit(key.file().to_path_buf())));
     }
     let loaded = read_format(path, format, meta.len(), opts)?;
