@@ -327,3 +327,68 @@ fn bias_probes_weat_direct_bias_and_debias_through_the_window() {
     h.step();
     assert!(h.state().app.bias.weat.is_some());
 }
+
+#[test]
+fn export_report_window_writes_markdown_and_shows_the_preview() {
+    let (dir, second) = small_vectors(3000);
+    let mut h = harness(StartOptions::default());
+    until(&mut h, 120, "the demo map", map_ready);
+    h.state_mut()
+        .app
+        .apply(embedscope::app::Command::OpenPath(second));
+    until(&mut h, 120, "two data sets", |a| {
+        !a.app.busy() && a.app.datasets.len() == 2
+    });
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    h.get_by_label("Export report...").click();
+    h.run_steps(3);
+    // Every section ticked; untick the benchmarks.
+    assert_eq!(h.state().app.report.sections.len(), 9);
+    h.get_by_label("Evaluation benchmarks").click();
+    h.step();
+    assert!(!h.state().app.report.has(embedscope::report::Section::Eval));
+    // Without a path, Export waits (disabled) and says why.
+    h.get_by_label_contains("Type where to save the report");
+    let out = dir.path().join("report.md");
+    h.get_by_label("Save to").focus();
+    h.step();
+    h.get_by_label("Save to")
+        .type_text(&out.display().to_string());
+    h.run_steps(2);
+    assert_eq!(h.state().app.report.path, out.display().to_string());
+    assert!(h.query_by_label_contains("Type where to save").is_none());
+    h.get_by_label_contains("embedscope report demo ");
+    h.get_by_label("Export").click();
+    h.step();
+    assert!(h.state().app.report.busy(), "the export started");
+    until(&mut h, 180, "the report", |a| {
+        !a.app.report.busy() && (a.app.report.last.is_some() || a.app.report.error.is_some())
+    });
+    h.run_steps(3);
+    assert_eq!(h.state().app.report.error, None);
+    // The preview: the files written, and the Markdown text in a read-only view.
+    assert!(out.is_file());
+    let text = std::fs::read_to_string(&out).expect("read the report");
+    assert!(text.starts_with("# Model comparison"));
+    assert!(!text.contains("## Evaluation benchmarks"));
+    assert!(text.contains("## Global measures"));
+    h.get_by_label_contains("Wrote ");
+    h.get_by_label(&out.display().to_string());
+    h.get_by_label("Markdown (the file written)");
+    let shown = h
+        .query_by(|n| {
+            n.value()
+                .is_some_and(|v| v.starts_with("# Model comparison") && v.contains("## Integrity"))
+        })
+        .is_some();
+    assert!(shown, "the Markdown preview is shown");
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("report_dialog.png"));
+    }
+    h.get_by_label("Close window").click();
+    h.step();
+    assert!(h.state().app.report.last.is_some());
+}

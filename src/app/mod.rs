@@ -7,6 +7,7 @@ pub mod colors;
 pub mod compare;
 pub mod grid;
 pub mod labels;
+pub mod report;
 pub mod session;
 
 use std::path::{Path, PathBuf};
@@ -244,6 +245,8 @@ pub enum JobKind {
     Compare,
     /// Bias probes (WEAT, direct bias, hard debiasing).
     Bias,
+    /// A comparison report being built and written.
+    Report,
 }
 
 /// Every change the UI can ask for.
@@ -292,6 +295,8 @@ pub enum Command {
     CloseCompare,
     /// The bias probes panel.
     Bias(bias::BiasCommand),
+    /// The export report dialog.
+    Report(report::ReportCommand),
 }
 
 /// The corpus file formats offered to the encoder (by extension).
@@ -319,6 +324,8 @@ pub struct App {
     pub compare: Option<compare::CompareView>,
     /// The bias probes panel.
     pub bias: bias::BiasState,
+    /// The export report dialog.
+    pub report: report::ReportState,
 }
 
 impl App {
@@ -339,6 +346,7 @@ impl App {
             pending_maps: Vec::new(),
             compare: None,
             bias: bias::BiasState::default(),
+            report: report::ReportState::default(),
         }
     }
 
@@ -413,6 +421,7 @@ impl App {
                 }
             }
             Command::Bias(c) => self.apply_bias(c),
+            Command::Report(c) => self.apply_report(c),
             Command::CloseCompare => {
                 if let Some(j) = self.compare.take().and_then(|c| c.job) {
                     self.worker.cancel(j);
@@ -751,6 +760,7 @@ impl App {
                 }
                 JobOutput::Weat(run) => self.finish_weat(id, run),
                 JobOutput::DirectBias(run) => self.finish_direct(id, *run),
+                JobOutput::Report(run) => self.finish_report(id, *run),
                 JobOutput::Evaluated(b) => {
                     let name = view
                         .as_ref()
@@ -779,6 +789,7 @@ impl App {
                     c.job = None;
                 }
                 self.bias_job_ended(id);
+                self.report_job_ended(id, Some(&error));
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.error(format!("{what} failed"), error);
             }
@@ -789,6 +800,7 @@ impl App {
                     c.job = None;
                 }
                 self.bias_job_ended(id);
+                self.report_job_ended(id, None);
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.info(format!("{what}: cancelled"));
             }

@@ -28,6 +28,7 @@ use crate::formats::corpus::{Corpus, CorpusOptions};
 use crate::formats::{self, LoadOptions};
 use crate::model::tokdiff::{self, TokenizerDiff};
 use crate::model::{Encoder, Pooling};
+use crate::report::{self, OutputFormat, ReportError, ReportOptions, Section, Version};
 
 pub type JobId = u64;
 
@@ -103,6 +104,34 @@ pub enum Job {
         spec: DirectSpec,
         debias: Option<DebiasOptions>,
     },
+    /// A comparison report of (named) versions, each with the next: `report::build` with the
+    /// tokenizer diffs of versions encoded from one corpus by two model folders, then
+    /// `report::write` to `out` in `format`; the Markdown text comes back as a preview.
+    Report {
+        versions: Vec<(String, Arc<EmbeddingSet>)>,
+        options: ReportOptions,
+        out: PathBuf,
+        format: OutputFormat,
+    },
+}
+
+/// What a report job wrote.
+#[derive(Debug, Clone)]
+pub struct ReportRun {
+    pub out: PathBuf,
+    pub format: OutputFormat,
+    /// Every file written (images before the Markdown that links them).
+    pub files: Vec<PathBuf>,
+    /// The report as Markdown: for a Markdown report the text of the file written, else the
+    /// same report with its image links pointing into `preview/`.
+    pub preview: String,
+    pub sections: Vec<Section>,
+    /// The version names, in report order.
+    pub versions: Vec<String>,
+    /// Things the report could not include (a tokenizer diff that failed, a comparison or map
+    /// that could not be computed, bias tests that could not run on a version).
+    pub warnings: Vec<String>,
+    pub seconds: f64,
 }
 
 /// What a direct-bias job measures.
@@ -140,6 +169,13 @@ impl Job {
                 Some(_) => format!("hard debiasing of {name}"),
                 None => format!("direct bias of {name}"),
             },
+            Job::Report { versions, out, .. } => format!(
+                "report of {} versions to {}",
+                versions.len(),
+                out.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| out.display().to_string())
+            ),
             Job::Encode(s) => format!(
                 "encode {} with {}",
                 s.corpus.display(),
@@ -177,6 +213,7 @@ pub enum JobOutput {
     },
     Weat(WeatRun),
     DirectBias(Box<DirectRun>),
+    Report(Box<ReportRun>),
 }
 
 /// One WEAT result: a test on a data set.
@@ -461,7 +498,125 @@ fn run(job: &Job, out: &Emitter, cancel: &AtomicBool) -> Result<JobOutput, Engin
             spec,
             debias,
         } => direct_job(name, set, spec, debias.as_ref(), out, cancel),
+        Job::Report {
+            versions,
+            options,
+            out: path,
+            format,
+        } => report_job(versions, options, path, *format, out, cancel),
     }
+}
+
+fn report_job(
+    versions: &[(String, Arc<EmbeddingSet>)],
+    options: &ReportOptions,
+    path: &std::path::Path,
+    format: OutputFormat,
+    out: &Emitter,
+    cancel: &AtomicBool,
+) -> Result<JobOutput, EngineError> {
+    let rerr = |e: ReportError| match e {
+        ReportError::Cancelled => EngineError::Cancelled,
+        e => EngineError::Output(e.to_string()),
+    };
+    let t = Instant::now();
+    let cancelled = || cancel.load(Ordering::Relaxed);
+    let mut warnings = Vec::new();
+    // The tokenizers of consecutive model-folder versions (vocabulary section only).
+    let tokenizers: Vec<Option<TokenizerDiff>> = if options.sections.contains(&Section::Vocabulary)
+    {
+        let refs: Vec<&EmbeddingSet> = versions.iter().map(|v| v.1.as_ref()).collect();
+        tokenizer_diffs(&refs, out)
+            .into_iter()
+            .enumerate()
+            .map(|(p, d)| match d {
+                Some(Ok(d)) => Some(d),
+                Some(Err(e)) => {
+                    warnings.push(format!(
+                        "tokenizers of {} and {}: {e}",
+                        versions[p].0,
+                        versions[p + 1].0
+                    ));
+                    None
+                }
+                None => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if cancelled() {
+        return Err(EngineError::Cancelled);
+    }
+    let list: Vec<Version> = versions
+        .iter()
+        .map(|(name, set)| Version {
+            name: name.clone(),
+            set: set.as_ref(),
+        })
+        .collect();
+    // Building takes nearly all the time; writing (charts, files) the rest.
+    let mut progress = |share: f32, step: &str| {
+        out.progress(Some(0.95 * share.clamp(0.0, 1.0)), step.to_string(), None);
+    };
+    let r = report::build(&list, &tokenizers, options, &mut progress, &cancelled).map_err(rerr)?;
+    if cancelled() {
+        return Err(EngineError::Cancelled);
+    }
+    // Parts that could not be computed (the rest of the report stands).
+    warnings.extend(r.notes.iter().cloned());
+    if let Some(b) = &r.bias {
+        warnings.extend(b.errors.iter().map(|e| format!("bias: {e}")));
+    }
+    out.progress(Some(0.95), format!("writing {}", path.display()), None);
+    let files = report::write(&r, path, format).map_err(rerr)?;
+    let image_dir = match format {
+        OutputFormat::Markdown => report::render::image_dir_name(path),
+        _ => "preview".to_string(),
+    };
+    let (preview, _) = report::render::markdown(&r, &image_dir).map_err(rerr)?;
+    Ok(JobOutput::Report(Box::new(ReportRun {
+        out: path.to_path_buf(),
+        format,
+        files,
+        preview,
+        sections: r.sections.clone(),
+        versions: versions.iter().map(|v| v.0.clone()).collect(),
+        warnings,
+        seconds: t.elapsed().as_secs_f64(),
+    })))
+}
+
+/// Per consecutive pair: the tokenizer diff when both versions were encoded from the same
+/// corpus by two model folders (their provenance says so), or why it failed; None otherwise.
+fn tokenizer_diffs(
+    sets: &[&EmbeddingSet],
+    out: &Emitter,
+) -> Vec<Option<Result<TokenizerDiff, String>>> {
+    let mut tokenizers = Vec::with_capacity(sets.len().saturating_sub(1));
+    for w in sets.windows(2) {
+        let diff = match (
+            encode::encoded_from(&w[0].provenance),
+            encode::encoded_from(&w[1].provenance),
+        ) {
+            (Some((ma, ca)), Some((mb, cb))) if ca == cb => {
+                out.progress(None, "comparing the tokenizers".into(), None);
+                // A failure here (the corpus moved, a folder is gone) is reported with the
+                // results, not instead of them.
+                Some(
+                    encode::corpus_words(&ca, &CorpusOptions::default(), 5000)
+                        .map_err(|e| e.to_string())
+                        .and_then(|words| {
+                            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                            tokdiff::diff(&ma, &mb, &refs).map_err(|e| e.to_string())
+                        }),
+                )
+            }
+            _ => None,
+        };
+        tokenizers.push(diff);
+    }
+    tokenizers
 }
 
 fn weat_job(
@@ -623,29 +778,7 @@ fn compare_job(
         ));
     }
     // Versions encoded from the same corpus by two model folders: their tokenizers.
-    let mut tokenizers = Vec::with_capacity(pairs);
-    for w in refs.windows(2) {
-        let diff = match (
-            encode::encoded_from(&w[0].provenance),
-            encode::encoded_from(&w[1].provenance),
-        ) {
-            (Some((ma, ca)), Some((mb, cb))) if ca == cb => {
-                out.progress(None, "comparing the tokenizers".into(), None);
-                // A failure here (the corpus moved, a folder is gone) is reported with the
-                // comparison, not instead of it.
-                Some(
-                    encode::corpus_words(&ca, &CorpusOptions::default(), 5000)
-                        .map_err(|e| e.to_string())
-                        .and_then(|words| {
-                            let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-                            tokdiff::diff(&ma, &mb, &refs).map_err(|e| e.to_string())
-                        }),
-                )
-            }
-            _ => None,
-        };
-        tokenizers.push(diff);
-    }
+    let tokenizers = tokenizer_diffs(&refs, out);
     Ok(JobOutput::Compared {
         comparisons,
         tokenizers,
@@ -1031,6 +1164,84 @@ mod tests {
             }
             e => panic!("compare: {e:?}"),
         }
+    }
+
+    #[test]
+    fn report_job_writes_its_files_with_progress_and_fails_as_an_event() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let a = Arc::new(formats::demo_set(Some(2000)).expect("demo"));
+        let b = Arc::new(formats::demo_set(Some(1500)).expect("demo"));
+        let options = ReportOptions {
+            sections: vec![Section::Datasets, Section::Measures, Section::Maps],
+            map_points: 300,
+            ..ReportOptions::default()
+        };
+        let job = |versions: Vec<(String, Arc<EmbeddingSet>)>, out: PathBuf| Job::Report {
+            versions,
+            options: options.clone(),
+            out,
+            format: OutputFormat::Markdown,
+        };
+        let mut w = Worker::new();
+        let out = dir.path().join("r.md");
+        let id = w.submit(job(
+            vec![("2k".into(), a.clone()), ("1.5k".into(), b.clone())],
+            out.clone(),
+        ));
+        let mut fractions = Vec::new();
+        let run = loop {
+            match w.wait(Duration::from_secs(120)).expect("event") {
+                JobEvent::Progress { fraction, .. } => fractions.extend(fraction),
+                JobEvent::Done {
+                    output: JobOutput::Report(run),
+                    ..
+                } => break run,
+                e => panic!("report: {e:?}"),
+            }
+        };
+        assert!(!fractions.is_empty());
+        assert!(fractions.windows(2).all(|f| f[0] <= f[1]), "{fractions:?}");
+        assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+        assert_eq!(run.files.last(), Some(&out));
+        // The charts (a map per version, the neighbourhood overlap) beside the Markdown.
+        let names: Vec<String> = run
+            .files
+            .iter()
+            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(
+            names,
+            vec!["overlap_1.svg", "map_A.svg", "map_B.svg", "r.md"],
+            "{:?}",
+            run.files
+        );
+        assert!(run.files.iter().all(|f| f.is_file()));
+        assert_eq!(
+            std::fs::read_to_string(&out).expect("md"),
+            run.preview,
+            "the preview is the file"
+        );
+        assert_eq!(run.versions, vec!["2k", "1.5k"]);
+        assert_eq!(run.sections, options.sections);
+        assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+        // One version, and a "folder" that is a file: failures, with the reason.
+        let id1 = w.submit(job(vec![("2k".into(), a.clone())], dir.path().join("x.md")));
+        match finish(&mut w, id1) {
+            JobEvent::Failed { error, .. } => assert!(error.contains("at least two"), "{error}"),
+            e => panic!("one version: {e:?}"),
+        }
+        let file = dir.path().join("plain.txt");
+        std::fs::write(&file, "not a folder").expect("write");
+        let id2 = w.submit(job(
+            vec![("2k".into(), a), ("1.5k".into(), b)],
+            file.join("r.md"),
+        ));
+        match finish(&mut w, id2) {
+            JobEvent::Failed { error, .. } => assert!(error.contains("plain.txt"), "{error}"),
+            e => panic!("a file as the folder: {e:?}"),
+        }
+        assert_ne!(id, id2);
+        assert_eq!(w.running(), 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod bias;
 pub mod compare;
 pub mod map;
 pub mod points;
+pub mod report;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,6 +118,8 @@ pub struct EmbedscopeApp {
     compare_pick: Vec<usize>,
     /// The bias probes window.
     bias_ui: bias::BiasUi,
+    /// The export report window.
+    report_ui: report::ReportUi,
 }
 
 impl EmbedscopeApp {
@@ -180,6 +183,7 @@ impl EmbedscopeApp {
             compare_maps: Vec::new(),
             compare_pick: Vec::new(),
             bias_ui: bias::BiasUi::default(),
+            report_ui: report::ReportUi::default(),
         }
     }
 
@@ -350,6 +354,18 @@ impl EmbedscopeApp {
                 }
                 if ui.button("Export neighbours as CSV").clicked() && ok {
                     cmds.push(Command::ExportNeighboursCsv(p));
+                    ui.close();
+                }
+                ui.separator();
+                if ui
+                    .button("Export report...")
+                    .on_hover_text(
+                        "a comparison report of two or more data sets: HTML, Markdown, JSON or \
+                         CSV tables",
+                    )
+                    .clicked()
+                {
+                    self.report_ui.open = true;
                     ui.close();
                 }
                 ui.separator();
@@ -1045,6 +1061,9 @@ impl EmbedscopeApp {
         }
         if self.bias_ui.open {
             bias::window(&self.app, &mut self.bias_ui, ctx, cmds);
+        }
+        if self.report_ui.open {
+            report::window(&self.app, &mut self.report_ui, ctx, cmds);
         }
     }
 
