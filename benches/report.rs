@@ -4,6 +4,7 @@
 //! (with its charts), Markdown, JSON and CSV.
 
 use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -61,12 +62,25 @@ fn benches(c: &mut Criterion) {
     g.bench_function("build_demo_pair_no_eval", |bch| {
         bch.iter(|| {
             black_box(
-                report::build(&versions, &[None], &opts, &mut |_, _| {}, &|| false)
-                    .expect("report"),
+                report::build(
+                    &versions,
+                    &[None],
+                    &opts,
+                    &mut |_, _| {},
+                    &AtomicBool::new(false),
+                )
+                .expect("report"),
             )
         })
     });
-    let r = report::build(&versions, &[None], &opts, &mut |_, _| {}, &|| false).expect("report");
+    let r = report::build(
+        &versions,
+        &[None],
+        &opts,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .expect("report");
     g.measurement_time(Duration::from_secs(5));
     g.bench_function("render_html", |bch| {
         bch.iter(|| black_box(render::html(&r).expect("html")))

@@ -3,6 +3,7 @@
 //! byte-identical JSON, self-contained HTML.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use embedscope::analysis::bias::{WeatTest, WordSet};
 use embedscope::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
@@ -82,7 +83,7 @@ fn fixture_report() -> report::Report {
         &[None],
         &fixture_options(),
         &mut |_, _| {},
-        &|| false,
+        &AtomicBool::new(false),
     )
     .expect("build report")
 }
@@ -379,7 +380,14 @@ fn hostile_report() -> report::Report {
         original: None,
     }];
     o.command = report::command_line(&[format!("A {SCRIPT}.vec"), "B".into()], &o, "r.html");
-    report::build(&versions, &[None], &o, &mut |_, _| {}, &|| false).expect("build")
+    report::build(
+        &versions,
+        &[None],
+        &o,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .expect("build")
 }
 
 fn has_raw_hazard(s: &str) -> bool {
@@ -651,7 +659,14 @@ fn sections_can_be_left_out() {
         sections: vec![Section::Datasets, Section::Measures],
         ..ReportOptions::default()
     };
-    let r = report::build(&versions, &[None], &o, &mut |_, _| {}, &|| false).expect("build");
+    let r = report::build(
+        &versions,
+        &[None],
+        &o,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .expect("build");
     let v: Value = serde_json::from_str(&render::json(&r).expect("json")).expect("parse");
     assert!(v.get("datasets").is_some() && v["pairs"][0].get("measures").is_some());
     for gone in ["integrity", "maps", "bias", "eval", "parameters"] {
@@ -662,10 +677,23 @@ fn sections_can_be_left_out() {
     assert!(!html.contains("<svg") || html.matches("<svg").count() == 1);
     assert!(!html.contains("id=\"maps\""));
     // Too few versions and cancellation are errors, not panics.
-    let e =
-        report::build(&versions[..1], &[], &o, &mut |_, _| {}, &|| false).expect_err("one version");
+    let e = report::build(
+        &versions[..1],
+        &[],
+        &o,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .expect_err("one version");
     assert!(e.to_string().contains("at least two versions"), "{e}");
-    let e = report::build(&versions, &[None], &o, &mut |_, _| {}, &|| true).expect_err("cancel");
+    let e = report::build(
+        &versions,
+        &[None],
+        &o,
+        &mut |_, _| {},
+        &AtomicBool::new(true),
+    )
+    .expect_err("cancel");
     assert!(matches!(e, report::ReportError::Cancelled), "{e}");
 }
 
@@ -694,7 +722,14 @@ fn three_versions_and_sections_that_cannot_be_computed() {
         map_points: 100,
         ..ReportOptions::default()
     };
-    let rep = report::build(&three, &[None, None], &o, &mut |_, _| {}, &|| false).expect("build");
+    let rep = report::build(
+        &three,
+        &[None, None],
+        &o,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .expect("build");
     assert_eq!(rep.pairs.len(), 2);
     assert_eq!(
         (rep.pairs[1].a.as_str(), rep.pairs[1].b.as_str()),
@@ -722,7 +757,7 @@ fn three_versions_and_sections_that_cannot_be_computed() {
             set: &r,
         },
     ];
-    let rep = report::build(&two, &[None], &o, &mut |_, _| {}, &|| false)
+    let rep = report::build(&two, &[None], &o, &mut |_, _| {}, &AtomicBool::new(false))
         .expect("the data sets still report");
     assert!(rep.maps.is_none() && rep.datasets.is_some());
     assert!(rep.pairs[0].measures.is_none());
@@ -734,7 +769,7 @@ fn three_versions_and_sections_that_cannot_be_computed() {
     );
     assert!(rep.notes[1].starts_with("maps: A vs B:"), "{:?}", rep.notes);
     let html = render::html(&rep).expect("html");
-    assert!(html.contains("<strong>Not computed: </strong>A vs B: the two versions share no"));
+    assert!(html.contains("<strong>Not computed:</strong> A vs B: the two versions share no"));
     let v: Value = serde_json::from_str(&render::json(&rep).expect("json")).expect("parse");
     assert_eq!(v["notes"].as_array().map(Vec::len), Some(2));
 }

@@ -2,6 +2,7 @@
 //! file, Markdown with its images beside it, JSON, or a folder of CSV tables.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use embedscope::analysis::bias::{self, WeatOptions, WeatTest};
@@ -180,8 +181,14 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
         .collect();
     let bar = Bar::new("report", false);
     let mut progress = |share: f32, _step: &str| bar.update((share * 1000.0) as u64, 1000);
-    let r =
-        report::build(&versions, &tokenizers, &opts, &mut progress, &|| false).map_err(runtime)?;
+    let r = report::build(
+        &versions,
+        &tokenizers,
+        &opts,
+        &mut progress,
+        &AtomicBool::new(false),
+    )
+    .map_err(runtime)?;
     bar.finish();
     for n in &r.notes {
         eprintln!("warning: not computed: {n}");

@@ -559,7 +559,7 @@ fn report_job(
     let mut progress = |share: f32, step: &str| {
         out.progress(Some(0.95 * share.clamp(0.0, 1.0)), step.to_string(), None);
     };
-    let r = report::build(&list, &tokenizers, options, &mut progress, &cancelled).map_err(rerr)?;
+    let r = report::build(&list, &tokenizers, options, &mut progress, cancel).map_err(rerr)?;
     if cancelled() {
         return Err(EngineError::Cancelled);
     }

@@ -11,6 +11,7 @@ pub mod escape;
 pub mod render;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +171,7 @@ impl Default for ReportOptions {
                 rbo_p: 0.9,
                 drift_pairs: 20_000,
                 seed: 0,
-                top: 20,
+                top: 10,
                 max_rank: None,
             },
             probes: Vec::new(),
@@ -604,14 +605,15 @@ fn eval_version(i: usize, v: &Version, opts: &ReportOptions) -> Result<EvalVersi
 
 /// Computes every chosen section. `tokenizers[p]` is the tokenizer diff of versions `p` and
 /// `p + 1` when both are model folders. `progress` gets a share done (0..1) and a step name;
-/// `cancelled` is polled between steps.
+/// `cancel` is polled between steps and inside the comparisons.
 pub fn build(
     versions: &[Version],
     tokenizers: &[Option<TokenizerDiff>],
     opts: &ReportOptions,
     progress: &mut dyn FnMut(f32, &str),
-    cancelled: &dyn Fn() -> bool,
+    cancel: &AtomicBool,
 ) -> Result<Report, ReportError> {
+    let cancelled = || cancel.load(Ordering::Relaxed);
     if versions.len() < 2 {
         return Err(ReportError::Invalid(format!(
             "a report compares at least two versions, got {}",
@@ -643,7 +645,7 @@ pub fn build(
                 p as f32 / steps,
                 &format!("comparing {} and {}", w[0].name, w[1].name),
             );
-            match compare::compare(w[0].set, w[1].set, &opts.compare, None) {
+            match compare::compare(w[0].set, w[1].set, &opts.compare, Some(cancel)) {
                 Ok(c) => comparisons.push(Some(c)),
                 Err(AnalysisError::Cancelled) => return Err(ReportError::Cancelled),
                 Err(e) => {
@@ -714,7 +716,7 @@ pub fn build(
     let bias = if has(Section::Bias) && !opts.probes.is_empty() {
         check()?;
         progress(base + 1.0 / steps, "bias probes");
-        Some(bias_section(versions, opts, cancelled)?)
+        Some(bias_section(versions, opts, &cancelled)?)
     } else {
         None
     };

@@ -52,7 +52,12 @@ impl Cell {
 
 fn num(v: f64, d: usize) -> String {
     if v.is_finite() {
-        format!("{v:.d$}")
+        let t = format!("{v:.d$}");
+        // A value that rounds to zero is shown without a sign ("-0.0000" reads as a finding).
+        match t.strip_prefix('-') {
+            Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+            _ => t,
+        }
     } else {
         "-".into()
     }
@@ -148,8 +153,8 @@ fn layout(r: &Report, with_images: bool) -> Result<Vec<Block>, ReportError> {
         let prefix = format!("{}: ", s.name());
         for n in r.notes.iter().filter(|n| n.starts_with(&prefix)) {
             b.push(para(vec![
-                Span::Strong("Not computed: ".into()),
-                text(n[prefix.len()..].to_string()),
+                Span::Strong("Not computed:".into()),
+                text(format!(" {}", &n[prefix.len()..])),
             ]));
         }
         if b.len() == before + 1 {
@@ -410,9 +415,9 @@ fn vocabulary(r: &Report, b: &mut Vec<Block>) {
             let mut rb = vec![Cell::Text("B".into())];
             rb.extend(side(&td.b));
             b.push(para(vec![
-                Span::Strong("Tokenizers. ".into()),
+                Span::Strong("Tokenizers.".into()),
                 text(format!(
-                    "{} of {} corpus words are split differently ({:.1}%); pieces per word A \
+                    " {} of {} corpus words are split differently ({:.1}%); pieces per word A \
                      {:.2}, B {:.2}; words with an unknown piece A {:.1}%, B {:.1}%{}.",
                     td.words_different,
                     td.words_checked,
@@ -554,8 +559,8 @@ fn measures(r: &Report, b: &mut Vec<Block>, with_images: bool) -> Result<(), Rep
     });
     for (p, m) in &ms {
         b.push(para(vec![
-            Span::Strong(format!("{} vs {}: ", label(*p), label(p + 1))),
-            text(m.procrustes.method.clone()),
+            Span::Strong(format!("{} vs {}:", label(*p), label(p + 1))),
+            text(format!(" {}", m.procrustes.method)),
         ]));
         if with_images
             && let Some(svg) = charts::overlap_svg(
@@ -835,11 +840,19 @@ fn bias(r: &Report, b: &mut Vec<Block>, with_images: bool) -> Result<(), ReportE
                 .collect(),
         ));
     }
-    for e in &s.errors {
-        b.push(para(vec![
-            Span::Strong("Not computed: ".into()),
-            text(e.clone()),
-        ]));
+    if !s.errors.is_empty() {
+        b.push(para(vec![Span::Strong("Not computed".into())]));
+        b.push(table(
+            "bias_not_computed",
+            &["what", "reason"],
+            s.errors
+                .iter()
+                .map(|e| {
+                    let (what, why) = e.split_once(": ").unwrap_or(("", e));
+                    vec![Cell::Text(what.into()), Cell::Text(why.into())]
+                })
+                .collect(),
+        ));
     }
     Ok(())
 }
@@ -1349,6 +1362,15 @@ fn create_dir(dir: &Path) -> Result<(), ReportError> {
 /// Writes the report to `path` in `format`; every file is written atomically (a temporary
 /// file renamed into place), images before the Markdown that links them. Returns the files.
 pub fn write(r: &Report, path: &Path, format: OutputFormat) -> Result<Vec<PathBuf>, ReportError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        return Err(ReportError::Invalid(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        )));
+    }
     let mut written = Vec::new();
     match format {
         OutputFormat::Html => {
