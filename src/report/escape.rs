@@ -77,6 +77,24 @@ pub fn html(s: &str) -> String {
     out
 }
 
+/// Text for XML (an SVG `<text>` element or attribute): hazards as visible stand-ins, then
+/// `& < > " '` as entities.
+pub fn xml(s: &str) -> String {
+    let v = visible(s);
+    let mut out = String::with_capacity(v.len() + 8);
+    for c in v.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Text for a Markdown paragraph or table cell: hazards visible, then every character that can
 /// start inline markup in CommonMark or GitHub Markdown backslash-escaped (emphasis, code,
 /// links and images, raw HTML and entities, table pipes, strikethrough, math, autolinks

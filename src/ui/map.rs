@@ -639,23 +639,10 @@ pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
     out
 }
 
-/// Escapes text for XML; control characters become visible escapes.
+/// Escapes text for XML; control and bidirectional characters become visible escapes (the
+/// report writers' escaper).
 pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c) => {
-                out.push_str(&format!("\\u{{{:04x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    crate::report::escape::xml(s)
 }
 
 #[cfg(test)]
@@ -668,7 +655,7 @@ mod tests {
             xml_escape("<script>alert(\"x\")</script> & 'q'"),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &apos;q&apos;"
         );
-        assert_eq!(xml_escape("a\u{202e}b\nc"), "a\\u{202e}b\\u{000a}c");
+        assert_eq!(xml_escape("a\u{202e}b\nc"), "a\\u{202e}b\\nc");
     }
 
     #[test]
