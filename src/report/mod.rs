@@ -576,25 +576,48 @@ fn bias_section(
     })
 }
 
-fn eval_version(i: usize, v: &Version, opts: &ReportOptions) -> Result<EvalVersion, ReportError> {
+/// The bundled benchmarks, read once for every version.
+struct Benchmarks {
+    questions: eval::AnalogySet,
+    pairs: Vec<(&'static str, eval::WordPairs)>,
+}
+
+impl Benchmarks {
+    fn bundled() -> Result<Benchmarks, ReportError> {
+        let mut pairs = Vec::new();
+        for name in eval::bundled::PAIR_SETS {
+            if let Some(p) = eval::bundled::pairs(name) {
+                pairs.push((name, p?));
+            }
+        }
+        Ok(Benchmarks {
+            questions: eval::bundled::analogies()?,
+            pairs,
+        })
+    }
+}
+
+fn eval_version(
+    i: usize,
+    v: &Version,
+    bench: &Benchmarks,
+    opts: &ReportOptions,
+) -> Result<EvalVersion, ReportError> {
     let index = KnnIndex::new(v.set);
-    let questions = eval::bundled::analogies()?;
-    let analogies = eval::evaluate_analogies(&index, &questions, &opts.analogy, None)?;
+    let analogies = eval::evaluate_analogies(&index, &bench.questions, &opts.analogy, None)?;
     let popts = PairOptions {
         restrict_vocab: opts.analogy.restrict_vocab,
         case_insensitive: opts.analogy.case_insensitive,
         dummy4unknown: opts.analogy.dummy4unknown,
     };
-    let mut similarity = Vec::new();
-    for name in eval::bundled::PAIR_SETS {
-        if let Some(pairs) = eval::bundled::pairs(name) {
-            let pairs = pairs?;
-            similarity.push(SimilarityScore {
-                benchmark: name.to_string(),
-                report: eval::evaluate_pairs(&index, &pairs, &popts),
-            });
-        }
-    }
+    let similarity = bench
+        .pairs
+        .iter()
+        .map(|(name, pairs)| SimilarityScore {
+            benchmark: name.to_string(),
+            report: eval::evaluate_pairs(&index, pairs, &popts),
+        })
+        .collect();
     Ok(EvalVersion {
         label: label(i),
         version: v.name.clone(),
@@ -721,11 +744,12 @@ pub fn build(
         None
     };
     let eval = if has(Section::Eval) {
+        let bench = Benchmarks::bundled()?;
         let mut out = Vec::new();
         for (i, v) in versions.iter().enumerate() {
             check()?;
             progress(base + 2.0 / steps, &format!("benchmarks of {}", v.name));
-            out.push(eval_version(i, v, opts)?);
+            out.push(eval_version(i, v, &bench, opts)?);
         }
         Some(out)
     } else {
