@@ -391,12 +391,6 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-impl Report {
-    pub fn has(&self, s: Section) -> bool {
-        self.sections.contains(&s)
-    }
-}
-
 /// "A", "B", ..., "Z", "V27", ...
 pub fn label(i: usize) -> String {
     if i < 26 {
