@@ -495,3 +495,53 @@ pub mod bundled {
         }
     }
 }
+
+/// The bundled benchmark data, parsed once.
+pub struct BundledBenchmarks {
+    pub analogies: AnalogySet,
+    pub pairs: Vec<(&'static str, WordPairs)>,
+}
+
+impl BundledBenchmarks {
+    pub fn load() -> Result<BundledBenchmarks, AnalysisError> {
+        let mut pairs = Vec::new();
+        for name in bundled::PAIR_SETS {
+            if let Some(p) = bundled::pairs(name) {
+                pairs.push((name, p?));
+            }
+        }
+        Ok(BundledBenchmarks {
+            analogies: bundled::analogies()?,
+            pairs,
+        })
+    }
+}
+
+/// One set's scores on the bundled benchmarks.
+#[derive(Debug, Clone)]
+pub struct BenchmarkScores {
+    pub analogies: AnalogyReport,
+    /// (name, report) for WordSim-353 and SimLex-999.
+    pub pairs: Vec<(String, PairReport)>,
+}
+
+/// Analogies with `opts`, then every pair set with the pair options derived from `opts`.
+pub fn run_benchmarks(
+    index: &KnnIndex,
+    bench: &BundledBenchmarks,
+    opts: &AnalogyOptions,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Result<BenchmarkScores, AnalysisError> {
+    let analogies = evaluate_analogies(index, &bench.analogies, opts, progress)?;
+    let popts = PairOptions {
+        restrict_vocab: opts.restrict_vocab,
+        case_insensitive: opts.case_insensitive,
+        dummy4unknown: opts.dummy4unknown,
+    };
+    let pairs = bench
+        .pairs
+        .iter()
+        .map(|(name, p)| (name.to_string(), evaluate_pairs(index, p, &popts)))
+        .collect();
+    Ok(BenchmarkScores { analogies, pairs })
+}

@@ -1,7 +1,7 @@
 //! The bias probes panel's state: which WEAT tests (bundled ones, and one user test whose four
 //! word lists are edited as text), on which data sets, with which options; the direction,
 //! definitional pairs and neutral words of the direct-bias probe; the latest results. Commands
-//! change it; the statistics run as engine jobs (`Job::Weat`, `Job::DirectBias`), and hard
+//! change it; the statistics run as engine jobs (`engine::jobs::Weat`, `DirectBiasJob`), and hard
 //! debiasing adds its new set to the data sets as `<name> (hard-debiased)`.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use crate::analysis::bias::{
     self, BiasDirection, CaseMode, DebiasOptions, DebiasReport, DirectBias, Projection,
     WeatOptions, WeatTest, WordSet,
 };
-use crate::engine::jobs::{DirectRun, DirectSpec, Job, JobId, WeatCell, WeatRun};
+use crate::engine::jobs::{DirectBiasJob, DirectRun, DirectSpec, JobId, Weat, WeatCell, WeatRun};
 
 /// The app's defaults: fewer permutations and bootstrap replicates than the CLI (a run of
 /// several tests stays well under a second), seeded.
@@ -460,12 +460,14 @@ impl App {
             .iter()
             .map(|&i| (self.datasets[i].name.clone(), self.datasets[i].set.clone()))
             .collect();
-        let job = Job::Weat {
+        let job = Weat {
             sets,
             tests,
             options: self.bias.options.clone(),
         };
-        let id = self.start(job, JobKind::Bias, None);
+        let id = self.start(job, JobKind::Bias, None, |app, view, run| {
+            app.finish_weat(view.id, run)
+        });
         self.bias.weat_job = Some(id);
     }
 
@@ -513,18 +515,20 @@ impl App {
             self.worker.cancel(j);
         }
         let d = &self.datasets[i];
-        let job = Job::DirectBias {
+        let job = DirectBiasJob {
             name: d.name.clone(),
             set: d.set.clone(),
             spec,
             debias,
         };
-        let id = self.start(job, JobKind::Bias, Some(i));
+        let id = self.start(job, JobKind::Bias, Some(i), |app, view, run| {
+            app.finish_direct(view.id, run)
+        });
         self.bias.direct_job = Some(id);
     }
 
     /// A WEAT job ended with results.
-    pub(super) fn finish_weat(&mut self, id: JobId, run: WeatRun) {
+    fn finish_weat(&mut self, id: JobId, run: WeatRun) {
         if self.bias.weat_job != Some(id) {
             return;
         }
@@ -543,7 +547,7 @@ impl App {
     }
 
     /// A direct-bias job ended with results; a debiased set joins the data sets.
-    pub(super) fn finish_direct(&mut self, id: JobId, run: DirectRun) {
+    fn finish_direct(&mut self, id: JobId, run: DirectRun) {
         if self.bias.direct_job != Some(id) {
             return;
         }

@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 use super::colors::{self, Legend};
 use super::{Dataset, MapView};
 use crate::analysis::compare::{AlignedLayouts, Comparison, RankBy, WordChange, WordDetail};
-use crate::engine::jobs::JobId;
+use crate::engine::jobs::{JobId, MapMethod};
 use crate::model::tokdiff::TokenizerDiff;
 
 /// One version on the compare screen: a data set drawn on the shared aligned frame.
@@ -91,7 +91,12 @@ impl CompareView {
                 continue;
             };
             let rows: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
-            let mut map = MapView::new(m.view.set.rows(), rows, coords.clone(), "aligned PCA");
+            let mut map = MapView::new(
+                m.view.set.rows(),
+                rows,
+                coords.clone(),
+                MapMethod::AlignedPca,
+            );
             map.params =
                 "Procrustes-aligned to the first version, its top two principal axes".to_string();
             map.seconds = Some(seconds);

@@ -2,7 +2,7 @@
 //! sets take part and in which order (each version is compared with the next), which bundled
 //! WEAT tests the bias section runs, the title, the output path and format, and the last
 //! export's result (the files written and the report as Markdown for the preview) or error.
-//! `App::report_check` validates all of it and builds the plan the export job (`Job::Report`)
+//! `App::report_check` validates all of it and builds the plan the export job (`engine::jobs::ReportJob`)
 //! runs, with the `embedscope report ...` command line that regenerates the same report.
 
 use std::path::{MAIN_SEPARATOR, Path, PathBuf};
@@ -10,7 +10,7 @@ use std::path::{MAIN_SEPARATOR, Path, PathBuf};
 use super::{App, JobKind};
 use crate::analysis::bias;
 use crate::engine::encode;
-use crate::engine::jobs::{Job, JobId, ReportRun};
+use crate::engine::jobs::{JobId, ReportJob, ReportRun};
 use crate::formats;
 use crate::report::{self, OutputFormat, ReportOptions, Section};
 
@@ -443,20 +443,22 @@ impl App {
             .map(|(&i, n)| (n.clone(), self.datasets[i].set.clone()))
             .collect();
         self.report.pending_command = plan.options.command.clone();
-        let job = Job::Report {
+        let job = ReportJob {
             versions,
             options: plan.options,
             out: plan.out,
             format: plan.format,
         };
-        let id = self.start(job, JobKind::Report, None);
+        let id = self.start(job, JobKind::Report, None, |app, view, run| {
+            app.finish_report(view.id, run)
+        });
         self.report.job = Some(id);
         self.report.last = None;
         self.report.error = None;
     }
 
     /// A report job ended with its files.
-    pub(super) fn finish_report(&mut self, id: JobId, run: ReportRun) {
+    fn finish_report(&mut self, id: JobId, run: ReportRun) {
         if self.report.job != Some(id) {
             return;
         }

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::AppError;
 use super::{App, Dataset, Inspector};
 use crate::analysis::project::tsne::TsneParams;
-use crate::engine::jobs::ProjectSpec;
+use crate::engine::jobs::{MapMethod, ProjectSpec};
 pub use crate::formats::csv_field;
 
 /// Recent files kept in the File menu.
@@ -83,12 +84,14 @@ impl Settings {
         }
     }
 
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), AppError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::File(format!("{}: {e}", dir.display())))?;
         }
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::formats::atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| AppError::Invalid(e.to_string()))?;
+        Ok(crate::formats::atomic_write(path, text.as_bytes())?)
     }
 
     pub fn add_recent(&mut self, path: &Path) {
@@ -201,7 +204,7 @@ impl Session {
                 map: d
                     .map
                     .as_ref()
-                    .map(|m| saved_from_view(&m.method, &m.params))
+                    .map(|m| saved_from_view(m.method, &m.params))
                     .unwrap_or(SavedMap::Pca),
                 selection: d.selection.clone(),
                 selection_tokens: d
@@ -219,36 +222,38 @@ impl Session {
         }
     }
 
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::formats::atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())
+    pub fn save(&self, path: &Path) -> Result<(), AppError> {
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| AppError::Invalid(e.to_string()))?;
+        Ok(crate::formats::atomic_write(path, text.as_bytes())?)
     }
 
-    pub fn load(path: &Path) -> Result<Session, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Session, AppError> {
+        let bytes =
+            std::fs::read(path).map_err(|e| AppError::File(format!("{}: {e}", path.display())))?;
         let s: Session = serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
+            AppError::Invalid(format!(
                 "{}: not an embedscope session (line {}, column {}: {e})",
                 path.display(),
                 e.line(),
                 e.column()
-            )
+            ))
         })?;
         if s.kind != SESSION_KIND {
-            return Err(format!(
+            return Err(AppError::Invalid(format!(
                 "{}: \"kind\" is {:?}, expected {SESSION_KIND:?}",
                 path.display(),
                 s.kind
-            ));
+            )));
         }
         Ok(s)
     }
 }
 
 /// Rebuilds the method of a map from the words shown with it.
-fn saved_from_view(method: &str, params: &str) -> SavedMap {
+fn saved_from_view(method: MapMethod, params: &str) -> SavedMap {
     match method {
-        "t-SNE" => {
+        MapMethod::Tsne => {
             let num = |key: &str| -> Option<f64> {
                 params
                     .split(',')
@@ -270,7 +275,7 @@ fn saved_from_view(method: &str, params: &str) -> SavedMap {
                 seed: num("seed").map(|s| s as u64).unwrap_or(d.seed),
             }
         }
-        "semantic axes" => {
+        MapMethod::Axes => {
             let mut x = String::new();
             let mut y = None;
             for part in params.split("; ") {
@@ -284,7 +289,7 @@ fn saved_from_view(method: &str, params: &str) -> SavedMap {
             }
             SavedMap::Axes { x, y }
         }
-        _ => SavedMap::Pca,
+        MapMethod::Pca | MapMethod::AlignedPca => SavedMap::Pca,
     }
 }
 

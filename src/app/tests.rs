@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::colors::Legend;
 use super::*;
+use crate::analysis::project::tsne::TsneParams;
 
 /// Polls until no job runs (or panics after a minute).
 fn settle(app: &mut App) {
@@ -74,8 +76,8 @@ fn search_modes_selection_and_inspector_settings() {
     assert!(
         app.search
             .error
-            .as_deref()
-            .is_some_and(|e| e.contains("regular expression"))
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("regular expression"))
     );
     app.apply(Command::SelectRows {
         rows: vec![5, 3, 5, 999_999_999],
@@ -118,7 +120,7 @@ fn analogy_similarity_and_colours() {
         .clone()
         .expect("ran")
         .expect_err("unknown");
-    assert!(err.contains("zzzunknownzzz"), "{err}");
+    assert!(err.to_string().contains("zzzunknownzzz"), "{err}");
     app.apply(Command::Similarity("king".into(), "queen".into()));
     let s = app.inspector.similarity.clone().expect("ran").expect("ok");
     assert!(s > 0.7 && s < 0.8, "{s}");
@@ -191,7 +193,7 @@ fn bad_files_become_error_notifications() {
     settle(&mut app);
     assert!(app.datasets.is_empty());
     let n = app.notifications.last().expect("a notification");
-    assert_eq!(n.level, Level::Error);
+    assert_eq!(n.level, Severity::Error);
     assert!(n.details.contains("broken.vec"), "{}", n.details);
     // A corpus asks for a model instead of failing as a vector file.
     let corpus = dir.path().join("notes.txt");
@@ -232,7 +234,10 @@ fn sessions_and_exports_round_trip() {
     // Not a session: a clear error.
     std::fs::write(dir.path().join("x.json"), "{\"kind\": \"other\"}").expect("write");
     other.apply(Command::OpenSession(dir.path().join("x.json")));
-    assert_eq!(other.notifications.last().expect("n").level, Level::Error);
+    assert_eq!(
+        other.notifications.last().expect("n").level,
+        Severity::Error
+    );
     // CSV exports quote what needs quoting.
     let csv = dir.path().join("sel.csv");
     app.apply(Command::ExportSelectionCsv(csv.clone()));
@@ -504,7 +509,7 @@ fn bias_probes_report_bad_input_as_notifications() {
     let errors = |app: &App| {
         app.notifications
             .iter()
-            .filter(|n| n.level == Level::Error)
+            .filter(|n| n.level == Severity::Error)
             .map(|n| format!("{}: {}", n.title, n.details))
             .collect::<Vec<_>>()
     };
@@ -814,7 +819,7 @@ fn report_export_validation_messages() {
     export(&mut app, R::Export);
     assert!(!app.report.busy() && app.jobs.is_empty());
     let n = app.notifications.last().expect("notification");
-    assert_eq!(n.level, Level::Error);
+    assert_eq!(n.level, Severity::Error);
     assert_eq!(n.title, "cannot export the report");
     assert!(
         n.details.contains("at least two data sets"),
@@ -948,7 +953,7 @@ fn report_export_cancel_and_write_failure_are_reported() {
     let e = app.report.error.clone().expect("an error");
     assert!(e.contains("r.json"), "{e}");
     let n = app.notifications.last().expect("notification");
-    assert_eq!(n.level, Level::Error);
+    assert_eq!(n.level, Severity::Error);
     assert!(
         n.title.contains("failed") && n.details.contains("r.json"),
         "{n:?}"

@@ -16,13 +16,69 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] =
+        [BackendChoice::Auto, BackendChoice::Wgpu, BackendChoice::Cpu];
+
     pub fn from_name(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Some(Self::Auto),
-            "wgpu" | "gpu" => Some(Self::Wgpu),
-            "cpu" | "flex" => Some(Self::Cpu),
-            _ => None,
+        s.parse().ok()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Wgpu => "wgpu",
+            Self::Cpu => "cpu",
         }
+    }
+}
+
+impl std::fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+
+    /// `auto`, `wgpu` (or `gpu`), `cpu` (or `flex`), in any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "wgpu" | "gpu" => Ok(Self::Wgpu),
+            "cpu" | "flex" => Ok(Self::Cpu),
+            _ => Err(format!("unknown backend '{s}': auto, wgpu or cpu")),
+        }
+    }
+}
+
+/// The kind of backend a job runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Wgpu,
+    Cpu,
+}
+
+/// `info.kind == "cpu"`: a kind equals its name.
+impl PartialEq<&str> for BackendKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Wgpu => "wgpu",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -31,8 +87,7 @@ impl BackendChoice {
 pub struct BackendInfo {
     /// Adapter name (wgpu) or "burn flex (CPU)".
     pub name: String,
-    /// "wgpu" or "cpu".
-    pub kind: String,
+    pub kind: BackendKind,
     /// Graphics API (Vulkan, Metal, Dx12, Gl) for wgpu.
     pub api: Option<String>,
     /// The adapter's device type as wgpu reports it (DiscreteGpu, IntegratedGpu, Cpu...).
@@ -70,7 +125,7 @@ impl BackendInfo {
             (Some(api), Some(t)) => format!("{} backend on {} ({api}, {t})", self.kind, self.name),
             _ => format!("{} backend: {}", self.kind, self.name),
         };
-        if self.software && self.kind == "wgpu" {
+        if self.software && self.kind == BackendKind::Wgpu {
             s.push_str(" - a SOFTWARE adapter, not a GPU");
         }
         if let Some(n) = &self.note {
@@ -86,7 +141,7 @@ fn cpu(note: Option<String>) -> (Device, BackendInfo) {
         Device::flex(),
         BackendInfo {
             name: "burn flex (CPU)".into(),
-            kind: "cpu".into(),
+            kind: BackendKind::Cpu,
             api: None,
             device_type: None,
             software: false,
@@ -126,7 +181,7 @@ fn init_wgpu() -> Result<(Device, BackendInfo), String> {
         device,
         BackendInfo {
             name: info.name.clone(),
-            kind: "wgpu".into(),
+            kind: BackendKind::Wgpu,
             api: Some(format!("{:?}", info.backend)),
             device_type: Some(format!("{:?}", info.device_type)),
             software,

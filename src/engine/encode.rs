@@ -31,6 +31,24 @@ impl Level {
     }
 }
 
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Level, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "sentence" => Ok(Level::Sentence),
+            "word" => Ok(Level::Word),
+            _ => Err(format!("unknown level '{s}': sentence or word")),
+        }
+    }
+}
+
 /// Options for encoding with `enc` on `backend`: the batch token budget follows the memory
 /// available to each worker (one batch per CPU worker thread; one at a time on wgpu).
 pub fn options_for(
@@ -39,7 +57,7 @@ pub fn options_for(
     level: Level,
     batch_size: usize,
 ) -> EncodeOptions {
-    let workers = if backend.kind == "cpu" {
+    let workers = if backend.kind == super::device::BackendKind::Cpu {
         rayon::current_num_threads()
     } else {
         1

@@ -285,3 +285,63 @@ mod tests {
         assert_eq!(p, count as f64 / 512.0);
     }
 }
+
+/// A cell of the grid that could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellFailure {
+    pub test: usize,
+    pub version: usize,
+    pub error: AnalysisError,
+}
+
+/// Every test on every version, and the statistics across them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeatGrid {
+    /// `results[test][version]`, None where the cell failed.
+    pub results: Vec<Vec<Option<WeatResult>>>,
+    /// Cells that failed, in grid order.
+    pub failures: Vec<CellFailure>,
+    /// Holm over the grid and the pairwise effect-size differences (`across_versions`).
+    pub across: VersionGrid,
+}
+
+/// Runs `run(test, version)` for every test (outer) and version (inner).
+pub fn weat_grid(
+    tests: &[super::WeatTest],
+    names: &[String],
+    opts: &WeatOptions,
+    run: &mut dyn FnMut(&super::WeatTest, usize) -> Result<WeatResult, AnalysisError>,
+    progress: &mut dyn FnMut(usize, usize, usize, usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<WeatGrid, AnalysisError> {
+    let total = tests.len() * names.len();
+    let mut results = Vec::with_capacity(tests.len());
+    let mut failures = Vec::new();
+    for (ti, test) in tests.iter().enumerate() {
+        let mut row = Vec::with_capacity(names.len());
+        for vi in 0..names.len() {
+            if cancelled() {
+                return Err(AnalysisError::Cancelled);
+            }
+            progress(ti * names.len() + vi, total, ti, vi);
+            match run(test, vi) {
+                Ok(r) => row.push(Some(r)),
+                Err(error) => {
+                    failures.push(CellFailure {
+                        test: ti,
+                        version: vi,
+                        error,
+                    });
+                    row.push(None);
+                }
+            }
+        }
+        results.push(row);
+    }
+    let across = across_versions(names, &results, opts, cancelled)?;
+    Ok(WeatGrid {
+        results,
+        failures,
+        across,
+    })
+}

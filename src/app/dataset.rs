@@ -1,0 +1,197 @@
+//! An open data set and its map: rows on the map, the selection, colours and the legend.
+
+use std::sync::Arc;
+
+use super::App;
+use super::colors::{self, ColorMode, Legend, Rgba};
+use super::grid::Grid;
+use crate::analysis::project::quality::Quality;
+use crate::core::{EmbeddingSet, RowScan};
+use crate::engine::jobs::{JobId, MapMethod};
+
+/// A 2-D map of a data set.
+#[derive(Debug, Clone)]
+pub struct MapView {
+    pub method: MapMethod,
+    /// Parameters in words (shown with the map and saved in sessions).
+    pub params: String,
+    /// Point positions; point `i` is row `rows[i]` of the set.
+    pub coords: Vec<[f32; 2]>,
+    pub rows: Vec<u32>,
+    /// Point of each set row (`u32::MAX` when the row is not on the map).
+    pub point_of_row: Vec<u32>,
+    pub grid: Grid,
+    pub quality: Option<Quality>,
+    /// Bumped whenever coordinates change (the renderer re-uploads).
+    pub version: u64,
+    /// False while t-SNE is still moving the points.
+    pub finished: bool,
+    pub seconds: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+impl MapView {
+    pub(super) fn new(
+        set_rows: usize,
+        rows: Vec<u32>,
+        coords: Vec<[f32; 2]>,
+        method: MapMethod,
+    ) -> MapView {
+        let mut point_of_row = vec![u32::MAX; set_rows];
+        for (p, &r) in rows.iter().enumerate() {
+            if let Some(slot) = point_of_row.get_mut(r as usize) {
+                *slot = p as u32;
+            }
+        }
+        let grid = Grid::new(&coords);
+        MapView {
+            method,
+            params: String::new(),
+            coords,
+            rows,
+            point_of_row,
+            grid,
+            quality: None,
+            version: next_version(),
+            finished: true,
+            seconds: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// The map position of a set row.
+    pub fn position(&self, row: usize) -> Option<[f32; 2]> {
+        let p = *self.point_of_row.get(row)?;
+        (p != u32::MAX).then(|| self.coords[p as usize])
+    }
+
+    /// The set row nearest to `p` within `radius` map units.
+    pub fn row_at(&self, p: [f32; 2], radius: f32) -> Option<usize> {
+        self.grid
+            .nearest(&self.coords, p, radius)
+            .map(|i| self.rows[i] as usize)
+    }
+}
+
+pub(super) fn next_version() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static V: AtomicU64 = AtomicU64::new(1);
+    V.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One open data set.
+pub struct Dataset {
+    pub name: String,
+    pub set: Arc<EmbeddingSet>,
+    pub scan: RowScan,
+    pub map: Option<MapView>,
+    /// The projection job drawing this set's map, if one runs.
+    pub map_job: Option<JobId>,
+    /// Selected rows, in the order they were selected (the last one is inspected).
+    pub selection: Vec<usize>,
+    pub color: ColorMode,
+    /// Colours per set row for the current mode, and the legend.
+    pub colors: Vec<Rgba>,
+    pub legend: Legend,
+    pub clusters: Option<Vec<u32>>,
+}
+
+impl Dataset {
+    pub fn new(name: String, set: Arc<EmbeddingSet>) -> Dataset {
+        let scan = RowScan::new(&set.matrix);
+        let n = set.rows();
+        Dataset {
+            name,
+            set,
+            scan,
+            map: None,
+            map_job: None,
+            selection: Vec::new(),
+            color: ColorMode::Uniform,
+            colors: vec![colors::UNIFORM; n],
+            legend: Legend::None,
+            clusters: None,
+        }
+    }
+
+    pub fn token(&self, row: usize) -> &str {
+        self.set.vocab.token(row)
+    }
+
+    /// The inspected row: the last one selected.
+    pub fn primary(&self) -> Option<usize> {
+        self.selection.last().copied()
+    }
+
+    /// One line per provenance fact, for the data set panel and reports.
+    pub fn provenance_lines(&self) -> Vec<String> {
+        let p = &self.set.provenance;
+        let mut out = vec![
+            format!("source: {}", p.source),
+            format!("format: {}", p.format),
+            format!("{} rows x {} dimensions", self.set.rows(), self.set.dim()),
+        ];
+        if let Some(h) = &p.sha256 {
+            out.push(format!("sha256: {h}"));
+        }
+        if let Some(m) = &p.model_id {
+            out.push(format!("model: {m}"));
+        }
+        for (k, v) in &p.params {
+            out.push(format!("{k}: {v}"));
+        }
+        out
+    }
+}
+
+impl App {
+    pub(super) fn set_color(&mut self, i: usize, mode: ColorMode) {
+        let Some(d) = self.datasets.get_mut(i) else {
+            return;
+        };
+        let n = d.set.rows();
+        let (colors, legend) = match &mode {
+            ColorMode::Uniform => (vec![colors::UNIFORM; n], Legend::None),
+            ColorMode::Norm => colors::numeric(&d.scan.norms, "vector norm"),
+            ColorMode::Recall => match d
+                .map
+                .as_ref()
+                .and_then(|m| m.quality.as_ref().map(|q| (m, q)))
+            {
+                Some((m, q)) => {
+                    let mut per_row = vec![f32::NAN; n];
+                    for (p, &r) in m.rows.iter().enumerate() {
+                        per_row[r as usize] = q.recall.get(p).copied().unwrap_or(f32::NAN);
+                    }
+                    colors::numeric(&per_row, &format!("kNN recall@{}", q.k))
+                }
+                None => (vec![colors::MISSING; n], Legend::None),
+            },
+            ColorMode::Column(name) => match d.set.metadata.column(name) {
+                Some(col) => match colors::as_numbers(&col.values) {
+                    Some(v) => colors::numeric(&v, name),
+                    None => {
+                        let refs: Vec<&str> = col.values.iter().map(String::as_str).collect();
+                        colors::categorical(&refs, "(empty)")
+                    }
+                },
+                None => (vec![colors::MISSING; n], Legend::None),
+            },
+            ColorMode::Cluster => {
+                if d.clusters.is_none() {
+                    d.clusters = Some(crate::analysis::cluster::kmeans(&d.set.matrix, 10, 0));
+                }
+                let labels: Vec<String> = d
+                    .clusters
+                    .as_ref()
+                    .map(|c| c.iter().map(|k| format!("cluster {k}")).collect())
+                    .unwrap_or_default();
+                let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+                colors::categorical(&refs, "(none)")
+            }
+        };
+        d.colors = colors;
+        d.legend = legend;
+        d.color = mode;
+    }
+}

@@ -1,0 +1,23 @@
+//! The app's job kinds, one module each: the job's inputs (a type implementing
+//! [`Job`](super::worker::Job)), its typed output and any partial results it sends. A new kind
+//! is a new module here plus the app code that submits it and folds its output in.
+
+mod bias;
+mod compare;
+mod encode;
+mod evaluate;
+mod load;
+mod project;
+mod report;
+
+pub use super::worker::{Job, JobContext, JobEvent, JobId, Payload, Waker, Worker};
+pub use bias::{Debiased, DirectBiasJob, DirectRun, DirectSpec, Weat, WeatCell, WeatRun};
+pub use compare::{Compare, CompareLayouts, Compared};
+pub use encode::{EncodeSpec, Encoded, duration_text};
+pub use evaluate::Evaluate;
+pub use load::{Demo, Load};
+pub use project::{LayoutPreview, MapMethod, Project, ProjectSpec, Projected};
+pub use report::{ReportJob, ReportRun};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,256 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::analysis::compare::CompareOptions;
+use crate::analysis::project::tsne::TsneParams;
+use crate::core::EmbeddingSet;
+use crate::formats::{self, LoadOptions};
+use crate::report::{OutputFormat, ReportOptions, Section};
+
+fn finish(w: &mut Worker, id: JobId) -> JobEvent {
+    loop {
+        let e = w.wait(Duration::from_secs(120)).expect("an event in time");
+        if e.id() == id && e.is_final() {
+            return e;
+        }
+    }
+}
+
+#[test]
+fn jobs_report_results_errors_and_cancellation() {
+    let mut w = Worker::new();
+    let id = w.submit(Demo);
+    let set = match finish(&mut w, id) {
+        JobEvent::Done { output, .. } => output.take::<Arc<EmbeddingSet>>().expect("a set"),
+        e => panic!("demo: {e:?}"),
+    };
+    assert!(set.rows() > 10_000);
+    // A missing file fails with its name; the worker keeps working.
+    let id = w.submit(Load {
+        path: "/nonexistent/vectors.txt".into(),
+        options: LoadOptions::default(),
+    });
+    match finish(&mut w, id) {
+        JobEvent::Failed { error, .. } => assert!(error.contains("vectors.txt"), "{error}"),
+        e => panic!("missing file: {e:?}"),
+    }
+    // PCA of 2,000 rows, with quality.
+    let small = Arc::new(set.truncate(2000));
+    let id = w.submit(Project {
+        set: small.clone(),
+        spec: ProjectSpec::Pca,
+        quality_k: 10,
+    });
+    match finish(&mut w, id) {
+        JobEvent::Done { output, .. } => {
+            let Projected {
+                projection,
+                quality,
+                ..
+            } = output.take().expect("a map");
+            assert_eq!(projection.rows.len(), 2000);
+            assert_eq!(projection.coords.len(), 4000);
+            let q = quality.expect("quality");
+            assert!(q.trustworthiness > 0.5 && q.trustworthiness <= 1.0);
+        }
+        e => panic!("pca: {e:?}"),
+    }
+    // A long t-SNE cancelled after its first progress report.
+    let id = w.submit(Project {
+        set: small,
+        spec: ProjectSpec::Tsne(TsneParams {
+            iterations: 100_000,
+            early_exaggeration_iter: 250,
+            ..TsneParams::default()
+        }),
+        quality_k: 10,
+    });
+    let mut saw_layout = false;
+    loop {
+        let e = w.wait(Duration::from_secs(120)).expect("event");
+        match e {
+            JobEvent::Progress { .. } => {}
+            JobEvent::Partial { value, .. } => {
+                saw_layout |= value
+                    .get::<LayoutPreview>()
+                    .is_some_and(|l| l.0.len() == 4000);
+                if saw_layout {
+                    w.cancel(id);
+                }
+            }
+            JobEvent::Cancelled { id: i } if i == id => break,
+            e => panic!("t-SNE: {e:?}"),
+        }
+    }
+    assert!(saw_layout);
+    assert_eq!(w.running(), 0);
+}
+
+#[test]
+fn compare_sends_maps_first_then_statistics_and_the_tokenizer_diff() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let demo = formats::demo_set(Some(3000)).expect("demo");
+    // Two versions "encoded" from one corpus by two model folders (their provenance says
+    // so): the comparison adds the tokenizer diff.
+    let tagged = |model: &str| {
+        let mut s = demo.clone();
+        s.provenance.params.insert(
+            "model".into(),
+            root.join("encoder").join(model).display().to_string(),
+        );
+        s.provenance.params.insert(
+            "corpus".into(),
+            root.join("tokdiff/sample.txt").display().to_string(),
+        );
+        Arc::new(s)
+    };
+    let mut w = Worker::new();
+    let first = w.submit(Compare {
+        sets: vec![tagged("tiny-bert"), tagged("tiny-bert-normalized")],
+        options: CompareOptions {
+            ks: vec![10],
+            ..CompareOptions::default()
+        },
+    });
+    let mut maps_first = false;
+    loop {
+        let e = w.wait(Duration::from_secs(120)).expect("event");
+        assert_eq!(e.id(), first);
+        match e {
+            JobEvent::Partial { value, .. } => {
+                let CompareLayouts { layouts, .. } = value.take().expect("maps");
+                assert_eq!(layouts.coords.len(), 2);
+                assert_eq!(layouts.tokens.len(), 3000);
+                maps_first = true;
+            }
+            JobEvent::Progress { .. } => {}
+            JobEvent::Done { output, .. } => {
+                let Compared {
+                    comparisons,
+                    tokenizers,
+                    ..
+                } = output.take().expect("a comparison");
+                assert!(maps_first, "the maps come before the statistics");
+                assert_eq!(comparisons[0].jaccard[0].mean, 1.0);
+                let td = tokenizers[0]
+                    .as_ref()
+                    .expect("a diff")
+                    .as_ref()
+                    .expect("ok");
+                assert!(td.identical_files && td.words_checked >= 300);
+                break;
+            }
+            e => panic!("compare: {e:?}"),
+        }
+    }
+    // Versions with no model provenance get no tokenizer diff; a missing folder is
+    // reported with the comparison.
+    let mut gone = (*tagged("tiny-bert")).clone();
+    gone.provenance
+        .params
+        .insert("model".into(), "/nonexistent/model".into());
+    let id = w.submit(Compare {
+        sets: vec![Arc::new(demo.clone()), tagged("tiny-bert"), Arc::new(gone)],
+        options: CompareOptions {
+            ks: vec![5],
+            ..CompareOptions::default()
+        },
+    });
+    match finish(&mut w, id) {
+        JobEvent::Done { output, .. } => {
+            let Compared { tokenizers, .. } = output.take().expect("a comparison");
+            assert!(tokenizers[0].is_none());
+            let e = tokenizers[1]
+                .as_ref()
+                .expect("tried")
+                .as_ref()
+                .expect_err("missing");
+            assert!(e.contains("/nonexistent/model"), "{e}");
+        }
+        e => panic!("compare: {e:?}"),
+    }
+}
+
+#[test]
+fn report_job_writes_its_files_with_progress_and_fails_as_an_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = Arc::new(formats::demo_set(Some(2000)).expect("demo"));
+    let b = Arc::new(formats::demo_set(Some(1500)).expect("demo"));
+    let options = ReportOptions {
+        sections: vec![Section::Datasets, Section::Measures, Section::Maps],
+        map_points: 300,
+        ..ReportOptions::default()
+    };
+    let job = |versions: Vec<(String, Arc<EmbeddingSet>)>, out: PathBuf| ReportJob {
+        versions,
+        options: options.clone(),
+        out,
+        format: OutputFormat::Markdown,
+    };
+    let mut w = Worker::new();
+    let out = dir.path().join("r.md");
+    let id = w.submit(job(
+        vec![("2k".into(), a.clone()), ("1.5k".into(), b.clone())],
+        out.clone(),
+    ));
+    let mut fractions = Vec::new();
+    let run = loop {
+        match w.wait(Duration::from_secs(120)).expect("event") {
+            JobEvent::Progress { fraction, .. } => fractions.extend(fraction),
+            JobEvent::Done { output, .. } => break output.take::<ReportRun>().expect("a report"),
+            e => panic!("report: {e:?}"),
+        }
+    };
+    assert!(!fractions.is_empty());
+    assert!(fractions.windows(2).all(|f| f[0] <= f[1]), "{fractions:?}");
+    assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+    assert_eq!(run.files.last(), Some(&out));
+    // The charts (a map per version, the neighbourhood overlap) beside the Markdown.
+    let names: Vec<String> = run
+        .files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(
+        names,
+        vec!["overlap_1.svg", "map_A.svg", "map_B.svg", "r.md"],
+        "{:?}",
+        run.files
+    );
+    assert!(run.files.iter().all(|f| f.is_file()));
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("md"),
+        run.preview,
+        "the preview is the file"
+    );
+    assert_eq!(run.versions, vec!["2k", "1.5k"]);
+    assert_eq!(run.sections, options.sections);
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+    // One version, and a "folder" that is a file: failures, with the reason.
+    let id1 = w.submit(job(vec![("2k".into(), a.clone())], dir.path().join("x.md")));
+    match finish(&mut w, id1) {
+        JobEvent::Failed { error, .. } => assert!(error.contains("at least two"), "{error}"),
+        e => panic!("one version: {e:?}"),
+    }
+    let file = dir.path().join("plain.txt");
+    std::fs::write(&file, "not a folder").expect("write");
+    let id2 = w.submit(job(
+        vec![("2k".into(), a), ("1.5k".into(), b)],
+        file.join("r.md"),
+    ));
+    match finish(&mut w, id2) {
+        JobEvent::Failed { error, .. } => assert!(error.contains("plain.txt"), "{error}"),
+        e => panic!("a file as the folder: {e:?}"),
+    }
+    assert_ne!(id, id2);
+    assert_eq!(w.running(), 0);
+}
+
+#[test]
+fn durations_read_naturally() {
+    assert_eq!(duration_text(42.4), "42 s");
+    assert_eq!(duration_text(185.0), "3 min 05 s");
+    assert_eq!(duration_text(3720.0), "1 h 02 min");
+}

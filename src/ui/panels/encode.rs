@@ -1,0 +1,136 @@
+//! The Encode panel: model folder, corpus, text column, level, backend and batch size; the
+//! backend the last job ran on; running encode jobs.
+
+use std::path::PathBuf;
+
+use egui::Color32;
+
+use crate::app::{App, Command, JobKind};
+use crate::engine::device::{BackendChoice, BackendKind};
+use crate::engine::encode::Level;
+use crate::engine::jobs::EncodeSpec;
+use crate::formats::corpus::CorpusOptions;
+use crate::ui::job_row;
+
+/// What the user is choosing in the panel.
+pub struct EncodePanel {
+    /// The model folder, as typed.
+    pub model: String,
+    corpus: String,
+    level: Level,
+    backend: BackendChoice,
+    text_column: String,
+    batch_size: usize,
+}
+
+impl Default for EncodePanel {
+    fn default() -> Self {
+        EncodePanel {
+            model: String::new(),
+            corpus: String::new(),
+            level: Level::Sentence,
+            backend: BackendChoice::Auto,
+            text_column: String::new(),
+            batch_size: 32,
+        }
+    }
+}
+
+impl EncodePanel {
+    /// The form filled from the last model and corpus used.
+    pub fn new(app: &App) -> EncodePanel {
+        let mut p = EncodePanel::default();
+        if let Some(m) = &app.settings.last_model {
+            p.model = m.display().to_string();
+        }
+        if let Some(c) = &app.settings.last_corpus {
+            p.corpus = c.display().to_string();
+        }
+        p
+    }
+
+    pub fn show(&mut self, app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        ui.heading("Encode a corpus");
+        if let Some(p) = &app.pending_corpus {
+            self.corpus = p.display().to_string();
+            ui.colored_label(
+                Color32::from_rgb(230, 180, 60),
+                "A corpus was opened: choose a model folder and a level, then Encode.",
+            );
+        }
+        let mut model_label = None;
+        ui.horizontal(|ui| {
+            model_label = Some(ui.label("model folder").id);
+            if ui
+                .small_button("…")
+                .on_hover_text("choose a folder")
+                .clicked()
+                && let Some(p) = rfd::FileDialog::new().pick_folder()
+            {
+                self.model = p.display().to_string();
+            }
+        });
+        let r = ui.text_edit_singleline(&mut self.model);
+        if let Some(id) = model_label {
+            r.labelled_by(id);
+        }
+        let mut corpus_label = None;
+        ui.horizontal(|ui| {
+            corpus_label = Some(ui.label("corpus").id);
+            if ui
+                .small_button("…")
+                .on_hover_text("choose a file")
+                .clicked()
+                && let Some(p) = rfd::FileDialog::new().pick_file()
+            {
+                self.corpus = p.display().to_string();
+            }
+        });
+        let r = ui.text_edit_singleline(&mut self.corpus);
+        if let Some(id) = corpus_label {
+            r.labelled_by(id);
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label("text column / field");
+            ui.text_edit_singleline(&mut self.text_column)
+                .labelled_by(l.id);
+        });
+        ui.horizontal(|ui| {
+            ui.radio_value(&mut self.level, Level::Sentence, "sentence");
+            ui.radio_value(&mut self.level, Level::Word, "word");
+        });
+        ui.horizontal(|ui| {
+            ui.label("backend");
+            for b in BackendChoice::ALL {
+                ui.radio_value(&mut self.backend, b, b.name());
+            }
+        });
+        ui.add(egui::Slider::new(&mut self.batch_size, 1..=256).text("batch size"));
+        let ready = !self.model.trim().is_empty() && !self.corpus.trim().is_empty();
+        if ui.add_enabled(ready, egui::Button::new("Encode")).clicked() {
+            cmds.push(Command::Encode(EncodeSpec {
+                model: PathBuf::from(self.model.trim()),
+                corpus: PathBuf::from(self.corpus.trim()),
+                corpus_options: CorpusOptions {
+                    format: None,
+                    text_field: Some(self.text_column.trim().to_string()).filter(|s| !s.is_empty()),
+                },
+                level: self.level,
+                backend: self.backend,
+                pooling: None,
+                batch_size: self.batch_size,
+            }));
+        }
+        if let Some(b) = &app.encode_backend {
+            let text = b.describe();
+            if b.software || b.kind == BackendKind::Cpu {
+                ui.colored_label(Color32::from_rgb(230, 180, 60), text);
+            } else {
+                ui.label(text);
+            }
+        }
+        for j in app.jobs.iter().filter(|j| j.kind == JobKind::Encode) {
+            job_row(ui, j, cmds);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The Projection panel: method and parameters, Run, the running job, and the current map's
+//! method, parameters and quality.
+
+use crate::analysis::project::tsne::TsneParams;
+use crate::app::{App, Command, JobKind};
+use crate::engine::jobs::{MapMethod, ProjectSpec};
+use crate::ui::job_row;
+use crate::ui::map::MapState;
+
+/// What the user is choosing in the panel.
+pub struct ProjectionPanel {
+    method: MapMethod,
+    perplexity: f64,
+    iterations: usize,
+    seed: u64,
+    x_axis: String,
+    y_axis: String,
+}
+
+impl Default for ProjectionPanel {
+    fn default() -> Self {
+        let d = TsneParams::default();
+        ProjectionPanel {
+            method: MapMethod::Pca,
+            perplexity: d.perplexity,
+            iterations: d.iterations,
+            seed: d.seed,
+            x_axis: "man, he -> woman, she".into(),
+            y_axis: String::new(),
+        }
+    }
+}
+
+impl ProjectionPanel {
+    /// The projection the form describes.
+    fn spec(&self) -> ProjectSpec {
+        match self.method {
+            MapMethod::Tsne => ProjectSpec::Tsne(TsneParams {
+                perplexity: self.perplexity,
+                iterations: self.iterations,
+                early_exaggeration_iter: TsneParams::default()
+                    .early_exaggeration_iter
+                    .min(self.iterations / 2),
+                seed: self.seed,
+                ..TsneParams::default()
+            }),
+            MapMethod::Axes => ProjectSpec::Axes {
+                x: self.x_axis.clone(),
+                y: Some(self.y_axis.clone()).filter(|s| !s.trim().is_empty()),
+            },
+            MapMethod::Pca | MapMethod::AlignedPca => ProjectSpec::Pca,
+        }
+    }
+
+    pub fn show(
+        &mut self,
+        app: &App,
+        map: &mut MapState,
+        ui: &mut egui::Ui,
+        cmds: &mut Vec<Command>,
+    ) {
+        ui.heading("Projection");
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.method, MapMethod::Pca, "PCA");
+            ui.selectable_value(&mut self.method, MapMethod::Tsne, "t-SNE");
+            ui.selectable_value(&mut self.method, MapMethod::Axes, "Semantic axes");
+        });
+        match self.method {
+            MapMethod::Pca | MapMethod::AlignedPca => {
+                ui.weak("first two principal components");
+            }
+            MapMethod::Tsne => {
+                ui.add(egui::Slider::new(&mut self.perplexity, 2.0..=100.0).text("perplexity"));
+                ui.add(
+                    egui::Slider::new(&mut self.iterations, 250..=3000)
+                        .text("iterations")
+                        .step_by(50.0),
+                );
+                ui.horizontal(|ui| {
+                    ui.label("seed");
+                    ui.add(egui::DragValue::new(&mut self.seed));
+                });
+            }
+            MapMethod::Axes => {
+                let l = ui.label("x axis (a,b -> c,d or an expression)");
+                ui.text_edit_singleline(&mut self.x_axis).labelled_by(l.id);
+                let l = ui.label("y axis (empty: first principal component of the rest)");
+                ui.text_edit_singleline(&mut self.y_axis).labelled_by(l.id);
+            }
+        }
+        let enabled = app.active.is_some();
+        if ui
+            .add_enabled(enabled, egui::Button::new("Run projection"))
+            .clicked()
+        {
+            cmds.push(Command::Project(self.spec()));
+            map.auto_fit = true;
+        }
+        let ds = app.active;
+        for j in app
+            .jobs
+            .iter()
+            .filter(|j| j.kind == JobKind::Project && j.dataset == ds)
+        {
+            job_row(ui, j, cmds);
+        }
+        if let Some(m) = app.active_dataset().and_then(|d| d.map.as_ref()) {
+            ui.label(format!("map: {} ({})", m.method, m.params));
+            if let Some(q) = &m.quality {
+                ui.label(format!(
+                    "trustworthiness@{k} {:.3}, kNN preservation@{k} {:.3}{}",
+                    q.trustworthiness,
+                    q.knn_preservation,
+                    if q.sampled {
+                        format!(" (on {} sampled points)", q.evaluated)
+                    } else {
+                        String::new()
+                    },
+                    k = q.k
+                ))
+                .on_hover_text(
+                    "how well the map keeps each point's nearest neighbours of the original space",
+                );
+            }
+            if let Some(s) = m.seconds {
+                ui.weak(format!("computed in {s:.2} s"));
+            }
+            for n in &m.notes {
+                ui.weak(n);
+            }
+        }
+    }
+}
