@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hashbrown::HashMap;
 
 use super::colors::{self, Legend};
-use super::{Dataset, MapView};
+use super::{AppError, Dataset, MapView};
 use crate::analysis::compare::{AlignedLayouts, Comparison, RankBy, WordChange, WordDetail};
 use crate::engine::jobs::{JobId, MapMethod};
 use crate::model::tokdiff::TokenizerDiff;
@@ -211,10 +211,10 @@ impl CompareView {
     }
 
     /// Side-by-side neighbours of the selected word in the current pair.
-    pub fn detail(&self) -> Option<Result<WordDetail, String>> {
+    pub fn detail(&self) -> Option<Result<WordDetail, AppError>> {
         let c = self.results.get(self.pair)?;
         let t = self.selected.as_ref()?;
-        Some(c.detail(t, c.k()).map_err(|e| e.to_string()))
+        Some(c.detail(t, c.k()).map_err(AppError::from))
     }
 
     /// Dominoes: for the top `n` changed words of the current pair, each word's neighbourhood

@@ -12,7 +12,7 @@ use crate::analysis::bias;
 use crate::engine::encode;
 use crate::engine::jobs::{JobId, ReportJob, ReportRun};
 use crate::formats;
-use crate::report::{self, OutputFormat, ReportOptions, Section};
+use crate::report::{self, OutputFormat, ReportError, ReportOptions, Section};
 
 /// The formats offered, with the name `embedscope report --as` takes.
 pub const FORMATS: [(OutputFormat, &str, &str); 4] = [
@@ -220,11 +220,10 @@ impl App {
     }
 
     /// The format the export writes: the one chosen, else the path's.
-    pub fn report_format(&self) -> Result<OutputFormat, String> {
+    pub fn report_format(&self) -> Result<OutputFormat, ReportError> {
         match self.report.format {
             Some(f) => Ok(f),
-            None => OutputFormat::from_path(Path::new(self.report.path.trim()))
-                .map_err(|e| e.to_string()),
+            None => OutputFormat::from_path(Path::new(self.report.path.trim())),
         }
     }
 

@@ -390,7 +390,7 @@ fn word_detail(cv: &mut CompareView, ui: &mut egui::Ui) {
             ui.weak("click a word on a map or in the list");
         }
         Some(Err(e)) => {
-            ui.colored_label(Color32::from_rgb(220, 80, 80), e);
+            ui.colored_label(Color32::from_rgb(220, 80, 80), e.to_string());
         }
         Some(Ok(d)) => {
             ui.label(format!(

@@ -1,0 +1,331 @@
+//! Opening sets, search, the inspector, maps, sessions, settings and the compare screen.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::super::colors::Legend;
+use super::super::*;
+use super::{demo_app, settle};
+use crate::analysis::project::tsne::TsneParams;
+
+#[test]
+fn demo_opens_with_a_pca_map_and_search_selects_king_with_queen_nearby() {
+    let mut app = demo_app();
+    assert_eq!(app.datasets.len(), 1);
+    let d = app.active_dataset().expect("active");
+    let map = d.map.as_ref().expect("a PCA map after opening");
+    assert_eq!(map.method, "PCA");
+    assert_eq!(map.coords.len(), d.set.rows());
+    let q = map.quality.as_ref().expect("quality");
+    assert!(q.trustworthiness > 0.5, "{}", q.trustworthiness);
+    app.apply(Command::Search("king".into(), SearchMode::Exact));
+    let d = app.active_dataset().expect("active");
+    let king = d.set.vocab.get("king").expect("king");
+    assert_eq!(app.search.matches, vec![king]);
+    assert_eq!(d.primary(), Some(king));
+    let names: Vec<&str> = app
+        .inspector
+        .neighbours
+        .iter()
+        .map(|(r, _)| d.token(*r))
+        .collect();
+    assert_eq!(names.len(), 10);
+    assert!(names.contains(&"queen"), "{names:?}");
+    assert!(!names.contains(&"king"));
+    // Hover finds king at its own position.
+    let map = d.map.as_ref().expect("map");
+    let p = map.position(king).expect("king on the map");
+    assert_eq!(map.row_at(p, 1e-6), Some(king));
+}
+
+#[test]
+fn search_modes_selection_and_inspector_settings() {
+    let mut app = demo_app();
+    app.apply(Command::Search("king".into(), SearchMode::Prefix));
+    let d = app.active_dataset().expect("active");
+    assert!(app.search.matches.len() > 3);
+    assert!(
+        app.search
+            .matches
+            .iter()
+            .all(|&r| d.token(r).starts_with("king"))
+    );
+    app.apply(Command::Search("^qu.*n$".into(), SearchMode::Regex));
+    let d = app.active_dataset().expect("active");
+    assert!(app.search.matches.iter().any(|&r| d.token(r) == "queen"));
+    app.apply(Command::Search("([".into(), SearchMode::Regex));
+    assert!(app.search.matches.is_empty());
+    assert!(
+        app.search
+            .error
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("regular expression"))
+    );
+    app.apply(Command::SelectRows {
+        rows: vec![5, 3, 5, 999_999_999],
+        add: false,
+    });
+    assert_eq!(app.active_dataset().expect("d").selection, vec![5, 3]);
+    app.apply(Command::Select { row: 7, add: true });
+    assert_eq!(app.active_dataset().expect("d").selection, vec![5, 3, 7]);
+    assert_eq!(app.inspector.neighbours_of, Some(7));
+    app.apply(Command::SetK(25));
+    assert_eq!(app.inspector.neighbours.len(), 25);
+    app.apply(Command::SetMetric(Metric::Euclidean));
+    let s: Vec<f32> = app.inspector.neighbours.iter().map(|n| n.1).collect();
+    assert!(s.windows(2).all(|w| w[0] <= w[1]), "distances ascend");
+    app.apply(Command::ClearSelection);
+    assert!(app.active_dataset().expect("d").selection.is_empty());
+    assert!(app.inspector.neighbours.is_empty());
+}
+
+#[test]
+fn analogy_similarity_and_colours() {
+    let mut app = demo_app();
+    app.apply(Command::Analogy {
+        a: "man".into(),
+        b: "king".into(),
+        c: "woman".into(),
+        method: Method::Add,
+    });
+    let top = app.inspector.analogy.clone().expect("ran").expect("ok");
+    assert_eq!(top[0].0, "queen");
+    app.apply(Command::Analogy {
+        a: "man".into(),
+        b: "king".into(),
+        c: "zzzunknownzzz".into(),
+        method: Method::Mul,
+    });
+    let err = app
+        .inspector
+        .analogy
+        .clone()
+        .expect("ran")
+        .expect_err("unknown");
+    assert!(err.to_string().contains("zzzunknownzzz"), "{err}");
+    app.apply(Command::Similarity("king".into(), "queen".into()));
+    let s = app.inspector.similarity.clone().expect("ran").expect("ok");
+    assert!(s > 0.7 && s < 0.8, "{s}");
+    app.apply(Command::Evaluate);
+    settle(&mut app);
+    let (name, b) = app.inspector.benchmarks.clone().expect("benchmarks");
+    assert!(name.contains("glove"), "{name}");
+    assert_eq!(b.analogies.sections.len(), 14);
+    let acc = b.analogies.total.accuracy.expect("accuracy");
+    assert!(acc > 0.3 && acc < 0.8, "{acc}");
+    assert_eq!(b.pairs.len(), 2);
+    app.apply(Command::SetColor(ColorMode::Norm));
+    let d = app.active_dataset().expect("d");
+    assert!(matches!(d.legend, Legend::Ramp { .. }));
+    assert_eq!(d.colors.len(), d.set.rows());
+    app.apply(Command::SetColor(ColorMode::Recall));
+    assert!(matches!(
+        app.active_dataset().expect("d").legend,
+        Legend::Ramp { .. }
+    ));
+    app.apply(Command::SetColor(ColorMode::Cluster));
+    let d = app.active_dataset().expect("d");
+    assert!(matches!(&d.legend, Legend::Categories(c) if c.len() == 10));
+}
+
+#[test]
+fn tsne_animates_and_cancel_keeps_the_app_running() {
+    let mut app = App::new(Settings::default(), None);
+    let set = Arc::new(crate::formats::demo_set(Some(600)).expect("demo"));
+    app.datasets.push(Dataset::new("small".into(), set));
+    app.active = Some(0);
+    app.apply(Command::Project(ProjectSpec::Tsne(TsneParams {
+        iterations: 300,
+        early_exaggeration_iter: 100,
+        ..TsneParams::default()
+    })));
+    settle(&mut app);
+    let m = app.datasets[0].map.as_ref().expect("t-SNE map");
+    assert_eq!(m.method, "t-SNE");
+    assert!(m.finished);
+    assert_eq!(m.coords.len(), 600);
+    // A long run, cancelled once it has drawn an intermediate layout.
+    app.apply(Command::Project(ProjectSpec::Tsne(TsneParams {
+        iterations: 1_000_000,
+        ..TsneParams::default()
+    })));
+    let id = app.jobs[0].id;
+    let t = Instant::now();
+    while app.datasets[0].map.as_ref().is_none_or(|m| m.finished) {
+        app.poll();
+        assert!(t.elapsed() < Duration::from_secs(60), "no preview layout");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    app.apply(Command::CancelJob(id));
+    settle(&mut app);
+    assert!(
+        app.notifications
+            .iter()
+            .any(|n| n.title.contains("cancelled"))
+    );
+}
+
+#[test]
+fn bad_files_become_error_notifications() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("broken.vec");
+    std::fs::write(&bad, "3 4\nfoo 1 2 3 4\nbar 1 2\n").expect("write");
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::OpenPath(bad.clone()));
+    settle(&mut app);
+    assert!(app.datasets.is_empty());
+    let n = app.notifications.last().expect("a notification");
+    assert_eq!(n.level, Severity::Error);
+    assert!(n.details.contains("broken.vec"), "{}", n.details);
+    // A corpus asks for a model instead of failing as a vector file.
+    let corpus = dir.path().join("notes.txt");
+    std::fs::write(&corpus, "The first document.\nAnd a second one here.\n").expect("write");
+    app.apply(Command::OpenPath(corpus.clone()));
+    assert_eq!(app.pending_corpus.as_deref(), Some(corpus.as_path()));
+    assert!(app.settings.recent.len() == 2);
+    app.apply(Command::Dismiss(0));
+    app.apply(Command::Dismiss(99));
+}
+
+#[test]
+fn sessions_and_exports_round_trip() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = demo_app();
+    app.apply(Command::Search("paris".into(), SearchMode::Exact));
+    app.apply(Command::AddBookmark(Bookmark {
+        name: "capitals".into(),
+        dataset: "demo".into(),
+        center: [0.5, -1.0],
+        zoom: 120.0,
+        selection: vec!["paris".into()],
+    }));
+    let path = dir.path().join("s.embedscope.json");
+    app.apply(Command::SaveSession(path.clone()));
+    let saved = Session::load(&path).expect("loads");
+    assert_eq!(saved.datasets.len(), 1);
+    assert_eq!(saved.datasets[0].selection_tokens, vec!["paris"]);
+    assert_eq!(saved.bookmarks[0].name, "capitals");
+    let mut other = App::new(Settings::default(), None);
+    other.apply(Command::OpenSession(path.clone()));
+    settle(&mut other);
+    let d = other.active_dataset().expect("restored");
+    assert_eq!(d.selection.len(), 1);
+    assert_eq!(d.token(d.selection[0]), "paris");
+    assert!(d.map.is_some());
+    assert_eq!(other.bookmarks.len(), 1);
+    // Not a session: a clear error.
+    std::fs::write(dir.path().join("x.json"), "{\"kind\": \"other\"}").expect("write");
+    other.apply(Command::OpenSession(dir.path().join("x.json")));
+    assert_eq!(
+        other.notifications.last().expect("n").level,
+        Severity::Error
+    );
+    // CSV exports quote what needs quoting.
+    let csv = dir.path().join("sel.csv");
+    app.apply(Command::ExportSelectionCsv(csv.clone()));
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    assert!(text.starts_with("token,row,x,y,norm\nparis,"), "{text}");
+    let nb = dir.path().join("nb.csv");
+    app.apply(Command::ExportNeighboursCsv(nb.clone()));
+    let text = std::fs::read_to_string(&nb).expect("csv");
+    assert_eq!(text.lines().count(), 11);
+    assert_eq!(session::csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+}
+
+#[test]
+fn settings_survive_damage_and_keep_defaults() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("settings.json");
+    std::fs::write(&p, "{\"dark\": false}").expect("write");
+    let (s, msg) = Settings::load(&p);
+    assert!(!s.dark && msg.is_none());
+    assert_eq!(s.point_size, Settings::default().point_size);
+    std::fs::write(&p, "{not json").expect("write");
+    let (s, msg) = Settings::load(&p);
+    assert_eq!(s, Settings::default());
+    assert!(msg.expect("message").contains("settings.json"));
+    let mut s = Settings::default();
+    for i in 0..15 {
+        s.add_recent(Path::new(&format!("/tmp/f{i}.vec")));
+    }
+    s.add_recent(Path::new("/tmp/f3.vec"));
+    assert_eq!(s.recent.len(), MAX_RECENT_FOR_TEST);
+    assert_eq!(s.recent[0], Path::new("/tmp/f3.vec"));
+    s.save(&p).expect("save");
+    assert_eq!(Settings::load(&p).0, s);
+}
+
+const MAX_RECENT_FOR_TEST: usize = session::MAX_RECENT;
+
+pub(super) fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compare")
+        .join(name)
+}
+
+#[test]
+fn compare_screen_aligns_maps_links_selection_and_ranks_changes() {
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::OpenPath(fixture("pair_a.vec")));
+    settle(&mut app);
+    app.apply(Command::OpenPath(fixture("pair_b.vec")));
+    settle(&mut app);
+    assert_eq!(app.datasets.len(), 2);
+    // One data set is not enough.
+    app.apply(Command::StartCompare(vec![0, 0]));
+    assert!(app.compare.is_none());
+    assert!(
+        app.notifications
+            .iter()
+            .any(|n| n.title.contains("two or more"))
+    );
+    app.apply(Command::StartCompare(vec![0, 1]));
+    settle(&mut app);
+    let cv = app.compare.as_mut().expect("compare view");
+    assert!(!cv.busy());
+    let l = cv.layouts.as_ref().expect("aligned layouts");
+    assert_eq!(l.tokens.len(), 1000);
+    for m in &cv.maps {
+        let map = m.view.map.as_ref().expect("a map per version");
+        assert_eq!(map.coords.len(), 1000);
+    }
+    assert_eq!(cv.results.len(), 1);
+    let c = &cv.results[0];
+    assert!((c.jaccard[0].mean - 0.264_427_157_723_598_3).abs() < 1e-12);
+    // Coloured by change, with a legend.
+    assert!(matches!(
+        cv.maps[1].view.legend,
+        colors::Legend::Ramp { .. }
+    ));
+    // Ranked list: the most changed first; least changed reverses it.
+    let ranked = cv.ranked(5);
+    assert_eq!(ranked[0].token, "is");
+    assert_eq!(ranked[0].jaccard["jaccard_at_10"], 0.0);
+    cv.most = false;
+    let least = cv.ranked(5);
+    assert!(least[0].jaccard["jaccard_at_10"] > 0.8, "{least:?}");
+    cv.most = true;
+    assert_eq!(cv.ranked(1)[0].token, "is");
+    // Selecting a row on the second map selects the same word on both.
+    let row_b = cv.maps[1].view.set.vocab.get("king").expect("king in B");
+    cv.select_row(1, row_b);
+    let row_a = cv.maps[0].view.set.vocab.get("king").expect("king in A");
+    assert_eq!(cv.maps[0].view.selection, vec![row_a]);
+    assert_eq!(cv.maps[1].view.selection, vec![row_b]);
+    let d = cv.detail().expect("detail").expect("king is shared");
+    assert_eq!(d.a.len(), 10);
+    // Linked hover: a word hovered anywhere has its row in every version.
+    cv.hovered = Some("queen".into());
+    assert_eq!(cv.hovered_row(0), cv.maps[0].view.set.vocab.get("queen"));
+    assert_eq!(cv.hovered_row(1), cv.maps[1].view.set.vocab.get("queen"));
+    let dom = cv.dominoes(4);
+    assert_eq!(dom.len(), 4);
+    assert_eq!(dom[0].token, "is");
+    assert_eq!(dom[0].sides[0].points.len(), 10);
+    assert!(
+        dom[0].sides[0].points.iter().all(|p| !p.2),
+        "Jaccard 0: nothing shared"
+    );
+    app.apply(Command::CloseCompare);
+    assert!(app.compare.is_none());
+}
