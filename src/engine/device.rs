@@ -209,3 +209,26 @@ pub fn select(choice: BackendChoice) -> Result<(Device, BackendInfo), EngineErro
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::encode::Level;
+
+    #[test]
+    fn backend_and_level_names_round_trip() {
+        for b in BackendChoice::ALL {
+            assert_eq!(b.to_string().parse::<BackendChoice>(), Ok(b));
+        }
+        assert_eq!("GPU".parse::<BackendChoice>(), Ok(BackendChoice::Wgpu));
+        assert_eq!("flex".parse::<BackendChoice>(), Ok(BackendChoice::Cpu));
+        let e = "tpu".parse::<BackendChoice>().expect_err("unknown");
+        assert!(e.contains("tpu") && e.contains("wgpu"), "{e}");
+        assert_eq!(BackendKind::Cpu, "cpu");
+        assert_eq!(BackendKind::Wgpu.to_string(), "wgpu");
+        for l in [Level::Sentence, Level::Word] {
+            assert_eq!(l.to_string().parse::<Level>(), Ok(l));
+        }
+        assert!("paragraph".parse::<Level>().is_err());
+    }
+}

@@ -214,3 +214,24 @@ impl Job for Project {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_methods_round_trip_through_their_names() {
+        for m in MapMethod::ALL {
+            assert_eq!(m.to_string().parse::<MapMethod>(), Ok(m));
+            assert_eq!(m, m.name());
+        }
+        assert_eq!("t-sne".parse::<MapMethod>(), Ok(MapMethod::Tsne));
+        let e = "umap".parse::<MapMethod>().expect_err("not a method");
+        assert!(e.contains("umap") && e.contains("t-SNE"), "{e}");
+        assert_eq!(ProjectSpec::Pca.method(), MapMethod::Pca);
+        assert_eq!(
+            ProjectSpec::Tsne(TsneParams::default()).name(),
+            MapMethod::Tsne.name()
+        );
+    }
+}
