@@ -22,7 +22,7 @@ use super::{read_arrow_ipc, read_parquet, write_parquet};
 use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
 use crate::formats::error::{FormatError, Location};
 use crate::formats::write::temp_path;
-use crate::formats::{ErrorKind, LoadOptions};
+use crate::formats::{ErrorKind, LoadOptions, Loaded};
 
 fn set(tokens: &[&str], dim: usize, values: Vec<f32>, meta: &[(&str, Vec<&str>)]) -> EmbeddingSet {
     let vocab = Vocab::from_unique(tokens).unwrap();
@@ -45,6 +45,27 @@ fn set(tokens: &[&str], dim: usize, values: Vec<f32>, meta: &[(&str, Vec<&str>)]
 
 fn opts() -> LoadOptions {
     LoadOptions::default()
+}
+
+fn limit(n: usize) -> LoadOptions {
+    LoadOptions {
+        limit: Some(n),
+        ..opts()
+    }
+}
+
+fn vector_column(name: &str) -> LoadOptions {
+    LoadOptions {
+        vector_column: Some(name.into()),
+        ..opts()
+    }
+}
+
+fn token_column(name: &str) -> LoadOptions {
+    LoadOptions {
+        token_column: Some(name.into()),
+        ..opts()
+    }
 }
 
 /// Writes columns as one Parquet file (in batches of `batch` rows) and returns its path.
@@ -83,6 +104,19 @@ fn err(path: &Path, o: LoadOptions) -> FormatError {
         Ok(l) => panic!("expected an error, read {} rows", l.matrix.rows()),
         Err(e) => e,
     }
+}
+
+/// The tokens read, in order.
+fn tokens(l: &Loaded) -> Vec<&str> {
+    l.vocab.iter().collect()
+}
+
+fn assert_first_warning(l: &Loaded, text: &str) {
+    assert!(
+        l.notes.warnings.first().is_some_and(|w| w.contains(text)),
+        "{:?}",
+        l.notes.warnings
+    );
 }
 
 #[test]
@@ -182,14 +216,7 @@ fn limit_stops_early() {
     let tokens: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
     let toks: Vec<&str> = tokens.iter().map(String::as_str).collect();
     let path = parquet_file(&dir, vec![("token", strings(&toks)), ("v", rows2(n))], 1000);
-    let l = read_parquet(
-        &path,
-        &LoadOptions {
-            limit: Some(2500),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let l = read_parquet(&path, &limit(2500)).unwrap();
     assert_eq!(l.matrix.rows(), 2500);
     assert_eq!(l.vocab.token(2499), "t2499");
     assert_eq!(l.matrix.row(2499), &[2499.0, -2499.0]);
@@ -198,23 +225,10 @@ fn limit_stops_early() {
         l.notes.warnings,
         vec!["limit 2500: later rows were not read".to_string()]
     );
-    let l = read_parquet(
-        &path,
-        &LoadOptions {
-            limit: Some(n),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let l = read_parquet(&path, &limit(n)).unwrap();
     assert_eq!(l.matrix.rows(), n);
     assert!(l.notes.warnings.is_empty());
-    let e = err(
-        &path,
-        LoadOptions {
-            limit: Some(0),
-            ..opts()
-        },
-    );
+    let e = err(&path, limit(0));
     assert!(e.to_string().contains("limit 0"), "{e}");
 }
 
@@ -240,7 +254,7 @@ fn duplicate_tokens_keep_metadata_aligned() {
         2,
     );
     let l = read_parquet(&path, &opts()).unwrap();
-    assert_eq!(l.vocab.iter().collect::<Vec<_>>(), vec!["a", "b", "c"]);
+    assert_eq!(tokens(&l), vec!["a", "b", "c"]);
     assert_eq!(l.matrix.as_slice(), &[0.0, -0.0, 1.0, -1.0, 3.0, -3.0]);
     assert_eq!(l.metadata.column("n").unwrap().values, vec!["0", "1", "3"]);
     assert_eq!(
@@ -326,34 +340,15 @@ fn vector_column_choice() {
             .contains("\"a\", \"b\"; pick one with --vector-column"),
         "{e}"
     );
-    let l = read_parquet(
-        &path,
-        &LoadOptions {
-            vector_column: Some("b".into()),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let l = read_parquet(&path, &vector_column("b")).unwrap();
     assert_eq!(l.params["vector_column"], "b");
-    let e = err(
-        &path,
-        LoadOptions {
-            vector_column: Some("c".into()),
-            ..opts()
-        },
-    );
+    let e = err(&path, vector_column("c"));
     assert!(
         e.to_string().contains("no column named \"c\"")
             && e.to_string().contains("\"b\" (list<float32>)"),
         "{e}"
     );
-    let e = err(
-        &path,
-        LoadOptions {
-            vector_column: Some("token".into()),
-            ..opts()
-        },
-    );
+    let e = err(&path, vector_column("token"));
     assert!(e.to_string().contains("has type string"), "{e}");
 
     let path = parquet_file(
@@ -369,11 +364,7 @@ fn vector_column_choice() {
     assert_eq!(l.params["vector_column"], "Vectors");
     // The other float list is nested: skipped with a warning, not metadata.
     assert!(l.metadata.is_empty());
-    assert!(
-        l.notes.warnings[0].contains("\"a\" (list<float32>) is not kept"),
-        "{:?}",
-        l.notes.warnings
-    );
+    assert_first_warning(&l, "\"a\" (list<float32>) is not kept");
 }
 
 #[test]
@@ -382,31 +373,14 @@ fn token_column_choice() {
     let ids: ArrayRef = Arc::new(Int64Array::from(vec![10, 20]));
     let path = parquet_file(&dir, vec![("id", ids), ("embedding", rows2(2))], 10);
     let l = read_parquet(&path, &opts()).unwrap();
-    assert_eq!(l.vocab.iter().collect::<Vec<_>>(), vec!["0", "1"]);
+    assert_eq!(tokens(&l), vec!["0", "1"]);
     assert_eq!(l.params["token_column"], "#row");
-    assert!(
-        l.notes.warnings[0].contains("row number"),
-        "{:?}",
-        l.notes.warnings
-    );
+    assert_first_warning(&l, "row number");
     assert_eq!(l.metadata.column("id").unwrap().values, vec!["10", "20"]);
-    let l = read_parquet(
-        &path,
-        &LoadOptions {
-            token_column: Some("id".into()),
-            ..opts()
-        },
-    )
-    .unwrap();
-    assert_eq!(l.vocab.iter().collect::<Vec<_>>(), vec!["10", "20"]);
+    let l = read_parquet(&path, &token_column("id")).unwrap();
+    assert_eq!(tokens(&l), vec!["10", "20"]);
     assert!(l.metadata.is_empty() && l.notes.warnings.is_empty());
-    let e = err(
-        &path,
-        LoadOptions {
-            token_column: Some("embedding".into()),
-            ..opts()
-        },
-    );
+    let e = err(&path, token_column("embedding"));
     assert!(e.to_string().contains("holds the vectors"), "{e}");
 
     let path = parquet_file(
@@ -419,25 +393,12 @@ fn token_column_choice() {
         10,
     );
     let l = read_parquet(&path, &opts()).unwrap();
-    assert_eq!(l.vocab.iter().collect::<Vec<_>>(), vec!["x", "y"]);
+    assert_eq!(tokens(&l), vec!["x", "y"]);
     assert_eq!(l.metadata.column("pos").unwrap().values, vec!["n", "v"]);
-    let l = read_parquet(
-        &path,
-        &LoadOptions {
-            token_column: Some("#row".into()),
-            ..opts()
-        },
-    )
-    .unwrap();
-    assert_eq!(l.vocab.iter().collect::<Vec<_>>(), vec!["0", "1"]);
+    let l = read_parquet(&path, &token_column("#row")).unwrap();
+    assert_eq!(tokens(&l), vec!["0", "1"]);
     assert_eq!(l.metadata.columns().len(), 2);
-    let e = err(
-        &path,
-        LoadOptions {
-            token_column: Some("nope".into()),
-            ..opts()
-        },
-    );
+    let e = err(&path, token_column("nope"));
     assert!(
         e.to_string()
             .contains("no column named \"nope\" for the tokens"),
@@ -455,11 +416,7 @@ fn token_column_choice() {
     );
     let l = read_parquet(&path, &opts()).unwrap();
     assert_eq!(l.params["token_column"], "a");
-    assert!(
-        l.notes.warnings[0].contains("took \"a\""),
-        "{:?}",
-        l.notes.warnings
-    );
+    assert_first_warning(&l, "took \"a\"");
 }
 
 #[test]
@@ -517,14 +474,7 @@ fn other_float_types_and_metadata_types() {
     assert_eq!(values("cat"), vec!["noun", "verb"]);
     assert!(l.metadata.column("half").is_none() && l.metadata.column("nested").is_none());
     assert_eq!(l.notes.warnings.len(), 2, "{:?}", l.notes.warnings);
-    let l = read_parquet(
-        &path,
-        &LoadOptions {
-            vector_column: Some("half".into()),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let l = read_parquet(&path, &vector_column("half")).unwrap();
     assert_eq!(l.matrix.as_slice(), &[0.5, -2.0, 1.0, 3.0]);
     assert_eq!(l.matrix.dim(), 2);
 }
@@ -546,34 +496,17 @@ fn arrow_ipc_batches_and_limit() {
     }
     w.finish().unwrap();
     let l = read_arrow_ipc(&path, &opts()).unwrap();
-    assert_eq!(
-        l.vocab.iter().collect::<Vec<_>>(),
-        vec!["a", "b", "c", "d", "e", "f"]
-    );
+    assert_eq!(tokens(&l), vec!["a", "b", "c", "d", "e", "f"]);
     assert_eq!(l.matrix.row(5), &[5.0, -5.0]);
     assert_eq!(l.metadata.column("pos").unwrap().values.len(), 6);
     assert_eq!(l.notes.declared_rows, None);
-    let l = read_arrow_ipc(
-        &path,
-        &LoadOptions {
-            limit: Some(3),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let l = read_arrow_ipc(&path, &limit(3)).unwrap();
     assert_eq!(l.matrix.rows(), 3);
     assert_eq!(
         l.notes.warnings,
         vec!["limit 3: later rows were not read".to_string()]
     );
-    let l = read_arrow_ipc(
-        &path,
-        &LoadOptions {
-            limit: Some(6),
-            ..opts()
-        },
-    )
-    .unwrap();
+    let l = read_arrow_ipc(&path, &limit(6)).unwrap();
     assert!(l.notes.warnings.is_empty());
     // A Parquet file is not an Arrow IPC file, nor the other way round.
     let e = read_parquet(&path, &opts()).err().unwrap();
