@@ -19,7 +19,10 @@ pub use sets::{
     BolukbasiLists, WeatTest, WordSet, bolukbasi, caliskan_tests, named_sets, parse_pairs,
     parse_test_file, parse_word_list, set_by_name, test_by_name,
 };
-pub use versions::{EffectDifference, VersionGrid, across_versions, effect_difference, holm};
+pub use versions::{
+    CellFailure, EffectDifference, VersionGrid, WeatGrid, across_versions, effect_difference, holm,
+    weat_grid,
+};
 pub use weat::{
     Alternative, CaseMode, MissingWord, PValueMethod, Role, WeatOptions, WeatResult, weat,
     weat_on_vectors,
