@@ -469,6 +469,66 @@ pub fn evaluate_pairs(index: &KnnIndex, pairs: &WordPairs, opts: &PairOptions) -
     }
 }
 
+impl From<&AnalogyOptions> for PairOptions {
+    /// The word-pair options that go with analogy options: the same vocabulary restriction,
+    /// case folding and handling of unknown words.
+    fn from(o: &AnalogyOptions) -> PairOptions {
+        PairOptions {
+            restrict_vocab: o.restrict_vocab,
+            case_insensitive: o.case_insensitive,
+            dummy4unknown: o.dummy4unknown,
+        }
+    }
+}
+
+/// The bundled benchmark data, parsed once.
+pub struct BundledBenchmarks {
+    pub analogies: AnalogySet,
+    pub pairs: Vec<(&'static str, WordPairs)>,
+}
+
+impl BundledBenchmarks {
+    /// The Google analogies and every bundled word-pair set (`bundled::PAIR_SETS` order).
+    pub fn load() -> Result<BundledBenchmarks, AnalysisError> {
+        let mut pairs = Vec::with_capacity(bundled::PAIR_SETS.len());
+        for name in bundled::PAIR_SETS {
+            if let Some(p) = bundled::pairs(name) {
+                pairs.push((name, p?));
+            }
+        }
+        Ok(BundledBenchmarks {
+            analogies: bundled::analogies()?,
+            pairs,
+        })
+    }
+}
+
+/// One set's scores on the bundled benchmarks.
+#[derive(Debug, Clone)]
+pub struct BenchmarkScores {
+    pub analogies: AnalogyReport,
+    /// (name, report) for WordSim-353 and SimLex-999
+    pub pairs: Vec<(String, PairReport)>,
+}
+
+/// Analogies with `opts` (progress as evaluate_analogies takes it), then every pair set with the
+/// pair options derived from `opts` (restrict_vocab, case_insensitive, dummy4unknown).
+pub fn run_benchmarks(
+    index: &KnnIndex,
+    bench: &BundledBenchmarks,
+    opts: &AnalogyOptions,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Result<BenchmarkScores, AnalysisError> {
+    let analogies = evaluate_analogies(index, &bench.analogies, opts, progress)?;
+    let popts = PairOptions::from(opts);
+    let pairs = bench
+        .pairs
+        .iter()
+        .map(|(name, p)| (name.to_string(), evaluate_pairs(index, p, &popts)))
+        .collect();
+    Ok(BenchmarkScores { analogies, pairs })
+}
+
 /// Benchmarks bundled with embedscope (see `assets/eval/README.md` for sources and licences).
 pub mod bundled {
     use super::{AnalogySet, AnalysisError, WordPairs};
@@ -496,52 +556,30 @@ pub mod bundled {
     }
 }
 
-/// The bundled benchmark data, parsed once.
-pub struct BundledBenchmarks {
-    pub analogies: AnalogySet,
-    pub pairs: Vec<(&'static str, WordPairs)>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl BundledBenchmarks {
-    pub fn load() -> Result<BundledBenchmarks, AnalysisError> {
-        let mut pairs = Vec::new();
-        for name in bundled::PAIR_SETS {
-            if let Some(p) = bundled::pairs(name) {
-                pairs.push((name, p?));
-            }
-        }
-        Ok(BundledBenchmarks {
-            analogies: bundled::analogies()?,
-            pairs,
-        })
+    #[test]
+    fn pair_options_of_the_default_analogy_options_are_the_default() {
+        assert_eq!(
+            PairOptions::from(&AnalogyOptions::default()),
+            PairOptions::default()
+        );
     }
-}
 
-/// One set's scores on the bundled benchmarks.
-#[derive(Debug, Clone)]
-pub struct BenchmarkScores {
-    pub analogies: AnalogyReport,
-    /// (name, report) for WordSim-353 and SimLex-999.
-    pub pairs: Vec<(String, PairReport)>,
-}
-
-/// Analogies with `opts`, then every pair set with the pair options derived from `opts`.
-pub fn run_benchmarks(
-    index: &KnnIndex,
-    bench: &BundledBenchmarks,
-    opts: &AnalogyOptions,
-    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
-) -> Result<BenchmarkScores, AnalysisError> {
-    let analogies = evaluate_analogies(index, &bench.analogies, opts, progress)?;
-    let popts = PairOptions {
-        restrict_vocab: opts.restrict_vocab,
-        case_insensitive: opts.case_insensitive,
-        dummy4unknown: opts.dummy4unknown,
-    };
-    let pairs = bench
-        .pairs
-        .iter()
-        .map(|(name, p)| (name.to_string(), evaluate_pairs(index, p, &popts)))
-        .collect();
-    Ok(BenchmarkScores { analogies, pairs })
+    #[test]
+    fn bundled_benchmarks_load_every_pair_set() {
+        let b = BundledBenchmarks::load().unwrap();
+        let names: Vec<&str> = b.pairs.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, bundled::PAIR_SETS);
+        assert_eq!(
+            b.analogies
+                .sections
+                .iter()
+                .map(|s| s.questions.len())
+                .sum::<usize>(),
+            19_544
+        );
+    }
 }

@@ -73,7 +73,7 @@ pub fn map_svg(maps: &Maps, v: usize) -> Result<String, ReportError> {
                 format!(
                     "{}: {}",
                     super::label(v),
-                    short_label(&super::render::short_name(name), 40)
+                    short_label(&super::fmt::file_name(name), 40)
                 ),
                 (FONT, 16),
             )
@@ -251,7 +251,7 @@ pub fn bias_svg(b: &BiasSection) -> Result<Option<String>, ReportError> {
                 .label(format!(
                     "{}: {}",
                     super::label(vi),
-                    short_label(&super::render::short_name(name), 30)
+                    short_label(&super::fmt::file_name(name), 30)
                 ))
                 .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
         }

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::sets::WeatTest;
 use super::weat::{PValueMethod, Role, WeatOptions, WeatResult, random_p};
 use crate::analysis::AnalysisError;
 
@@ -226,6 +227,72 @@ pub fn across_versions(
     })
 }
 
+/// A cell of the grid that could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellFailure {
+    pub test: usize,
+    pub version: usize,
+    pub error: AnalysisError,
+}
+
+/// Every test on every version, and the statistics across them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeatGrid {
+    /// `results[test][version]`, None where the cell failed.
+    pub results: Vec<Vec<Option<WeatResult>>>,
+    /// Cells that failed, in grid order.
+    pub failures: Vec<CellFailure>,
+    /// Holm over the grid and the pairwise effect-size differences (`across_versions`).
+    pub across: VersionGrid,
+}
+
+/// Runs `run(test, version)` for every test (outer) and version (inner), reporting
+/// `progress(done, total, test_index, version_index)` before each cell and polling
+/// `cancelled` before each cell and inside `across_versions`; a failing cell is recorded
+/// and the rest still run. `names[version]` labels the differences.
+/// Returns `Err(AnalysisError::Cancelled)` when cancelled (also when `run` returns it).
+pub fn weat_grid(
+    tests: &[WeatTest],
+    names: &[String],
+    opts: &WeatOptions,
+    run: &mut dyn FnMut(&WeatTest, usize) -> Result<WeatResult, AnalysisError>,
+    progress: &mut dyn FnMut(usize, usize, usize, usize),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<WeatGrid, AnalysisError> {
+    let versions = names.len();
+    let total = tests.len() * versions;
+    let mut results = Vec::with_capacity(tests.len());
+    let mut failures = Vec::new();
+    for (ti, test) in tests.iter().enumerate() {
+        let mut row = Vec::with_capacity(versions);
+        for vi in 0..versions {
+            if cancelled() {
+                return Err(AnalysisError::Cancelled);
+            }
+            progress(ti * versions + vi, total, ti, vi);
+            match run(test, vi) {
+                Ok(r) => row.push(Some(r)),
+                Err(AnalysisError::Cancelled) => return Err(AnalysisError::Cancelled),
+                Err(error) => {
+                    failures.push(CellFailure {
+                        test: ti,
+                        version: vi,
+                        error,
+                    });
+                    row.push(None);
+                }
+            }
+        }
+        results.push(row);
+    }
+    let across = across_versions(names, &results, opts, cancelled)?;
+    Ok(WeatGrid {
+        results,
+        failures,
+        across,
+    })
+}
+
 fn name_at(names: &[String], i: usize) -> &str {
     names.get(i).map_or("?", String::as_str)
 }
@@ -249,6 +316,133 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::bias::{WordSet, weat_on_vectors};
+
+    fn set(name: &str, n: usize) -> WordSet {
+        WordSet::new(name, (0..n).map(|i| format!("{name}{i}")).collect())
+    }
+
+    fn test(name: &str) -> WeatTest {
+        WeatTest {
+            name: name.into(),
+            x: set("x", 4),
+            y: set("y", 4),
+            a: set("a", 3),
+            b: set("b", 3),
+            original: None,
+        }
+    }
+
+    /// Vectors where X leans to A and Y to B by `lean`, with a word-dependent spread.
+    fn vectors(lean: f32) -> [Vec<Vec<f32>>; 4] {
+        let word = |i: usize, base: [f32; 3]| {
+            let j = i as f32 * 0.37;
+            vec![
+                base[0] + j.sin() * 0.3,
+                base[1] + j.cos() * 0.3,
+                base[2] + 0.1 * j,
+            ]
+        };
+        [
+            (0..4).map(|i| word(i, [1.0, lean, 0.2])).collect(),
+            (0..4).map(|i| word(i + 7, [lean, 1.0, 0.2])).collect(),
+            (0..3).map(|i| word(i + 13, [1.0, 0.0, 0.5])).collect(),
+            (0..3).map(|i| word(i + 19, [0.0, 1.0, 0.5])).collect(),
+        ]
+    }
+
+    fn opts() -> WeatOptions {
+        WeatOptions {
+            bootstrap: 0,
+            ..WeatOptions::default()
+        }
+    }
+
+    fn names() -> Vec<String> {
+        vec!["v1".into(), "v2".into(), "v3".into()]
+    }
+
+    #[test]
+    fn weat_grid_records_failures_and_runs_the_rest() {
+        let tests = [test("t1"), test("t2")];
+        let o = opts();
+        let mut calls = Vec::new();
+        let mut steps = Vec::new();
+        let g = weat_grid(
+            &tests,
+            &names(),
+            &o,
+            &mut |t, v| {
+                calls.push((t.name.clone(), v));
+                if t.name == "t1" && v == 1 {
+                    return Err(AnalysisError::InvalidParameter("no words".into()));
+                }
+                weat_on_vectors(t, vectors(0.1 * v as f32), &o)
+            },
+            &mut |done, total, ti, vi| steps.push((done, total, ti, vi)),
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!(calls.len(), 6);
+        assert_eq!(calls[2], ("t1".to_string(), 2));
+        assert_eq!(
+            steps,
+            (0..6).map(|k| (k, 6, k / 3, k % 3)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            g.failures,
+            vec![CellFailure {
+                test: 0,
+                version: 1,
+                error: AnalysisError::InvalidParameter("no words".into()),
+            }]
+        );
+        assert!(g.results[0][1].is_none());
+        assert_eq!(g.results.iter().flatten().flatten().count(), 5);
+        // Holm and the differences are those of `across_versions` on the same grid.
+        let direct = across_versions(&names(), &g.results, &o, &|| false).unwrap();
+        assert_eq!(g.across, direct);
+        assert_eq!(g.across.p_holm[0][1], None);
+        // t1: only v1 - v3; t2: every pair.
+        assert_eq!(g.across.differences.len(), 4);
+        assert_eq!(
+            (
+                g.across.differences[0].a.as_str(),
+                g.across.differences[0].b.as_str()
+            ),
+            ("v1", "v3")
+        );
+    }
+
+    #[test]
+    fn weat_grid_stops_when_cancelled() {
+        let tests = [test("t1"), test("t2")];
+        let o = opts();
+        let ran = std::cell::Cell::new(0);
+        let r = weat_grid(
+            &tests,
+            &names(),
+            &o,
+            &mut |t, v| {
+                ran.set(ran.get() + 1);
+                weat_on_vectors(t, vectors(0.1 * v as f32), &o)
+            },
+            &mut |_, _, _, _| {},
+            &|| ran.get() >= 2,
+        );
+        assert_eq!(r, Err(AnalysisError::Cancelled));
+        assert_eq!(ran.get(), 2);
+        // A runner that reports cancellation cancels the grid.
+        let r = weat_grid(
+            &tests,
+            &names(),
+            &o,
+            &mut |_, _| Err(AnalysisError::Cancelled),
+            &mut |_, _, _, _| {},
+            &|| false,
+        );
+        assert_eq!(r, Err(AnalysisError::Cancelled));
+    }
 
     #[test]
     fn holm_matches_statsmodels() {
@@ -284,64 +478,4 @@ mod tests {
         }
         assert_eq!(p, count as f64 / 512.0);
     }
-}
-
-/// A cell of the grid that could not run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CellFailure {
-    pub test: usize,
-    pub version: usize,
-    pub error: AnalysisError,
-}
-
-/// Every test on every version, and the statistics across them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WeatGrid {
-    /// `results[test][version]`, None where the cell failed.
-    pub results: Vec<Vec<Option<WeatResult>>>,
-    /// Cells that failed, in grid order.
-    pub failures: Vec<CellFailure>,
-    /// Holm over the grid and the pairwise effect-size differences (`across_versions`).
-    pub across: VersionGrid,
-}
-
-/// Runs `run(test, version)` for every test (outer) and version (inner).
-pub fn weat_grid(
-    tests: &[super::WeatTest],
-    names: &[String],
-    opts: &WeatOptions,
-    run: &mut dyn FnMut(&super::WeatTest, usize) -> Result<WeatResult, AnalysisError>,
-    progress: &mut dyn FnMut(usize, usize, usize, usize),
-    cancelled: &dyn Fn() -> bool,
-) -> Result<WeatGrid, AnalysisError> {
-    let total = tests.len() * names.len();
-    let mut results = Vec::with_capacity(tests.len());
-    let mut failures = Vec::new();
-    for (ti, test) in tests.iter().enumerate() {
-        let mut row = Vec::with_capacity(names.len());
-        for vi in 0..names.len() {
-            if cancelled() {
-                return Err(AnalysisError::Cancelled);
-            }
-            progress(ti * names.len() + vi, total, ti, vi);
-            match run(test, vi) {
-                Ok(r) => row.push(Some(r)),
-                Err(error) => {
-                    failures.push(CellFailure {
-                        test: ti,
-                        version: vi,
-                        error,
-                    });
-                    row.push(None);
-                }
-            }
-        }
-        results.push(row);
-    }
-    let across = across_versions(names, &results, opts, cancelled)?;
-    Ok(WeatGrid {
-        results,
-        failures,
-        across,
-    })
 }

@@ -1,0 +1,217 @@
+//! [`build`]: every chosen section of a report computed from the analyses (compare per
+//! consecutive pair, aligned maps, the WEAT grid, the bundled benchmarks, integrity), with
+//! progress, cancellation, and notes for the parts that could not be computed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::sections::maps;
+use super::{
+    AnalogyParameters, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo,
+    Measures, PairSection, Parameters, Report, ReportError, ReportOptions, Section, Version,
+    VocabularyDiff, label,
+};
+use crate::analysis::AnalysisError;
+use crate::analysis::bias;
+use crate::analysis::compare::{self, Comparison};
+use crate::analysis::eval::{self, BundledBenchmarks};
+use crate::analysis::knn::KnnIndex;
+use crate::model::tokdiff::TokenizerDiff;
+
+fn cancelled_or(e: AnalysisError) -> ReportError {
+    if e == AnalysisError::Cancelled {
+        ReportError::Cancelled
+    } else {
+        e.into()
+    }
+}
+
+fn bias_section(
+    versions: &[Version],
+    opts: &ReportOptions,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<BiasSection, ReportError> {
+    let names: Vec<String> = versions.iter().map(|v| v.name.clone()).collect();
+    let labels: Vec<String> = (0..versions.len()).map(label).collect();
+    let grid = bias::weat_grid(
+        &opts.probes,
+        &labels,
+        &opts.weat,
+        &mut |test, v| bias::weat(versions[v].set, test, &opts.weat),
+        &mut |_, _, _, _| {},
+        cancelled,
+    )
+    .map_err(cancelled_or)?;
+    let tests: Vec<String> = opts.probes.iter().map(|t| t.name.clone()).collect();
+    Ok(BiasSection::of(&tests, &names, &grid))
+}
+
+/// Computes every chosen section. `tokenizers[p]` is the tokenizer diff of versions `p` and
+/// `p + 1` when both are model folders. `progress` gets a share done (0..1) and a step name;
+/// `cancel` is polled between steps and inside the comparisons.
+pub fn build(
+    versions: &[Version],
+    tokenizers: &[Option<TokenizerDiff>],
+    opts: &ReportOptions,
+    progress: &mut dyn FnMut(f32, &str),
+    cancel: &AtomicBool,
+) -> Result<Report, ReportError> {
+    let cancelled = || cancel.load(Ordering::Relaxed);
+    if versions.len() < 2 {
+        return Err(ReportError::Invalid(format!(
+            "a report compares at least two versions, got {}",
+            versions.len()
+        )));
+    }
+    if opts.sections.is_empty() {
+        return Err(ReportError::Invalid("no report sections chosen".into()));
+    }
+    let has = |s: Section| opts.sections.contains(&s);
+    let check = || {
+        if cancelled() {
+            Err(ReportError::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    let needs_compare = has(Section::Vocabulary)
+        || has(Section::Measures)
+        || has(Section::Words)
+        || has(Section::Maps);
+    let steps = (versions.len() - 1) as f32 + 3.0;
+    let mut notes = Vec::new();
+    let mut comparisons: Vec<Option<Comparison>> = Vec::new();
+    if needs_compare {
+        for (p, w) in versions.windows(2).enumerate() {
+            check()?;
+            progress(
+                p as f32 / steps,
+                &format!("comparing {} and {}", w[0].name, w[1].name),
+            );
+            match compare::compare(w[0].set, w[1].set, &opts.compare, Some(cancel)) {
+                Ok(c) => comparisons.push(Some(c)),
+                Err(AnalysisError::Cancelled) => return Err(ReportError::Cancelled),
+                Err(e) => {
+                    // The sections that need this comparison say why it is missing; the rest
+                    // of the report stands.
+                    for s in [
+                        Section::Vocabulary,
+                        Section::Measures,
+                        Section::Words,
+                        Section::Maps,
+                    ] {
+                        if has(s) && (s != Section::Maps || p == 0) {
+                            notes.push(format!(
+                                "{}: {} vs {}: {e}",
+                                s.name(),
+                                label(p),
+                                label(p + 1)
+                            ));
+                        }
+                    }
+                    comparisons.push(None);
+                }
+            }
+        }
+    }
+    let pairs: Vec<PairSection> = versions
+        .windows(2)
+        .enumerate()
+        .map(|(p, w)| {
+            let c = comparisons.get(p).and_then(Option::as_ref);
+            PairSection {
+                a: w[0].name.clone(),
+                b: w[1].name.clone(),
+                vocabulary: c
+                    .filter(|_| has(Section::Vocabulary))
+                    .map(|c| VocabularyDiff {
+                        summary: c.vocab_summary.clone(),
+                        tokenizer: tokenizers.get(p).cloned().flatten(),
+                    }),
+                measures: c.filter(|_| has(Section::Measures)).map(Measures::of),
+                words: c
+                    .filter(|_| has(Section::Words))
+                    .map(|c| ChangedWords::of(c, opts.words, opts.neighbours.max(1))),
+            }
+        })
+        .collect();
+    let base = (versions.len() - 1) as f32 / steps;
+    let first = comparisons.first().and_then(Option::as_ref);
+    let maps = if has(Section::Maps) && (first.is_some() || !needs_compare) {
+        check()?;
+        progress(base, "aligned maps");
+        match maps(versions, first, opts) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                notes.push(format!("maps: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let bias = if has(Section::Bias) && !opts.probes.is_empty() {
+        check()?;
+        progress(base + 1.0 / steps, "bias probes");
+        Some(bias_section(versions, opts, &cancelled)?)
+    } else {
+        None
+    };
+    let eval = if has(Section::Eval) {
+        let bench = BundledBenchmarks::load()?;
+        let mut out = Vec::new();
+        for (i, v) in versions.iter().enumerate() {
+            check()?;
+            progress(base + 2.0 / steps, &format!("benchmarks of {}", v.name));
+            let scores =
+                eval::run_benchmarks(&KnnIndex::new(v.set), &bench, &opts.analogy, None)?;
+            out.push(EvalVersion::of(i, &v.name, scores));
+        }
+        Some(out)
+    } else {
+        None
+    };
+    let integrity = has(Section::Integrity).then(|| {
+        versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| IntegrityInfo::of(i, v))
+            .collect()
+    });
+    progress(1.0, "done");
+    Ok(Report {
+        title: opts.title.clone(),
+        embedscope_version: env!("CARGO_PKG_VERSION").to_string(),
+        command: opts.command.clone(),
+        sections: opts.sections.clone(),
+        datasets: has(Section::Datasets).then(|| {
+            versions
+                .iter()
+                .enumerate()
+                .map(|(i, v)| DatasetInfo::of(i, v))
+                .collect()
+        }),
+        integrity,
+        pairs,
+        notes,
+        maps,
+        bias,
+        eval,
+        parameters: has(Section::Parameters).then(|| Parameters {
+            compare: opts.compare.clone(),
+            words: opts.words,
+            neighbours: opts.neighbours,
+            map_points: opts.map_points,
+            map_labels: opts.map_labels,
+            weat: (has(Section::Bias) && !opts.probes.is_empty()).then(|| opts.weat.clone()),
+            analogy: has(Section::Eval).then(|| AnalogyParameters {
+                method: match opts.analogy.method {
+                    crate::analysis::analogy::Method::Add => "3CosAdd".into(),
+                    crate::analysis::analogy::Method::Mul => "3CosMul".into(),
+                },
+                restrict_vocab: opts.analogy.restrict_vocab,
+                case_insensitive: opts.analogy.case_insensitive,
+                dummy4unknown: opts.analogy.dummy4unknown,
+            }),
+        }),
+    })
+}

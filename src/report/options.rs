@@ -1,0 +1,204 @@
+//! What a report holds and how it is computed ([`ReportOptions`]), the versions it compares,
+//! and the `embedscope report` command line that regenerates it.
+
+use super::Section;
+use crate::analysis::bias::{WeatOptions, WeatTest};
+use crate::analysis::compare::{self, CompareOptions};
+use crate::analysis::eval::AnalogyOptions;
+use crate::core::EmbeddingSet;
+
+/// What to put in a report and how to compute it.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub title: String,
+    pub sections: Vec<Section>,
+    pub compare: CompareOptions,
+    /// Bias tests run on every version (section `bias`).
+    pub probes: Vec<WeatTest>,
+    pub weat: WeatOptions,
+    /// Analogy and word-pair evaluation (section `eval`): gensim's defaults.
+    pub analogy: AnalogyOptions,
+    /// Words listed with their neighbours per list (most / least changed, most displaced).
+    pub words: usize,
+    /// Neighbours shown per word and version.
+    pub neighbours: usize,
+    /// Shared words drawn on each map (the most frequent ones).
+    pub map_points: usize,
+    /// Most-displaced words labelled on the maps.
+    pub map_labels: usize,
+    /// The command line that regenerates the report.
+    pub command: String,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            title: "Model comparison".into(),
+            sections: Section::ALL.to_vec(),
+            compare: CompareOptions {
+                ks: vec![10, 50],
+                lowercase: false,
+                anchors: compare::Anchors::All,
+                rbo_p: 0.9,
+                drift_pairs: 20_000,
+                seed: 0,
+                top: 10,
+                max_rank: None,
+            },
+            probes: Vec::new(),
+            weat: WeatOptions {
+                permutations: 10_000,
+                bootstrap: 2_000,
+                ..WeatOptions::default()
+            },
+            analogy: AnalogyOptions::default(),
+            words: 10,
+            neighbours: 10,
+            map_points: 2_000,
+            map_labels: 10,
+            command: String::new(),
+        }
+    }
+}
+
+/// One version: its display name (the file as given) and its vectors.
+pub struct Version<'a> {
+    pub name: String,
+    pub set: &'a EmbeddingSet,
+}
+
+/// Quotes one argument for a POSIX shell when it needs it.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+/// `embedscope report ...`: the command line that regenerates a report with these options
+/// from these files (defaults left out, so the line stays readable).
+pub fn command_line(files: &[String], opts: &ReportOptions, out: &str) -> String {
+    let d = ReportOptions::default();
+    let mut args: Vec<String> = vec!["embedscope".into(), "report".into()];
+    args.extend(files.iter().cloned());
+    let mut opt = |name: &str, value: String| {
+        args.push(name.to_string());
+        args.push(value);
+    };
+    if opts.title != d.title {
+        opt("--title", opts.title.clone());
+    }
+    if opts.sections != d.sections {
+        opt(
+            "--sections",
+            opts.sections
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    if !opts.probes.is_empty() {
+        opt(
+            "--probes",
+            opts.probes
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    let c = &opts.compare;
+    if c.ks != d.compare.ks {
+        opt(
+            "-k",
+            c.ks.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    if let compare::Anchors::MostFrequent(n) = c.anchors {
+        opt("--anchors", n.to_string());
+    }
+    if let Some(m) = c.max_rank {
+        opt("--max-rank", m.to_string());
+    }
+    if c.drift_pairs != d.compare.drift_pairs {
+        opt("--pairs", c.drift_pairs.to_string());
+    }
+    if c.seed != d.compare.seed {
+        opt("--seed", c.seed.to_string());
+    }
+    if opts.words != d.words {
+        opt("--words", opts.words.to_string());
+    }
+    if opts.neighbours != d.neighbours {
+        opt("--neighbours", opts.neighbours.to_string());
+    }
+    if opts.map_points != d.map_points {
+        opt("--map-points", opts.map_points.to_string());
+    }
+    if opts.map_labels != d.map_labels {
+        opt("--map-labels", opts.map_labels.to_string());
+    }
+    if !opts.probes.is_empty() {
+        let w = &opts.weat;
+        if w.permutations != d.weat.permutations {
+            opt("--permutations", w.permutations.to_string());
+        }
+        if w.bootstrap != d.weat.bootstrap {
+            opt("--bootstrap", w.bootstrap.to_string());
+        }
+        if w.seed != d.weat.seed {
+            opt("--probe-seed", w.seed.to_string());
+        }
+    }
+    if opts.analogy.restrict_vocab != d.analogy.restrict_vocab {
+        opt("--restrict-vocab", opts.analogy.restrict_vocab.to_string());
+    }
+    let mut line: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    if c.lowercase {
+        line.push("--lowercase".into());
+    }
+    line.push("--out".into());
+    line.push(shell_quote(out));
+    line.join(" ")
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("a/b.vec"), "a/b.vec");
+        assert_eq!(shell_quote("my file"), "'my file'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn command_line_leaves_defaults_out() {
+        let mut o = ReportOptions::default();
+        let files = vec!["a.vec".to_string(), "b c.vec".to_string()];
+        assert_eq!(
+            command_line(&files, &o, "r.html"),
+            "embedscope report a.vec 'b c.vec' --out r.html"
+        );
+        o.compare.seed = 7;
+        o.sections = vec![Section::Datasets, Section::Words];
+        o.compare.lowercase = true;
+        assert_eq!(
+            command_line(&files, &o, "r.md"),
+            "embedscope report a.vec 'b c.vec' --sections datasets,words --seed 7 --lowercase \
+             --out r.md"
+        );
+    }
+}

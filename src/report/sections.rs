@@ -1,0 +1,231 @@
+//! The section builders: each section's value from the analyses of the versions.
+
+use super::{
+    BiasCell, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo, MapWord, Maps,
+    Measures, ReportError, ReportOptions, SimilarityScore, Version, label,
+};
+use crate::analysis::bias::WeatGrid;
+use crate::analysis::compare::{self, Comparison, RankBy, WordDetail};
+use crate::analysis::eval::BenchmarkScores;
+use crate::core::{EmbeddingSet, IntegrityReport, RowScan};
+
+impl DatasetInfo {
+    /// Version `i` (labelled A, B, ...) and its provenance.
+    pub fn of(i: usize, v: &Version) -> DatasetInfo {
+        let p = &v.set.provenance;
+        let param = |k: &str| p.params.get(k).cloned();
+        DatasetInfo {
+            label: label(i),
+            name: v.name.clone(),
+            source: p.source.clone(),
+            format: p.format.clone(),
+            sha256: p.sha256.clone(),
+            file_size: p.file_size,
+            rows: v.set.rows(),
+            dim: v.set.dim(),
+            model_id: p.model_id.clone(),
+            tokenizer_sha256: param("tokenizer_sha256"),
+            weights_sha256: param("weights_sha256"),
+            backend: param("backend"),
+            params: p.params.clone(),
+            warnings: v.set.notes.warnings.clone(),
+        }
+    }
+}
+
+impl IntegrityInfo {
+    /// The integrity report of version `i` (one pass over its rows).
+    pub fn of(i: usize, v: &Version) -> IntegrityInfo {
+        IntegrityInfo {
+            label: label(i),
+            name: v.name.clone(),
+            report: IntegrityReport::new(v.set, &RowScan::new(&v.set.matrix)),
+        }
+    }
+}
+
+impl Measures {
+    /// The global measures of a comparison.
+    pub fn of(c: &Comparison) -> Measures {
+        Measures {
+            jaccard: c.jaccard.clone(),
+            rbo: c.rbo.clone(),
+            linear_cka: c.linear_cka,
+            procrustes: c.procrustes.clone(),
+            drift: c.drift.clone(),
+        }
+    }
+}
+
+fn details(c: &Comparison, order: Vec<usize>, n: usize, k: usize) -> Vec<WordDetail> {
+    order
+        .into_iter()
+        .take(n)
+        .filter_map(|i| c.detail(&c.vocab.tokens[i], k).ok())
+        .collect()
+}
+
+impl ChangedWords {
+    /// The `words` most changed, least changed and most displaced words of a comparison (its
+    /// ranking, within its `max_rank`), each with its `neighbours` nearest shared words in
+    /// both versions. With `neighbours` 0 no neighbours are listed and the Jaccard values are
+    /// those of the comparison's smallest k.
+    pub fn of(c: &Comparison, words: usize, neighbours: usize) -> ChangedWords {
+        let k = if neighbours == 0 {
+            c.k()
+        } else {
+            neighbours.min(c.k())
+        }
+        .max(1);
+        let mr = c.options.max_rank;
+        let list = |by: RankBy, most: bool| {
+            let mut d = details(c, c.ranked(by, most, mr), words, k);
+            if neighbours == 0 {
+                for w in &mut d {
+                    w.a.clear();
+                    w.b.clear();
+                }
+            }
+            d
+        };
+        ChangedWords {
+            k,
+            most_changed: list(RankBy::Neighbourhood, true),
+            least_changed: list(RankBy::Neighbourhood, false),
+            most_displaced: list(RankBy::Displacement, true),
+        }
+    }
+}
+
+pub(super) fn maps(
+    versions: &[Version],
+    first: Option<&Comparison>,
+    opts: &ReportOptions,
+) -> Result<Maps, ReportError> {
+    let sets: Vec<&EmbeddingSet> = versions.iter().map(|v| v.set).collect();
+    let layout = compare::aligned_layouts(&sets, opts.compare.lowercase)?;
+    let n = layout.tokens.len();
+    let drawn = opts.map_points.min(n);
+    // One scale for every map: the first map's root-mean-square radius becomes 1.
+    let rms = (layout.coords[0]
+        .iter()
+        .map(|p| f64::from(p[0]).powi(2) + f64::from(p[1]).powi(2))
+        .sum::<f64>()
+        / n.max(1) as f64)
+        .sqrt();
+    let scale = if rms > 0.0 && rms.is_finite() {
+        (1.0 / rms) as f32
+    } else {
+        1.0
+    };
+    let coords: Vec<Vec<[f32; 2]>> = layout
+        .coords
+        .iter()
+        .map(|cs| cs.iter().map(|p| [p[0] * scale, p[1] * scale]).collect())
+        .collect();
+    let index: hashbrown::HashMap<&str, usize> = layout
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    // Labels: the most displaced words of the first pair that every version has.
+    let mut labelled = Vec::new();
+    if let Some(c) = first {
+        for i in c.ranked(RankBy::Displacement, true, c.options.max_rank) {
+            if labelled.len() >= opts.map_labels {
+                break;
+            }
+            if let Some(&j) = index.get(c.vocab.tokens[i].as_str()) {
+                labelled.push(MapWord {
+                    token: layout.tokens[j].clone(),
+                    positions: coords.iter().map(|cs| cs[j]).collect(),
+                });
+            }
+        }
+    }
+    Ok(Maps {
+        method: format!(
+            "top two principal axes of {}; every later version aligned to it by orthogonal \
+             Procrustes on the {n} words all versions share; one scale for all maps (the first \
+             map's root-mean-square radius is 1)",
+            versions.first().map_or("", |v| v.name.as_str())
+        ),
+        versions: versions.iter().map(|v| v.name.clone()).collect(),
+        shared_words: n,
+        drawn,
+        labelled,
+        points: coords.iter().map(|cs| cs[..drawn].to_vec()).collect(),
+    })
+}
+
+impl BiasSection {
+    /// The bias section of a WEAT grid: `tests[t]` named the grid's rows, `versions[v]` its
+    /// columns (labelled A, B, ... in the cells); the differences keep the names the grid gave
+    /// them. Failed cells are listed as "test on label: reason", then the differences that
+    /// failed.
+    pub fn of(tests: &[String], versions: &[String], grid: &WeatGrid) -> BiasSection {
+        let mut errors: Vec<String> = grid
+            .failures
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} on {}: {}",
+                    tests.get(f.test).map_or("?", String::as_str),
+                    label(f.version),
+                    f.error
+                )
+            })
+            .collect();
+        errors.extend(grid.across.errors.iter().cloned());
+        let mut results = Vec::new();
+        for (row, holm_row) in grid.results.iter().zip(&grid.across.p_holm) {
+            for (vi, (cell, p_holm)) in row.iter().zip(holm_row).enumerate() {
+                let (Some(r), Some(p_holm)) = (cell, p_holm) else {
+                    continue;
+                };
+                results.push(BiasCell {
+                    test: r.test.clone(),
+                    label: label(vi),
+                    version: versions.get(vi).cloned().unwrap_or_default(),
+                    n: [r.n.x, r.n.y, r.n.a, r.n.b],
+                    effect_size: r.effect_size,
+                    statistic: r.statistic,
+                    ci95: (!r.ci95.iter().any(|x| x.is_nan())).then_some(r.ci95),
+                    p_value: r.p_value,
+                    p_value_method: r.p_value_method.clone(),
+                    p_holm: *p_holm,
+                    missing: r
+                        .missing
+                        .iter()
+                        .map(|m| format!("{}:{}", m.set.label(), m.word))
+                        .collect(),
+                });
+            }
+        }
+        BiasSection {
+            tests: tests.to_vec(),
+            versions: versions.to_vec(),
+            results,
+            differences: grid.across.differences.clone(),
+            correction: "holm".into(),
+            errors,
+        }
+    }
+}
+
+impl EvalVersion {
+    /// Version `i`'s scores on the bundled benchmarks.
+    pub fn of(i: usize, name: &str, scores: BenchmarkScores) -> EvalVersion {
+        EvalVersion {
+            label: label(i),
+            version: name.to_string(),
+            analogies: scores.analogies,
+            similarity: scores
+                .pairs
+                .into_iter()
+                .map(|(benchmark, report)| SimilarityScore { benchmark, report })
+                .collect(),
+        }
+    }
+}

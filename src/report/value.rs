@@ -1,0 +1,322 @@
+//! The report value: the [`Section`]s a report can hold and the types of every number in
+//! them. [`Report`] is serialised as the JSON report; the renderers lay it out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::ReportError;
+use crate::analysis::bias::{self, WeatOptions};
+use crate::analysis::compare::{self, CompareOptions, WordDetail};
+use crate::analysis::eval::{self, AnalogyReport};
+use crate::core::IntegrityReport;
+use crate::model::tokdiff::TokenizerDiff;
+
+/// The parts a report can hold; each is optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    /// The data sets and their provenance.
+    Datasets,
+    /// NaN/Inf/zero rows, duplicates, invalid UTF-8 of each side.
+    Integrity,
+    /// Shared and one-sided tokens, and the tokenizer diff of model folders.
+    Vocabulary,
+    /// Global comparison measures (Jaccard@k, RBO, CKA, Procrustes, drift).
+    Measures,
+    /// The most and least changed words with their neighbours in each version.
+    Words,
+    /// Maps of every version in one aligned frame.
+    Maps,
+    /// Bias probes side by side with intervals, p-values and the correction.
+    Bias,
+    /// Evaluation benchmarks (analogies, WordSim-353, SimLex-999) of each version.
+    Eval,
+    /// Every parameter and seed.
+    Parameters,
+}
+
+impl Section {
+    pub const ALL: [Section; 9] = [
+        Section::Datasets,
+        Section::Integrity,
+        Section::Vocabulary,
+        Section::Measures,
+        Section::Words,
+        Section::Maps,
+        Section::Bias,
+        Section::Eval,
+        Section::Parameters,
+    ];
+
+    /// The name used by `--sections` and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Datasets => "datasets",
+            Section::Integrity => "integrity",
+            Section::Vocabulary => "vocabulary",
+            Section::Measures => "measures",
+            Section::Words => "words",
+            Section::Maps => "maps",
+            Section::Bias => "bias",
+            Section::Eval => "eval",
+            Section::Parameters => "parameters",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Datasets => "Data sets and provenance",
+            Section::Integrity => "Integrity",
+            Section::Vocabulary => "Vocabulary and tokenizer",
+            Section::Measures => "Global measures",
+            Section::Words => "Most and least changed words",
+            Section::Maps => "Aligned maps",
+            Section::Bias => "Bias probes",
+            Section::Eval => "Evaluation benchmarks",
+            Section::Parameters => "Parameters",
+        }
+    }
+
+    /// Parses `all` or a comma-separated list of names (order and repeats do not matter).
+    pub fn parse_list(spec: &str) -> Result<Vec<Section>, ReportError> {
+        let mut out = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "all" {
+                out.extend(Section::ALL);
+                continue;
+            }
+            match Section::ALL.iter().find(|s| s.name() == part) {
+                Some(s) => out.push(*s),
+                None => {
+                    return Err(ReportError::Invalid(format!(
+                        "unknown report section {part:?}; sections: all, {}",
+                        Section::ALL.map(Section::name).join(", ")
+                    )));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(ReportError::Invalid(
+                "no report sections chosen (e.g. all, or datasets,measures,words)".into(),
+            ));
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// A data set and where it came from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DatasetInfo {
+    /// "A", "B", "C", ...
+    pub label: String,
+    pub name: String,
+    pub source: String,
+    pub format: String,
+    pub sha256: Option<String>,
+    pub file_size: Option<u64>,
+    pub rows: usize,
+    pub dim: usize,
+    pub model_id: Option<String>,
+    pub tokenizer_sha256: Option<String>,
+    pub weights_sha256: Option<String>,
+    /// Backend and adapter that encoded the vectors (model folders).
+    pub backend: Option<String>,
+    /// Every load / encode parameter recorded with the set.
+    pub params: BTreeMap<String, String>,
+    /// Warnings recorded while loading.
+    pub warnings: Vec<String>,
+}
+
+/// One side's integrity.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IntegrityInfo {
+    pub label: String,
+    pub name: String,
+    pub report: IntegrityReport,
+}
+
+/// Global measures of one compared pair.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Measures {
+    pub jaccard: Vec<compare::JaccardStats>,
+    pub rbo: compare::RboStats,
+    pub linear_cka: f64,
+    pub procrustes: compare::ProcrustesSummary,
+    pub drift: compare::Drift,
+}
+
+/// Ranked words of one pair, each with its neighbours in both versions.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangedWords {
+    /// The neighbourhood size the ranking and the lists use.
+    pub k: usize,
+    pub most_changed: Vec<WordDetail>,
+    pub least_changed: Vec<WordDetail>,
+    pub most_displaced: Vec<WordDetail>,
+}
+
+/// The vocabulary of one pair.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VocabularyDiff {
+    pub summary: compare::VocabSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<TokenizerDiff>,
+}
+
+/// One compared pair (each version with the next).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PairSection {
+    pub a: String,
+    pub b: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<VocabularyDiff>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measures: Option<Measures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<ChangedWords>,
+}
+
+/// A labelled word on the maps.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MapWord {
+    pub token: String,
+    /// Its position in each version's map.
+    pub positions: Vec<[f32; 2]>,
+}
+
+/// Maps of every version in the first one's frame.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Maps {
+    pub method: String,
+    pub versions: Vec<String>,
+    /// Words in every version.
+    pub shared_words: usize,
+    /// Words drawn on each map.
+    pub drawn: usize,
+    pub labelled: Vec<MapWord>,
+    /// Positions of the drawn words per version (drawn on the images, not written to JSON).
+    #[serde(skip)]
+    pub points: Vec<Vec<[f32; 2]>>,
+}
+
+/// One bias test on one version.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BiasCell {
+    pub test: String,
+    /// "A", "B", ...
+    pub label: String,
+    pub version: String,
+    /// Words found per set (x, y, a, b).
+    pub n: [usize; 4],
+    pub effect_size: f64,
+    pub statistic: f64,
+    /// 95% percentile bootstrap interval (None when no bootstrap was run).
+    pub ci95: Option<[f64; 2]>,
+    pub p_value: f64,
+    pub p_value_method: bias::PValueMethod,
+    pub p_holm: f64,
+    /// Words missing from the vocabulary, as "set:word".
+    pub missing: Vec<String>,
+}
+
+/// The bias section.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BiasSection {
+    pub tests: Vec<String>,
+    pub versions: Vec<String>,
+    pub results: Vec<BiasCell>,
+    /// Differences name the versions by label ("A", "B", ...).
+    pub differences: Vec<bias::EffectDifference>,
+    /// "holm": over every result above, and separately over the differences.
+    pub correction: String,
+    /// Tests that could not run on a version (the reason), and differences that failed.
+    pub errors: Vec<String>,
+}
+
+/// Word-pair similarity benchmark of one version.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SimilarityScore {
+    pub benchmark: String,
+    pub report: eval::PairReport,
+}
+
+/// The benchmarks of one version.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EvalVersion {
+    pub label: String,
+    pub version: String,
+    pub analogies: AnalogyReport,
+    pub similarity: Vec<SimilarityScore>,
+}
+
+/// Every parameter behind the numbers.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Parameters {
+    pub compare: CompareOptions,
+    pub words: usize,
+    pub neighbours: usize,
+    pub map_points: usize,
+    pub map_labels: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weat: Option<WeatOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analogy: Option<AnalogyParameters>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AnalogyParameters {
+    pub method: String,
+    pub restrict_vocab: usize,
+    pub case_insensitive: bool,
+    pub dummy4unknown: bool,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub title: String,
+    pub embedscope_version: String,
+    /// The command line that regenerates this report.
+    pub command: String,
+    pub sections: Vec<Section>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<Vec<DatasetInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<Vec<IntegrityInfo>>,
+    /// Each version compared with the next.
+    pub pairs: Vec<PairSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maps: Option<Maps>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bias: Option<BiasSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eval: Option<Vec<EvalVersion>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Parameters>,
+    /// Parts of chosen sections that could not be computed, as "section: reason" (the rest of
+    /// the report stands).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_parse() {
+        assert_eq!(Section::parse_list("all").unwrap(), Section::ALL.to_vec());
+        assert_eq!(
+            Section::parse_list("words, datasets,words").unwrap(),
+            vec![Section::Datasets, Section::Words]
+        );
+        let e = Section::parse_list("datasets,nope")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"nope\"") && e.contains("measures"), "{e}");
+        assert!(Section::parse_list(" , ").is_err());
+    }
+}
