@@ -162,8 +162,7 @@ pub fn build(
         for (i, v) in versions.iter().enumerate() {
             check()?;
             progress(base + 2.0 / steps, &format!("benchmarks of {}", v.name));
-            let scores =
-                eval::run_benchmarks(&KnnIndex::new(v.set), &bench, &opts.analogy, None)?;
+            let scores = eval::run_benchmarks(&KnnIndex::new(v.set), &bench, &opts.analogy, None)?;
             out.push(EvalVersion::of(i, &v.name, scores));
         }
         Some(out)

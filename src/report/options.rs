@@ -171,7 +171,6 @@ pub fn command_line(files: &[String], opts: &ReportOptions, out: &str) -> String
     line.join(" ")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,7 +136,12 @@ fn table(head: &[String], rows: &[Vec<Cell>], out: &mut String) {
         if i > 0 {
             line.push_str(GAP);
         }
-        pad(head.get(i).map_or("", String::as_str), *w, numeric[i], &mut line);
+        pad(
+            head.get(i).map_or("", String::as_str),
+            *w,
+            numeric[i],
+            &mut line,
+        );
     }
     push_line(&line, out);
     push_line(
@@ -174,7 +179,11 @@ mod tests {
                 "x",
                 &["word", "score", "p"],
                 vec![
-                    vec![Cell::Text("a\u{202e}b".into()), Cell::Num(0.5, 3), Cell::P(0.01)],
+                    vec![
+                        Cell::Text("a\u{202e}b".into()),
+                        Cell::Num(0.5, 3),
+                        Cell::P(0.01),
+                    ],
                     vec![
                         Cell::Text("longer".into()),
                         Cell::Num(-12.26, 1),

@@ -181,9 +181,7 @@ pub(super) fn bias_of(
 
 pub(super) fn eval(r: &Report, b: &mut Vec<Block>) {
     let Some(list) = &r.eval else { return };
-    let corr = |c: &Option<Correlation>| {
-        c.as_ref().map_or(Cell::Empty, |c| Cell::Num(c.r, 4))
-    };
+    let corr = |c: &Option<Correlation>| c.as_ref().map_or(Cell::Empty, |c| Cell::Num(c.r, 4));
     let corr_p = |c: &Option<Correlation>| {
         c.as_ref()
             .and_then(|c| c.p_value)
