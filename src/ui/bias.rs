@@ -14,6 +14,7 @@ use crate::app::bias::{
     BiasCommand, CASE_MODES, DirectResult, ROLES, effect_series, lines, missing_text,
 };
 use crate::app::{App, Command, JobKind};
+use crate::report::fmt::{p_value as fmt_p, short};
 
 /// The window's own fields (not part of the app state).
 #[derive(Debug, Clone, Default)]
@@ -32,19 +33,6 @@ pub enum Tab {
     Direct,
 }
 
-/// A long data set name cut in the middle (the end tells versions apart).
-fn short(name: &str, n: usize) -> String {
-    let count = name.chars().count();
-    if count <= n {
-        return name.to_string();
-    }
-    let head = n / 3;
-    let tail = n.saturating_sub(3 + head);
-    let h: String = name.chars().take(head).collect();
-    let t: String = name.chars().skip(count - tail).collect();
-    format!("{h}...{t}")
-}
-
 /// Table cells hold names up to this many characters (the full name on hover).
 const NAME_CHARS: usize = 36;
 
@@ -57,16 +45,6 @@ const PALETTE: [Color32; 6] = [
     Color32::from_rgb(142, 36, 170),
     Color32::from_rgb(0, 172, 193),
 ];
-
-fn fmt_p(p: f64) -> String {
-    if p.is_nan() {
-        "-".into()
-    } else if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
 
 fn bias_cmd(cmds: &mut Vec<Command>, c: BiasCommand) {
     cmds.push(Command::Bias(c));
