@@ -425,7 +425,7 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
                     &a.files[p + 1],
                     tokenizers[p].as_ref(),
                     &a.word
-                )
+                )?
             );
         }
         if !conditions.is_empty() && breached.is_empty() {

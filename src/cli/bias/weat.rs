@@ -110,7 +110,7 @@ pub(super) fn weat(a: &WeatArgs) -> Result<(), CliError> {
     if a.json {
         print_results_json(a, &grid, json!({"load": load_s, "statistics": stats_s}));
     } else {
-        print!("{}", text(a, &tests, &grid, &opts, stats_s));
+        print!("{}", text(a, &tests, &grid, &opts, stats_s)?);
     }
     Ok(())
 }
@@ -147,7 +147,7 @@ fn text(
     grid: &bias::WeatGrid,
     opts: &WeatOptions,
     seconds: f64,
-) -> String {
+) -> Result<String, CliError> {
     let labels: Vec<String> = (0..a.files.len()).map(report::label).collect();
     let mut out = format!(
         "Versions: {}.\n\n",
@@ -169,7 +169,8 @@ fn text(
                 .map_or_else(|| t.name.clone(), |r| r.test.clone())
         })
         .collect();
-    // The differences name the versions by label, as the tables do.
+    // The differences name the versions by label, as the tables do (a file given twice gets
+    // the label of its first place).
     let mut labelled = grid.clone();
     for d in &mut labelled.across.differences {
         for name in [&mut d.a, &mut d.b] {
@@ -178,9 +179,8 @@ fn text(
             }
         }
     }
-    out.push_str(&render::text::bias(&BiasSection::of(
-        &names, &a.files, &labelled,
-    )));
+    let section = BiasSection::of(&names, &a.files, &labelled);
+    out.push_str(&render::text::bias(&section).map_err(|e| CliError::Runtime(e.into()))?);
     for t in tests {
         if let Some(o) = &t.original
             && !o.d.is_empty()
@@ -195,5 +195,5 @@ fn text(
         "\n\nBootstrap: {} replicates; {seconds:.2} s\n",
         opts.bootstrap
     ));
-    out
+    Ok(out)
 }

@@ -84,7 +84,7 @@ pub(super) fn human(
     name_b: &str,
     tokenizer: Option<&TokenizerDiff>,
     words: &[String],
-) -> String {
+) -> Result<String, CliError> {
     let s = &c.vocab_summary;
     let mut o = String::new();
     let _ = writeln!(o, "A: {name_a} ({} x {})", s.rows_a, c.procrustes.dim_a);
@@ -109,7 +109,7 @@ pub(super) fn human(
         words: Some(ChangedWords::of(c, c.options.top, 0)),
     };
     o.push('\n');
-    o.push_str(&render::text::pair(0, &pair));
+    o.push_str(&render::text::pair(0, &pair).map_err(|e| CliError::Runtime(e.into()))?);
     let k = c.k();
     if let Some(m) = c.options.max_rank {
         let _ = writeln!(o, "\nRanked: the words up to frequency rank {m}.");
@@ -145,7 +145,7 @@ pub(super) fn human(
         "\ntime {:.2} s (neighbours {:.2} s)",
         c.timing.total, c.timing.neighbours
     );
-    o
+    Ok(o)
 }
 
 pub(super) fn per_word_csv(c: &Comparison) -> String {
