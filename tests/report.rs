@@ -571,6 +571,27 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 #[test]
+fn hostile_tokens_are_visible_in_plain_text() {
+    let r = hostile_report();
+    let text = render::text::report(&r).expect("text");
+    assert!(
+        !has_raw_hazard(&text),
+        "raw control/bidi character in plain text"
+    );
+    assert!(text.contains("evil\\u{202e}txt.exe"));
+    assert!(text.contains("line1\\nline2"));
+    // Each table's columns line up: every row of the measures table is as wide as its rule.
+    let lines: Vec<&str> = text.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.starts_with("measure "))
+        .expect("measures table");
+    let rule = lines[head + 1];
+    assert!(rule.starts_with("-----") && rule.contains("  -"), "{rule}");
+    assert!(lines[head + 2].starts_with("mean Jaccard@"));
+}
+
+#[test]
 fn hostile_tokens_are_escaped_in_csv_and_json() {
     let r = hostile_report();
     let tables = render::csv_tables(&r).expect("csv");

@@ -1,5 +1,8 @@
 //! `embedscope bias weat|direct|debias|ripa|sets`: bias probes on vector files (and, for WEAT,
-//! SEAT-style probes on sentence-encoder model folders).
+//! SEAT-style probes on sentence-encoder model folders). The arguments, the word lists and
+//! the direction probes are here; WEAT runs in [`weat`].
+
+mod weat;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,13 +10,10 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use embedscope::analysis::bias::{
-    self, Alternative, CaseMode, DebiasOptions, WeatOptions, WeatResult, WeatTest, WordSet, seat,
+    self, Alternative, CaseMode, DebiasOptions, WeatOptions, WeatTest, WordSet,
 };
 use embedscope::core::EmbeddingSet;
-use embedscope::engine::device::{self, BackendChoice};
-use embedscope::engine::encode::{self, Level};
 use embedscope::formats::{self, Format};
-use embedscope::model::Encoder;
 use serde_json::{Value, json};
 
 use super::{CliError, LoadArgs, print_json, usage};
@@ -284,12 +284,6 @@ fn tests_of(a: &WeatArgs) -> Result<Vec<WeatTest>, CliError> {
     Ok(tests)
 }
 
-/// A loaded version: vectors, or an encoder for SEAT.
-enum Version {
-    Vectors(Box<EmbeddingSet>),
-    Encoder(Box<Encoder>, usize, usize),
-}
-
 fn weat_options(a: &WeatArgs) -> Result<WeatOptions, CliError> {
     if !(0.0..=1.0).contains(&a.max_missing) {
         return Err(usage("--max-missing is a share between 0 and 1"));
@@ -314,227 +308,13 @@ fn weat_options(a: &WeatArgs) -> Result<WeatOptions, CliError> {
     })
 }
 
-fn run_test(v: &Version, test: &WeatTest, opts: &WeatOptions) -> Result<WeatResult, CliError> {
-    match v {
-        Version::Vectors(set) => Ok(bias::weat(set, test, opts)?),
-        Version::Encoder(enc, batch, max_tokens) => {
-            let st = seat::sentence_test(test);
-            let mut vecs: [Vec<Vec<f32>>; 4] = Default::default();
-            for (slot, set) in vecs.iter_mut().zip([&st.x, &st.y, &st.a, &st.b]) {
-                let texts: Vec<&str> = set.words.iter().map(String::as_str).collect();
-                *slot = enc
-                    .encode(&texts, *batch, *max_tokens)
-                    .map_err(|e| CliError::Runtime(e.into()))?;
-            }
-            Ok(bias::weat_on_vectors(&st, vecs, opts)?)
-        }
-    }
-}
-
-fn result_json(model: &str, r: &WeatResult, p_holm: f64) -> Value {
-    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.insert("model".into(), json!(model));
-        m.insert("p_holm".into(), json!(p_holm));
-        // NaN is not JSON: an interval that was not computed is null.
-        if r.ci95.iter().any(|x| x.is_nan()) {
-            m.insert("ci95".into(), Value::Null);
-        }
-    }
-    v
-}
-
-fn fmt_p(p: f64) -> String {
-    if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
-
 pub fn bias(a: &BiasArgs) -> Result<(), CliError> {
     match &a.command {
-        BiasCommand::Weat(w) => weat(w),
+        BiasCommand::Weat(w) => weat::weat(w),
         BiasCommand::Direct(d) => direct(d),
         BiasCommand::Debias(d) => debias(d),
         BiasCommand::Ripa(r) => ripa(r),
         BiasCommand::Sets(s) => sets(s),
-    }
-}
-
-fn weat(a: &WeatArgs) -> Result<(), CliError> {
-    let opts = weat_options(a)?;
-    let tests = tests_of(a)?;
-    if a.batch_size == 0 {
-        return Err(usage("--batch-size must be at least 1"));
-    }
-    let t0 = Instant::now();
-    let mut versions = Vec::with_capacity(a.files.len());
-    for f in &a.files {
-        if Path::new(f).is_dir() {
-            let choice = BackendChoice::from_name(&a.backend)
-                .ok_or_else(|| usage(format!("--backend {}: auto, wgpu or cpu", a.backend)))?;
-            let (dev, info) = device::select(choice).map_err(|e| CliError::Runtime(e.into()))?;
-            eprintln!("{f}: {}", info.describe());
-            let enc =
-                Encoder::load(Path::new(f), &dev, None).map_err(|e| CliError::Runtime(e.into()))?;
-            let eo = encode::options_for(&enc, &info, Level::Sentence, a.batch_size);
-            versions.push(Version::Encoder(
-                Box::new(enc),
-                eo.batch_size,
-                eo.max_tokens,
-            ));
-        } else {
-            versions.push(Version::Vectors(Box::new(a.load.load(f)?.set)));
-        }
-    }
-    let load_s = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    // results[test][version]
-    let mut results: Vec<Vec<WeatResult>> = Vec::new();
-    for test in &tests {
-        let mut row = Vec::new();
-        for (f, v) in a.files.iter().zip(&versions) {
-            row.push(run_test(v, test, &opts).map_err(|e| prefix(e, f))?);
-        }
-        results.push(row);
-    }
-    let grid: Vec<Vec<Option<WeatResult>>> = results
-        .iter()
-        .map(|row| row.iter().cloned().map(Some).collect())
-        .collect();
-    let across = bias::across_versions(&a.files, &grid, &opts, &|| false)?;
-    if let Some(e) = across.errors.first() {
-        return Err(CliError::Runtime(anyhow::anyhow!("{e}")));
-    }
-    let holm: Vec<f64> = across.p_holm.iter().flatten().flatten().copied().collect();
-    let diffs = across.differences;
-    let stats_s = t1.elapsed().as_secs_f64();
-    let seconds = json!({"load": load_s, "statistics": stats_s});
-    if a.json {
-        let mut items = Vec::new();
-        let mut k = 0;
-        for row in &results {
-            for (f, r) in a.files.iter().zip(row) {
-                items.push(result_json(f, r, holm[k]));
-                k += 1;
-            }
-        }
-        if items.len() == 1 {
-            let mut one = items.remove(0);
-            if let Value::Object(m) = &mut one {
-                m.insert("seconds".into(), seconds);
-            }
-            print_json(&one);
-        } else {
-            print_json(&json!({
-                "results": items,
-                "differences": diffs,
-                "correction": "holm",
-                "seconds": seconds,
-            }));
-        }
-        return Ok(());
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<10} {:<28} {:>13} {:>8} {:>19} {:>10} {:>9} {:>9}",
-        "test", "model", "n x/y/a/b", "effect", "95% CI", "statistic", "p", "p (Holm)"
-    );
-    let mut k = 0;
-    for (test, row) in tests.iter().zip(&results) {
-        for (f, r) in a.files.iter().zip(row) {
-            let ci = if r.ci95[0].is_nan() {
-                "-".to_string()
-            } else {
-                format!("[{:.3}, {:.3}]", r.ci95[0], r.ci95[1])
-            };
-            let _ = writeln!(
-                out,
-                "{:<10} {:<28} {:>13} {:>8.4} {:>19} {:>10.4} {:>9} {:>9}",
-                test.name,
-                short(f, 28),
-                format!("{}/{}/{}/{}", r.n.x, r.n.y, r.n.a, r.n.b),
-                r.effect_size,
-                ci,
-                r.statistic,
-                fmt_p(r.p_value),
-                fmt_p(holm[k]),
-            );
-            k += 1;
-            if !r.missing.is_empty() {
-                let words: Vec<String> = r
-                    .missing
-                    .iter()
-                    .map(|m| format!("{}:{}", m.set.label(), m.word))
-                    .collect();
-                let _ = writeln!(out, "           missing: {}", words.join(", "));
-            }
-        }
-        if let Some(o) = &test.original
-            && !o.d.is_empty()
-        {
-            let _ = writeln!(out, "           original IAT: d = {}, p = {}", o.d, o.p);
-        }
-    }
-    if !diffs.is_empty() {
-        let _ = writeln!(
-            out,
-            "\ndifferences of effect sizes (on the target words both have):"
-        );
-        for d in &diffs {
-            let _ = writeln!(
-                out,
-                "{:<10} {} - {}: {:.4} - {:.4} = {:+.4}   p = {}  (Holm {})",
-                d.test,
-                short(&d.a, 24),
-                short(&d.b, 24),
-                d.effect_a,
-                d.effect_b,
-                d.difference,
-                fmt_p(d.p_value),
-                fmt_p(d.p_holm)
-            );
-        }
-    }
-    let method = match results.first().and_then(|r| r.first()) {
-        Some(r) => match &r.p_value_method {
-            bias::PValueMethod::Exact { partitions } => {
-                format!("exact over {partitions} partitions")
-            }
-            bias::PValueMethod::Permutations { permutations, seed } => {
-                format!("{permutations} random partitions, seed {seed}")
-            }
-        },
-        None => String::new(),
-    };
-    let _ = writeln!(
-        out,
-        "\np: one-sided permutation test ({method}); CI: percentile bootstrap, {} replicates; \
-         Holm over the {} p-values above; {:.2} s",
-        opts.bootstrap,
-        holm.len(),
-        stats_s
-    );
-    print!("{out}");
-    Ok(())
-}
-
-fn prefix(e: CliError, file: &str) -> CliError {
-    match e {
-        CliError::Runtime(err) => CliError::Runtime(anyhow::anyhow!("{file}: {err}")),
-        other => other,
-    }
-}
-
-fn short(s: &str, n: usize) -> String {
-    let count = s.chars().count();
-    if count <= n {
-        s.to_string()
-    } else {
-        let tail: String = s.chars().skip(count - (n - 3)).collect();
-        format!("...{tail}")
     }
 }
 

@@ -1,24 +1,25 @@
 //! `embedscope compare A B [C...]`: what changed between versions of a model, and a release
-//! gate (`--fail-if`, exit code 3).
+//! gate (`--fail-if`, exit code 3). The arguments, loading (or encoding) the versions and the
+//! comparison are here; what is written (JSON, CSV, text) is in [`output`].
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+mod output;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::Args;
-use embedscope::analysis::compare::{
-    self, Anchors, CompareOptions, Comparison, Condition, RankBy, gate,
-};
+use embedscope::analysis::compare::{self, Anchors, CompareOptions, Condition, gate};
 use embedscope::core::EmbeddingSet;
 use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::encode::{self, Level, SentenceCollector};
+use embedscope::formats::CacheStatus;
 use embedscope::formats::corpus::{Corpus, CorpusOptions};
-use embedscope::formats::{self, CacheStatus, csv_field};
 use embedscope::model::{Encoder, tokdiff};
 use serde_json::{Value, json};
+
+use self::output::{human, pair_json, per_word_csv, version_json, vocab_csv, write_file};
 
 use super::progress::Bar;
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
@@ -274,349 +275,6 @@ fn options(a: &CompareArgs) -> Result<(CompareOptions, Vec<Condition>), CliError
     Ok((opts, conditions))
 }
 
-fn version_json(file: &str, l: &Loaded) -> Value {
-    let p = &l.set.provenance;
-    json!({
-        "file": file,
-        "format": p.format,
-        "sha256": p.sha256,
-        "rows": l.set.rows(),
-        "dim": l.set.dim(),
-    })
-}
-
-fn changes_json(c: &Comparison, by: RankBy, most: bool) -> Value {
-    serde_json::to_value(c.top_changes(by, most, c.options.top)).unwrap_or(Value::Null)
-}
-
-/// The JSON object of one compared pair.
-fn pair_json(c: &Comparison, words: &[String], gate_rows: &[Value]) -> Value {
-    let by_k = |f: &dyn Fn(&compare::JaccardStats) -> f64| -> BTreeMap<String, f64> {
-        c.jaccard.iter().map(|j| (j.k.to_string(), f(j))).collect()
-    };
-    let details: Vec<Value> = words
-        .iter()
-        .map(|w| match c.detail(w, c.k()) {
-            Ok(d) => serde_json::to_value(d).unwrap_or(Value::Null),
-            Err(e) => json!({"token": w, "error": e.to_string()}),
-        })
-        .collect();
-    let s = &c.vocab_summary;
-    let mut v = json!({
-        "shared_vocab": s.shared,
-        "only_a": s.only_a,
-        "only_b": s.only_b,
-        "excluded": s.excluded,
-        "vocab": s,
-        "integrity": {"a": c.integrity_a, "b": c.integrity_b},
-        "ks": c.options.ks,
-        "mean_jaccard_at_k": by_k(&|j| j.mean),
-        "median_jaccard_at_k": by_k(&|j| j.median),
-        "jaccard": c.jaccard,
-        "rbo": c.rbo.mean,
-        "rbo_detail": c.rbo,
-        "linear_cka": c.linear_cka,
-        "procrustes_disparity": c.procrustes.disparity,
-        "procrustes": c.procrustes,
-        "drift": c.drift,
-        "most_changed": changes_json(c, RankBy::Neighbourhood, true),
-        "least_changed": changes_json(c, RankBy::Neighbourhood, false),
-        "most_displaced": changes_json(c, RankBy::Displacement, true),
-        "max_rank": c.options.max_rank,
-        "options": c.options,
-        "timing_s": c.timing,
-    });
-    if !details.is_empty() {
-        v["words"] = Value::Array(details);
-    }
-    if !gate_rows.is_empty() {
-        v["gate"] = Value::Array(gate_rows.to_vec());
-    }
-    v
-}
-
-fn human(c: &Comparison, name_a: &str, name_b: &str, words: &[String]) -> String {
-    let s = &c.vocab_summary;
-    let mut o = String::new();
-    let _ = writeln!(o, "A: {name_a} ({} x {})", s.rows_a, c.procrustes.dim_a);
-    let _ = writeln!(o, "B: {name_b} ({} x {})", s.rows_b, c.procrustes.dim_b);
-    let _ = writeln!(
-        o,
-        "vocabulary: {} shared, {} only in A, {} only in B{}{}",
-        s.shared,
-        s.only_a,
-        s.only_b,
-        if s.excluded > 0 {
-            format!(", {} shared left out (NaN/Inf/zero vectors)", s.excluded)
-        } else {
-            String::new()
-        },
-        if s.lowercase {
-            " (lowercase matching)"
-        } else {
-            ""
-        }
-    );
-    let ex = |l: &[compare::OnlyToken]| {
-        l.iter()
-            .take(8)
-            .map(|t| t.token.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    if s.only_a > 0 {
-        let _ = writeln!(
-            o,
-            "  only in A: {}{}",
-            ex(&s.only_a_examples),
-            if s.only_a > 8 { " ..." } else { "" }
-        );
-    }
-    if s.only_b > 0 {
-        let _ = writeln!(
-            o,
-            "  only in B: {}{}",
-            ex(&s.only_b_examples),
-            if s.only_b > 8 { " ..." } else { "" }
-        );
-    }
-    for (side, r) in [("A", &c.integrity_a), ("B", &c.integrity_b)] {
-        if r.nan_rows + r.inf_rows + r.zero_rows > 0 {
-            let _ = writeln!(
-                o,
-                "  integrity {side}: {} NaN, {} Inf, {} zero rows",
-                r.nan_rows, r.inf_rows, r.zero_rows
-            );
-        }
-    }
-    let _ = writeln!(
-        o,
-        "\nneighbourhoods (cosine, within the shared vocabulary):"
-    );
-    for j in &c.jaccard {
-        let _ = writeln!(
-            o,
-            "  Jaccard@{:<3} mean {:.4}  median {:.4}",
-            j.k, j.mean, j.median
-        );
-    }
-    let _ = writeln!(
-        o,
-        "  RBO@{} (p = {}) mean {:.4}",
-        c.rbo.depth, c.rbo.p, c.rbo.mean
-    );
-    let p = &c.procrustes;
-    let _ = writeln!(o, "\ngeometry:");
-    let _ = writeln!(o, "  linear CKA            {:.4}", c.linear_cka);
-    let _ = writeln!(o, "  Procrustes disparity  {:.4}", p.disparity);
-    let _ = writeln!(
-        o,
-        "  aligned cosine        mean {:.4}  median {:.4}",
-        p.aligned_cosine_mean, p.aligned_cosine_median
-    );
-    let _ = writeln!(o, "  ({})", p.method);
-    let d = &c.drift;
-    let _ = writeln!(o, "\ndrift ({} sampled word pairs):", d.pairs);
-    let _ = writeln!(
-        o,
-        "  row norm mean         A {:.4}  B {:.4}   (KS of relative norms {:.3})",
-        d.a.row_norm_mean, d.b.row_norm_mean, d.norm_ks
-    );
-    let _ = writeln!(
-        o,
-        "  pair cosine mean      A {:.4}  B {:.4}   (KS {:.3})",
-        d.a.pair_cosine_mean, d.b.pair_cosine_mean, d.pair_cosine_ks
-    );
-    let _ = writeln!(
-        o,
-        "  centroid norm         A {:.4}  B {:.4}",
-        d.a.centroid_norm, d.b.centroid_norm
-    );
-    let _ = writeln!(
-        o,
-        "  Spearman of pair cosines {:.4}  -> drift score {:.4}",
-        d.pair_cosine_spearman, d.drift_score
-    );
-    let k = c.k();
-    let filt = c
-        .options
-        .max_rank
-        .map_or(String::new(), |m| format!(", frequency rank <= {m}"));
-    for (title, by, most) in [
-        ("most changed neighbourhoods", RankBy::Neighbourhood, true),
-        ("least changed neighbourhoods", RankBy::Neighbourhood, false),
-        ("most displaced after alignment", RankBy::Displacement, true),
-    ] {
-        let _ = writeln!(o, "\n{title} (Jaccard@{k}{filt}):");
-        let _ = writeln!(
-            o,
-            "  {:<24} {:>6} {:>9} {:>9}",
-            "word", "rank", "Jaccard", "aligned"
-        );
-        for w in c.top_changes(by, most, c.options.top) {
-            let j = w
-                .jaccard
-                .get(&format!("jaccard_at_{k}"))
-                .copied()
-                .unwrap_or(f64::NAN);
-            let _ = writeln!(
-                o,
-                "  {:<24} {:>6} {:>9.3} {:>9.3}",
-                w.token, w.rank, j, w.aligned_cosine
-            );
-        }
-    }
-    for w in words {
-        match c.detail(w, k) {
-            Ok(d) => {
-                let _ = writeln!(
-                    o,
-                    "\n'{}' (rank {}): Jaccard@{k} {:.3}, aligned cosine {:.3}   [* = in both]",
-                    d.token, d.rank, d.jaccard, d.aligned_cosine
-                );
-                let _ = writeln!(o, "  {:<30} {:<30}", "A", "B");
-                for (x, y) in d.a.iter().zip(&d.b) {
-                    let cell = |n: &compare::SideNeighbour| {
-                        format!(
-                            "{}{} {:.3}",
-                            if n.shared { "*" } else { " " },
-                            n.token,
-                            n.similarity
-                        )
-                    };
-                    let _ = writeln!(o, "  {:<30} {:<30}", cell(x), cell(y));
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(o, "\n'{w}': {e}");
-            }
-        }
-    }
-    let _ = writeln!(
-        o,
-        "\ntime {:.2} s (neighbours {:.2} s)",
-        c.timing.total, c.timing.neighbours
-    );
-    o
-}
-
-fn tokenizer_text(td: &tokdiff::TokenizerDiff) -> String {
-    let mut o = String::new();
-    let side = |s: &tokdiff::TokenizerSummary| {
-        format!(
-            "{} {} tokens, max length {}, {}",
-            s.model,
-            s.vocab_size,
-            s.max_length.map_or("none".to_string(), |m| m.to_string()),
-            s.normalizer
-        )
-    };
-    let _ = writeln!(o, "tokenizers:");
-    let _ = writeln!(o, "  A: {}", side(&td.a));
-    let _ = writeln!(o, "  B: {}", side(&td.b));
-    for n in &td.notes {
-        let _ = writeln!(o, "  note: {n}");
-    }
-    let _ = writeln!(
-        o,
-        "  {} of {} corpus words tokenised differently ({:.1}%); pieces per word A {:.2} B {:.2}; \
-         [UNK] A {:.1}% B {:.1}%",
-        td.words_different,
-        td.words_checked,
-        100.0 * td.share_different,
-        td.mean_pieces_a,
-        td.mean_pieces_b,
-        100.0 * td.unk_share_a,
-        100.0 * td.unk_share_b
-    );
-    for e in td.examples.iter().take(8) {
-        let _ = writeln!(
-            o,
-            "    {:<20} A: {:<30} B: {}",
-            e.word,
-            e.a.join(" "),
-            e.b.join(" ")
-        );
-    }
-    o.push('\n');
-    o
-}
-
-fn per_word_csv(c: &Comparison) -> String {
-    let k = c.k();
-    let mut o = String::from("token,rank");
-    for j in &c.jaccard {
-        let _ = write!(o, ",jaccard_at_{}", j.k);
-    }
-    let _ = writeln!(
-        o,
-        ",rbo_at_{k},aligned_cosine,neighbours_a_at_{k},neighbours_b_at_{k}"
-    );
-    let names = |l: &[u32]| {
-        l[..k]
-            .iter()
-            .map(|&j| c.vocab.tokens[j as usize].as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    for i in 0..c.shared() {
-        let _ = write!(o, "{},{}", csv_field(&c.vocab.tokens[i]), c.rank[i]);
-        for v in &c.word_jaccard {
-            let _ = write!(o, ",{}", v[i]);
-        }
-        let _ = writeln!(
-            o,
-            ",{},{},{},{}",
-            c.word_rbo[i],
-            c.word_aligned_cosine[i],
-            csv_field(&names(c.neighbours_a.of(i))),
-            csv_field(&names(c.neighbours_b.of(i)))
-        );
-    }
-    o
-}
-
-fn vocab_csv(c: &Comparison) -> String {
-    let mut o = String::from("token,side,count,reason\n");
-    let cnt = |x: Option<u64>| x.map_or(String::new(), |v| v.to_string());
-    for t in &c.vocab.only_a {
-        let _ = writeln!(o, "{},only_a,{},", csv_field(&t.token), cnt(t.count));
-    }
-    for t in &c.vocab.only_b {
-        let _ = writeln!(o, "{},only_b,{},", csv_field(&t.token), cnt(t.count));
-    }
-    for e in &c.vocab.excluded {
-        let _ = writeln!(
-            o,
-            "{},excluded_{},,{}",
-            csv_field(&e.token),
-            e.side,
-            e.reason
-        );
-    }
-    for (t, kept) in &c.vocab.merged_a {
-        let _ = writeln!(
-            o,
-            "{},merged_a,,case variant of {}",
-            csv_field(t),
-            csv_field(kept)
-        );
-    }
-    for (t, kept) in &c.vocab.merged_b {
-        let _ = writeln!(
-            o,
-            "{},merged_b,,case variant of {}",
-            csv_field(t),
-            csv_field(kept)
-        );
-    }
-    o
-}
-
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
-    formats::atomic_write(path, text.as_bytes()).map_err(CliError::from)
-}
-
 /// Loads each version: vector files as they are, model folders by encoding the corpus; and the
 /// tokenizer diff of each consecutive pair of model folders.
 pub(super) fn load_versions(
@@ -759,10 +417,16 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
             if p > 0 {
                 println!("\n{}", "=".repeat(72));
             }
-            if let Some(td) = &tokenizers[p] {
-                print!("{}", tokenizer_text(td));
-            }
-            print!("{}", human(c, &a.files[p], &a.files[p + 1], &a.word));
+            print!(
+                "{}",
+                human(
+                    c,
+                    &a.files[p],
+                    &a.files[p + 1],
+                    tokenizers[p].as_ref(),
+                    &a.word
+                )?
+            );
         }
         if !conditions.is_empty() && breached.is_empty() {
             println!("\ngate: all {} conditions clear", conditions.len());

@@ -342,16 +342,7 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
             println!("  explained variance ratio {}", r.join(" "));
         }
         if let Some(q) = &q {
-            println!(
-                "  trustworthiness@{kq} {:.4}  kNN preservation@{kq} {:.4}{}",
-                q.trustworthiness,
-                q.knn_preservation,
-                if q.sampled {
-                    format!(" (on a random sample of {} points)", q.evaluated)
-                } else {
-                    String::new()
-                }
-            );
+            println!("  {}", q.summary());
         }
         println!("  {compute:.2} s");
     }

@@ -30,6 +30,25 @@ pub struct Quality {
     pub recall: Vec<f32>,
 }
 
+impl Quality {
+    /// The two measures in one line, and the sample they were computed on when there was one:
+    /// "trustworthiness@10 0.9512  kNN preservation@10 0.4321 (on a random sample of 5000
+    /// points)".
+    pub fn summary(&self) -> String {
+        let k = self.k;
+        format!(
+            "trustworthiness@{k} {:.4}  kNN preservation@{k} {:.4}{}",
+            self.trustworthiness,
+            self.knn_preservation,
+            if self.sampled {
+                format!(" (on a random sample of {} points)", self.evaluated)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
 /// Seeded choice of `s` distinct indices out of `n` (partial Fisher-Yates), sorted.
 pub(crate) fn sample_indices(n: usize, s: usize, seed: u64) -> Vec<usize> {
     let mut rng = super::Rng::new(seed ^ 0x005E_ED0F_5A4D_u64);
@@ -281,4 +300,30 @@ pub fn quality(
         sampled,
         recall,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_k_and_the_sample() {
+        let mut q = Quality {
+            k: 10,
+            trustworthiness: 0.95123,
+            knn_preservation: 0.5,
+            evaluated: 5000,
+            sampled: false,
+            recall: Vec::new(),
+        };
+        assert_eq!(
+            q.summary(),
+            "trustworthiness@10 0.9512  kNN preservation@10 0.5000"
+        );
+        q.sampled = true;
+        assert!(
+            q.summary()
+                .ends_with(" (on a random sample of 5000 points)")
+        );
+    }
 }

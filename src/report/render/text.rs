@@ -20,13 +20,13 @@ pub fn report(r: &Report) -> Result<String, ReportError> {
 
 /// Pair `p`'s vocabulary, tokenizer diff, global measures and changed words, as far as `pr`
 /// holds them, laid out as in a report.
-pub fn pair(p: usize, pr: &PairSection) -> String {
-    render(&layout::pair(p, pr))
+pub fn pair(p: usize, pr: &PairSection) -> Result<String, ReportError> {
+    Ok(render(&layout::pair(p, pr)?))
 }
 
 /// A bias section laid out as in a report.
-pub fn bias(s: &BiasSection) -> String {
-    render(&layout::bias(s))
+pub fn bias(s: &BiasSection) -> Result<String, ReportError> {
+    Ok(render(&layout::bias(s)?))
 }
 
 fn render(blocks: &[Block]) -> String {

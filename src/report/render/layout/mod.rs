@@ -81,42 +81,29 @@ fn pair_title(p: usize, pr: &PairSection) -> String {
 
 /// Pair `p`'s vocabulary, measures and changed words, each under its section's heading (no
 /// images): the comparison of one pair on its own.
-pub(crate) fn pair(p: usize, pr: &PairSection) -> Vec<Block> {
+pub(crate) fn pair(p: usize, pr: &PairSection) -> Result<Vec<Block>, ReportError> {
     let mut b = Vec::new();
+    let heading = |s: Section| Block::Heading(2, s.title().into(), s.name().into());
     if pr.vocabulary.is_some() {
-        b.push(Block::Heading(
-            2,
-            Section::Vocabulary.title().into(),
-            Section::Vocabulary.name().into(),
-        ));
+        b.push(heading(Section::Vocabulary));
         pairs::vocabulary_of(p, pr, &mut b);
     }
     if let Some(m) = &pr.measures {
-        b.push(Block::Heading(
-            2,
-            Section::Measures.title().into(),
-            Section::Measures.name().into(),
-        ));
-        // Without images no chart is drawn, so this cannot fail.
-        let _ = pairs::measures_of(&[(p, m)], &mut b, false);
+        b.push(heading(Section::Measures));
+        pairs::measures_of(&[(p, m)], &mut b, false)?;
     }
     if pr.words.is_some() {
-        b.push(Block::Heading(
-            2,
-            Section::Words.title().into(),
-            Section::Words.name().into(),
-        ));
+        b.push(heading(Section::Words));
         pairs::words_of(p, pr, &mut b);
     }
-    b
+    Ok(b)
 }
 
 /// The bias section's blocks on their own (no images).
-pub(crate) fn bias(s: &BiasSection) -> Vec<Block> {
+pub(crate) fn bias(s: &BiasSection) -> Result<Vec<Block>, ReportError> {
     let mut b = Vec::new();
-    // Without images no chart is drawn, so this cannot fail.
-    let _ = probes::bias_of(s, &mut b, false);
-    b
+    probes::bias_of(s, &mut b, false)?;
+    Ok(b)
 }
 
 fn datasets(r: &Report, b: &mut Vec<Block>) {
