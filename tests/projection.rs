@@ -414,7 +414,10 @@ mod tsne_tests {
             },
         ] {
             assert!(
-                matches!(p.check(10_000, 50), Err(ProjectError::Param(_))),
+                matches!(
+                    p.check().and_then(|v| v.check_input(10_000, 50)),
+                    Err(ProjectError::Param(_))
+                ),
                 "{p:?}"
             );
         }

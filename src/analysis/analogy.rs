@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AnalysisError;
 use super::expr::{Expr, Term};
-use super::knn::{CHUNK, KnnIndex, Metric, Neighbor, Scorer};
+use super::knn::{CHUNK, KnnIndex, Metric, Neighbor, Scorer, TopN};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -18,11 +18,45 @@ pub enum Method {
 }
 
 impl Method {
+    pub const ALL: [Method; 2] = [Method::Add, Method::Mul];
+
     pub fn name(self) -> &'static str {
         match self {
             Method::Add => "add",
             Method::Mul => "mul",
         }
+    }
+
+    /// The method's published name: 3CosAdd or 3CosMul.
+    pub fn title(self) -> &'static str {
+        match self {
+            Method::Add => "3CosAdd",
+            Method::Mul => "3CosMul",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    /// `add` (3CosAdd) or `mul` (3CosMul), in any case.
+    fn from_str(s: &str) -> Result<Method, String> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names = Method::ALL.map(Method::name);
+                format!(
+                    "unknown analogy method '{s}'; expected one of: {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -105,9 +139,7 @@ pub fn cosmul_batch(
     k: usize,
     restrict: Option<usize>,
 ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
-    if k == 0 {
-        return Err(AnalysisError::ZeroK);
-    }
+    TopN::check(k)?;
     let Some(&(p0, n0)) = questions.first() else {
         return Ok(Vec::new());
     };
@@ -152,4 +184,20 @@ pub fn cosmul_batch(
                 .collect()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Method;
+
+    #[test]
+    fn method_names_round_trip() {
+        for m in Method::ALL {
+            assert_eq!(m.to_string().parse::<Method>(), Ok(m));
+            assert_eq!(m.name().to_uppercase().parse::<Method>(), Ok(m));
+        }
+        assert_eq!(Method::Mul.title(), "3CosMul");
+        let e = "div".parse::<Method>().unwrap_err();
+        assert!(e.contains("'div'") && e.contains("add, mul"), "{e}");
+    }
 }

@@ -29,6 +29,8 @@ pub enum Metric {
 }
 
 impl Metric {
+    pub const ALL: [Metric; 3] = [Metric::Cosine, Metric::Dot, Metric::Euclidean];
+
     pub fn name(self) -> &'static str {
         match self {
             Metric::Cosine => "cosine",
@@ -36,14 +38,51 @@ impl Metric {
             Metric::Euclidean => "euclidean",
         }
     }
+}
 
-    pub fn from_name(s: &str) -> Option<Metric> {
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = String;
+
+    /// A metric's name or alias (`cos`, `ip`, `inner`, `l2`), in any case.
+    fn from_str(s: &str) -> Result<Metric, String> {
         match s.to_ascii_lowercase().as_str() {
-            "cosine" | "cos" => Some(Metric::Cosine),
-            "dot" | "ip" | "inner" => Some(Metric::Dot),
-            "euclidean" | "l2" => Some(Metric::Euclidean),
-            _ => None,
+            "cosine" | "cos" => Ok(Metric::Cosine),
+            "dot" | "ip" | "inner" => Ok(Metric::Dot),
+            "euclidean" | "l2" => Ok(Metric::Euclidean),
+            _ => Err(format!(
+                "unknown metric '{s}'; expected one of: {}",
+                Metric::ALL.map(Metric::name).join(", ")
+            )),
         }
+    }
+}
+
+/// How many results a query returns: the `k` of a neighbour search (the CLI's `neighbors -k`,
+/// the app's inspector) and the top-n of an analogy. At least [`TopN::MIN`]; there is no upper
+/// limit (a search returns at most the rows it searches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TopN(usize);
+
+impl TopN {
+    pub const MIN: usize = 1;
+
+    /// `k` if it is at least [`TopN::MIN`], else [`AnalysisError::ZeroK`].
+    pub fn check(k: usize) -> Result<TopN, AnalysisError> {
+        if k < Self::MIN {
+            return Err(AnalysisError::ZeroK);
+        }
+        Ok(TopN(k))
+    }
+
+    pub fn get(self) -> usize {
+        self.0
     }
 }
 
@@ -348,9 +387,7 @@ impl<'a> KnnIndex<'a> {
         restrict: Option<usize>,
         engine: Engine,
     ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
-        if k == 0 {
-            return Err(AnalysisError::ZeroK);
-        }
+        TopN::check(k)?;
         let dim = self.set.dim();
         for q in queries {
             if q.vector.len() != dim {
@@ -723,5 +760,28 @@ mod tests {
         assert!(idx.vector_query(&[0.0, 0.0], Metric::Cosine).is_err());
         assert!(idx.vector_query(&[1.0], Metric::Cosine).is_err());
         assert!(idx.search(&[], 0, Metric::Cosine, None).is_err());
+    }
+
+    #[test]
+    fn metric_names_round_trip_and_top_n_is_at_least_one() {
+        for m in Metric::ALL {
+            assert_eq!(m.to_string().parse::<Metric>(), Ok(m));
+            assert_eq!(m.name().to_uppercase().parse::<Metric>(), Ok(m));
+        }
+        assert_eq!("l2".parse::<Metric>(), Ok(Metric::Euclidean));
+        let e = "manhattan".parse::<Metric>().unwrap_err();
+        assert!(
+            e.contains("'manhattan'") && e.contains("cosine, dot, euclidean"),
+            "{e}"
+        );
+        assert_eq!(TopN::check(0), Err(AnalysisError::ZeroK));
+        assert_eq!(TopN::check(1).map(TopN::get), Ok(1));
+        let idx_set = set(&[&[1.0, 0.0], &[0.0, 1.0]]);
+        let index = KnnIndex::new(&idx_set);
+        let q = index.token_query("w0", Metric::Cosine).unwrap();
+        assert_eq!(
+            index.search(&[q], 0, Metric::Cosine, None),
+            Err(AnalysisError::ZeroK)
+        );
     }
 }

@@ -16,6 +16,7 @@ use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, Format};
 use serde_json::{Value, json};
 
+use super::values::{AlternativeArg, BackendArg, CaseModeArg, FormatArg};
 use super::{CliError, LoadArgs, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -56,13 +57,13 @@ pub enum BiasCommand {
 #[derive(Args, Debug, Clone)]
 pub struct CaseArg {
     /// How words are matched: auto (lowercase for an uncased vocabulary), exact, lower.
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "exact", "lower"])]
-    pub case: String,
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = CaseModeArg::Auto)]
+    pub case: CaseModeArg,
 }
 
 impl CaseArg {
     fn mode(&self) -> CaseMode {
-        self.case.parse().unwrap_or_default()
+        CaseMode::from(self.case)
     }
 }
 
@@ -106,14 +107,14 @@ pub struct WeatArgs {
     #[command(flatten)]
     pub case: CaseArg,
     /// Tail of the p-value: greater (X more associated with A), less, two-sided.
-    #[arg(long, value_name = "ALT", default_value = "greater", value_parser = ["greater", "less", "two-sided"])]
-    pub alternative: String,
+    #[arg(long, value_name = "ALT", value_enum, default_value_t = AlternativeArg::Greater)]
+    pub alternative: AlternativeArg,
     /// Accept target sets of different sizes.
     #[arg(long)]
     pub allow_unequal: bool,
-    /// Backend for model folders: auto, wgpu or cpu.
-    #[arg(long, default_value = "auto")]
-    pub backend: String,
+    /// Backend for model folders.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
+    pub backend: BackendArg,
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
     /// Print one JSON object.
@@ -167,8 +168,8 @@ pub struct DebiasArgs {
     /// Output file (format from the extension, or --to).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    #[arg(long, value_name = "FORMAT")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true)]
+    pub to: Option<FormatArg>,
     #[command(flatten)]
     pub dir: DirectionArgs,
     /// Equality pairs (default: Bolukbasi's equalize and definitional pairs).
@@ -303,7 +304,7 @@ fn weat_options(a: &WeatArgs) -> Result<WeatOptions, CliError> {
         seed: a.seed,
         max_missing: a.max_missing,
         case: a.case.mode(),
-        alternative: a.alternative.parse::<Alternative>().map_err(usage)?,
+        alternative: Alternative::from(a.alternative),
         allow_unequal: a.allow_unequal,
     })
 }
@@ -404,12 +405,7 @@ fn direct(a: &DirectArgs) -> Result<(), CliError> {
 }
 
 fn debias(a: &DebiasArgs) -> Result<(), CliError> {
-    let to = match &a.to {
-        Some(name) => {
-            Some(Format::from_name(name).ok_or_else(|| usage(format!("unknown format '{name}'")))?)
-        }
-        None => None,
-    };
+    let to = a.to.map(Format::from);
     let set = a.load.load(&a.file)?.set;
     let dir = direction_of(&set, &a.dir)?;
     let b = bias::bolukbasi();

@@ -7,12 +7,14 @@ use clap::Args;
 use embedscope::analysis::analogy::{self, Method};
 use embedscope::analysis::eval::{self, AnalogyOptions, AnalogySet, PairOptions, WordPairs};
 use embedscope::analysis::expr::Expr;
+use embedscope::analysis::knn::TopN;
 use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
 use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan};
 use embedscope::formats::{self, CacheStatus, Format};
 use serde_json::{Value, json};
 
 use super::progress::Bar;
+use super::values::{AnalogyMethodArg, FormatArg, MetricArg};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 fn cache_name(c: &CacheStatus) -> Value {
@@ -166,8 +168,8 @@ pub struct NeighborsArgs {
     /// Neighbours per query.
     #[arg(short, default_value_t = 10)]
     pub k: usize,
-    #[arg(long, default_value = "cosine", value_parser = ["cosine", "dot", "euclidean"])]
-    pub metric: String,
+    #[arg(long, value_enum, default_value_t = MetricArg::Cosine)]
+    pub metric: MetricArg,
     /// More queries, one per line.
     #[arg(long, value_name = "FILE")]
     pub queries_file: Option<PathBuf>,
@@ -199,10 +201,10 @@ fn neighbor_json(set: &EmbeddingSet, list: &[Neighbor]) -> Vec<Value> {
 }
 
 pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
-    if a.k == 0 {
-        return Err(usage("-k must be at least 1"));
-    }
-    let metric = Metric::from_name(&a.metric).ok_or_else(|| usage("unknown metric"))?;
+    let k = TopN::check(a.k)
+        .map_err(|_| usage("-k must be at least 1"))?
+        .get();
+    let metric = Metric::from(a.metric);
     let mut texts = a.queries.clone();
     if let Some(f) = &a.queries_file {
         let s = std::fs::read_to_string(f).map_err(|e| {
@@ -257,7 +259,7 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
     let bar = Bar::new("searching", false);
     let mut results = Vec::with_capacity(queries.len());
     for chunk in queries.chunks(1024) {
-        results.extend(index.search(chunk, a.k, metric, a.restrict)?);
+        results.extend(index.search(chunk, k, metric, a.restrict)?);
         bar.update(results.len() as u64, queries.len() as u64);
     }
     bar.finish();
@@ -317,8 +319,8 @@ pub struct AnalogyArgs {
     pub b: String,
     /// c
     pub c: String,
-    #[arg(long, default_value = "add", value_parser = ["add", "mul"])]
-    pub method: String,
+    #[arg(long, value_enum, default_value_t = AnalogyMethodArg::Add)]
+    pub method: AnalogyMethodArg,
     #[arg(short, default_value_t = 10)]
     pub k: usize,
     /// Search only the first N rows.
@@ -331,18 +333,14 @@ pub struct AnalogyArgs {
 }
 
 pub fn analogy(a: &AnalogyArgs) -> Result<(), CliError> {
-    if a.k == 0 {
-        return Err(usage("-k must be at least 1"));
-    }
-    let method = if a.method == "mul" {
-        Method::Mul
-    } else {
-        Method::Add
-    };
+    let k = TopN::check(a.k)
+        .map_err(|_| usage("-k must be at least 1"))?
+        .get();
+    let method = Method::from(a.method);
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let index = KnnIndex::new(&set);
-    let list = analogy::analogy(&index, &a.a, &a.b, &a.c, a.k, method, a.restrict)?;
+    let list = analogy::analogy(&index, &a.a, &a.b, &a.c, k, method, a.restrict)?;
     let compute = t.elapsed().as_secs_f64();
     if a.json {
         print_json(&json!({
@@ -354,17 +352,7 @@ pub fn analogy(a: &AnalogyArgs) -> Result<(), CliError> {
             "timing_s": {"load": seconds, "compute": compute},
         }));
     } else {
-        println!(
-            "{} : {} :: {} : ?   ({})",
-            a.a,
-            a.b,
-            a.c,
-            if method == Method::Add {
-                "3CosAdd"
-            } else {
-                "3CosMul"
-            }
-        );
+        println!("{} : {} :: {} : ?   ({})", a.a, a.b, a.c, method.title());
         for (r, n) in list.iter().enumerate() {
             println!(
                 "  {:>3}  {:<24} {:.6}",
@@ -397,8 +385,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub case_sensitive: bool,
     /// Analogy method.
-    #[arg(long, default_value = "add", value_parser = ["add", "mul"])]
-    pub method: String,
+    #[arg(long, value_enum, default_value_t = AnalogyMethodArg::Add)]
+    pub method: AnalogyMethodArg,
     /// Count unknown words as failures (analogies) / similarity 0 (pairs), as gensim's dummy4unknown.
     #[arg(long)]
     pub dummy4unknown: bool,
@@ -443,11 +431,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let index = KnnIndex::new(&set);
-    let method = if a.method == "mul" {
-        Method::Mul
-    } else {
-        Method::Add
-    };
+    let method = Method::from(a.method);
     let analogy_report = match &questions {
         Some(q) => {
             let bar = Bar::new("analogies", false);
@@ -500,11 +484,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         println!(
             "analogies ({}, {}, restrict_vocab {}, {})",
             analogy_file.as_deref().unwrap_or(""),
-            if method == Method::Add {
-                "3CosAdd"
-            } else {
-                "3CosMul"
-            },
+            method.title(),
             r.restrict_vocab,
             if r.case_insensitive {
                 "case-insensitive"
@@ -555,8 +535,8 @@ pub struct ConvertArgs {
     /// .parquet .esv) unless --to is given.
     pub output: PathBuf,
     /// Output format (as --format names).
-    #[arg(long, value_name = "FORMAT")]
-    pub to: Option<String>,
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true)]
+    pub to: Option<FormatArg>,
     #[command(flatten)]
     pub load: LoadArgs,
     #[arg(long)]
@@ -564,10 +544,8 @@ pub struct ConvertArgs {
 }
 
 pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
-    let to = match &a.to {
-        Some(f) => {
-            Some(Format::from_name(f).ok_or_else(|| usage(format!("unknown format '{f}'")))?)
-        }
+    let to = match a.to {
+        Some(f) => Some(Format::from(f)),
         None => Some(Format::from_extension(&a.output).ok_or_else(|| {
             usage(format!(
                 "cannot tell the output format of {}: use a known extension or --to",

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use self::output::{human, pair_json, per_word_csv, version_json, vocab_csv, write_file};
 
 use super::progress::Bar;
+use super::values::{BackendArg, LevelArg};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -104,11 +105,11 @@ pub struct EncodeArgs {
     pub text_column: Option<String>,
     /// What model folders produce: `word` (contextual vectors averaged per word type) or
     /// `sentence` (one row per document, matched by document number).
-    #[arg(long, value_name = "LEVEL", default_value = "word", value_parser = ["word", "sentence"])]
-    pub level: String,
-    /// Backend for model folders: auto, wgpu or cpu.
-    #[arg(long, default_value = "auto")]
-    pub backend: String,
+    #[arg(long, value_name = "LEVEL", value_enum, default_value_t = LevelArg::Word)]
+    pub level: LevelArg,
+    /// Backend for model folders.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
+    pub backend: BackendArg,
     /// Maximum sequences per batch for model folders.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
@@ -137,11 +138,7 @@ fn encode_version(
     eprintln!("{}: {}", model.display(), backend.describe());
     let enc = Encoder::load(model, &dev, None).map_err(|e| CliError::Runtime(e.into()))?;
     let mut corpus = Corpus::open(corpus_path, &corpus_options(a))?;
-    let level = if a.level == "sentence" {
-        Level::Sentence
-    } else {
-        Level::Word
-    };
+    let level = Level::from(a.level);
     let eopts = encode::options_for(&enc, backend, level, a.batch_size);
     let provenance = encode::provenance(model, &enc, level, backend, corpus_path, &corpus);
     let bar = Bar::new("encoding", true);
@@ -304,8 +301,7 @@ pub(super) fn load_versions(
     if e.batch_size == 0 {
         return Err(usage("--batch-size must be at least 1"));
     }
-    let choice = BackendChoice::from_name(&e.backend)
-        .ok_or_else(|| usage(format!("--backend {}: auto, wgpu or cpu", e.backend)))?;
+    let choice = BackendChoice::from(e.backend);
     let mut loaded: Vec<Loaded> = Vec::with_capacity(files.len());
     for (f, &m) in files.iter().zip(&models) {
         match (m, &corpus_path) {

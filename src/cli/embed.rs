@@ -15,6 +15,7 @@ use embedscope::model::{Encoder, Pooling};
 use serde_json::json;
 
 use super::progress::Bar;
+use super::values::{BackendArg, CorpusFormatArg, LevelArg, PoolingArg};
 use super::{CliError, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -32,22 +33,22 @@ pub struct EmbedArgs {
     /// CSV/TSV/Parquet column holding the text (same default).
     #[arg(long)]
     pub text_column: Option<String>,
-    /// Corpus layout: lines, paragraphs, csv, tsv, jsonl, parquet (default: from the extension).
-    #[arg(long)]
-    pub corpus_format: Option<String>,
-    #[arg(long, default_value = "sentence", value_parser = ["sentence", "word"])]
-    pub level: String,
+    /// Corpus layout (default: from the extension).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub corpus_format: Option<CorpusFormatArg>,
+    #[arg(long, value_enum, default_value_t = LevelArg::Sentence)]
+    pub level: LevelArg,
     /// Output: .npy (streamed, with .vocab.txt and .metadata.tsv), .parquet, .vec, .tsv, .esv.
     /// Word level also writes <stem>.occurrences.<ext> (sampled occurrence vectors).
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value = "auto", value_parser = ["auto", "wgpu", "cpu"])]
-    pub backend: String,
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
+    pub backend: BackendArg,
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    /// Override the folder's pooling (mean, cls, max).
-    #[arg(long)]
-    pub pooling: Option<String>,
+    /// Override the folder's pooling.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub pooling: Option<PoolingArg>,
     #[arg(long)]
     pub json: bool,
 }
@@ -87,23 +88,9 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     if a.batch_size == 0 {
         return Err(usage("--batch-size must be at least 1"));
     }
-    let level = if a.level == "word" {
-        Level::Word
-    } else {
-        Level::Sentence
-    };
-    let pooling = a
-        .pooling
-        .as_deref()
-        .map(|p| {
-            Pooling::from_name(p).ok_or_else(|| usage(format!("--pooling {p}: mean, cls or max")))
-        })
-        .transpose()?;
-    let corpus_format = a
-        .corpus_format
-        .as_deref()
-        .map(|f| CorpusFormat::from_name(f).ok_or_else(|| usage(format!("--corpus-format {f}"))))
-        .transpose()?;
+    let level = Level::from(a.level);
+    let pooling = a.pooling.map(Pooling::from);
+    let corpus_format = a.corpus_format.map(CorpusFormat::from);
     let out_format = Format::from_extension(&a.out)
         .filter(|f| f.can_write())
         .ok_or_else(|| {
@@ -112,7 +99,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                 a.out.display()
             ))
         })?;
-    let choice = BackendChoice::from_name(&a.backend).ok_or_else(|| usage("--backend"))?;
+    let choice = BackendChoice::from(a.backend);
     let t = Instant::now();
     let (dev, backend) = device::select(choice).map_err(|e| CliError::Runtime(e.into()))?;
     eprintln!("{}", backend.describe());
@@ -222,7 +209,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             "rows": rows,
             "documents": docs,
             "dim": enc.dim(),
-            "level": a.level,
+            "level": level.name(),
             "model": {
                 "path": a.model.display().to_string(),
                 "sha256": enc.weights_sha256,
@@ -242,7 +229,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         println!(
             "{docs} documents -> {rows} rows x {} ({} level) in {compute:.2} s ({:.1} docs/s)",
             enc.dim(),
-            a.level,
+            level,
             docs as f64 / compute.max(1e-9)
         );
         for f in &files {

@@ -11,6 +11,7 @@ mod embed;
 mod progress;
 mod project;
 mod report;
+mod values;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -69,11 +70,10 @@ pub enum Command {
 /// Options shared by every command that reads a vector file.
 #[derive(Args, Debug, Clone, Default)]
 pub struct LoadArgs {
-    /// Input format (default: detected from content and extension). One of: word2vec-text
-    /// (alias fasttext, vec), glove, word2vec-binary, projector-tsv, npy, safetensors, parquet,
-    /// arrow, native.
-    #[arg(long, value_name = "FORMAT")]
-    pub format: Option<String>,
+    /// Input format (default: detected from content and extension); word2vec-text is also
+    /// read as fasttext or vec.
+    #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true)]
+    pub format: Option<values::FormatArg>,
     /// Read only the first N rows of the file.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -144,15 +144,7 @@ pub struct Loaded {
 
 impl LoadArgs {
     fn options(&self) -> Result<LoadOptions, CliError> {
-        let format = match &self.format {
-            Some(f) => Some(Format::from_name(f).ok_or_else(|| {
-                usage(format!(
-                    "unknown format '{f}'; expected one of: {}",
-                    Format::ALL.map(Format::name).join(", ")
-                ))
-            })?),
-            None => None,
-        };
+        let format = self.format.map(Format::from);
         if self.limit == Some(0) {
             return Err(usage("--limit must be at least 1"));
         }

@@ -7,22 +7,24 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use embedscope::analysis::project::axes::{self, AxisSpec};
-use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams};
+use embedscope::analysis::project::axes::{self, AxesParams, ValidAxes};
+use embedscope::analysis::project::pca::{PcaParams, ValidPcaParams};
+use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams, ValidTsneParams};
 use embedscope::analysis::project::{Details, Projection, pca, quality};
 use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, Format, csv_field};
 use serde_json::json;
 
 use super::progress::Bar;
+use super::values::ProjectMethod;
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
 pub struct ProjectArgs {
     /// Vector file, or `demo`.
     pub file: String,
-    #[arg(long, value_parser = ["pca", "tsne", "axes"])]
-    pub method: String,
+    #[arg(long, value_enum)]
+    pub method: ProjectMethod,
     /// Output dimensions (t-SNE: 2 or 3; PCA: 1 to the vector dimension).
     #[arg(long, default_value_t = 2)]
     pub dims: usize,
@@ -159,6 +161,13 @@ fn write_npy(
     Ok(files)
 }
 
+/// The map to draw, its parameters checked.
+enum Plan {
+    Pca(ValidPcaParams),
+    Tsne(ValidTsneParams),
+    Axes(ValidAxes),
+}
+
 pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     // Validate everything before loading.
     let ext = a
@@ -189,61 +198,54 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
         pca_dims: (a.pca_before > 0).then_some(a.pca_before),
         ..TsneParams::default()
     };
-    let (x_spec, y_spec) = match a.method.as_str() {
-        "axes" => {
+    // Everything but what depends on the vectors is checked now.
+    let plan = match a.method {
+        ProjectMethod::Axes => {
             let x = a
                 .x_axis
-                .as_deref()
+                .clone()
                 .ok_or_else(|| usage("--method axes needs --x-axis"))?;
-            let x = AxisSpec::parse(x).map_err(|e| usage(e.to_string()))?;
-            let y = a
-                .y_axis
-                .as_deref()
-                .map(AxisSpec::parse)
-                .transpose()
-                .map_err(|e| usage(e.to_string()))?;
-            if a.dims != 2 {
+            let params = AxesParams {
+                x,
+                y: a.y_axis.clone(),
+            };
+            let valid = params.check().map_err(|e| usage(e.to_string()))?;
+            if a.dims != axes::DIMS {
                 return Err(usage("semantic axes give 2 dimensions (--dims 2)"));
             }
-            (Some(x), y)
+            Plan::Axes(valid)
         }
-        "tsne" => {
-            // Everything but the point count can be checked now.
-            tsne_params
-                .check(usize::MAX, 1)
-                .map_err(|e| usage(e.to_string()))?;
-            (None, None)
-        }
-        _ => (None, None),
+        ProjectMethod::Tsne => Plan::Tsne(tsne_params.check().map_err(|e| usage(e.to_string()))?),
+        ProjectMethod::Pca => Plan::Pca(
+            PcaParams { dims: a.dims }
+                .check()
+                .map_err(|_| usage("--dims must be at least 1"))?,
+        ),
     };
-    if a.dims == 0 {
-        return Err(usage("--dims must be at least 1"));
-    }
     if a.quality_k == 0 {
         return Err(usage("--quality-k must be at least 1"));
     }
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let mut components = None;
-    let projection = match a.method.as_str() {
-        "pca" => {
-            let (p, m) = pca::project(&set, a.dims).map_err(|e| CliError::Runtime(e.into()))?;
+    let projection = match &plan {
+        Plan::Pca(p) => {
+            let (p, m) = pca::project(&set, p.dims()).map_err(|e| CliError::Runtime(e.into()))?;
             components = Some(m);
             p
         }
-        "tsne" => {
+        Plan::Tsne(params) => {
             let bar = Bar::new("t-SNE", false);
-            let r = tsne::project(&set, &tsne_params, |p| {
+            let r = tsne::project(&set, params, |p| {
                 bar.update(p.iteration as u64, p.total as u64);
                 ControlFlow::Continue(())
             });
             bar.finish();
             r.map_err(|e| CliError::Runtime(e.into()))?
         }
-        _ => {
-            let x = x_spec.as_ref().ok_or_else(|| usage("--x-axis"))?;
-            axes::project(&set, x, y_spec.as_ref()).map_err(|e| CliError::Runtime(e.into()))?
-        }
+        Plan::Axes(axes) => axes
+            .project(&set)
+            .map_err(|e| CliError::Runtime(e.into()))?,
     };
     let compute = t.elapsed().as_secs_f64();
     let tq = Instant::now();
@@ -296,13 +298,13 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
         _ => None,
     };
     if a.json {
-        let params = match a.method.as_str() {
-            "tsne" => serde_json::to_value(&tsne_params).unwrap_or_default(),
-            "axes" => json!({"x_axis": a.x_axis, "y_axis": a.y_axis}),
-            _ => json!({"dims": a.dims}),
+        let params = match a.method {
+            ProjectMethod::Tsne => serde_json::to_value(&tsne_params).unwrap_or_default(),
+            ProjectMethod::Axes => json!({"x_axis": a.x_axis, "y_axis": a.y_axis}),
+            ProjectMethod::Pca => json!({"dims": a.dims}),
         };
         print_json(&json!({
-            "method": a.method,
+            "method": a.method.to_string(),
             "params": params,
             "seed": a.seed,
             "n": projection.rows.len(),

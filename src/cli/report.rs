@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::compare::{EncodeArgs, MeasureArgs, compare_options, load_versions};
 use super::progress::Bar;
+use super::values::ReportFormatArg;
 use super::{CliError, LoadArgs, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -23,9 +24,9 @@ pub struct ReportArgs {
     /// beside it), NAME.json, or a folder (one CSV file per table).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
-    /// Output format when the path does not say it: html, md, json or csv.
-    #[arg(long = "as", value_name = "FORMAT", value_parser = ["html", "md", "json", "csv"])]
-    pub output_format: Option<String>,
+    /// Output format when the path does not say it.
+    #[arg(long = "as", value_name = "FORMAT", value_enum)]
+    pub output_format: Option<ReportFormatArg>,
     /// Report title.
     #[arg(long, default_value = "Model comparison")]
     pub title: String,
@@ -138,11 +139,8 @@ fn command_line() -> String {
 }
 
 fn output_format(a: &ReportArgs) -> Result<OutputFormat, CliError> {
-    match a.output_format.as_deref() {
-        Some("html") => Ok(OutputFormat::Html),
-        Some("md") => Ok(OutputFormat::Markdown),
-        Some("json") => Ok(OutputFormat::Json),
-        Some(_) => Ok(OutputFormat::CsvDir),
+    match a.output_format {
+        Some(f) => Ok(OutputFormat::from(f)),
         None => OutputFormat::from_path(&a.out).map_err(|e| usage(e.to_string())),
     }
 }

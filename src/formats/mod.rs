@@ -90,25 +90,6 @@ impl Format {
         }
     }
 
-    /// Parses a format name or one of its aliases (`fasttext`, `vec`, `w2v`, `bin`, `tsv`, `esv`...).
-    pub fn from_name(s: &str) -> Option<Format> {
-        let s = s.to_ascii_lowercase();
-        Some(match s.as_str() {
-            "word2vec-text" | "word2vec" | "w2v" | "w2v-text" | "fasttext" | "vec" | "txt" => {
-                Format::Word2VecText
-            }
-            "glove" | "glove-text" => Format::GloveText,
-            "word2vec-binary" | "w2v-binary" | "bin" | "binary" => Format::Word2VecBinary,
-            "projector-tsv" | "projector" | "tsv" => Format::ProjectorTsv,
-            "npy" | "numpy" => Format::Npy,
-            "safetensors" => Format::Safetensors,
-            "parquet" => Format::Parquet,
-            "arrow" | "arrow-ipc" | "feather" | "ipc" => Format::ArrowIpc,
-            "native" | "esv" | "cache" => Format::Native,
-            _ => return None,
-        })
-    }
-
     /// Format implied by a file name's extension, for writing.
     pub fn from_extension(path: &Path) -> Option<Format> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
@@ -149,6 +130,34 @@ impl Format {
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// A format's name or one of its aliases (`fasttext`, `vec`, `w2v`, `bin`, `tsv`, `esv`...),
+    /// in any case.
+    fn from_str(s: &str) -> Result<Format, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "word2vec-text" | "word2vec" | "w2v" | "w2v-text" | "fasttext" | "vec" | "txt" => {
+                Format::Word2VecText
+            }
+            "glove" | "glove-text" => Format::GloveText,
+            "word2vec-binary" | "w2v-binary" | "bin" | "binary" => Format::Word2VecBinary,
+            "projector-tsv" | "projector" | "tsv" => Format::ProjectorTsv,
+            "npy" | "numpy" => Format::Npy,
+            "safetensors" => Format::Safetensors,
+            "parquet" => Format::Parquet,
+            "arrow" | "arrow-ipc" | "feather" | "ipc" => Format::ArrowIpc,
+            "native" | "esv" | "cache" => Format::Native,
+            _ => {
+                return Err(format!(
+                    "unknown format '{s}'; expected one of: {}",
+                    Format::ALL.map(Format::name).join(", ")
+                ));
+            }
+        })
     }
 }
 
@@ -366,4 +375,39 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
         s.push(HEX[(b & 15) as usize] as char);
     }
     s
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::Format;
+    use super::corpus::CorpusFormat;
+
+    #[test]
+    fn format_names_round_trip_and_aliases_parse() {
+        for f in Format::ALL {
+            assert_eq!(f.to_string().parse::<Format>(), Ok(f));
+            assert_eq!(f.name().to_uppercase().parse::<Format>(), Ok(f));
+        }
+        assert_eq!("fasttext".parse::<Format>(), Ok(Format::Word2VecText));
+        assert_eq!("esv".parse::<Format>(), Ok(Format::Native));
+        let e = "nonsense".parse::<Format>().unwrap_err();
+        assert!(
+            e.contains("'nonsense'") && e.contains("word2vec-text, glove"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn corpus_format_names_round_trip_and_aliases_parse() {
+        for f in CorpusFormat::ALL {
+            assert_eq!(f.to_string().parse::<CorpusFormat>(), Ok(f));
+        }
+        assert_eq!("NDJSON".parse::<CorpusFormat>(), Ok(CorpusFormat::Jsonl));
+        assert_eq!("txt".parse::<CorpusFormat>(), Ok(CorpusFormat::Lines));
+        let e = "xml".parse::<CorpusFormat>().unwrap_err();
+        assert!(
+            e.contains("'xml'") && e.contains("lines, paragraphs"),
+            "{e}"
+        );
+    }
 }

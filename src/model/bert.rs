@@ -10,6 +10,53 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use super::weights::Weights;
 use super::{BertConfig, ModelError};
 
+/// The feed-forward activation, from `config.json`'s `hidden_act` (Hugging Face's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// `gelu`: the exact GELU, x Φ(x) with the error function.
+    #[default]
+    Gelu,
+    /// `gelu_new` or `gelu_pytorch_tanh`: the tanh approximation of GELU.
+    GeluTanh,
+    /// `relu`.
+    Relu,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 3] = [Activation::Gelu, Activation::GeluTanh, Activation::Relu];
+
+    /// The `hidden_act` name (`gelu_new` for the tanh approximation).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_new",
+            Activation::Relu => "relu",
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+
+    /// `gelu`, `gelu_new`, `gelu_pytorch_tanh` or `relu`, as written in `config.json`.
+    fn from_str(s: &str) -> Result<Activation, String> {
+        match s {
+            "gelu" => Ok(Activation::Gelu),
+            "gelu_new" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
+            "relu" => Ok(Activation::Relu),
+            _ => Err(format!(
+                "unknown hidden_act '{s}'; expected one of: gelu, gelu_new, gelu_pytorch_tanh, relu"
+            )),
+        }
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct BertEmbeddings {
     word: Embedding,
@@ -35,8 +82,8 @@ pub struct BertModel {
     embeddings: BertEmbeddings,
     layers: Vec<BertLayer>,
     heads: usize,
-    /// 0 = gelu (erf), 1 = tanh-approximate gelu, 2 = relu.
-    activation: usize,
+    #[module(skip)]
+    activation: Activation,
     /// The device is burn's CPU backend: GELU and the masked softmax use `model::cpu`'s
     /// vectorised kernels.
     cpu_kernels: bool,
@@ -144,31 +191,26 @@ impl BertModel {
                 output_norm: layer_norm(w, &format!("{p}.output.LayerNorm"), h, eps, device)?,
             });
         }
-        let activation = match cfg.hidden_act.as_str() {
-            "gelu" => 0,
-            "gelu_new" | "gelu_pytorch_tanh" => 1,
-            _ => 2,
-        };
         Ok(BertModel {
             embeddings,
             layers,
             heads: cfg.num_attention_heads,
-            activation,
+            activation: cfg.activation,
             cpu_kernels: super::cpu::is_cpu(device),
         })
     }
 
     fn act(&self, x: Tensor<2>) -> Tensor<2> {
         match self.activation {
-            0 if self.cpu_kernels => super::cpu::gelu_erf(x),
-            0 => gelu(x),
-            1 => {
+            Activation::Gelu if self.cpu_kernels => super::cpu::gelu_erf(x),
+            Activation::Gelu => gelu(x),
+            Activation::GeluTanh => {
                 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
                 let c = (2.0f64 / std::f64::consts::PI).sqrt();
                 let inner = (x.clone() + x.clone().powf_scalar(3.0) * 0.044715) * c;
                 x * (inner.tanh() + 1.0) * 0.5
             }
-            _ => relu(x),
+            Activation::Relu => relu(x),
         }
     }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::ModelError;
+use super::bert::Activation;
 
 /// The parts of a BERT `config.json` the encoder needs.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -17,8 +18,12 @@ pub struct BertConfig {
     pub num_hidden_layers: usize,
     pub num_attention_heads: usize,
     pub intermediate_size: usize,
+    /// `hidden_act` as written in the file.
     #[serde(default = "default_act")]
     pub hidden_act: String,
+    /// `hidden_act` parsed: set by [`BertConfig::read`], which refuses any other name.
+    #[serde(skip)]
+    pub activation: Activation,
     pub max_position_embeddings: usize,
     #[serde(default = "default_type_vocab")]
     pub type_vocab_size: usize,
@@ -95,16 +100,13 @@ impl BertConfig {
                 ),
             ));
         }
-        if !matches!(
-            cfg.hidden_act.as_str(),
-            "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"
-        ) {
+        let Ok(activation) = cfg.hidden_act.parse::<Activation>() else {
             return Err(ModelError::Unsupported(
                 path,
                 format!("hidden_act \"{}\"", cfg.hidden_act),
             ));
-        }
-        Ok(cfg)
+        };
+        Ok(BertConfig { activation, ..cfg })
     }
 }
 
@@ -118,13 +120,38 @@ pub enum Pooling {
 }
 
 impl Pooling {
-    pub fn from_name(s: &str) -> Option<Pooling> {
-        match s.to_ascii_lowercase().as_str() {
-            "mean" => Some(Pooling::Mean),
-            "cls" => Some(Pooling::Cls),
-            "max" => Some(Pooling::Max),
-            _ => None,
+    pub const ALL: [Pooling; 3] = [Pooling::Mean, Pooling::Cls, Pooling::Max];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::Mean => "mean",
+            Pooling::Cls => "cls",
+            Pooling::Max => "max",
         }
+    }
+}
+
+impl std::fmt::Display for Pooling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+
+    /// `mean`, `cls` or `max`, in any case.
+    fn from_str(s: &str) -> Result<Pooling, String> {
+        Pooling::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names = Pooling::ALL.map(Pooling::name);
+                format!(
+                    "unknown pooling '{s}'; expected one of: {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -249,5 +276,62 @@ impl Pipeline {
             max_seq_length,
             sentence_transformers: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(act: Option<&str>) -> Result<BertConfig, ModelError> {
+        let dir = tempfile::tempdir().map_err(|e| ModelError::io(Path::new("tmp"), e))?;
+        let act = act.map_or(String::new(), |a| format!("\"hidden_act\": \"{a}\","));
+        let text = format!(
+            "{{{act} \"model_type\": \"bert\", \"vocab_size\": 10, \"hidden_size\": 8, \
+             \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 16, \
+             \"max_position_embeddings\": 16}}"
+        );
+        std::fs::write(dir.path().join("config.json"), text)
+            .map_err(|e| ModelError::io(dir.path(), e))?;
+        BertConfig::read(dir.path())
+    }
+
+    #[test]
+    fn hidden_act_is_parsed_once_and_unknown_names_refused() {
+        for (name, act) in [
+            (None, Activation::Gelu),
+            (Some("gelu"), Activation::Gelu),
+            (Some("gelu_new"), Activation::GeluTanh),
+            (Some("gelu_pytorch_tanh"), Activation::GeluTanh),
+            (Some("relu"), Activation::Relu),
+        ] {
+            let cfg = config_with(name).expect("a supported activation");
+            assert_eq!(cfg.activation, act, "{name:?}");
+        }
+        match config_with(Some("swish")) {
+            Err(ModelError::Unsupported(p, msg)) => {
+                assert!(p.ends_with("config.json"), "{}", p.display());
+                assert_eq!(msg, "hidden_act \"swish\"");
+            }
+            other => panic!("swish accepted or refused for another reason: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for a in Activation::ALL {
+            assert_eq!(a.to_string().parse::<Activation>(), Ok(a));
+        }
+        for p in Pooling::ALL {
+            assert_eq!(p.to_string().parse::<Pooling>(), Ok(p));
+            assert_eq!(p.name().to_uppercase().parse::<Pooling>(), Ok(p));
+        }
+        let e = "sum".parse::<Pooling>().unwrap_err();
+        assert!(e.contains("'sum'") && e.contains("mean, cls, max"), "{e}");
+        let e = "GELU".parse::<Activation>().unwrap_err();
+        assert!(
+            e.contains("'GELU'") && e.contains("gelu_pytorch_tanh"),
+            "{e}"
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+pub use bert::Activation;
 pub use config::{BertConfig, Pipeline, Pooling};
 pub use encoder::{Encoded, Encoder};
 

@@ -49,6 +49,52 @@ impl AxisSpec {
     }
 }
 
+/// A semantic-axes map as the CLI and the app describe it: the x axis and, optionally, the y
+/// axis, each `"a,b -> c,d"` or an expression. [`AxesParams::check`] parses both once, before
+/// any data is read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AxesParams {
+    pub x: String,
+    /// `None`: y is the first principal component of what x leaves unexplained.
+    pub y: Option<String>,
+}
+
+/// The dimensions of a semantic-axes map (x and y).
+pub const DIMS: usize = 2;
+
+impl AxesParams {
+    /// Each given axis must parse ([`AxisSpec::parse`]): both sides of `->` name at least one
+    /// word; an expression is not empty. A `y` of `Some("")` is an empty axis, refused; a caller
+    /// that reads a blank field as "no y axis" passes `None`.
+    pub fn check(&self) -> Result<ValidAxes, ProjectError> {
+        let x = AxisSpec::parse(&self.x)?;
+        let y = self.y.as_deref().map(AxisSpec::parse).transpose()?;
+        Ok(ValidAxes { x, y })
+    }
+}
+
+/// Axes that passed [`AxesParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidAxes {
+    x: AxisSpec,
+    y: Option<AxisSpec>,
+}
+
+impl ValidAxes {
+    pub fn x(&self) -> &AxisSpec {
+        &self.x
+    }
+
+    pub fn y(&self) -> Option<&AxisSpec> {
+        self.y.as_ref()
+    }
+
+    /// [`project`] on these axes.
+    pub fn project(&self, set: &EmbeddingSet) -> Result<Projection, ProjectError> {
+        project(set, &self.x, self.y.as_ref())
+    }
+}
+
 /// A unit direction and the words that could not be used.
 #[derive(Debug, Clone)]
 pub struct Axis {
@@ -222,7 +268,7 @@ pub fn project(
         ));
     }
     Ok(Projection {
-        dims: 2,
+        dims: DIMS,
         coords,
         rows: input.rows,
         excluded: input.excluded,
@@ -265,4 +311,46 @@ fn residual_pc(set: &EmbeddingSet, rows: &[usize], x: &[f64]) -> Result<Vec<f64>
         .iter()
         .map(|&v| if big < 0.0 { -v } else { v })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_params_parse_both_axes_once() {
+        let p = AxesParams {
+            x: "he,him -> she,her".into(),
+            y: Some("good - bad".into()),
+        };
+        let v = p.check().expect("both axes parse");
+        assert_eq!(
+            v.x(),
+            &AxisSpec::Sets {
+                from: vec!["he".into(), "him".into()],
+                to: vec!["she".into(), "her".into()],
+            }
+        );
+        assert_eq!(v.y(), Some(&AxisSpec::Expr("good - bad".into())));
+        let no_y = AxesParams {
+            y: None,
+            ..p.clone()
+        };
+        assert_eq!(no_y.check().map(|v| v.y().cloned()), Ok(None));
+        for bad in [
+            AxesParams {
+                x: " -> she".into(),
+                y: None,
+            },
+            AxesParams {
+                y: Some(String::new()),
+                ..p
+            },
+        ] {
+            assert!(
+                matches!(bad.check(), Err(ProjectError::Axis(..))),
+                "{bad:?}"
+            );
+        }
+    }
 }

@@ -14,6 +14,57 @@ use crate::core::Matrix;
 
 use super::ProjectError;
 
+/// A PCA map's parameters as the CLI and the app give them. [`PcaParams::check`] validates
+/// them before any data is read; [`ValidPcaParams::check_input`] adds the vector dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PcaParams {
+    /// Output dimensions: [`PcaParams::MIN_DIMS`] to the vector dimension.
+    pub dims: usize,
+}
+
+impl PcaParams {
+    /// The fewest output dimensions of a PCA map.
+    pub const MIN_DIMS: usize = 1;
+
+    /// `dims` must be at least [`PcaParams::MIN_DIMS`].
+    pub fn check(&self) -> Result<ValidPcaParams, ProjectError> {
+        if self.dims < Self::MIN_DIMS {
+            return Err(ProjectError::Param(format!(
+                "PCA maps to at least {} dimension, not {}",
+                Self::MIN_DIMS,
+                self.dims
+            )));
+        }
+        Ok(ValidPcaParams(*self))
+    }
+}
+
+/// PCA parameters that passed [`PcaParams::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ValidPcaParams(PcaParams);
+
+impl ValidPcaParams {
+    pub fn dims(&self) -> usize {
+        self.0.dims
+    }
+
+    /// `d`-dimensional vectors give at most `d` components.
+    pub fn check_input(&self, d: usize) -> Result<(), ProjectError> {
+        if self.0.dims > d {
+            return Err(dims_error(self.0.dims, d));
+        }
+        Ok(())
+    }
+}
+
+fn dims_error(dims: usize, d: usize) -> ProjectError {
+    let min = PcaParams::MIN_DIMS;
+    ProjectError::Param(format!(
+        "--dims {dims}: PCA can give {min} to {d} dimensions for {d}-dimensional vectors"
+    ))
+}
+
 /// A fitted PCA: mean, components (row-major, k x d) and variances.
 #[derive(Debug, Clone, Serialize)]
 pub struct PcaModel {
@@ -298,11 +349,10 @@ pub fn project(
 ) -> Result<(super::Projection, PcaModel), ProjectError> {
     let input = super::Input::new(set);
     let d = set.dim();
-    if dims == 0 || dims > d {
-        return Err(ProjectError::Param(format!(
-            "--dims {dims}: PCA can give 1 to {d} dimensions for {d}-dimensional vectors"
-        )));
-    }
+    let params = PcaParams { dims }
+        .check()
+        .map_err(|_| dims_error(dims, d))?;
+    params.check_input(d)?;
     if input.rows.len() < 2 {
         return Err(ProjectError::TooFewPoints {
             n: input.rows.len(),
@@ -337,4 +387,22 @@ pub fn project(
         },
         model,
     ))
+}
+
+#[cfg(test)]
+mod params_tests {
+    use super::*;
+
+    #[test]
+    fn dims_from_one_to_the_vector_dimension() {
+        assert!(matches!(
+            PcaParams { dims: 0 }.check(),
+            Err(ProjectError::Param(_))
+        ));
+        let v = PcaParams { dims: 3 }.check().expect("3 dimensions");
+        assert_eq!(v.dims(), 3);
+        assert_eq!(v.check_input(3), Ok(()));
+        let e = v.check_input(2).unwrap_err().to_string();
+        assert!(e.contains("1 to 2"), "{e}");
+    }
 }

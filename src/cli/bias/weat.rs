@@ -58,8 +58,7 @@ fn load(a: &WeatArgs) -> Result<Vec<Subject>, CliError> {
     let mut subjects = Vec::with_capacity(a.files.len());
     for f in &a.files {
         if Path::new(f).is_dir() {
-            let choice = BackendChoice::from_name(&a.backend)
-                .ok_or_else(|| usage(format!("--backend {}: auto, wgpu or cpu", a.backend)))?;
+            let choice = BackendChoice::from(a.backend);
             let (dev, info) = device::select(choice).map_err(|e| CliError::Runtime(e.into()))?;
             eprintln!("{f}: {}", info.describe());
             let enc =

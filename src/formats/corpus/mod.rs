@@ -32,16 +32,24 @@ pub enum CorpusFormat {
 }
 
 impl CorpusFormat {
-    pub fn from_name(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "lines" | "txt" | "text" => Self::Lines,
-            "paragraphs" => Self::Paragraphs,
-            "csv" => Self::Csv,
-            "tsv" => Self::Tsv,
-            "jsonl" | "ndjson" | "json" => Self::Jsonl,
-            "parquet" => Self::Parquet,
-            _ => return None,
-        })
+    pub const ALL: [CorpusFormat; 6] = [
+        Self::Lines,
+        Self::Paragraphs,
+        Self::Csv,
+        Self::Tsv,
+        Self::Jsonl,
+        Self::Parquet,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Lines => "lines",
+            Self::Paragraphs => "paragraphs",
+            Self::Csv => "csv",
+            Self::Tsv => "tsv",
+            Self::Jsonl => "jsonl",
+            Self::Parquet => "parquet",
+        }
     }
 
     /// From the file extension (text files default to one document per line).
@@ -57,6 +65,34 @@ impl CorpusFormat {
             Some("parquet") | Some("pq") => Self::Parquet,
             _ => Self::Lines,
         }
+    }
+}
+
+impl std::fmt::Display for CorpusFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for CorpusFormat {
+    type Err = String;
+
+    /// A layout's name or alias (`txt`, `text`, `ndjson`, `json`), in any case.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "lines" | "txt" | "text" => Self::Lines,
+            "paragraphs" => Self::Paragraphs,
+            "csv" => Self::Csv,
+            "tsv" => Self::Tsv,
+            "jsonl" | "ndjson" | "json" => Self::Jsonl,
+            "parquet" => Self::Parquet,
+            _ => {
+                return Err(format!(
+                    "unknown corpus format '{s}'; expected one of: {}",
+                    Self::ALL.map(Self::name).join(", ")
+                ));
+            }
+        })
     }
 }
 

@@ -38,8 +38,10 @@ pub enum Gradient {
     BarnesHut,
 }
 
-/// Checked parameters (`TsneParams::check` runs before any work).
-#[derive(Debug, Clone, Serialize)]
+/// t-SNE's parameters as the CLI and the app build them. [`TsneParams::check`] validates them
+/// once, before any data is read, into [`ValidTsneParams`]; [`ValidTsneParams::check_input`]
+/// adds the limits that depend on the data. [`run`] and [`project`] run both checks first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TsneParams {
     pub dims: usize,
     pub perplexity: f64,
@@ -83,12 +85,25 @@ impl Default for TsneParams {
 }
 
 impl TsneParams {
-    /// The fewest points t-SNE accepts for this perplexity.
+    /// The fewest points t-SNE accepts for this perplexity: 3 x perplexity + 1 (each point
+    /// needs 3 x perplexity neighbours).
     pub fn min_points(&self) -> usize {
         (3.0 * self.perplexity).floor() as usize + 1
     }
 
-    pub fn check(&self, n: usize, dim: usize) -> Result<(), ProjectError> {
+    /// The limits that do not depend on the data:
+    /// - `dims`: 2 or 3;
+    /// - `perplexity`: a finite number > 0;
+    /// - `learning_rate`: `Auto`, or a finite number > 0;
+    /// - `early_exaggeration`: a finite number >= 1;
+    /// - `iterations`: at least 1 and at least `early_exaggeration_iter`;
+    /// - `theta`: a finite number >= 0;
+    /// - `pca_dims`: `None`, or at least 1;
+    /// - `gradient`: `Fft` only for 2-D maps;
+    /// - `report_every`: at least 1.
+    ///
+    /// `seed`, `max_step_norm` and `exact_knn_max` take any value.
+    pub fn check(&self) -> Result<ValidTsneParams, ProjectError> {
         let bad = |m: String| Err(ProjectError::Param(m));
         if !(self.dims == 2 || self.dims == 3) {
             return bad(format!(
@@ -131,8 +146,28 @@ impl TsneParams {
         if self.report_every == 0 {
             return bad("report_every must be at least 1".into());
         }
+        Ok(ValidTsneParams(self.clone()))
+    }
+}
+
+/// t-SNE parameters that passed [`TsneParams::check`] (read through `Deref`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidTsneParams(TsneParams);
+
+impl std::ops::Deref for ValidTsneParams {
+    type Target = TsneParams;
+    fn deref(&self) -> &TsneParams {
+        &self.0
+    }
+}
+
+impl ValidTsneParams {
+    /// The limits that depend on the data: `n` points of `dim` values need `dim` >= 1 and
+    /// `n` >= [`TsneParams::min_points`].
+    pub fn check_input(&self, n: usize, dim: usize) -> Result<(), ProjectError> {
         if dim == 0 {
-            return bad("input has no dimensions".into());
+            return Err(ProjectError::Param("input has no dimensions".into()));
         }
         let min = self.min_points();
         if n < min {
@@ -147,7 +182,9 @@ impl TsneParams {
         }
         Ok(())
     }
+}
 
+impl TsneParams {
     fn lr(&self, n: usize, exaggeration: f64) -> f64 {
         match self.learning_rate {
             LearningRate::Auto => n as f64 / exaggeration,
@@ -298,7 +335,7 @@ pub fn run(
     mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<TsneResult, ProjectError> {
     let n = data.len() / d.max(1);
-    params.check(n, d)?;
+    params.check()?.check_input(n, d)?;
     if data.chunks(d).all(|r| r == &data[..d]) {
         return Err(ProjectError::Degenerate);
     }
@@ -427,7 +464,7 @@ pub fn project(
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Projection, ProjectError> {
     let input = Input::new(set);
-    params.check(input.rows.len(), set.dim())?;
+    params.check()?.check_input(input.rows.len(), set.dim())?;
     let mut notes = Vec::new();
     if !input.excluded.is_empty() {
         notes.push(format!(
@@ -463,4 +500,54 @@ pub fn project(
         },
         notes,
     })
+}
+
+#[cfg(test)]
+mod params_tests {
+    use super::*;
+
+    #[test]
+    fn check_before_the_data_and_check_input_with_it() {
+        let valid = TsneParams::default()
+            .check()
+            .expect("the defaults are valid");
+        assert_eq!(*valid, TsneParams::default());
+        assert_eq!(
+            serde_json::to_value(&valid).ok(),
+            serde_json::to_value(TsneParams::default()).ok()
+        );
+        assert_eq!(valid.check_input(91, 50), Ok(()));
+        assert!(matches!(
+            valid.check_input(90, 50),
+            Err(ProjectError::TooFewPoints { n: 90, min: 91, .. })
+        ));
+        assert!(matches!(
+            valid.check_input(1000, 0),
+            Err(ProjectError::Param(_))
+        ));
+        for p in [
+            TsneParams {
+                learning_rate: LearningRate::Fixed(0.0),
+                ..TsneParams::default()
+            },
+            TsneParams {
+                early_exaggeration: 0.5,
+                ..TsneParams::default()
+            },
+            TsneParams {
+                theta: f64::NAN,
+                ..TsneParams::default()
+            },
+            TsneParams {
+                pca_dims: Some(0),
+                ..TsneParams::default()
+            },
+            TsneParams {
+                report_every: 0,
+                ..TsneParams::default()
+            },
+        ] {
+            assert!(matches!(p.check(), Err(ProjectError::Param(_))), "{p:?}");
+        }
+    }
 }
