@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use super::error::AnalysisError;
 use super::knn_i8::{self, QuantDb};
+use super::linalg::{Layout, Write, matmul};
 use super::topk::TopK;
 use crate::core::{EmbeddingSet, RowScan};
 
@@ -538,32 +539,16 @@ impl<'a> KnnIndex<'a> {
                         let m = qn * width;
                         let lhs = &qmat[q0 * width * dim..(q0 + qn) * width * dim];
                         let dst = &mut tile[..m * nb];
-                        // SAFETY: dst is m x nb row-major (row stride nb), lhs m x dim row-major,
-                        // rhs = x^T viewed as dim x nb (row stride 1, column stride dim); all
-                        // slices are exactly that long, so every access is in bounds.
-                        unsafe {
-                            gemm::gemm(
-                                m,
-                                nb,
-                                dim,
-                                dst.as_mut_ptr(),
-                                1,
-                                nb as isize,
-                                false,
-                                lhs.as_ptr(),
-                                1,
-                                dim as isize,
-                                x.as_ptr(),
-                                dim as isize,
-                                1,
-                                0.0,
-                                1.0,
-                                false,
-                                false,
-                                false,
-                                gemm::Parallelism::None,
-                            );
-                        }
+                        // dst = lhs x^T: lhs is m x dim, x is nb x dim, both row-major.
+                        matmul(
+                            dst,
+                            Layout::row_major(m, nb),
+                            lhs,
+                            Layout::row_major(m, dim),
+                            x,
+                            Layout::row_major(nb, dim).t(),
+                            Write::Overwrite,
+                        );
                         for qi in 0..qn {
                             let q = q0 + qi;
                             let rows = &dst[qi * width * nb..(qi + 1) * width * nb];

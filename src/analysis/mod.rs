@@ -11,6 +11,7 @@ pub mod eval;
 pub mod expr;
 pub mod knn;
 mod knn_i8;
+pub(crate) mod linalg;
 pub mod project;
 pub mod stats;
 mod topk;

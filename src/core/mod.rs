@@ -1,6 +1,7 @@
 //! L0 plain data: the embedding set and its parts. No I/O beyond memory maps, no threads.
 
 mod error;
+pub mod hash;
 mod integrity;
 mod matrix;
 mod metadata;

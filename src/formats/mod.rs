@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+/// Lower-case hex of a digest (the readers' name for `core::hash::hex`).
+pub(crate) use crate::core::hash::hex as to_hex;
 use crate::core::{EmbeddingSet, LoadNotes, Matrix, Metadata, Provenance, Vocab};
 
 pub use cache::{CacheStatus, default_cache_dir};
@@ -364,17 +366,6 @@ pub fn load_bytes(
         cache_file: None,
     };
     assemble(path, loaded, provenance)
-}
-
-/// Lower-case hex of a digest.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
 }
 
 #[cfg(test)]

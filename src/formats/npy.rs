@@ -8,11 +8,11 @@ use std::sync::Arc;
 use half::f16;
 use memmap2::Mmap;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::error::{FormatError, Location, snippet};
 use super::{LoadOptions, Loaded};
 use crate::core::Matrix;
+pub(crate) use crate::core::hash::sha256_hex;
 
 pub(crate) const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -255,10 +255,6 @@ pub(crate) fn map_file(path: &Path) -> Result<Arc<Mmap>, FormatError> {
     // what any reader can defend against (the same holds for numpy's mmap_mode).
     let map = unsafe { Mmap::map(&f) }.map_err(|e| FormatError::io(path, e))?;
     Ok(Arc::new(map))
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    super::to_hex(&Sha256::digest(bytes))
 }
 
 /// Reads the matrix of an .npy file (first `limit` rows); returns it with the array's total rows.

@@ -52,12 +52,8 @@ pub struct Encoder {
 }
 
 fn sha256_file(p: &Path) -> Result<String, ModelError> {
-    use sha2::Digest;
     let bytes = std::fs::read(p).map_err(|e| ModelError::io(p, e))?;
-    Ok(sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::core::hash::sha256_hex(&bytes))
 }
 
 impl Encoder {

@@ -60,11 +60,7 @@ impl Weights {
                 "no BERT embeddings tensors (embeddings.word_embeddings.weight)".into(),
             ));
         }
-        use sha2::Digest;
-        let sha256 = sha2::Sha256::digest(&map[..])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = crate::core::hash::sha256_hex(&map[..]);
         Ok(Weights {
             path: path.to_path_buf(),
             map: Arc::new(map),

@@ -17,66 +17,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::super::error::AnalysisError;
+use super::super::linalg::{Layout, Write, matmul};
 use crate::core::Matrix;
 
 /// Rows per block of the f64 GEMMs.
 const BLOCK: usize = 256;
-
-/// `dst (m x n, row stride dst_rs) (+)= lhs (m x k) * rhs (k x n)` in f64 through `gemm`, with
-/// every operand's extent checked against its slice first.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm64(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f64],
-    dst_rs: usize,
-    accumulate: bool,
-    lhs: &[f64],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[f64],
-    (rhs_rs, rhs_cs): (usize, usize),
-) {
-    if m == 0 || n == 0 || k == 0 {
-        return;
-    }
-    let last = |rs: usize, cs: usize, r: usize, c: usize| (r - 1) * rs + (c - 1) * cs;
-    assert!(
-        last(dst_rs, 1, m, n) < dst.len(),
-        "gemm64: destination too small"
-    );
-    assert!(
-        last(lhs_rs, lhs_cs, m, k) < lhs.len(),
-        "gemm64: lhs too small"
-    );
-    assert!(
-        last(rhs_rs, rhs_cs, k, n) < rhs.len(),
-        "gemm64: rhs too small"
-    );
-    // SAFETY: the largest index each operand is read or written at was checked above; the
-    // destination does not alias the inputs (distinct borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            if accumulate { 1.0 } else { 0.0 },
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
 
 /// Fixed partition of `n` rows into parts (independent of the thread count, so sums are
 /// reproducible).
@@ -168,8 +113,16 @@ impl Gram {
                         &rb[i..i + nb],
                         &mean_b,
                     );
-                    // c += z^T z: lhs = z^T (w x nb): element (p, l) = z[l w + p].
-                    gemm64((w, w, nb), &mut c, w, true, &z, (1, w), &z, (w, 1));
+                    // c += z^T z, z holding nb rows of w.
+                    matmul(
+                        &mut c,
+                        Layout::row_major(w, w),
+                        &z,
+                        Layout::row_major(nb, w).t(),
+                        &z,
+                        Layout::row_major(nb, w),
+                        Write::Accumulate,
+                    );
                     i += nb;
                 }
                 c
@@ -341,32 +294,30 @@ pub(crate) fn procrustes(g: &Gram) -> Result<Alignment, AnalysisError> {
         let (basis, kept) = pca_basis(&yty, db, m, ty)?;
         // X^T Y Vm: (da x db) (db x m)
         let mut mm = vec![0f64; da * m];
-        gemm64(
-            (da, m, db),
+        matmul(
             &mut mm,
-            m,
-            false,
+            Layout::row_major(da, m),
             &xty,
-            (db, 1),
+            Layout::row_major(da, db),
             &basis,
-            (m, 1),
+            Layout::row_major(db, m),
+            Write::Overwrite,
         );
         let s = sx * sy * kept.sqrt();
         mm.iter_mut().for_each(|v| *v /= s);
         (Reduced::B, basis, kept, mm)
     } else {
         let (basis, kept) = pca_basis(&xtx, da, m, tx)?;
-        // Vm^T X^T Y: (m x da) (da x db); Vm^T element (i, l) = basis[l m + i].
+        // Vm^T X^T Y: (m x da) (da x db), Vm being da x m.
         let mut mm = vec![0f64; m * db];
-        gemm64(
-            (m, db, da),
+        matmul(
             &mut mm,
-            db,
-            false,
+            Layout::row_major(m, db),
             &basis,
-            (1, m),
+            Layout::row_major(da, m).t(),
             &xty,
-            (db, 1),
+            Layout::row_major(da, db),
+            Write::Overwrite,
         );
         let s = sx * sy * kept.sqrt();
         mm.iter_mut().for_each(|v| *v /= s);
@@ -423,7 +374,15 @@ impl Alignment {
         };
         let mul = |lhs: &[f64], (r, k): (usize, usize), rhs: &[f64], c: usize| {
             let mut out = vec![0f64; r * c];
-            gemm64((r, c, k), &mut out, c, false, lhs, (k, 1), rhs, (c, 1));
+            matmul(
+                &mut out,
+                Layout::row_major(r, c),
+                lhs,
+                Layout::row_major(r, k),
+                rhs,
+                Layout::row_major(k, c),
+                Write::Overwrite,
+            );
             out
         };
         match self.reduced {
@@ -471,8 +430,17 @@ impl Alignment {
                             *o = f64::from(y) - mu;
                         }
                     }
-                    gemm64((nb, m, da), &mut oa, m, false, &za, (da, 1), &pa, (m, 1));
-                    gemm64((nb, m, db), &mut ob, m, false, &zb, (db, 1), &pb, (m, 1));
+                    for (o, z, p, d) in [(&mut oa, &za, &pa, da), (&mut ob, &zb, &pb, db)] {
+                        matmul(
+                            o,
+                            Layout::row_major(nb, m),
+                            z,
+                            Layout::row_major(nb, d),
+                            p,
+                            Layout::row_major(d, m),
+                            Write::Overwrite,
+                        );
+                    }
                     for r in 0..nb {
                         let (u, v) = (&oa[r * m..(r + 1) * m], &ob[r * m..(r + 1) * m]);
                         let (mut uv, mut uu, mut vv) = (0f64, 0f64, 0f64);
@@ -507,15 +475,14 @@ impl Alignment {
             // a ~ y Vb R^T / sqrt(kept_b)
             Reduced::B => {
                 let mut out = vec![0f64; db * m];
-                gemm64(
-                    (db, m, m),
+                matmul(
                     &mut out,
-                    m,
-                    false,
+                    Layout::row_major(db, m),
                     &self.basis,
-                    (m, 1),
+                    Layout::row_major(db, m),
                     &rt,
-                    (m, 1),
+                    Layout::row_major(m, m),
+                    Write::Overwrite,
                 );
                 out.iter_mut().for_each(|v| *v /= sa);
                 out
@@ -523,16 +490,15 @@ impl Alignment {
             // a Va ~ sqrt(kept_a) y R^T  => a ~ sqrt(kept_a) y R^T Va^T
             Reduced::A => {
                 let mut out = vec![0f64; db * da];
-                // (db x m) (m x da), Va^T element (l, j) = basis[j m + l]
-                gemm64(
-                    (db, da, m),
+                // (db x m) (m x da), Va being da x m (here m = db).
+                matmul(
                     &mut out,
-                    da,
-                    false,
+                    Layout::row_major(db, da),
                     &rt,
-                    (m, 1),
+                    Layout::row_major(db, m),
                     &self.basis,
-                    (1, m),
+                    Layout::row_major(da, m).t(),
+                    Write::Overwrite,
                 );
                 out.iter_mut().for_each(|v| *v *= sa);
                 out

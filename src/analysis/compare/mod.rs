@@ -25,6 +25,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::error::AnalysisError;
+use super::linalg::{Layout, Write, matmul};
 use crate::core::{EmbeddingSet, IntegrityReport, RowScan};
 pub use align::{Alignment, ProcrustesSummary, Reduced};
 pub use drift::{Drift, SideDrift};
@@ -639,7 +640,15 @@ pub fn aligned_layouts(
         let m = al.b_to_a_map(); // db x d0
         let db = s.dim();
         let mut mp = vec![0f64; db * 2];
-        align::gemm64((db, 2, d0), &mut mp, 2, false, &m, (d0, 1), &p2, (2, 1));
+        matmul(
+            &mut mp,
+            Layout::row_major(db, 2),
+            &m,
+            Layout::row_major(db, d0),
+            &p2,
+            Layout::row_major(d0, 2),
+            Write::Overwrite,
+        );
         coords.push(project(
             &s.matrix,
             &rows[j + 1],

@@ -10,6 +10,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::analysis::linalg::{Layout, Write, matmul};
 use crate::core::Matrix;
 
 use super::ProjectError;
@@ -165,33 +166,17 @@ pub fn covariance(
                 // 60% of the full product.
                 for &(p0, p1) in &col_blocks {
                     for &(q0, q1) in col_blocks.iter().filter(|&&(q0, _)| q0 >= p0) {
-                        // SAFETY: the destination is rows p0..p1, columns q0..q1 of the d x d
-                        // `cb` (row stride d); lhs = columns p0..p1 of buf, transposed: (p1-p0)
-                        // x nb with row stride 1, column stride d; rhs = columns q0..q1 of buf:
-                        // nb x (q1-q0), row stride d. All in bounds.
-                        unsafe {
-                            gemm::gemm(
-                                p1 - p0,
-                                q1 - q0,
-                                nb,
-                                cb.as_mut_ptr().add(p0 * d + q0),
-                                1,
-                                d as isize,
-                                false,
-                                buf.as_ptr().add(p0),
-                                d as isize,
-                                1,
-                                buf.as_ptr().add(q0),
-                                1,
-                                d as isize,
-                                0.0,
-                                1.0,
-                                false,
-                                false,
-                                false,
-                                gemm::Parallelism::None,
-                            );
-                        }
+                        // Rows p0..p1, columns q0..q1 of the d x d `cb` = (columns p0..p1
+                        // of buf)^T (columns q0..q1 of buf), buf being nb x d row-major.
+                        matmul(
+                            &mut cb[p0 * d + q0..],
+                            Layout::strided(p1 - p0, q1 - q0, d),
+                            &buf[p0..],
+                            Layout::strided(nb, p1 - p0, d).t(),
+                            &buf[q0..],
+                            Layout::strided(nb, q1 - q0, d),
+                            Write::Overwrite,
+                        );
                     }
                 }
                 for (t, &v) in c.iter_mut().zip(&cb) {
@@ -312,31 +297,16 @@ impl PcaModel {
                         *o = x - mu;
                     }
                 }
-                // SAFETY: dst is nb x k row-major; lhs buf nb x d row-major; rhs = comps^T viewed as
-                // d x k (row stride 1, column stride d).
-                unsafe {
-                    gemm::gemm(
-                        nb,
-                        k,
-                        d,
-                        dst.as_mut_ptr(),
-                        1,
-                        k as isize,
-                        false,
-                        buf.as_ptr(),
-                        1,
-                        d as isize,
-                        comps.as_ptr(),
-                        d as isize,
-                        1,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
+                // dst (nb x k) = buf (nb x d) comps^T, comps being k x d row-major.
+                matmul(
+                    dst,
+                    Layout::row_major(nb, k),
+                    &buf,
+                    Layout::row_major(nb, d),
+                    &comps,
+                    Layout::row_major(k, d).t(),
+                    Write::Overwrite,
+                );
             });
         out
     }

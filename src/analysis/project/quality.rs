@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::ProjectError;
+use crate::analysis::linalg::{Layout, Write, matmul};
 
 /// Up to this many points every point is evaluated.
 pub const EXACT_MAX: usize = 20_000;
@@ -122,31 +123,16 @@ fn for_each_distance(
         for (o, &v) in x[..nt * d].iter_mut().zip(&data[t0 * d..(t0 + nt) * d]) {
             *o = f64::from(v);
         }
-        // SAFETY: dots is b x nt (row stride nt); lhs q is b x d row-major; rhs = x^T viewed as
-        // d x nt (row stride 1, column stride d).
-        unsafe {
-            gemm::gemm(
-                b,
-                nt,
-                d,
-                dots.as_mut_ptr(),
-                1,
-                nt as isize,
-                false,
-                q.as_ptr(),
-                1,
-                d as isize,
-                x.as_ptr(),
-                d as isize,
-                1,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        // dots (b x nt) = q (b x d) x^T, x holding nt rows of d.
+        matmul(
+            &mut dots,
+            Layout::row_major(b, nt),
+            &q,
+            Layout::row_major(b, d),
+            &x,
+            Layout::row_major(nt, d).t(),
+            Write::Overwrite,
+        );
         for (r, &i) in block.iter().enumerate() {
             for (jj, &dot) in dots[r * nt..(r + 1) * nt].iter().enumerate() {
                 let j = t0 + jj;

@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use crate::analysis::knn::{KnnIndex, Metric, Query};
+use crate::analysis::linalg::{Layout, Write, matmul};
 use crate::analysis::project::Rng;
 use crate::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
 
@@ -167,31 +168,16 @@ pub fn knn(data: &[f32], n: usize, d: usize, k: usize, p: &AnnParams) -> Vec<Vec
                 for t0 in (0..nc).step_by(TILE) {
                     let tn = TILE.min(nc - t0);
                     let dst = &mut dots[..qn * tn];
-                    // SAFETY: dst is qn x tn row-major; lhs = qm rows q0.., qn x d row-major;
-                    // rhs = x rows t0.. transposed, d x tn (row stride 1, column stride d).
-                    unsafe {
-                        gemm::gemm(
-                            qn,
-                            tn,
-                            d,
-                            dst.as_mut_ptr(),
-                            1,
-                            tn as isize,
-                            false,
-                            qm[q0 * d..].as_ptr(),
-                            1,
-                            d as isize,
-                            x[t0 * d..].as_ptr(),
-                            d as isize,
-                            1,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
+                    // dst (qn x tn) = (qm rows q0..) (x rows t0..)^T.
+                    matmul(
+                        dst,
+                        Layout::row_major(qn, tn),
+                        &qm[q0 * d..],
+                        Layout::row_major(qn, d),
+                        &x[t0 * d..],
+                        Layout::row_major(tn, d).t(),
+                        Write::Overwrite,
+                    );
                     for qi in 0..qn {
                         let q = queries[q0 + qi];
                         let best = &mut out[q0 + qi];
