@@ -310,7 +310,7 @@ mod tests {
 
     /// Builds operands for `(m, n, k)` with the given transposes and destination padding,
     /// runs both and compares every element of the destination slice (the padding included).
-    fn check<T>(m: usize, n: usize, k: usize, lt: bool, rt: bool, pad: usize, write: Write)
+    fn against_naive<T>(m: usize, n: usize, k: usize, lt: bool, rt: bool, pad: usize, write: Write)
     where
         T: Scalar
             + From<i8>
@@ -359,8 +359,8 @@ mod tests {
             for (lt, rt) in [(false, false), (true, false), (false, true), (true, true)] {
                 for pad in [0, 3] {
                     for write in [Write::Overwrite, Write::Accumulate] {
-                        check::<f32>(m, n, k, lt, rt, pad, write);
-                        check::<f64>(m, n, k, lt, rt, pad, write);
+                        against_naive::<f32>(m, n, k, lt, rt, pad, write);
+                        against_naive::<f64>(m, n, k, lt, rt, pad, write);
                     }
                 }
             }
