@@ -1,6 +1,9 @@
 //! Comparison reports: golden Markdown and JSON of the compare fixtures (insta), the numbers
 //! against the independent reference (numpy / scipy), hostile tokens escaped in every format,
 //! byte-identical JSON, self-contained HTML.
+//!
+//! Longer than 700 lines on purpose: each test builds on the shared fixtures at the top (the
+//! compare pair, the hostile report, the CSV parser), and one file keeps them one compile unit.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

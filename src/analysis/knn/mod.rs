@@ -15,7 +15,12 @@ use super::error::AnalysisError;
 use super::knn_i8::{self, QuantDb};
 use super::linalg::{Layout, Write, matmul};
 use super::topk::TopK;
+
+mod score;
+
 use crate::core::{EmbeddingSet, RowScan};
+pub(crate) use score::{CHUNK, Scorer};
+use score::{CosineScorer, DotScorer, EuclideanScorer, ExactCtx, U32, gamma, max16};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -99,144 +104,6 @@ pub struct Neighbor {
 pub struct Query {
     pub vector: Vec<f32>,
     pub exclude: Vec<usize>,
-}
-
-/// Rows of scores handled at once by the threshold scan.
-pub(crate) const CHUNK: usize = 16;
-
-/// Turns the dot products of one query (its `width()` tile rows, each `nb` long) against
-/// database rows `j0 + c ..` into scores (higher is better), `CHUNK` at a time. Monomorphised
-/// into the scan so the arithmetic vectorises with the threshold test.
-pub(crate) trait Scorer: Sync {
-    fn width(&self) -> usize;
-    /// Fills `out[..len]` for rows `j0 + c .. j0 + c + len`, `len = min(CHUNK, nb - c)`.
-    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]);
-    /// A bound on |chunk score - exact score| for query `q`; `None` ranks by the chunk scores
-    /// as they are (no exact re-rank).
-    fn bound(&self, _q: usize) -> Option<f32> {
-        None
-    }
-    /// The exact (f64) score of row `j` for query `q` (used when `bound` is `Some`).
-    fn exact(&self, _q: usize, _j: usize) -> f64 {
-        f64::NAN
-    }
-}
-
-/// Unit roundoff of f32.
-const U32: f64 = 1.0 / 16_777_216.0;
-
-/// Bound of the float error of an f32 dot product of length `d` (any summation order, FMA or
-/// not): |fl(q.x) - q.x| <= gamma_d * sum |q_i x_i| <= gamma_d |q| |x|, gamma_d = d u / (1 - d u).
-fn gamma(d: usize) -> f64 {
-    let du = (d as f64 + 2.0) * U32;
-    1.01 * du / (1.0 - du)
-}
-
-/// What the exact scorers need: query vectors, per-query bounds and the rows.
-pub(crate) struct ExactCtx<'a> {
-    queries: Vec<&'a [f32]>,
-    bounds: Vec<f32>,
-    index: &'a KnnIndex<'a>,
-}
-
-impl ExactCtx<'_> {
-    fn dot(&self, q: usize, j: usize) -> f64 {
-        self.index
-            .set
-            .matrix
-            .row(j)
-            .iter()
-            .zip(self.queries[q])
-            .map(|(&a, &b)| f64::from(a) * f64::from(b))
-            .sum()
-    }
-}
-
-struct CosineScorer<'a>(&'a [f32], ExactCtx<'a>);
-struct DotScorer<'a>(ExactCtx<'a>);
-struct EuclideanScorer<'a>(&'a [f32], ExactCtx<'a>);
-
-impl Scorer for CosineScorer<'_> {
-    fn width(&self) -> usize {
-        1
-    }
-    #[inline(always)]
-    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]) {
-        let len = CHUNK.min(nb - c);
-        if let (Ok(t), Ok(s)) = (
-            <&[f32; CHUNK]>::try_from(&tile[c..c + len]),
-            <&[f32; CHUNK]>::try_from(&self.0[j0 + c..j0 + c + len]),
-        ) {
-            for i in 0..CHUNK {
-                out[i] = t[i] * s[i];
-            }
-            return;
-        }
-        for ((o, &t), &s) in out[..len]
-            .iter_mut()
-            .zip(&tile[c..c + len])
-            .zip(&self.0[j0 + c..j0 + c + len])
-        {
-            *o = t * s;
-        }
-    }
-    fn bound(&self, q: usize) -> Option<f32> {
-        Some(self.1.bounds[q])
-    }
-    fn exact(&self, q: usize, j: usize) -> f64 {
-        self.1.dot(q, j) * f64::from(self.0[j])
-    }
-}
-
-impl Scorer for DotScorer<'_> {
-    fn width(&self) -> usize {
-        1
-    }
-    #[inline(always)]
-    fn chunk(&self, tile: &[f32], nb: usize, _j0: usize, c: usize, out: &mut [f32; CHUNK]) {
-        let len = CHUNK.min(nb - c);
-        out[..len].copy_from_slice(&tile[c..c + len]);
-    }
-    fn bound(&self, q: usize) -> Option<f32> {
-        Some(self.0.bounds[q])
-    }
-    fn exact(&self, q: usize, j: usize) -> f64 {
-        self.0.dot(q, j)
-    }
-}
-
-impl Scorer for EuclideanScorer<'_> {
-    fn width(&self) -> usize {
-        1
-    }
-    /// `2 q.x - |x|^2`: larger means closer (|q|^2 is the same for every row).
-    #[inline(always)]
-    fn chunk(&self, tile: &[f32], nb: usize, j0: usize, c: usize, out: &mut [f32; CHUNK]) {
-        let len = CHUNK.min(nb - c);
-        for ((o, &t), &s) in out[..len]
-            .iter_mut()
-            .zip(&tile[c..c + len])
-            .zip(&self.0[j0 + c..j0 + c + len])
-        {
-            *o = 2.0 * t - s;
-        }
-    }
-    fn bound(&self, q: usize) -> Option<f32> {
-        Some(self.1.bounds[q])
-    }
-    /// Minus the squared distance, computed directly (no cancellation).
-    fn exact(&self, q: usize, j: usize) -> f64 {
-        -self
-            .1
-            .index
-            .set
-            .matrix
-            .row(j)
-            .iter()
-            .zip(self.1.queries[q])
-            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-            .sum::<f64>()
-    }
 }
 
 /// Rows per database tile and queries per block (chosen by benchmark, see BENCHMARKS.md).
@@ -677,19 +544,6 @@ pub(crate) fn merge_parts(
     merged.into_iter().map(TopK::into_sorted).collect()
 }
 
-/// Maximum of 16 scores as a tree of pairwise maxima (vectorises; NaN never wins, so a NaN
-/// row cannot hide a candidate in its chunk).
-#[inline(always)]
-fn max16(v: &[f32; CHUNK]) -> f32 {
-    let mut m = [0f32; 8];
-    for i in 0..8 {
-        m[i] = v[i].max(v[i + 8]);
-    }
-    let a = m[0].max(m[4]).max(m[1].max(m[5]));
-    let b = m[2].max(m[6]).max(m[3].max(m[7]));
-    a.max(b)
-}
-
 /// `v / |v|`, or `None` for a zero or non-finite vector.
 pub fn unit(v: &[f32]) -> Option<Vec<f32>> {
     let n = v
@@ -705,68 +559,4 @@ pub fn unit(v: &[f32]) -> Option<Vec<f32>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::{Matrix, Metadata, Provenance, Vocab};
-
-    fn set(rows: &[&[f32]]) -> EmbeddingSet {
-        let dim = rows[0].len();
-        let vocab = Vocab::from_unique((0..rows.len()).map(|i| format!("w{i}"))).unwrap();
-        let m = Matrix::from_vec(rows.len(), dim, rows.concat()).unwrap();
-        EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default()).unwrap()
-    }
-
-    #[test]
-    fn excludes_self_invalid_and_zero_rows() {
-        let s = set(&[
-            &[1.0, 0.0],
-            &[0.9, 0.1],
-            &[f32::NAN, 1.0],
-            &[0.0, 0.0],
-            &[f32::INFINITY, 0.0],
-            &[-1.0, 0.0],
-        ]);
-        let idx = KnnIndex::new(&s);
-        let q = idx.token_query("w0", Metric::Cosine).unwrap();
-        let r = idx.search(&[q], 10, Metric::Cosine, None).unwrap();
-        let got: Vec<usize> = r[0].iter().map(|n| n.index).collect();
-        assert_eq!(got, vec![1, 5]);
-        let q = idx.token_query("w0", Metric::Dot).unwrap();
-        let r = idx.search(&[q], 10, Metric::Dot, None).unwrap();
-        let got: Vec<usize> = r[0].iter().map(|n| n.index).collect();
-        assert_eq!(got, vec![1, 3, 5]);
-        let q = idx.token_query("w0", Metric::Euclidean).unwrap();
-        let r = idx.search(&[q], 2, Metric::Euclidean, None).unwrap();
-        assert_eq!(r[0][0].index, 1);
-        assert!((r[0][0].score - (0.01f32 + 0.01).sqrt()).abs() < 1e-6);
-        assert_eq!(r[0][1].index, 3);
-        assert!(idx.token_query("w2", Metric::Cosine).is_err());
-        assert!(idx.token_query("w3", Metric::Cosine).is_err());
-        assert!(idx.vector_query(&[0.0, 0.0], Metric::Cosine).is_err());
-        assert!(idx.vector_query(&[1.0], Metric::Cosine).is_err());
-        assert!(idx.search(&[], 0, Metric::Cosine, None).is_err());
-    }
-
-    #[test]
-    fn metric_names_round_trip_and_top_n_is_at_least_one() {
-        for m in Metric::ALL {
-            assert_eq!(m.to_string().parse::<Metric>(), Ok(m));
-            assert_eq!(m.name().to_uppercase().parse::<Metric>(), Ok(m));
-        }
-        assert_eq!("l2".parse::<Metric>(), Ok(Metric::Euclidean));
-        let e = "manhattan".parse::<Metric>().unwrap_err();
-        assert!(
-            e.contains("'manhattan'") && e.contains("cosine, dot, euclidean"),
-            "{e}"
-        );
-        assert_eq!(TopN::check(0), Err(AnalysisError::ZeroK));
-        assert_eq!(TopN::check(1).map(TopN::get), Ok(1));
-        let idx_set = set(&[&[1.0, 0.0], &[0.0, 1.0]]);
-        let index = KnnIndex::new(&idx_set);
-        let q = index.token_query("w0", Metric::Cosine).unwrap();
-        assert_eq!(
-            index.search(&[q], 0, Metric::Cosine, None),
-            Err(AnalysisError::ZeroK)
-        );
-    }
-}
+mod tests;
