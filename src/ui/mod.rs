@@ -359,6 +359,39 @@ impl EmbedscopeApp {
     }
 }
 
+/// A floating window of inputs beside results, as the bias and report windows are laid out:
+/// the inputs in a scrolling column `inputs_width` wide (scroll id `id`), a separator, then
+/// whatever `results` draws. `open` follows the window's close button.
+pub(crate) fn two_pane_window<S>(
+    ctx: &egui::Context,
+    title: &str,
+    id: &str,
+    inputs_width: f32,
+    (open, state): (&mut bool, &mut S),
+    inputs: impl FnOnce(&mut S, &mut egui::Ui),
+    results: impl FnOnce(&mut S, &mut egui::Ui),
+) {
+    egui::Window::new(title)
+        .open(open)
+        .default_pos([40.0, 40.0])
+        .default_size([1180.0, 700.0])
+        .resizable(true)
+        .vscroll(false)
+        .show(ctx, |ui| {
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_width(inputs_width);
+                    egui::ScrollArea::vertical()
+                        .id_salt(id)
+                        .auto_shrink([false, false])
+                        .show(ui, |ui| inputs(state, ui));
+                });
+                ui.separator();
+                ui.vertical(|ui| results(state, ui));
+            });
+        });
+}
+
 pub(crate) fn job_row(ui: &mut egui::Ui, j: &crate::app::JobView, cmds: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         match j.fraction {

@@ -46,25 +46,15 @@ fn section_hover(s: Section) -> &'static str {
 /// The window, while open.
 pub fn window(app: &App, state: &mut ReportUi, ctx: &egui::Context, cmds: &mut Vec<Command>) {
     let mut open = state.open;
-    egui::Window::new("Export report")
-        .open(&mut open)
-        .default_pos([40.0, 40.0])
-        .default_size([1180.0, 700.0])
-        .resizable(true)
-        .vscroll(false)
-        .show(ctx, |ui| {
-            ui.horizontal_top(|ui| {
-                ui.vertical(|ui| {
-                    ui.set_width(430.0);
-                    egui::ScrollArea::vertical()
-                        .id_salt("report_inputs")
-                        .auto_shrink([false, false])
-                        .show(ui, |ui| inputs(app, ui, cmds));
-                });
-                ui.separator();
-                ui.vertical(|ui| preview(app, state, ui));
-            });
-        });
+    crate::ui::two_pane_window(
+        ctx,
+        "Export report",
+        "report_inputs",
+        430.0,
+        (&mut open, state),
+        |_, ui| inputs(app, ui, cmds),
+        |state, ui| preview(app, state, ui),
+    );
     state.open = open;
 }
 

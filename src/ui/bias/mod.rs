@@ -50,29 +50,19 @@ fn bias_cmd(cmds: &mut Vec<Command>, c: BiasCommand) {
 /// The window, while open.
 pub fn window(app: &App, state: &mut BiasUi, ctx: &egui::Context, cmds: &mut Vec<Command>) {
     let mut open = state.open;
-    egui::Window::new("Bias probes")
-        .open(&mut open)
-        .default_pos([40.0, 40.0])
-        .default_size([1180.0, 700.0])
-        .resizable(true)
-        .vscroll(false)
-        .show(ctx, |ui| {
-            ui.horizontal_top(|ui| {
-                ui.vertical(|ui| {
-                    ui.set_width(360.0);
-                    egui::ScrollArea::vertical()
-                        .id_salt("bias_inputs")
-                        .auto_shrink([false, false])
-                        .show(ui, |ui| inputs::inputs(app, state, ui, cmds));
-                });
-                ui.separator();
-                ui.vertical(|ui| {
-                    egui::ScrollArea::vertical()
-                        .id_salt("bias_results")
-                        .auto_shrink([false, false])
-                        .show(ui, |ui| results::results(app, state, ui));
-                });
-            });
-        });
+    crate::ui::two_pane_window(
+        ctx,
+        "Bias probes",
+        "bias_inputs",
+        360.0,
+        (&mut open, state),
+        |state, ui| inputs::inputs(app, state, ui, cmds),
+        |state, ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("bias_results")
+                .auto_shrink([false, false])
+                .show(ui, |ui| results::results(app, state, ui));
+        },
+    );
     state.open = open;
 }

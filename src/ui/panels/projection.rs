@@ -107,18 +107,7 @@ impl ProjectionPanel {
         if let Some(m) = app.active_dataset().and_then(|d| d.map.as_ref()) {
             ui.label(format!("map: {} ({})", m.method, m.params));
             if let Some(q) = &m.quality {
-                ui.label(format!(
-                    "trustworthiness@{k} {:.3}, kNN preservation@{k} {:.3}{}",
-                    q.trustworthiness,
-                    q.knn_preservation,
-                    if q.sampled {
-                        format!(" (on {} sampled points)", q.evaluated)
-                    } else {
-                        String::new()
-                    },
-                    k = q.k
-                ))
-                .on_hover_text(
+                ui.label(q.summary()).on_hover_text(
                     "how well the map keeps each point's nearest neighbours of the original space",
                 );
             }
