@@ -340,10 +340,7 @@ impl App {
             }
             BiasCommand::SelectAllTests(on) => {
                 b.selected = if on {
-                    bias::caliskan_tests()
-                        .iter()
-                        .map(|t| t.name.clone())
-                        .collect()
+                    bias::caliskan_test_names()
                 } else {
                     Vec::new()
                 };

@@ -208,6 +208,21 @@ impl App {
         });
     }
 
+    /// Loads a vector file on the worker (the cache in the user's cache folder); the set joins
+    /// the datasets when it is read.
+    fn load(&mut self, path: PathBuf) {
+        let options = LoadOptions {
+            cache_dir: formats::default_cache_dir(),
+            ..LoadOptions::default()
+        };
+        self.start(
+            Load { path, options },
+            JobKind::Load,
+            None,
+            |app, _, set| app.add_dataset(set),
+        );
+    }
+
     /// Whether a path names a corpus rather than a vector file.
     pub fn looks_like_corpus(path: &Path) -> bool {
         let ext = path
@@ -470,16 +485,7 @@ impl App {
             self.pending_corpus = Some(path);
             return;
         }
-        let options = LoadOptions {
-            cache_dir: formats::default_cache_dir(),
-            ..LoadOptions::default()
-        };
-        self.start(
-            Load { path, options },
-            JobKind::Load,
-            None,
-            |app, _, set| app.add_dataset(set),
-        );
+        self.load(path);
     }
 
     fn project_active(&mut self, spec: ProjectSpec) {
@@ -636,16 +642,7 @@ impl App {
             if d.source.starts_with("embedded:") {
                 self.apply(Command::OpenDemo);
             } else {
-                let options = LoadOptions {
-                    cache_dir: formats::default_cache_dir(),
-                    ..LoadOptions::default()
-                };
-                self.start(
-                    Load { path, options },
-                    JobKind::Load,
-                    None,
-                    |app, _, set| app.add_dataset(set),
-                );
+                self.load(path);
             }
         }
         self.bookmarks = s.bookmarks;

@@ -397,10 +397,7 @@ impl App {
             }
             ReportCommand::SelectAllProbes(on) => {
                 self.report.probes = if on {
-                    bias::caliskan_tests()
-                        .iter()
-                        .map(|t| t.name.clone())
-                        .collect()
+                    bias::caliskan_test_names()
                 } else {
                     Vec::new()
                 };

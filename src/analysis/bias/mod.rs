@@ -16,8 +16,8 @@ pub use direct::{
 };
 pub use ripa::{RipaResult, RipaWord, ripa};
 pub use sets::{
-    BolukbasiLists, WeatTest, WordSet, bolukbasi, caliskan_tests, named_sets, parse_pairs,
-    parse_test_file, parse_word_list, set_by_name, test_by_name,
+    BolukbasiLists, WeatTest, WordSet, bolukbasi, caliskan_test_names, caliskan_tests, named_sets,
+    parse_pairs, parse_test_file, parse_word_list, set_by_name, test_by_name,
 };
 pub use versions::{
     CellFailure, EffectDifference, VersionGrid, WeatGrid, across_versions, effect_difference, holm,

@@ -89,6 +89,11 @@ struct RawCaliskan {
     original_finding: Option<RawFinding>,
 }
 
+/// The names of [`caliskan_tests`] in their order (`weat1` ... `weat10`): a selection of all.
+pub fn caliskan_test_names() -> Vec<String> {
+    caliskan_tests().iter().map(|t| t.name.clone()).collect()
+}
+
 fn set_of(raw: RawSet) -> WordSet {
     WordSet::new(raw.name, raw.words)
 }
