@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 use super::colors::{self, Legend};
 use super::{AppError, Dataset, MapView};
 use crate::analysis::compare::{AlignedLayouts, Comparison, RankBy, WordChange, WordDetail};
-use crate::engine::jobs::{JobId, MapMethod};
+use crate::engine::jobs::{JobId, MapMethod, TokenizerDiffError};
 use crate::model::tokdiff::TokenizerDiff;
 
 /// One version on the compare screen: a data set drawn on the shared aligned frame.
@@ -45,7 +45,7 @@ pub struct CompareView {
     pub layout_seconds: Option<f64>,
     pub seconds: Option<f64>,
     /// Per pair: the tokenizer diff when both versions were encoded from the same corpus.
-    pub tokenizers: Vec<Option<Result<TokenizerDiff, String>>>,
+    pub tokenizers: Vec<Option<Result<TokenizerDiff, TokenizerDiffError>>>,
 }
 
 impl CompareView {

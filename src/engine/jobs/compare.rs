@@ -31,7 +31,7 @@ pub struct CompareLayouts {
 #[derive(Debug)]
 pub struct Compared {
     pub comparisons: Vec<Arc<Comparison>>,
-    pub tokenizers: Vec<Option<Result<TokenizerDiff, String>>>,
+    pub tokenizers: Vec<Option<Result<TokenizerDiff, TokenizerDiffError>>>,
     pub seconds: f64,
 }
 
@@ -75,12 +75,16 @@ impl Job for Compare {
     }
 }
 
+/// Why a tokenizer diff could not be made (the corpus moved, a model folder is gone); shared
+/// so the comparison's results stay cheap to clone.
+pub type TokenizerDiffError = Arc<EngineError>;
+
 /// Per consecutive pair: the tokenizer diff when both versions were encoded from the same
 /// corpus by two model folders (their provenance says so), or why it failed; None otherwise.
 pub(super) fn tokenizer_diffs(
     sets: &[&EmbeddingSet],
     ctx: &JobContext,
-) -> Vec<Option<Result<TokenizerDiff, String>>> {
+) -> Vec<Option<Result<TokenizerDiff, TokenizerDiffError>>> {
     let mut tokenizers = Vec::with_capacity(sets.len().saturating_sub(1));
     for w in sets.windows(2) {
         let diff = match (
@@ -93,11 +97,11 @@ pub(super) fn tokenizer_diffs(
                 // results, not instead of them.
                 Some(
                     encode::corpus_words(&ca, &CorpusOptions::default(), 5000)
-                        .map_err(|e| e.to_string())
                         .and_then(|words| {
                             let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-                            tokdiff::diff(&ma, &mb, &refs).map_err(|e| e.to_string())
-                        }),
+                            Ok(tokdiff::diff(&ma, &mb, &refs)?)
+                        })
+                        .map_err(Arc::new),
                 )
             }
             _ => None,

@@ -12,7 +12,7 @@ mod report;
 
 pub use super::worker::{Job, JobContext, JobEvent, JobId, Payload, Waker, Worker};
 pub use bias::{Debiased, DirectBiasJob, DirectRun, DirectSpec, Weat, WeatCell, WeatRun};
-pub use compare::{Compare, CompareLayouts, Compared};
+pub use compare::{Compare, CompareLayouts, Compared, TokenizerDiffError};
 pub use encode::{EncodeSpec, Encoded, duration_text};
 pub use evaluate::Evaluate;
 pub use load::{Demo, Load};

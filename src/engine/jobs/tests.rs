@@ -167,7 +167,7 @@ fn compare_sends_maps_first_then_statistics_and_the_tokenizer_diff() {
                 .expect("tried")
                 .as_ref()
                 .expect_err("missing");
-            assert!(e.contains("/nonexistent/model"), "{e}");
+            assert!(e.to_string().contains("/nonexistent/model"), "{e}");
         }
         e => panic!("compare: {e:?}"),
     }
