@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::analysis::analogy::{self, Method};
-use crate::analysis::knn::{KnnIndex, Metric};
+use crate::analysis::knn::{KnnIndex, Metric, TopN};
 use crate::core::EmbeddingSet;
 use crate::engine::device::BackendInfo;
 use crate::engine::jobs::{
@@ -332,10 +332,14 @@ impl App {
                 }
                 self.refresh_neighbours();
             }
-            Command::SetK(k) => {
-                self.inspector.k = k.clamp(1, 1000);
-                self.refresh_neighbours();
-            }
+            // The same check as the command line's `-k`: at least one, no upper limit.
+            Command::SetK(k) => match TopN::check(k) {
+                Ok(k) => {
+                    self.inspector.k = k.get();
+                    self.refresh_neighbours();
+                }
+                Err(e) => self.error("Neighbours", e.to_string()),
+            },
             Command::SetMetric(m) => {
                 self.inspector.metric = m;
                 self.refresh_neighbours();

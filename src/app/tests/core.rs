@@ -71,6 +71,15 @@ fn search_modes_selection_and_inspector_settings() {
     assert_eq!(app.inspector.neighbours_of, Some(7));
     app.apply(Command::SetK(25));
     assert_eq!(app.inspector.neighbours.len(), 25);
+    // k = 0 is refused as on the command line; the list stays as it was.
+    let notices = app.notifications.len();
+    app.apply(Command::SetK(0));
+    assert_eq!(app.inspector.k, 25);
+    assert_eq!(app.inspector.neighbours.len(), 25);
+    assert_eq!(app.notifications.len(), notices + 1);
+    app.apply(Command::SetK(1500));
+    assert_eq!(app.inspector.neighbours.len(), 1500);
+    app.apply(Command::SetK(25));
     app.apply(Command::SetMetric(Metric::Euclidean));
     let s: Vec<f32> = app.inspector.neighbours.iter().map(|n| n.1).collect();
     assert!(s.windows(2).all(|w| w[0] <= w[1]), "distances ascend");
