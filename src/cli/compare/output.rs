@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use embedscope::analysis::compare::{self, Comparison, RankBy};
+use embedscope::analysis::compare::{self, Comparison, RankBy, VocabSummary};
 use embedscope::formats::{self, csv_field};
 use embedscope::model::tokdiff::TokenizerDiff;
 use embedscope::report::{ChangedWords, Measures, PairSection, VocabularyDiff, render};
@@ -75,6 +75,17 @@ pub(super) fn pair_json(c: &Comparison, words: &[String], gate_rows: &[Value]) -
     v
 }
 
+/// Tokens in one version only, shown on a terminal: the first few of each side (the report
+/// and `--json` keep the whole example list).
+const TERMINAL_EXAMPLES: usize = 8;
+
+fn terminal_examples(s: &VocabSummary) -> VocabSummary {
+    let mut s = s.clone();
+    s.only_a_examples.truncate(TERMINAL_EXAMPLES);
+    s.only_b_examples.truncate(TERMINAL_EXAMPLES);
+    s
+}
+
 /// One pair as text: the two versions (A and B) and their integrity findings, the report's
 /// vocabulary, tokenizer, measures and ranked-word tables, the words asked for with their
 /// neighbours side by side, and the time.
@@ -102,7 +113,7 @@ pub(super) fn human(
         a: name_a.to_string(),
         b: name_b.to_string(),
         vocabulary: Some(VocabularyDiff {
-            summary: s.clone(),
+            summary: terminal_examples(s),
             tokenizer: tokenizer.cloned(),
         }),
         measures: Some(Measures::of(c)),

@@ -86,12 +86,30 @@ fn push_line(line: &str, out: &mut String) {
 }
 
 fn table(head: &[String], rows: &[Vec<Cell>], out: &mut String) {
-    let head: Vec<String> = head.iter().map(|h| visible(h).into_owned()).collect();
+    // A column with nothing in any row (e.g. counts a vector file does not have) says nothing
+    // on a terminal and is left out; the other formats keep it as the table's schema.
+    let keep: Vec<bool> = (0..head.len().max(rows.iter().map(Vec::len).max().unwrap_or(0)))
+        .map(|i| {
+            rows.is_empty()
+                || rows
+                    .iter()
+                    .any(|r| r.get(i).is_some_and(|c| !matches!(c, Cell::Empty)))
+        })
+        .collect();
+    let kept = |i: &usize| keep.get(*i).copied().unwrap_or(true);
+    let head: Vec<String> = head
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| kept(i))
+        .map(|(_, h)| visible(h).into_owned())
+        .collect();
     let cells: Vec<Vec<(String, bool)>> = rows
         .iter()
         .map(|r| {
             r.iter()
-                .map(|c| (visible(&c.shown()).into_owned(), c.is_number()))
+                .enumerate()
+                .filter(|(i, _)| kept(i))
+                .map(|(_, c)| (visible(&c.shown()).into_owned(), c.is_number()))
                 .collect()
         })
         .collect();
@@ -201,6 +219,19 @@ mod tests {
              a\\u{202e}b  0.500  0.0100\n\
              longer      -12.3       -\n"
         );
+    }
+
+    #[test]
+    fn a_column_empty_in_every_row_is_left_out() {
+        let t = render(&[Block::Table {
+            csv: "x".into(),
+            head: vec!["token".into(), "count".into(), "n".into()],
+            rows: vec![
+                vec![Cell::Text("a".into()), Cell::Empty, Cell::Int(1)],
+                vec![Cell::Text("bb".into()), Cell::Empty, Cell::Empty],
+            ],
+        }]);
+        assert_eq!(t, "token  n\n-----  -\na      1\nbb     -\n");
     }
 
     #[test]
