@@ -424,7 +424,8 @@ impl eframe::App for EmbedscopeApp {
 }
 
 /// Opens the window. Tries the wgpu renderer (needed for the point renderer), then glow.
-pub fn run(opts: StartOptions) -> Result<(), String> {
+/// The error is the last renderer's.
+pub fn run(opts: StartOptions) -> Result<(), eframe::Error> {
     let viewport = egui::ViewportBuilder::default()
         .with_title("embedscope")
         .with_app_id("embedscope")
@@ -455,7 +456,6 @@ pub fn run(opts: StartOptions) -> Result<(), String> {
                 native,
                 Box::new(move |cc| Ok(Box::new(EmbedscopeApp::new(cc, opts)))),
             )
-            .map_err(|e| e.to_string())
         }
     }
 }
