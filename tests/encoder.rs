@@ -578,7 +578,7 @@ fn bad_model_folders_are_clear_errors() {
         "{e}"
     );
 
-    for mt in ["roberta", "mpnet", "gpt2"] {
+    for mt in ["deberta", "mpnet", "gpt2"] {
         let d = tiny_copy("model.safetensors");
         let cfg = std::fs::read_to_string(d.path().join("config.json")).expect("read");
         let mut v: Value = serde_json::from_str(&cfg).expect("json");

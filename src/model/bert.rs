@@ -1,12 +1,15 @@
-//! The BERT encoder as burn modules: embeddings (word + position + token type, LayerNorm) and N
-//! layers of self-attention (with the padding mask) and GELU feed-forward, each with a residual
-//! connection and LayerNorm (post-norm, as Hugging Face's `BertModel`).
+//! The BERT-family encoder as burn modules: embeddings (word + position [+ token type],
+//! LayerNorm) and N layers of self-attention (with the padding mask) and GELU feed-forward, each
+//! with a residual connection and LayerNorm (post-norm, as Hugging Face's `BertModel`). RoBERTa,
+//! XLM-R and CamemBERT differ only in their position ids; DistilBERT in its tensor names and
+//! the missing token types (see [`Names`]).
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::activation::{gelu, relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::config::Family;
 use super::weights::Weights;
 use super::{BertConfig, ModelError};
 
@@ -61,7 +64,7 @@ impl std::str::FromStr for Activation {
 pub struct BertEmbeddings {
     word: Embedding,
     position: Embedding,
-    token_type: Embedding,
+    token_type: Option<Embedding>,
     norm: LayerNorm,
 }
 
@@ -82,6 +85,8 @@ pub struct BertModel {
     embeddings: BertEmbeddings,
     layers: Vec<BertLayer>,
     heads: usize,
+    /// Position id of a text's first token.
+    position_offset: usize,
     #[module(skip)]
     activation: Activation,
     /// The device is burn's CPU backend: GELU and the masked softmax use `model::cpu`'s
@@ -149,10 +154,58 @@ fn embedding(
     })
 }
 
+/// Where a family keeps each tensor (Hugging Face names, without the model prefix).
+pub struct Names {
+    /// Layer `i`'s prefix, e.g. `encoder.layer.{i}`.
+    layer: &'static str,
+    query: &'static str,
+    key: &'static str,
+    value: &'static str,
+    attention_out: &'static str,
+    attention_norm: &'static str,
+    intermediate: &'static str,
+    output: &'static str,
+    output_norm: &'static str,
+    /// The token-type table, for families that have one.
+    token_type: Option<&'static str>,
+}
+
+impl Names {
+    pub fn of(family: Family) -> Names {
+        match family {
+            Family::Bert | Family::Roberta => Names {
+                layer: "encoder.layer",
+                query: "attention.self.query",
+                key: "attention.self.key",
+                value: "attention.self.value",
+                attention_out: "attention.output.dense",
+                attention_norm: "attention.output.LayerNorm",
+                intermediate: "intermediate.dense",
+                output: "output.dense",
+                output_norm: "output.LayerNorm",
+                token_type: Some("embeddings.token_type_embeddings"),
+            },
+            Family::DistilBert => Names {
+                layer: "transformer.layer",
+                query: "attention.q_lin",
+                key: "attention.k_lin",
+                value: "attention.v_lin",
+                attention_out: "attention.out_lin",
+                attention_norm: "sa_layer_norm",
+                intermediate: "ffn.lin1",
+                output: "ffn.lin2",
+                output_norm: "output_layer_norm",
+                token_type: None,
+            },
+        }
+    }
+}
+
 impl BertModel {
     /// Builds the model from `config.json` and the weights (every tensor checked by name and shape).
     pub fn load(cfg: &BertConfig, w: &Weights, device: &Device) -> Result<BertModel, ModelError> {
         let (h, f, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
+        let n = Names::of(cfg.family);
         let embeddings = BertEmbeddings {
             word: embedding(w, "embeddings.word_embeddings", cfg.vocab_size, h, device)?,
             position: embedding(
@@ -162,39 +215,31 @@ impl BertModel {
                 h,
                 device,
             )?,
-            token_type: embedding(
-                w,
-                "embeddings.token_type_embeddings",
-                cfg.type_vocab_size,
-                h,
-                device,
-            )?,
+            token_type: n
+                .token_type
+                .map(|name| embedding(w, name, cfg.type_vocab_size, h, device))
+                .transpose()?,
             norm: layer_norm(w, "embeddings.LayerNorm", h, eps, device)?,
         };
         let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
         for i in 0..cfg.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
+            let p = |part: &str| format!("{}.{i}.{part}", n.layer);
             layers.push(BertLayer {
-                query: linear(w, &format!("{p}.attention.self.query"), h, h, device)?,
-                key: linear(w, &format!("{p}.attention.self.key"), h, h, device)?,
-                value: linear(w, &format!("{p}.attention.self.value"), h, h, device)?,
-                attention_out: linear(w, &format!("{p}.attention.output.dense"), h, h, device)?,
-                attention_norm: layer_norm(
-                    w,
-                    &format!("{p}.attention.output.LayerNorm"),
-                    h,
-                    eps,
-                    device,
-                )?,
-                intermediate: linear(w, &format!("{p}.intermediate.dense"), h, f, device)?,
-                output: linear(w, &format!("{p}.output.dense"), f, h, device)?,
-                output_norm: layer_norm(w, &format!("{p}.output.LayerNorm"), h, eps, device)?,
+                query: linear(w, &p(n.query), h, h, device)?,
+                key: linear(w, &p(n.key), h, h, device)?,
+                value: linear(w, &p(n.value), h, h, device)?,
+                attention_out: linear(w, &p(n.attention_out), h, h, device)?,
+                attention_norm: layer_norm(w, &p(n.attention_norm), h, eps, device)?,
+                intermediate: linear(w, &p(n.intermediate), h, f, device)?,
+                output: linear(w, &p(n.output), f, h, device)?,
+                output_norm: layer_norm(w, &p(n.output_norm), h, eps, device)?,
             });
         }
         Ok(BertModel {
             embeddings,
             layers,
             heads: cfg.num_attention_heads,
+            position_offset: cfg.position_offset(),
             activation: cfg.activation,
             cpu_kernels: super::cpu::is_cpu(device),
         })
@@ -219,11 +264,19 @@ impl BertModel {
     pub fn forward(&self, ids: Tensor<2, Int>, types: Tensor<2, Int>, lens: &[usize]) -> Tensor<3> {
         let [b, l] = ids.dims();
         let device = ids.device();
-        let positions = Tensor::<1, Int>::arange(0..l as i64, &device)
+        // Texts are padded at the end only, so a text's tokens have positions offset,
+        // offset + 1, ... in every family (RoBERTa's count of non-padding tokens included);
+        // padding positions differ from Hugging Face's but padding is masked out.
+        let o = self.position_offset as i64;
+        let positions = Tensor::<1, Int>::arange(o..o + l as i64, &device)
             .reshape([1, l])
             .repeat_dim(0, b);
         let e = &self.embeddings;
-        let x = e.word.forward(ids) + e.position.forward(positions) + e.token_type.forward(types);
+        let x = e.word.forward(ids) + e.position.forward(positions);
+        let x = match &e.token_type {
+            Some(t) => x + t.forward(types),
+            None => x,
+        };
         let x = e.norm.forward(x);
         let [_, _, h] = x.dims();
         // Work on [batch * len, hidden]: every Linear is then one large matrix product instead

@@ -8,22 +8,30 @@ use serde::Deserialize;
 use super::ModelError;
 use super::bert::Activation;
 
-/// The parts of a BERT `config.json` the encoder needs.
+/// The parts of a BERT-family `config.json` the encoder needs. DistilBERT's own field names
+/// (`dim`, `n_layers`, `n_heads`, `hidden_dim`, `activation`) are read as their BERT names.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct BertConfig {
     #[serde(default)]
     pub model_type: Option<String>,
     pub vocab_size: usize,
+    #[serde(alias = "dim")]
     pub hidden_size: usize,
+    #[serde(alias = "n_layers")]
     pub num_hidden_layers: usize,
+    #[serde(alias = "n_heads")]
     pub num_attention_heads: usize,
+    #[serde(alias = "hidden_dim")]
     pub intermediate_size: usize,
     /// `hidden_act` as written in the file.
-    #[serde(default = "default_act")]
+    #[serde(default = "default_act", alias = "activation")]
     pub hidden_act: String,
     /// `hidden_act` parsed: set by [`BertConfig::read`], which refuses any other name.
     #[serde(skip)]
     pub activation: Activation,
+    /// The architecture family, from `model_type`: set by [`BertConfig::read`].
+    #[serde(skip)]
+    pub family: Family,
     pub max_position_embeddings: usize,
     #[serde(default = "default_type_vocab")]
     pub type_vocab_size: usize,
@@ -33,6 +41,54 @@ pub struct BertConfig {
     pub pad_token_id: Option<u32>,
     #[serde(default)]
     pub position_embedding_type: Option<String>,
+    /// DistilBERT: position embeddings filled with sinusoids (stored in the weights as well).
+    #[serde(default)]
+    pub sinusoidal_pos_embds: bool,
+}
+
+/// Encoder families that share BERT's post-norm layer and differ in names, positions and
+/// token types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// `bert`: positions from 0, token-type embeddings.
+    #[default]
+    Bert,
+    /// `roberta`, `xlm-roberta`, `camembert`: BERT's layout and names; positions counted from
+    /// `pad_token_id + 1`; one token type.
+    Roberta,
+    /// `distilbert`: its own tensor names (`transformer.layer.N.attention.q_lin`, ...), no
+    /// token types, positions from 0.
+    DistilBert,
+}
+
+impl Family {
+    /// The family of a `model_type`, if it is one of the supported ones.
+    pub fn of(model_type: &str) -> Option<Family> {
+        match model_type {
+            "bert" => Some(Family::Bert),
+            "roberta" | "xlm-roberta" | "camembert" => Some(Family::Roberta),
+            "distilbert" => Some(Family::DistilBert),
+            _ => None,
+        }
+    }
+}
+
+impl BertConfig {
+    /// The position id of a text's first token: `pad_token_id + 1` for the RoBERTa family
+    /// (whose position ids count non-padding tokens from there), else 0.
+    pub fn position_offset(&self) -> usize {
+        match self.family {
+            Family::Roberta => self.pad_token_id.unwrap_or(1) as usize + 1,
+            Family::Bert | Family::DistilBert => 0,
+        }
+    }
+
+    /// The most tokens a text may have: the position table less its offset.
+    pub fn max_tokens(&self) -> usize {
+        self.max_position_embeddings
+            .saturating_sub(self.position_offset())
+    }
 }
 
 fn default_act() -> String {
@@ -45,14 +101,12 @@ fn default_eps() -> f64 {
     1e-12
 }
 
-/// Model types that share BERT's architecture and weight names.
-const SUPPORTED: [&str; 1] = ["bert"];
+/// Model types with BERT's post-norm layer (see [`Family`]).
+const SUPPORTED: [&str; 5] = ["bert", "roberta", "xlm-roberta", "camembert", "distilbert"];
 /// Known encoder families that are refused until they are implemented properly.
-const KNOWN_UNSUPPORTED: [&str; 8] = [
-    "roberta",
-    "xlm-roberta",
+const KNOWN_UNSUPPORTED: [&str; 6] = [
     "mpnet",
-    "distilbert",
+    "modernbert",
     "deberta",
     "deberta-v2",
     "electra",
@@ -66,7 +120,7 @@ impl BertConfig {
         let cfg: BertConfig = serde_json::from_str(&text)
             .map_err(|e| ModelError::Invalid(path.clone(), format!("not a model config: {e}")))?;
         let mt = cfg.model_type.clone().unwrap_or_else(|| "bert".into());
-        if !SUPPORTED.contains(&mt.as_str()) {
+        let Some(family) = Family::of(&mt) else {
             let why = if KNOWN_UNSUPPORTED.contains(&mt.as_str()) {
                 "not supported yet"
             } else {
@@ -75,8 +129,18 @@ impl BertConfig {
             return Err(ModelError::Unsupported(
                 path,
                 format!(
-                    "model_type \"{mt}\" is {why}; supported: {} (MiniLM and other BERT-architecture models)",
+                    "model_type \"{mt}\" is {why}; supported: {}",
                     SUPPORTED.join(", ")
+                ),
+            ));
+        };
+        let cfg = BertConfig { family, ..cfg };
+        if cfg.max_tokens() == 0 {
+            return Err(ModelError::Invalid(
+                path,
+                format!(
+                    "max_position_embeddings {} leaves no position after the offset of pad_token_id + 1",
+                    cfg.max_position_embeddings
                 ),
             ));
         }

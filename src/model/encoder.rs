@@ -94,8 +94,8 @@ impl Encoder {
             .unwrap_or(false);
         let max_len = pipeline
             .max_seq_length
-            .unwrap_or(config.max_position_embeddings)
-            .min(config.max_position_embeddings);
+            .unwrap_or(config.max_tokens())
+            .min(config.max_tokens());
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: max_len,
@@ -108,6 +108,7 @@ impl Encoder {
         let pad_id = config
             .pad_token_id
             .or_else(|| tokenizer.token_to_id("[PAD]"))
+            .or_else(|| tokenizer.token_to_id("<pad>"))
             .unwrap_or(0);
         let wpath = dir.join("model.safetensors");
         if !wpath.is_file() {

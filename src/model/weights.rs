@@ -1,8 +1,8 @@
 //! Reading `model.safetensors` (F32, F16 or BF16) into burn tensors, with errors that name the
 //! tensor and the expected shape.
 //!
-//! Hugging Face -> embedscope key map (a leading `bert.` is accepted; old `gamma`/`beta`
-//! LayerNorm names too):
+//! Hugging Face -> embedscope key map for BERT, RoBERTa, XLM-R and CamemBERT (a leading
+//! `bert.` or `roberta.` is accepted; old `gamma`/`beta` LayerNorm names too):
 //!
 //! | HF key | module |
 //! |---|---|
@@ -15,6 +15,11 @@
 //! | `encoder.layer.{i}.output.dense.{weight,bias}` | `BertLayer::output` |
 //! | `encoder.layer.{i}.output.LayerNorm.{weight,bias}` | `BertLayer::output_norm` |
 //! | `pooler.*` | not used (sentence embeddings pool the last hidden state) |
+//!
+//! DistilBERT (a leading `distilbert.` accepted): the same embeddings without
+//! `token_type_embeddings`, and per layer `transformer.layer.{i}.attention.{q_lin,k_lin,v_lin,out_lin}`,
+//! `sa_layer_norm`, `ffn.lin1`, `ffn.lin2`, `output_layer_norm` for query/key/value,
+//! attention_out, attention_norm, intermediate, output and output_norm.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,20 +51,21 @@ impl Weights {
             )
         })?;
         let names = st.names();
-        let prefix = if names.iter().any(|n| n.starts_with("bert.embeddings.")) {
-            "bert."
-        } else {
-            ""
-        };
-        if !names
-            .iter()
-            .any(|n| n.starts_with(&format!("{prefix}embeddings.")))
-        {
+        // Checkpoints saved from a task model nest the encoder under its name.
+        let Some(prefix) = ["", "bert.", "roberta.", "distilbert."]
+            .into_iter()
+            .find(|p| {
+                let key = format!("{p}embeddings.word_embeddings.weight");
+                names.iter().any(|n| **n == key)
+            })
+        else {
             return Err(ModelError::Invalid(
                 path.to_path_buf(),
-                "no BERT embeddings tensors (embeddings.word_embeddings.weight)".into(),
+                "no embeddings tensors (embeddings.word_embeddings.weight, optionally under \
+                 bert., roberta. or distilbert.)"
+                    .into(),
             ));
-        }
+        };
         let sha256 = crate::core::hash::sha256_hex(&map[..]);
         Ok(Weights {
             path: path.to_path_buf(),
