@@ -87,6 +87,9 @@ pub struct BertModel {
     heads: usize,
     /// Position id of a text's first token.
     position_offset: usize,
+    /// MPNet's relative position bias: `[buckets, heads]`, one bucket per query-key offset.
+    relative_bias: Option<Embedding>,
+    buckets: usize,
     #[module(skip)]
     activation: Activation,
     /// The device is burn's CPU backend: GELU and the masked softmax use `model::cpu`'s
@@ -168,6 +171,8 @@ pub struct Names {
     output_norm: &'static str,
     /// The token-type table, for families that have one.
     token_type: Option<&'static str>,
+    /// The relative position bias table (`[buckets, heads]`), for families that have one.
+    relative_bias: Option<&'static str>,
 }
 
 impl Names {
@@ -184,6 +189,7 @@ impl Names {
                 output: "output.dense",
                 output_norm: "output.LayerNorm",
                 token_type: Some("embeddings.token_type_embeddings"),
+                relative_bias: None,
             },
             Family::DistilBert => Names {
                 layer: "transformer.layer",
@@ -196,6 +202,20 @@ impl Names {
                 output: "ffn.lin2",
                 output_norm: "output_layer_norm",
                 token_type: None,
+                relative_bias: None,
+            },
+            Family::MpNet => Names {
+                layer: "encoder.layer",
+                query: "attention.attn.q",
+                key: "attention.attn.k",
+                value: "attention.attn.v",
+                attention_out: "attention.attn.o",
+                attention_norm: "attention.LayerNorm",
+                intermediate: "intermediate.dense",
+                output: "output.dense",
+                output_norm: "output.LayerNorm",
+                token_type: None,
+                relative_bias: Some("encoder.relative_attention_bias"),
             },
         }
     }
@@ -240,6 +260,19 @@ impl BertModel {
             layers,
             heads: cfg.num_attention_heads,
             position_offset: cfg.position_offset(),
+            relative_bias: n
+                .relative_bias
+                .map(|name| {
+                    embedding(
+                        w,
+                        name,
+                        cfg.relative_attention_num_buckets,
+                        cfg.num_attention_heads,
+                        device,
+                    )
+                })
+                .transpose()?,
+            buckets: cfg.relative_attention_num_buckets,
             activation: cfg.activation,
             cpu_kernels: super::cpu::is_cpu(device),
         })
@@ -296,6 +329,20 @@ impl BertModel {
             Tensor::<4>::from_data(TensorData::new(m, [b, 1, 1, l]), &device)
         });
         let scale = 1.0 / (dh as f64).sqrt();
+        // MPNet: one `[1, heads, len, len]` bias for every layer, from the offset of each key
+        // to each query (the positions of the padded batch, as Hugging Face computes them).
+        let relative = self.relative_bias.as_ref().map(|table| {
+            let ids: Vec<i64> = (0..l)
+                .flat_map(|i| (0..l).map(move |j| (i, j)))
+                .map(|(i, j)| relative_bucket(j as i64 - i as i64, self.buckets) as i64)
+                .collect();
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, l * l]), &device);
+            table
+                .forward(ids)
+                .reshape([l, l, heads])
+                .permute([2, 0, 1])
+                .reshape([1, heads, l, l])
+        });
         for layer in &self.layers {
             let split = |t: Tensor<2>| t.reshape([b, l, heads, dh]).swap_dims(1, 2);
             // Scaling Q (len x head_dim) costs less than scaling the scores (len x len).
@@ -303,6 +350,10 @@ impl BertModel {
             let k = split(layer.key.forward(x.clone()));
             let v = split(layer.value.forward(x.clone()));
             let scores = q.matmul(k.swap_dims(2, 3));
+            let scores = match &relative {
+                Some(r) => scores + r.clone(),
+                None => scores,
+            };
             let scores = match &bias {
                 Some(bias) => scores + bias.clone(),
                 None => scores,
@@ -320,5 +371,49 @@ impl BertModel {
             x = layer.output_norm.forward(layer.output.forward(f) + a);
         }
         x.reshape([b, l, h])
+    }
+}
+
+/// MPNet's bucket of a relative position `j - i` (key minus query): `buckets / 2` buckets per
+/// direction, exact up to a quarter of `buckets`, then logarithmic up to a distance of 128
+/// (the last bucket beyond). Computed in f32 as Hugging Face's `relative_position_bucket`
+/// does, so the boundaries fall where its buckets do.
+pub fn relative_bucket(relative: i64, buckets: usize) -> usize {
+    const MAX_DISTANCE: f32 = 128.0;
+    let half = (buckets / 2) as i64;
+    let n = -relative;
+    let mut ret = if n < 0 { half } else { 0 };
+    let n = n.abs();
+    let max_exact = half / 2;
+    ret += if n < max_exact {
+        n
+    } else {
+        let scale = (f64::from(MAX_DISTANCE) / max_exact as f64).ln() as f32;
+        let large = max_exact
+            + ((n as f32 / max_exact as f32).ln() / scale * (half - max_exact) as f32) as i64;
+        large.min(half - 1)
+    };
+    ret as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_bucket;
+
+    #[test]
+    fn mpnet_buckets() {
+        // Keys after the query (j > i) count as negative n and use the upper half.
+        let b = |r| relative_bucket(r, 32);
+        assert_eq!(b(0), 0);
+        assert_eq!(b(-1), 1);
+        assert_eq!(b(-7), 7);
+        assert_eq!(b(1), 17);
+        assert_eq!(b(7), 23);
+        // Logarithmic from 8 on: 8 + floor(ln(n / 8) / ln(16) * 8), at most 15.
+        assert_eq!(b(-8), 8);
+        assert_eq!(b(-12), 9);
+        assert_eq!(b(-127), 15);
+        assert_eq!(b(-500), 15);
+        assert_eq!(b(500), 31);
     }
 }

@@ -44,6 +44,13 @@ pub struct BertConfig {
     /// DistilBERT: position embeddings filled with sinusoids (stored in the weights as well).
     #[serde(default)]
     pub sinusoidal_pos_embds: bool,
+    /// MPNet: buckets of the relative position bias.
+    #[serde(default = "default_buckets")]
+    pub relative_attention_num_buckets: usize,
+}
+
+fn default_buckets() -> usize {
+    32
 }
 
 /// Encoder families that share BERT's post-norm layer and differ in names, positions and
@@ -60,6 +67,9 @@ pub enum Family {
     /// `distilbert`: its own tensor names (`transformer.layer.N.attention.q_lin`, ...), no
     /// token types, positions from 0.
     DistilBert,
+    /// `mpnet`: positions as RoBERTa's, no token types, its own attention names, and a
+    /// relative position bias (bucketed, shared by every layer) added to the attention scores.
+    MpNet,
 }
 
 impl Family {
@@ -69,6 +79,7 @@ impl Family {
             "bert" => Some(Family::Bert),
             "roberta" | "xlm-roberta" | "camembert" => Some(Family::Roberta),
             "distilbert" => Some(Family::DistilBert),
+            "mpnet" => Some(Family::MpNet),
             _ => None,
         }
     }
@@ -79,7 +90,7 @@ impl BertConfig {
     /// (whose position ids count non-padding tokens from there), else 0.
     pub fn position_offset(&self) -> usize {
         match self.family {
-            Family::Roberta => self.pad_token_id.unwrap_or(1) as usize + 1,
+            Family::Roberta | Family::MpNet => self.pad_token_id.unwrap_or(1) as usize + 1,
             Family::Bert | Family::DistilBert => 0,
         }
     }
@@ -102,16 +113,16 @@ fn default_eps() -> f64 {
 }
 
 /// Model types with BERT's post-norm layer (see [`Family`]).
-const SUPPORTED: [&str; 5] = ["bert", "roberta", "xlm-roberta", "camembert", "distilbert"];
-/// Known encoder families that are refused until they are implemented properly.
-const KNOWN_UNSUPPORTED: [&str; 6] = [
+const SUPPORTED: [&str; 6] = [
+    "bert",
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "distilbert",
     "mpnet",
-    "modernbert",
-    "deberta",
-    "deberta-v2",
-    "electra",
-    "albert",
 ];
+/// Known encoder families that are refused until they are implemented properly.
+const KNOWN_UNSUPPORTED: [&str; 5] = ["modernbert", "deberta", "deberta-v2", "electra", "albert"];
 
 impl BertConfig {
     pub fn read(dir: &Path) -> Result<BertConfig, ModelError> {

@@ -20,6 +20,11 @@
 //! `token_type_embeddings`, and per layer `transformer.layer.{i}.attention.{q_lin,k_lin,v_lin,out_lin}`,
 //! `sa_layer_norm`, `ffn.lin1`, `ffn.lin2`, `output_layer_norm` for query/key/value,
 //! attention_out, attention_norm, intermediate, output and output_norm.
+//!
+//! MPNet (a leading `mpnet.` accepted): embeddings without token types; per layer
+//! `encoder.layer.{i}.attention.attn.{q,k,v,o}`, `attention.LayerNorm`, `intermediate.dense`,
+//! `output.dense`, `output.LayerNorm`; `encoder.relative_attention_bias.weight`
+//! (`[buckets, heads]`) shared by all layers.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,7 +57,7 @@ impl Weights {
         })?;
         let names = st.names();
         // Checkpoints saved from a task model nest the encoder under its name.
-        let Some(prefix) = ["", "bert.", "roberta.", "distilbert."]
+        let Some(prefix) = ["", "bert.", "roberta.", "distilbert.", "mpnet."]
             .into_iter()
             .find(|p| {
                 let key = format!("{p}embeddings.word_embeddings.weight");
@@ -62,7 +67,7 @@ impl Weights {
             return Err(ModelError::Invalid(
                 path.to_path_buf(),
                 "no embeddings tensors (embeddings.word_embeddings.weight, optionally under \
-                 bert., roberta. or distilbert.)"
+                 bert., roberta., distilbert. or mpnet.)"
                     .into(),
             ));
         };
