@@ -157,7 +157,7 @@ fn tiny_bert_batched_encode_equals_sentence_transformers_encode() {
     )
     .expect("loads");
     assert!(
-        norm.pipeline.normalize && !enc.pipeline.normalize,
+        norm.pipeline.normalize() && !enc.pipeline.normalize(),
         "Normalize module from modules.json"
     );
     // One padded batch, several small batches, and a token budget that forces singletons: the
@@ -370,7 +370,7 @@ fn check_minilm(dev: &burn::tensor::Device, what: &str, edge_subset: Option<&[us
     let Some(dir) = minilm() else { return };
     let enc = Encoder::load(&dir, dev, None).expect("MiniLM loads");
     assert_eq!(enc.max_len, 256);
-    assert!(enc.pipeline.normalize);
+    assert!(enc.pipeline.normalize());
     let shared = json(&format!("{FIX}/minilm-shared-reference.json"));
     let sentences: Vec<&str> = shared["sentences"]
         .as_array()

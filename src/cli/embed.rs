@@ -11,7 +11,7 @@ use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::encode::{self, Level, SentenceCollector};
 use embedscope::formats::corpus::{Corpus, CorpusFormat, CorpusOptions};
 use embedscope::formats::{self, Format, NpyStreamWriter};
-use embedscope::model::{Encoder, Pooling};
+use embedscope::model::{Encoder, Pooling, PromptChoice};
 use serde_json::json;
 
 use super::progress::Bar;
@@ -49,6 +49,21 @@ pub struct EmbedArgs {
     /// Override the folder's pooling.
     #[arg(long, value_enum, ignore_case = true)]
     pub pooling: Option<PoolingArg>,
+    /// A prompt of the folder's config_sentence_transformers.json by name (e.g. query), put
+    /// in front of every text. Without --prompt, --prompt-text or --no-prompt the folder's
+    /// default_prompt_name applies, as in sentence-transformers. Sentence level only.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["prompt_text", "no_prompt"])]
+    pub prompt: Option<String>,
+    /// Text put in front of every text, e.g. "query: ".
+    #[arg(long, value_name = "TEXT", conflicts_with = "no_prompt")]
+    pub prompt_text: Option<String>,
+    /// No prompt, even when the folder names a default one.
+    #[arg(long)]
+    pub no_prompt: bool,
+    /// Keep the first N dimensions of each vector (Matryoshka models), after normalisation
+    /// as sentence-transformers' truncate_dim.
+    #[arg(long, value_name = "N")]
+    pub truncate_dim: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }
@@ -103,7 +118,23 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     let t = Instant::now();
     let (dev, backend) = device::select(choice).map_err(|e| CliError::Runtime(e.into()))?;
     eprintln!("{}", backend.describe());
-    let enc = Encoder::load(&a.model, &dev, pooling).map_err(|e| CliError::Runtime(e.into()))?;
+    let mut enc =
+        Encoder::load(&a.model, &dev, pooling).map_err(|e| CliError::Runtime(e.into()))?;
+    let prompt = match (&a.prompt, &a.prompt_text, a.no_prompt) {
+        (Some(name), _, _) => PromptChoice::Named(name.clone()),
+        (None, Some(text), _) => PromptChoice::Text(text.clone()),
+        (None, None, true) => PromptChoice::None,
+        (None, None, false) => PromptChoice::FolderDefault,
+    };
+    if level == Level::Word && matches!(prompt, PromptChoice::Named(_) | PromptChoice::Text(_)) {
+        return Err(usage(
+            "--prompt and --prompt-text apply to sentence-level vectors (--level sentence)",
+        ));
+    }
+    enc.set_prompt(&prompt)
+        .map_err(|e| CliError::Runtime(e.into()))?;
+    enc.set_truncate_dim(a.truncate_dim)
+        .map_err(|e| usage(e.to_string()))?;
     let opts = CorpusOptions {
         format: corpus_format,
         text_field: a.field.clone().or_else(|| a.text_column.clone()),
@@ -216,8 +247,10 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                 "tokenizer_sha256": enc.tokenizer_sha256,
                 "model_type": enc.config.model_type.clone().unwrap_or_else(|| "bert".into()),
                 "pooling": enc.pipeline.pooling,
-                "normalize": enc.pipeline.normalize,
+                "normalize": enc.pipeline.normalize(),
                 "max_seq_length": enc.max_len,
+                "prompt": enc.prompt(),
+                "truncate_dim": enc.truncate_dim(),
             },
             "backend": backend,
             "skipped": stats,

@@ -108,6 +108,12 @@ choice! {
         Mean => Pooling::Mean,
         Cls => Pooling::Cls,
         Max => Pooling::Max,
+        #[value(name = "mean_sqrt_len_tokens")]
+        MeanSqrtLen => Pooling::MeanSqrtLen,
+        #[value(name = "weightedmean")]
+        WeightedMean => Pooling::WeightedMean,
+        #[value(name = "lasttoken")]
+        LastToken => Pooling::LastToken,
     }
 }
 

@@ -91,10 +91,38 @@ pub fn provenance(
     params.insert("weights_sha256".into(), enc.weights_sha256.clone());
     params.insert("tokenizer_sha256".into(), enc.tokenizer_sha256.clone());
     params.insert(
-        "pooling".into(),
-        format!("{:?}", enc.pipeline.pooling).to_lowercase(),
+        "model_type".into(),
+        enc.config
+            .model_type
+            .clone()
+            .unwrap_or_else(|| "bert".into()),
     );
-    params.insert("normalize".into(), enc.pipeline.normalize.to_string());
+    params.insert("pooling".into(), enc.pipeline.pooling.name().into());
+    params.insert("normalize".into(), enc.pipeline.normalize().to_string());
+    let dense: Vec<String> = enc
+        .pipeline
+        .stages
+        .iter()
+        .filter_map(|s| match s {
+            crate::model::pipeline::Stage::Dense(d) => Some(format!(
+                "{}->{} {:?}",
+                d.in_features, d.out_features, d.activation
+            )),
+            crate::model::pipeline::Stage::Normalize => None,
+        })
+        .collect();
+    if !dense.is_empty() {
+        params.insert("dense".into(), dense.join(", "));
+    }
+    if let Some(p) = enc.prompt() {
+        params.insert("prompt".into(), p.text.clone());
+        if let Some(n) = &p.name {
+            params.insert("prompt_name".into(), n.clone());
+        }
+    }
+    if let Some(t) = enc.truncate_dim() {
+        params.insert("truncate_dim".into(), t.to_string());
+    }
     params.insert("max_seq_length".into(), enc.max_len.to_string());
     params.insert("level".into(), level.name().into());
     params.insert("backend".into(), backend.describe());
@@ -512,7 +540,7 @@ pub fn encode_words(
     let clock = Clock {
         start: Instant::now(),
     };
-    let dim = enc.dim();
+    let dim = enc.hidden_size();
     let mut acc: HashMap<String, WordAcc> = HashMap::new();
     let mut docs = 0u64;
     loop {
@@ -521,7 +549,7 @@ pub fn encode_words(
             break;
         }
         let texts: Vec<&str> = chunk.iter().map(|d| d.text.as_str()).collect();
-        let toks = enc.tokenize(&texts)?;
+        let toks = enc.tokenize_plain(&texts)?;
         let mut per_doc: Vec<Vec<(String, Vec<f32>)>> = vec![Vec::new(); chunk.len()];
         let each = &mut |i: usize, e: Encoded| {
             let hidden = e.hidden.unwrap_or_default();

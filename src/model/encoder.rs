@@ -1,5 +1,6 @@
-//! A model folder as a text encoder: tokenizer + BERT + the sentence-transformers pipeline
-//! (pooling, normalisation), run in length-sorted, padded batches.
+//! A model folder as a text encoder: tokenizer + transformer + the sentence-transformers
+//! pipeline (pooling, Dense, Normalize; prompts; Matryoshka truncation), run in length-sorted,
+//! padded batches.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,9 @@ use tokenizers::{
 
 use super::ModelError;
 use super::bert::BertModel;
-use super::config::{BertConfig, Pipeline, Pooling};
+use super::config::BertConfig;
+use super::head::{Head, missing_safetensors};
+use super::pipeline::{Pipeline, Pooling};
 use super::weights::Weights;
 
 /// One text after tokenisation (truncated to the model's length, no padding).
@@ -25,6 +28,31 @@ pub struct Tokens {
     /// The text was longer than the model's length and was cut (its last word may be cut
     /// inside).
     pub truncated: bool,
+    /// How many leading tokens are the prompt's (left out of the pooling when the folder's
+    /// `include_prompt` is false).
+    pub prompt_len: usize,
+}
+
+/// Text put in front of every input (sentence-transformers' prompts: "query: ", ...).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Prompt {
+    /// Its name in the folder's `config_sentence_transformers.json`, if it came from there.
+    pub name: Option<String>,
+    pub text: String,
+}
+
+/// Which prompt an encoder uses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PromptChoice {
+    /// The folder's `default_prompt_name`, if it has one (sentence-transformers' default).
+    #[default]
+    FolderDefault,
+    /// None, whatever the folder says.
+    None,
+    /// One of the folder's prompts, by name.
+    Named(String),
+    /// This text.
+    Text(String),
 }
 
 /// Output for one text.
@@ -47,8 +75,13 @@ pub struct Encoder {
     pub lowercase: bool,
     tokenizer: Tokenizer,
     model: BertModel,
+    head: Head,
     device: Device,
     pad_id: u32,
+    prompt: Option<Prompt>,
+    /// Tokens of the prompt less one, as sentence-transformers counts them.
+    prompt_tokens: usize,
+    truncate_dim: Option<usize>,
 }
 
 fn sha256_file(p: &Path) -> Result<String, ModelError> {
@@ -110,16 +143,26 @@ impl Encoder {
             .or_else(|| tokenizer.token_to_id("[PAD]"))
             .or_else(|| tokenizer.token_to_id("<pad>"))
             .unwrap_or(0);
+        let vocab = tokenizer.get_vocab_size(true);
+        if vocab > config.vocab_size {
+            return Err(ModelError::Tokenizer(
+                tok_path,
+                format!(
+                    "{vocab} tokens, but the model's embeddings have {} rows (config.json \
+                     vocab_size): ids past the table would have no vector; the tokenizer and \
+                     the weights are from different models",
+                    config.vocab_size
+                ),
+            ));
+        }
         let wpath = dir.join("model.safetensors");
         if !wpath.is_file() {
-            return Err(ModelError::Io(
-                wpath,
-                "missing (weights must be in safetensors format)".into(),
-            ));
+            return Err(missing_safetensors(dir));
         }
         let weights = Weights::open(&wpath)?;
         let model = BertModel::load(&config, &weights, device)?;
-        Ok(Encoder {
+        let head = Head::load(&pipeline, config.hidden_size, device)?;
+        let mut enc = Encoder {
             dir: dir.to_path_buf(),
             config,
             pipeline,
@@ -129,20 +172,131 @@ impl Encoder {
             lowercase,
             tokenizer,
             model,
+            head,
             device: device.clone(),
             pad_id,
-        })
+            prompt: None,
+            prompt_tokens: 0,
+            truncate_dim: None,
+        };
+        enc.set_prompt(&PromptChoice::FolderDefault)?;
+        Ok(enc)
     }
 
+    /// The dimension of the output vectors (after Dense modules and truncation).
     pub fn dim(&self) -> usize {
+        let full = self.pipeline.output_dim(self.config.hidden_size);
+        self.truncate_dim.map_or(full, |t| t.min(full))
+    }
+
+    /// The transformer's width (of the per-token states word-level vectors come from).
+    pub fn hidden_size(&self) -> usize {
         self.config.hidden_size
+    }
+
+    /// The prompt put in front of each text, if any.
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+
+    /// Chooses the prompt; a name the folder does not have is refused with the names it has.
+    pub fn set_prompt(&mut self, choice: &PromptChoice) -> Result<(), ModelError> {
+        let prompt = match choice {
+            PromptChoice::None => None,
+            PromptChoice::Text(t) => Some(Prompt {
+                name: None,
+                text: t.clone(),
+            }),
+            PromptChoice::FolderDefault => {
+                self.pipeline.default_prompt_name.as_ref().and_then(|n| {
+                    self.pipeline.prompts.get(n).map(|t| Prompt {
+                        name: Some(n.clone()),
+                        text: t.clone(),
+                    })
+                })
+            }
+            PromptChoice::Named(n) => match self.pipeline.prompts.get(n) {
+                Some(t) => Some(Prompt {
+                    name: Some(n.clone()),
+                    text: t.clone(),
+                }),
+                None => {
+                    let names: Vec<&str> =
+                        self.pipeline.prompts.keys().map(String::as_str).collect();
+                    return Err(ModelError::Invalid(
+                        self.dir.join("config_sentence_transformers.json"),
+                        if names.is_empty() {
+                            format!("no prompt named \"{n}\": the folder has no prompts")
+                        } else {
+                            format!(
+                                "no prompt named \"{n}\"; the folder has: {}",
+                                names.join(", ")
+                            )
+                        },
+                    ));
+                }
+            },
+        };
+        self.prompt_tokens = match &prompt {
+            Some(p) if !p.text.is_empty() => {
+                let e = self.tokenizer.encode(p.text.as_str(), true).map_err(|e| {
+                    ModelError::Tokenizer(self.dir.join("tokenizer.json"), e.to_string())
+                })?;
+                e.get_ids().len().saturating_sub(1)
+            }
+            _ => 0,
+        };
+        self.prompt = prompt;
+        Ok(())
+    }
+
+    /// Keeps the first `dim` dimensions of every output vector (Matryoshka models); `None`
+    /// keeps all. More than the model gives is refused.
+    pub fn set_truncate_dim(&mut self, dim: Option<usize>) -> Result<(), ModelError> {
+        let full = self.pipeline.output_dim(self.config.hidden_size);
+        if let Some(d) = dim
+            && (d == 0 || d > full)
+        {
+            return Err(ModelError::Invalid(
+                self.dir.clone(),
+                format!(
+                    "truncate dimension {d}: the model's vectors have {full} dimensions (1 to {full})"
+                ),
+            ));
+        }
+        self.truncate_dim = dim;
+        Ok(())
+    }
+
+    /// The truncation set by [`Encoder::set_truncate_dim`].
+    pub fn truncate_dim(&self) -> Option<usize> {
+        self.truncate_dim
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
 
+    /// Tokens of each text with the prompt in front (sentence vectors).
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Tokens>, ModelError> {
+        match &self.prompt {
+            Some(p) if !p.text.is_empty() => {
+                let prompted: Vec<String> =
+                    texts.iter().map(|t| format!("{}{t}", p.text)).collect();
+                let refs: Vec<&str> = prompted.iter().map(String::as_str).collect();
+                let mut toks = self.tokenize_plain(&refs)?;
+                for t in &mut toks {
+                    t.prompt_len = self.prompt_tokens.min(t.ids.len());
+                }
+                Ok(toks)
+            }
+            _ => self.tokenize_plain(texts),
+        }
+    }
+
+    /// Tokens of each text as it is, without the prompt (word-level vectors, whose offsets
+    /// point into the text).
+    pub fn tokenize_plain(&self, texts: &[&str]) -> Result<Vec<Tokens>, ModelError> {
         let enc = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -155,6 +309,7 @@ impl Encoder {
                 word_ids: e.get_word_ids().to_vec(),
                 offsets: e.get_offsets().to_vec(),
                 truncated: !e.get_overflowing().is_empty(),
+                prompt_len: 0,
             })
             .collect())
     }
@@ -168,42 +323,27 @@ impl Encoder {
         let l = batch.iter().map(|t| t.ids.len()).max().unwrap_or(1).max(1);
         let mut ids = vec![self.pad_id as i64; b * l];
         let mut types = vec![0i64; b * l];
-        let mut mask = vec![0f32; b * l];
         for (r, t) in batch.iter().enumerate() {
             for (c, (&id, &ty)) in t.ids.iter().zip(&t.types).enumerate() {
                 ids[r * l + c] = i64::from(id);
                 types[r * l + c] = i64::from(ty);
-                mask[r * l + c] = 1.0;
             }
         }
         let d = &self.device;
         let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, l]), d);
         let types = Tensor::<2, Int>::from_data(TensorData::new(types, [b, l]), d);
-        let mask_t = Tensor::<2>::from_data(TensorData::new(mask.clone(), [b, l]), d);
         let lens: Vec<usize> = batch.iter().map(|t| t.ids.len()).collect();
+        let prompt: Vec<usize> = batch.iter().map(|t| t.prompt_len).collect();
         let out = self.model.forward(ids, types, &lens);
-        let h = self.dim();
-        let m3 = mask_t.clone().reshape([b, l, 1]);
-        let pooled = match self.pipeline.pooling {
-            Pooling::Mean => {
-                let sum = (out.clone() * m3.clone()).sum_dim(1).reshape([b, h]);
-                let count = mask_t.sum_dim(1).clamp_min(1e-9).reshape([b, 1]);
-                sum / count
-            }
-            Pooling::Cls => out.clone().narrow(1, 0, 1).reshape([b, h]),
-            Pooling::Max => (out.clone() + (m3 - 1.0) * 1e9).max_dim(1).reshape([b, h]),
-        };
-        let pooled = if self.pipeline.normalize {
-            let norm = pooled
-                .clone()
-                .powf_scalar(2.0)
-                .sum_dim(1)
-                .sqrt()
-                .clamp_min(1e-12);
-            pooled / norm
+        let pooled = self.head.forward(out.clone(), &lens, &prompt);
+        let [_, full] = pooled.dims();
+        let dim = self.dim();
+        let pooled = if dim < full {
+            pooled.narrow(1, 0, dim)
         } else {
             pooled
         };
+        let h = self.config.hidden_size;
         let pv: Vec<f32> = pooled
             .into_data()
             .try_into_vec::<f32>()
@@ -221,7 +361,7 @@ impl Encoder {
             .iter()
             .enumerate()
             .map(|(r, t)| Encoded {
-                pooled: pv[r * h..(r + 1) * h].to_vec(),
+                pooled: pv[r * dim..(r + 1) * dim].to_vec(),
                 hidden: hv
                     .as_ref()
                     .map(|v| v[r * l * h..(r * l + t.ids.len()) * h].to_vec()),

@@ -6,6 +6,8 @@ pub mod bert;
 pub mod config;
 pub mod cpu;
 pub mod encoder;
+pub mod head;
+pub mod pipeline;
 pub mod tokdiff;
 pub mod weights;
 
@@ -14,8 +16,9 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use bert::Activation;
-pub use config::{BertConfig, Pipeline, Pooling};
-pub use encoder::{Encoded, Encoder};
+pub use config::{BertConfig, Family};
+pub use encoder::{Encoded, Encoder, Prompt, PromptChoice};
+pub use pipeline::{Pipeline, Pooling};
 
 #[derive(Debug, Error)]
 pub enum ModelError {

@@ -45,16 +45,31 @@ pub struct Weights {
 }
 
 impl Weights {
-    pub fn open(path: &Path) -> Result<Weights, ModelError> {
+    /// A safetensors file whose tensors are named as they are (e.g. a Dense module's).
+    pub fn open_plain(path: &Path) -> Result<Weights, ModelError> {
         let f = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
         // SAFETY: read-only map of a file we do not modify; see formats::npy::map_file.
         let map = unsafe { Mmap::map(&f) }.map_err(|e| ModelError::io(path, e))?;
-        let st = SafeTensors::deserialize(&map).map_err(|e| {
+        SafeTensors::deserialize(&map).map_err(|e| {
             ModelError::Invalid(
                 path.to_path_buf(),
                 format!("not a valid safetensors file: {e}"),
             )
         })?;
+        let sha256 = crate::core::hash::sha256_hex(&map[..]);
+        Ok(Weights {
+            path: path.to_path_buf(),
+            map: Arc::new(map),
+            prefix: String::new(),
+            sha256,
+        })
+    }
+
+    /// An encoder's weights: the tensors under the encoder's prefix, if any.
+    pub fn open(path: &Path) -> Result<Weights, ModelError> {
+        let mut w = Weights::open_plain(path)?;
+        let st = SafeTensors::deserialize(&w.map)
+            .map_err(|e| ModelError::Invalid(path.to_path_buf(), e.to_string()))?;
         let names = st.names();
         // Checkpoints saved from a task model nest the encoder under its name.
         let Some(prefix) = ["", "bert.", "roberta.", "distilbert.", "mpnet."]
@@ -71,13 +86,8 @@ impl Weights {
                     .into(),
             ));
         };
-        let sha256 = crate::core::hash::sha256_hex(&map[..]);
-        Ok(Weights {
-            path: path.to_path_buf(),
-            map: Arc::new(map),
-            prefix: prefix.to_string(),
-            sha256,
-        })
+        w.prefix = prefix.to_string();
+        Ok(w)
     }
 
     /// A tensor as f32 values with its shape checked against `shape`.
