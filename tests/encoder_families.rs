@@ -1,0 +1,216 @@
+//! The encoder families beyond BERT (RoBERTa, XLM-R, CamemBERT, DistilBERT, MPNet) against
+//! Hugging Face transformers and sentence-transformers: tiny random models with their
+//! references in tests/fixtures/encoder (made by tests/fixtures/gen/encoder_families.py). Token
+//! ids exactly, last hidden states within 1e-5 on the CPU backend, encode outputs (pooling,
+//! Dense, Normalize, prompts) within 1e-5, every pooling mode, and the same on wgpu within 1e-4.
+
+use std::path::Path;
+
+use embedscope::engine::device::{self, BackendChoice};
+use embedscope::model::{Encoder, Pooling, PromptChoice};
+use serde_json::Value;
+
+const FIX: &str = "tests/fixtures/encoder";
+const FAMILIES: [&str; 5] = ["roberta", "xlm-roberta", "camembert", "distilbert", "mpnet"];
+
+fn reference(arch: &str) -> Value {
+    let path = format!("{FIX}/tiny-{arch}-reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect()
+}
+
+fn rows(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .flat_map(floats)
+        .collect()
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_u64().expect("id") as u32)
+        .collect()
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn cpu() -> burn::tensor::Device {
+    device::select(BackendChoice::Cpu).expect("cpu backend").0
+}
+
+fn load(arch: &str, dev: &burn::tensor::Device, pooling: Option<Pooling>) -> Encoder {
+    let dir = format!("{FIX}/tiny-{arch}");
+    Encoder::load(Path::new(&dir), dev, pooling).unwrap_or_else(|e| panic!("{arch}: {e}"))
+}
+
+fn texts(r: &Value) -> Vec<String> {
+    r["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| i["text"].as_str().expect("text").to_string())
+        .collect()
+}
+
+/// Token ids and the last hidden state of every input, one at a time, without a prompt.
+fn check_tokens_and_hidden(arch: &str, enc: &mut Encoder, r: &Value, tol: f32) {
+    enc.set_prompt(&PromptChoice::None).expect("no prompt");
+    for (n, input) in r["inputs"].as_array().expect("inputs").iter().enumerate() {
+        let text = input["text"].as_str().expect("text");
+        let toks = enc.tokenize(&[text]).expect("tokenize");
+        assert_eq!(
+            toks[0].ids,
+            ids(&input["input_ids"]),
+            "{arch} input {n} ({text:?}): token ids"
+        );
+        let out = enc.run_batch(&[&toks[0]], true).expect("run");
+        let hidden = out[0].hidden.as_ref().expect("hidden");
+        let want = rows(&input["last_hidden_state"]);
+        let d = max_diff(hidden, &want);
+        assert!(d <= tol, "{arch} input {n}: hidden states differ by {d}");
+    }
+}
+
+/// `encode` of all inputs at once (length-sorted, padded batches) against
+/// `SentenceTransformer.encode` with the folder's default prompt, then with each named prompt.
+fn check_encode(arch: &str, enc: &mut Encoder, r: &Value, tol: f32) {
+    let texts = texts(r);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    enc.set_prompt(&PromptChoice::FolderDefault)
+        .expect("default prompt");
+    // Batches of 3 texts: several padded batches of different lengths.
+    let got = enc.encode(&refs, 3, 4096).expect("encode");
+    let inputs = r["inputs"].as_array().expect("inputs");
+    for (n, (g, input)) in got.iter().zip(inputs).enumerate() {
+        let d = max_diff(g, &floats(&input["st_encode"]));
+        assert!(d <= tol, "{arch} input {n}: encode differs by {d}");
+    }
+    let Some(prompts) = r["model"]["prompts"].as_object() else {
+        return;
+    };
+    for name in prompts.keys() {
+        enc.set_prompt(&PromptChoice::Named(name.clone()))
+            .expect("named prompt");
+        let got = enc.encode(&refs, 3, 4096).expect("encode");
+        for (n, (g, input)) in got.iter().zip(inputs).enumerate() {
+            let want = &input["prompted"][name];
+            let d = max_diff(g, &floats(&want["st_encode"]));
+            assert!(d <= tol, "{arch} input {n} prompt {name}: differs by {d}");
+        }
+        // The same text given as --prompt-text.
+        let text = prompts[name].as_str().expect("prompt text").to_string();
+        enc.set_prompt(&PromptChoice::Text(text)).expect("text");
+        let again = enc.encode(&refs, 3, 4096).expect("encode");
+        assert_eq!(again, got, "{arch}: a prompt by name and by text differ");
+    }
+    if r["model"]["default_prompt_name"].is_null() {
+        return;
+    }
+    enc.set_prompt(&PromptChoice::None).expect("none");
+    let got = enc.encode(&refs, 3, 4096).expect("encode");
+    for (n, (g, input)) in got.iter().zip(inputs).enumerate() {
+        let d = max_diff(g, &floats(&input["st_encode_no_prompt"]));
+        assert!(d <= tol, "{arch} input {n} without prompt: differs by {d}");
+    }
+}
+
+#[test]
+fn every_family_matches_transformers_and_sentence_transformers_on_the_cpu() {
+    let dev = cpu();
+    for arch in FAMILIES {
+        let r = reference(arch);
+        let mut enc = load(arch, &dev, None);
+        check_tokens_and_hidden(arch, &mut enc, &r, 1e-5);
+        check_encode(arch, &mut enc, &r, 1e-5);
+    }
+}
+
+#[test]
+fn every_pooling_mode_matches_sentence_transformers() {
+    // CamemBERT's folder has no Dense or Normalize module after its pooling, so the encoder's
+    // output is the pooling itself.
+    let dev = cpu();
+    let r = reference("camembert");
+    for mode in Pooling::ALL {
+        let mut enc = load("camembert", &dev, Some(mode));
+        enc.set_prompt(&PromptChoice::None).expect("none");
+        for (n, input) in r["inputs"].as_array().expect("inputs").iter().enumerate() {
+            let text = input["text"].as_str().expect("text");
+            let got = enc.encode(&[text], 1, 4096).expect("encode");
+            let want = floats(&input["pooling_modes"][mode.name()]);
+            let d = max_diff(&got[0], &want);
+            assert!(d <= 1e-5, "{mode} input {n}: differs by {d}");
+        }
+    }
+}
+
+#[test]
+fn every_family_on_wgpu_matches_the_references() {
+    let dev = match device::select(BackendChoice::Wgpu) {
+        Ok((dev, _)) => dev,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping the wgpu test: {e}");
+            return;
+        }
+        Err(e) => panic!("CI: no wgpu adapter ({e}); install mesa-vulkan-drivers"),
+    };
+    for arch in FAMILIES {
+        let r = reference(arch);
+        let mut enc = load(arch, &dev, None);
+        check_tokens_and_hidden(arch, &mut enc, &r, 1e-4);
+        check_encode(arch, &mut enc, &r, 1e-4);
+    }
+}
+
+#[test]
+fn truncation_keeps_the_first_dimensions_after_normalisation() {
+    let dev = cpu();
+    let r = reference("xlm-roberta");
+    let mut enc = load("xlm-roberta", &dev, None);
+    let full = enc.encode(&["a short text"], 1, 4096).expect("encode");
+    enc.set_truncate_dim(Some(8)).expect("8 of 32");
+    assert_eq!(enc.dim(), 8);
+    let cut = enc.encode(&["a short text"], 1, 4096).expect("encode");
+    assert_eq!(cut[0], full[0][..8]);
+    for bad in [0, 33] {
+        let e = enc.set_truncate_dim(Some(bad)).expect_err("refused");
+        assert!(e.to_string().contains("32 dimensions"), "{e}");
+    }
+    assert!(r["model"]["prompts"].is_object());
+}
+
+#[test]
+fn a_prompt_name_the_folder_lacks_lists_the_ones_it_has() {
+    let dev = cpu();
+    let mut enc = load("mpnet", &dev, None);
+    let e = enc
+        .set_prompt(&PromptChoice::Named("search".into()))
+        .expect_err("no such prompt");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("\"search\"") && msg.contains("passage, query"),
+        "{msg}"
+    );
+    let mut enc = load("camembert", &dev, None);
+    let e = enc
+        .set_prompt(&PromptChoice::Named("query".into()))
+        .expect_err("no prompts");
+    assert!(e.to_string().contains("no prompts"), "{e}");
+}
