@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::model::{Encoder, Pooling, PromptChoice};
 use serde_json::Value;
@@ -213,4 +215,52 @@ fn a_prompt_name_the_folder_lacks_lists_the_ones_it_has() {
         .set_prompt(&PromptChoice::Named("query".into()))
         .expect_err("no prompts");
     assert!(e.to_string().contains("no prompts"), "{e}");
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+/// The real all-mpnet-base-v2 (fetched from PyPI, sha256-checked) against
+/// `SentenceTransformer.encode` on 24 varied texts: unicode, emoji, empty, over 384 tokens.
+#[test]
+fn all_mpnet_base_v2_matches_sentence_transformers() {
+    let Some(dir) = common::mpnet() else {
+        return;
+    };
+    let path = format!("{FIX}/mpnet-reference.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let r: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let enc = Encoder::load(&dir, &cpu(), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(enc.dim(), 768);
+    assert_eq!(enc.max_len, 384);
+    let inputs = r["inputs"].as_array().expect("inputs");
+    let texts: Vec<&str> = inputs
+        .iter()
+        .map(|i| i["text"].as_str().expect("text"))
+        .collect();
+    let toks = enc.tokenize(&texts).expect("tokenize");
+    for (n, (t, input)) in toks.iter().zip(inputs).enumerate() {
+        assert_eq!(t.ids, ids(&input["input_ids"]), "input {n}: token ids");
+    }
+    let got = enc.encode(&texts, 8, 8192).expect("encode");
+    let mut worst = 1.0f64;
+    for (n, (g, input)) in got.iter().zip(inputs).enumerate() {
+        let c = cosine(g, &floats(&input["embedding"]));
+        worst = worst.min(c);
+        assert!(c >= 0.9999, "input {n} ({:?}): cosine {c}", texts[n]);
+        let d = max_diff(g, &floats(&input["embedding"]));
+        assert!(d <= 1e-4, "input {n}: differs by {d}");
+    }
+    eprintln!(
+        "all-mpnet-base-v2: worst cosine {worst:.7} over {} texts",
+        inputs.len()
+    );
 }

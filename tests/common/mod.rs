@@ -123,3 +123,23 @@ pub fn googlenews26k() -> Option<PathBuf> {
         },
     )
 }
+
+static MPNET: Mutex<Option<Option<PathBuf>>> = Mutex::new(None);
+
+/// The all-mpnet-base-v2 folder (tests/fixtures/gen/fetch_mpnet.sh into
+/// `$EMBEDSCOPE_MODEL_CACHE`); EMBEDSCOPE_MPNET_DIR points at a copy.
+pub fn mpnet() -> Option<PathBuf> {
+    once(
+        &MPNET,
+        &Fetched {
+            what: "all-mpnet-base-v2",
+            path_var: "EMBEDSCOPE_MPNET_DIR",
+            cache_var: "EMBEDSCOPE_MODEL_CACHE",
+            cache_default: ".cache/embedscope/models",
+            installed: "all-mpnet-base-v2",
+            needs: &["model.safetensors", "tokenizer.json", "modules.json"],
+            script: "tests/fixtures/gen/fetch_mpnet.sh",
+            skip_var: "EMBEDSCOPE_SKIP_MPNET",
+        },
+    )
+}
