@@ -1,4 +1,4 @@
-//! The encoder families beyond BERT (RoBERTa, XLM-R, CamemBERT, DistilBERT, MPNet) against
+//! The encoder families beyond BERT (RoBERTa, XLM-R, CamemBERT, DistilBERT, MPNet, ModernBERT) against
 //! Hugging Face transformers and sentence-transformers: tiny random models with their
 //! references in tests/fixtures/encoder (made by tests/fixtures/gen/encoder_families.py). Token
 //! ids exactly, last hidden states within 1e-5 on the CPU backend, encode outputs (pooling,
@@ -13,7 +13,14 @@ use embedscope::model::{Encoder, Pooling, PromptChoice};
 use serde_json::Value;
 
 const FIX: &str = "tests/fixtures/encoder";
-const FAMILIES: [&str; 5] = ["roberta", "xlm-roberta", "camembert", "distilbert", "mpnet"];
+const FAMILIES: [&str; 6] = [
+    "roberta",
+    "xlm-roberta",
+    "camembert",
+    "distilbert",
+    "mpnet",
+    "modernbert",
+];
 
 fn reference(arch: &str) -> Value {
     let path = format!("{FIX}/tiny-{arch}-reference.json");

@@ -176,8 +176,10 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn of(family: Family) -> Names {
-        match family {
+    /// The names of a family with BERT's layer; `None` for ModernBERT (its own module).
+    pub fn of(family: Family) -> Option<Names> {
+        Some(match family {
+            Family::ModernBert => return None,
             Family::Bert | Family::Roberta => Names {
                 layer: "encoder.layer",
                 query: "attention.self.query",
@@ -217,7 +219,7 @@ impl Names {
                 token_type: None,
                 relative_bias: Some("encoder.relative_attention_bias"),
             },
-        }
+        })
     }
 }
 
@@ -225,7 +227,12 @@ impl BertModel {
     /// Builds the model from `config.json` and the weights (every tensor checked by name and shape).
     pub fn load(cfg: &BertConfig, w: &Weights, device: &Device) -> Result<BertModel, ModelError> {
         let (h, f, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
-        let n = Names::of(cfg.family);
+        let Some(n) = Names::of(cfg.family) else {
+            return Err(ModelError::Compute(format!(
+                "{:?} has no BERT-style layer",
+                cfg.family
+            )));
+        };
         let embeddings = BertEmbeddings {
             word: embedding(w, "embeddings.word_embeddings", cfg.vocab_size, h, device)?,
             position: embedding(
@@ -279,17 +286,7 @@ impl BertModel {
     }
 
     fn act(&self, x: Tensor<2>) -> Tensor<2> {
-        match self.activation {
-            Activation::Gelu if self.cpu_kernels => super::cpu::gelu_erf(x),
-            Activation::Gelu => gelu(x),
-            Activation::GeluTanh => {
-                // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-                let c = (2.0f64 / std::f64::consts::PI).sqrt();
-                let inner = (x.clone() + x.clone().powf_scalar(3.0) * 0.044715) * c;
-                x * (inner.tanh() + 1.0) * 0.5
-            }
-            Activation::Relu => relu(x),
-        }
+        activate(x, self.activation, self.cpu_kernels)
     }
 
     /// Last hidden state `[batch, len, hidden]` for token ids and token types (`[batch, len]`);
@@ -371,6 +368,21 @@ impl BertModel {
             x = layer.output_norm.forward(layer.output.forward(f) + a);
         }
         x.reshape([b, l, h])
+    }
+}
+
+/// The feed-forward activation of `x`; `cpu_kernels` uses `model::cpu`'s vectorised GELU.
+pub(super) fn activate(x: Tensor<2>, a: Activation, cpu_kernels: bool) -> Tensor<2> {
+    match a {
+        Activation::Gelu if cpu_kernels => super::cpu::gelu_erf(x),
+        Activation::Gelu => gelu(x),
+        Activation::GeluTanh => {
+            // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+            let c = (2.0f64 / std::f64::consts::PI).sqrt();
+            let inner = (x.clone() + x.clone().powf_scalar(3.0) * 0.044715) * c;
+            x * (inner.tanh() + 1.0) * 0.5
+        }
+        Activation::Relu => relu(x),
     }
 }
 

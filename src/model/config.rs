@@ -24,7 +24,11 @@ pub struct BertConfig {
     #[serde(alias = "hidden_dim")]
     pub intermediate_size: usize,
     /// `hidden_act` as written in the file.
-    #[serde(default = "default_act", alias = "activation")]
+    #[serde(
+        default = "default_act",
+        alias = "activation",
+        alias = "hidden_activation"
+    )]
     pub hidden_act: String,
     /// `hidden_act` parsed: set by [`BertConfig::read`], which refuses any other name.
     #[serde(skip)]
@@ -35,7 +39,7 @@ pub struct BertConfig {
     pub max_position_embeddings: usize,
     #[serde(default = "default_type_vocab")]
     pub type_vocab_size: usize,
-    #[serde(default = "default_eps")]
+    #[serde(default = "default_eps", alias = "norm_eps")]
     pub layer_norm_eps: f64,
     #[serde(default)]
     pub pad_token_id: Option<u32>,
@@ -47,6 +51,31 @@ pub struct BertConfig {
     /// MPNet: buckets of the relative position bias.
     #[serde(default = "default_buckets")]
     pub relative_attention_num_buckets: usize,
+    /// ModernBERT: the attention of layer `i` is global when `i` is a multiple of this, else
+    /// local (a sliding window).
+    #[serde(default)]
+    pub global_attn_every_n_layers: Option<usize>,
+    /// ModernBERT: the sliding window's width (a query sees keys up to half of it away).
+    #[serde(default)]
+    pub local_attention: Option<usize>,
+    /// ModernBERT: rotary base of the global and of the local layers.
+    #[serde(default)]
+    pub global_rope_theta: Option<f64>,
+    #[serde(default)]
+    pub local_rope_theta: Option<f64>,
+    /// ModernBERT as newer transformers write it: `full_attention` / `sliding_attention` per
+    /// layer, and `rope_parameters` per kind.
+    #[serde(default)]
+    pub layer_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub rope_parameters: Option<serde_json::Value>,
+    /// ModernBERT: whether the norms, the attention and the MLP have biases (default none).
+    #[serde(default)]
+    pub norm_bias: bool,
+    #[serde(default)]
+    pub attention_bias: bool,
+    #[serde(default)]
+    pub mlp_bias: bool,
 }
 
 fn default_buckets() -> usize {
@@ -70,6 +99,9 @@ pub enum Family {
     /// `mpnet`: positions as RoBERTa's, no token types, its own attention names, and a
     /// relative position bias (bucketed, shared by every layer) added to the attention scores.
     MpNet,
+    /// `modernbert`: pre-norm layers without biases, rotary positions, GeGLU, global and
+    /// sliding-window attention (see `model::modernbert`).
+    ModernBert,
 }
 
 impl Family {
@@ -80,6 +112,7 @@ impl Family {
             "roberta" | "xlm-roberta" | "camembert" => Some(Family::Roberta),
             "distilbert" => Some(Family::DistilBert),
             "mpnet" => Some(Family::MpNet),
+            "modernbert" => Some(Family::ModernBert),
             _ => None,
         }
     }
@@ -91,7 +124,7 @@ impl BertConfig {
     pub fn position_offset(&self) -> usize {
         match self.family {
             Family::Roberta | Family::MpNet => self.pad_token_id.unwrap_or(1) as usize + 1,
-            Family::Bert | Family::DistilBert => 0,
+            Family::Bert | Family::DistilBert | Family::ModernBert => 0,
         }
     }
 
@@ -113,16 +146,17 @@ fn default_eps() -> f64 {
 }
 
 /// Model types with BERT's post-norm layer (see [`Family`]).
-const SUPPORTED: [&str; 6] = [
+const SUPPORTED: [&str; 7] = [
     "bert",
     "roberta",
     "xlm-roberta",
     "camembert",
     "distilbert",
     "mpnet",
+    "modernbert",
 ];
 /// Known encoder families that are refused until they are implemented properly.
-const KNOWN_UNSUPPORTED: [&str; 5] = ["modernbert", "deberta", "deberta-v2", "electra", "albert"];
+const KNOWN_UNSUPPORTED: [&str; 4] = ["deberta", "deberta-v2", "electra", "albert"];
 
 impl BertConfig {
     pub fn read(dir: &Path) -> Result<BertConfig, ModelError> {

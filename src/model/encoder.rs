@@ -11,8 +11,9 @@ use tokenizers::{
 
 use super::ModelError;
 use super::bert::BertModel;
-use super::config::BertConfig;
+use super::config::{BertConfig, Family};
 use super::head::{Head, missing_safetensors};
+use super::modernbert::ModernBertModel;
 use super::pipeline::{Pipeline, Pooling};
 use super::weights::Weights;
 
@@ -31,6 +32,21 @@ pub struct Tokens {
     /// How many leading tokens are the prompt's (left out of the pooling when the folder's
     /// `include_prompt` is false).
     pub prompt_len: usize,
+}
+
+/// The transformer of a folder: a BERT-style family or ModernBERT.
+enum Transformer {
+    Bert(BertModel),
+    ModernBert(ModernBertModel),
+}
+
+impl Transformer {
+    fn forward(&self, ids: Tensor<2, Int>, types: Tensor<2, Int>, lens: &[usize]) -> Tensor<3> {
+        match self {
+            Transformer::Bert(m) => m.forward(ids, types, lens),
+            Transformer::ModernBert(m) => m.forward(ids, lens),
+        }
+    }
 }
 
 /// Text put in front of every input (sentence-transformers' prompts: "query: ", ...).
@@ -74,7 +90,7 @@ pub struct Encoder {
     /// Whether the tokenizer lower-cases (word-level keys follow it).
     pub lowercase: bool,
     tokenizer: Tokenizer,
-    model: BertModel,
+    model: Transformer,
     head: Head,
     device: Device,
     pad_id: u32,
@@ -160,7 +176,15 @@ impl Encoder {
             return Err(missing_safetensors(dir));
         }
         let weights = Weights::open(&wpath)?;
-        let model = BertModel::load(&config, &weights, device)?;
+        let model = match config.family {
+            Family::ModernBert => Transformer::ModernBert(ModernBertModel::load(
+                &config,
+                &weights,
+                device,
+                &dir.join("config.json"),
+            )?),
+            _ => Transformer::Bert(BertModel::load(&config, &weights, device)?),
+        };
         let head = Head::load(&pipeline, config.hidden_size, device)?;
         let mut enc = Encoder {
             dir: dir.to_path_buf(),

@@ -7,6 +7,7 @@ pub mod config;
 pub mod cpu;
 pub mod encoder;
 pub mod head;
+pub mod modernbert;
 pub mod pipeline;
 pub mod tokdiff;
 pub mod weights;

@@ -183,6 +183,9 @@ struct PoolingConfig {
     pooling_mode_weightedmean_tokens: bool,
     #[serde(default)]
     pooling_mode_lasttoken: bool,
+    /// sentence-transformers >= 5 writes the mode by name instead of the flags.
+    #[serde(default)]
+    pooling_mode: Option<String>,
     #[serde(default = "yes")]
     include_prompt: bool,
 }
@@ -234,7 +237,19 @@ fn pooling_of(path: &Path) -> Result<(Pooling, bool), ModelError> {
         (c.pooling_mode_weightedmean_tokens, Pooling::WeightedMean),
         (c.pooling_mode_lasttoken, Pooling::LastToken),
     ];
-    let on: Vec<Pooling> = modes.iter().filter(|m| m.0).map(|m| m.1).collect();
+    let mut on: Vec<Pooling> = modes.iter().filter(|m| m.0).map(|m| m.1).collect();
+    if let Some(name) = &c.pooling_mode {
+        // Names as sentence-transformers writes them (`mean`, `cls`, `max`, `mean_sqrt_len`,
+        // `weightedmean`, `lasttoken`), several joined by `_` not supported.
+        let p = match name.as_str() {
+            "mean_sqrt_len" | "mean_sqrt_len_tokens" => Ok(Pooling::MeanSqrtLen),
+            other => other.parse::<Pooling>(),
+        }
+        .map_err(|e| ModelError::Unsupported(path.to_path_buf(), format!("pooling_mode: {e}")))?;
+        if !on.contains(&p) {
+            on.push(p);
+        }
+    }
     match on.as_slice() {
         [one] => Ok((*one, c.include_prompt)),
         [] => Err(ModelError::Invalid(

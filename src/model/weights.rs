@@ -72,17 +72,20 @@ impl Weights {
             .map_err(|e| ModelError::Invalid(path.to_path_buf(), e.to_string()))?;
         let names = st.names();
         // Checkpoints saved from a task model nest the encoder under its name.
-        let Some(prefix) = ["", "bert.", "roberta.", "distilbert.", "mpnet."]
+        let Some(prefix) = ["", "bert.", "roberta.", "distilbert.", "mpnet.", "model."]
             .into_iter()
             .find(|p| {
-                let key = format!("{p}embeddings.word_embeddings.weight");
-                names.iter().any(|n| **n == key)
+                ["word_embeddings", "tok_embeddings"].iter().any(|table| {
+                    let key = format!("{p}embeddings.{table}.weight");
+                    names.iter().any(|n| **n == key)
+                })
             })
         else {
             return Err(ModelError::Invalid(
                 path.to_path_buf(),
-                "no embeddings tensors (embeddings.word_embeddings.weight, optionally under \
-                 bert., roberta., distilbert. or mpnet.)"
+                "no embeddings tensors (embeddings.word_embeddings.weight, or ModernBERT's \
+                 embeddings.tok_embeddings.weight, optionally under bert., roberta., \
+                 distilbert., mpnet. or model.)"
                     .into(),
             ));
         };
