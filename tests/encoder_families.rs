@@ -271,3 +271,134 @@ fn all_mpnet_base_v2_matches_sentence_transformers() {
         inputs.len()
     );
 }
+
+fn load_err(dir: &Path) -> String {
+    match Encoder::load(dir, &cpu(), None) {
+        Ok(_) => panic!("{} should not load", dir.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn edit_json(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut v: Value = serde_json::from_str(&text).expect("json");
+    edit(&mut v);
+    std::fs::write(path, v.to_string()).expect("write");
+}
+
+#[test]
+fn a_missing_or_misshaped_tensor_is_named_for_every_family() {
+    for (arch, tensor) in [
+        ("roberta", "encoder.layer.1.attention.self.key.weight"),
+        ("distilbert", "transformer.layer.0.ffn.lin2.weight"),
+        ("mpnet", "encoder.relative_attention_bias.weight"),
+        ("modernbert", "layers.2.mlp.Wi.weight"),
+    ] {
+        let src = Path::new(FIX).join(format!("tiny-{arch}"));
+        let d = common::copy_folder(&src);
+        let w = d.path().join("model.safetensors");
+        common::rewrite_safetensors(&src.join("model.safetensors"), &w, |e| {
+            e.retain(|t| t.0 != tensor)
+        });
+        let e = load_err(d.path());
+        assert!(e.contains(tensor) && e.contains("missing"), "{arch}: {e}");
+        common::rewrite_safetensors(&src.join("model.safetensors"), &w, |e| {
+            for t in e.iter_mut().filter(|t| t.0 == tensor) {
+                // One row fewer.
+                let row: usize = t.2[1..].iter().product::<usize>() * 4;
+                t.2[0] -= 1;
+                t.3.truncate(t.3.len() - row);
+            }
+        });
+        let e = load_err(d.path());
+        assert!(e.contains(tensor) && e.contains("expected"), "{arch}: {e}");
+    }
+}
+
+#[test]
+fn bad_pipelines_are_clear_errors() {
+    // A Dense module whose in_features differ from the pooled dimension.
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-roberta"));
+    edit_json(&d.path().join("2_Dense/config.json"), |v| {
+        v["in_features"] = 40.into()
+    });
+    let e = load_err(d.path());
+    assert!(
+        e.contains("2_Dense") && e.contains("in_features 40") && e.contains("32 dimensions"),
+        "{e}"
+    );
+    // A Dense module stored as pytorch_model.bin only.
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-roberta"));
+    std::fs::rename(
+        d.path().join("2_Dense/model.safetensors"),
+        d.path().join("2_Dense/pytorch_model.bin"),
+    )
+    .expect("rename");
+    let e = load_err(d.path());
+    assert!(
+        e.contains("pytorch_model.bin") && e.contains("save_file"),
+        "{e}"
+    );
+    // A model folder with pytorch_model.bin only.
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-mpnet"));
+    std::fs::rename(
+        d.path().join("model.safetensors"),
+        d.path().join("pytorch_model.bin"),
+    )
+    .expect("rename");
+    let e = load_err(d.path());
+    assert!(
+        e.contains("pytorch_model.bin") && e.contains("convert"),
+        "{e}"
+    );
+    // A tokenizer with more tokens than the embeddings table has rows.
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-distilbert"));
+    edit_json(&d.path().join("config.json"), |v| {
+        v["vocab_size"] = 50.into()
+    });
+    let src = Path::new(FIX).join("tiny-distilbert/model.safetensors");
+    common::rewrite_safetensors(&src, &d.path().join("model.safetensors"), |e| {
+        for t in e
+            .iter_mut()
+            .filter(|t| t.0.ends_with("word_embeddings.weight"))
+        {
+            let row = t.2[1] * 4;
+            t.3.truncate(50 * row);
+            t.2[0] = 50;
+        }
+    });
+    let e = load_err(d.path());
+    assert!(e.contains("tokenizer.json") && e.contains("50 rows"), "{e}");
+    // Unknown module, combined pooling modes, an unknown Dense activation.
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-camembert"));
+    edit_json(&d.path().join("modules.json"), |v| {
+        if let Some(a) = v.as_array_mut() {
+            a.push(serde_json::json!({"idx": 9, "name": "9", "path": "", "type": "sentence_transformers.models.LayerNorm"}));
+        }
+    });
+    let e = load_err(d.path());
+    assert!(
+        e.contains("LayerNorm") && e.contains("not supported"),
+        "{e}"
+    );
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-camembert"));
+    edit_json(&d.path().join("1_Pooling/config.json"), |v| {
+        v["pooling_mode_cls_token"] = true.into()
+    });
+    let e = load_err(d.path());
+    assert!(e.contains("cls + max"), "{e}");
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-roberta"));
+    edit_json(&d.path().join("2_Dense/config.json"), |v| {
+        v["activation_function"] = "torch.nn.modules.activation.Softsign".into()
+    });
+    let e = load_err(d.path());
+    assert!(e.contains("Softsign"), "{e}");
+    // ModernBERT with a broken layer pattern.
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-modernbert"));
+    edit_json(&d.path().join("config.json"), |v| {
+        v["layer_types"] =
+            serde_json::json!(["full_attention", "diagonal_attention", "full_attention"])
+    });
+    let e = load_err(d.path());
+    assert!(e.contains("diagonal_attention"), "{e}");
+}

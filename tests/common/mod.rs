@@ -143,3 +143,72 @@ pub fn mpnet() -> Option<PathBuf> {
         },
     )
 }
+
+/// Rewrites a safetensors file through `edit` of its (name -> (dtype, shape, bytes)) entries.
+pub fn rewrite_safetensors(
+    src: &Path,
+    dst: &Path,
+    edit: impl FnOnce(&mut Vec<(String, String, Vec<usize>, Vec<u8>)>),
+) {
+    let bytes = std::fs::read(src).expect("read");
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("header");
+    let data = &bytes[8 + n..];
+    let mut entries: Vec<(String, String, Vec<usize>, Vec<u8>)> = header
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(k, v)| {
+            let off: Vec<usize> = v["data_offsets"]
+                .as_array()
+                .expect("offsets")
+                .iter()
+                .map(|x| x.as_u64().expect("u64") as usize)
+                .collect();
+            let shape = v["shape"]
+                .as_array()
+                .expect("shape")
+                .iter()
+                .map(|x| x.as_u64().expect("u64") as usize)
+                .collect();
+            (
+                k.clone(),
+                v["dtype"].as_str().expect("dtype").to_string(),
+                shape,
+                data[off[0]..off[1]].to_vec(),
+            )
+        })
+        .collect();
+    edit(&mut entries);
+    let mut h = serde_json::Map::new();
+    let mut blob = Vec::new();
+    for (k, dt, shape, b) in entries {
+        h.insert(k, serde_json::json!({"dtype": dt, "shape": shape, "data_offsets": [blob.len(), blob.len() + b.len()]}));
+        blob.extend(b);
+    }
+    let mut hb = serde_json::to_vec(&h).expect("json");
+    while !hb.len().is_multiple_of(8) {
+        hb.push(b' ');
+    }
+    let mut out = (hb.len() as u64).to_le_bytes().to_vec();
+    out.extend(hb);
+    out.extend(blob);
+    std::fs::write(dst, out).expect("write");
+}
+
+/// Copies a folder (one level of subfolders, as model folders have) into a new temporary one.
+pub fn copy_folder(src: &Path) -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    for e in std::fs::read_dir(src).expect("read_dir").flatten() {
+        let to = d.path().join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir(&to).expect("mkdir");
+            for f in std::fs::read_dir(e.path()).expect("read_dir").flatten() {
+                std::fs::copy(f.path(), to.join(f.file_name())).expect("copy");
+            }
+        } else {
+            std::fs::copy(e.path(), &to).expect("copy");
+        }
+    }
+    d
+}
