@@ -610,9 +610,14 @@ fn bad_model_folders_are_clear_errors() {
     assert!(e.contains("tokenizer.json"), "{e}");
 
     let d = tiny_copy("model.safetensors");
+    write(d.path(), "modules.json", b"[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.LayerNorm\"}]");
+    let e = load_err(d.path());
+    assert!(e.contains("modules.json") && e.contains("LayerNorm"), "{e}");
+    // A Dense module whose folder has no Dense config: the file and the field are named.
+    let d = tiny_copy("model.safetensors");
     write(d.path(), "modules.json", b"[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Dense\"}]");
     let e = load_err(d.path());
-    assert!(e.contains("modules.json") && e.contains("Dense"), "{e}");
+    assert!(e.contains("config.json") && e.contains("in_features"), "{e}");
 }
 
 #[test]
