@@ -617,7 +617,10 @@ fn bad_model_folders_are_clear_errors() {
     let d = tiny_copy("model.safetensors");
     write(d.path(), "modules.json", b"[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Dense\"}]");
     let e = load_err(d.path());
-    assert!(e.contains("config.json") && e.contains("in_features"), "{e}");
+    assert!(
+        e.contains("config.json") && e.contains("in_features"),
+        "{e}"
+    );
 }
 
 #[test]

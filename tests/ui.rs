@@ -392,3 +392,27 @@ fn export_report_window_writes_markdown_and_shows_the_preview() {
     h.step();
     assert!(h.state().app.report.last.is_some());
 }
+
+#[test]
+fn the_encode_panel_describes_the_model_folder_and_offers_its_prompts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let model = std::fs::canonicalize("tests/fixtures/encoder/tiny-xlm-roberta").expect("fixture");
+    let settings = dir.path().join("settings.json");
+    std::fs::write(
+        &settings,
+        serde_json::json!({ "last_model": model }).to_string(),
+    )
+    .expect("settings");
+    let mut h = harness(StartOptions {
+        empty: true,
+        settings_path: Some(settings),
+        ..StartOptions::default()
+    });
+    for _ in 0..5 {
+        h.step();
+    }
+    h.get_by_label_contains("xlm-roberta, 2 layers, 32 dimensions, mean pooling");
+    h.get_by_label_contains("up to 32 tokens");
+    // The folder names "query" as its default prompt: the prompt box shows it.
+    h.get_by_value("folder default (query)");
+}

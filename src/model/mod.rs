@@ -9,6 +9,7 @@ pub mod encoder;
 pub mod head;
 pub mod modernbert;
 pub mod pipeline;
+pub mod summary;
 pub mod tokdiff;
 pub mod weights;
 
@@ -20,6 +21,7 @@ pub use bert::Activation;
 pub use config::{BertConfig, Family};
 pub use encoder::{Encoded, Encoder, Prompt, PromptChoice};
 pub use pipeline::{Pipeline, Pooling};
+pub use summary::ModelSummary;
 
 #[derive(Debug, Error)]
 pub enum ModelError {

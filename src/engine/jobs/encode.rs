@@ -10,7 +10,7 @@ use crate::engine::device::{self, BackendChoice, BackendInfo};
 use crate::engine::encode::{self, Level, SentenceCollector};
 use crate::engine::worker::{Job, JobContext};
 use crate::formats::corpus::{Corpus, CorpusOptions};
-use crate::model::{Encoder, Pooling};
+use crate::model::{Encoder, Pooling, PromptChoice};
 
 /// What to encode, and how.
 #[derive(Debug, Clone)]
@@ -21,6 +21,10 @@ pub struct EncodeSpec {
     pub level: Level,
     pub backend: BackendChoice,
     pub pooling: Option<Pooling>,
+    /// The prompt (sentence level); the folder's default unless chosen.
+    pub prompt: PromptChoice,
+    /// Keep the first N dimensions (Matryoshka models).
+    pub truncate_dim: Option<usize>,
     pub batch_size: usize,
 }
 
@@ -54,7 +58,16 @@ impl Job for EncodeSpec {
         let (dev, backend) = device::select(spec.backend)?;
         ctx.partial(backend.clone());
         ctx.progress(None, format!("loading {}", spec.model.display()));
-        let enc = Encoder::load(&spec.model, &dev, spec.pooling)?;
+        let mut enc = Encoder::load(&spec.model, &dev, spec.pooling)?;
+        if spec.level == Level::Word
+            && matches!(spec.prompt, PromptChoice::Named(_) | PromptChoice::Text(_))
+        {
+            return Err(EngineError::Output(
+                "a prompt applies to sentence-level vectors, not to word level".into(),
+            ));
+        }
+        enc.set_prompt(&spec.prompt)?;
+        enc.set_truncate_dim(spec.truncate_dim)?;
         let mut corpus = Corpus::open(&spec.corpus, &spec.corpus_options)?;
         let opts = encode::options_for(&enc, &backend, spec.level, spec.batch_size.max(1));
         let t = Instant::now();

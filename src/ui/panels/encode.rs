@@ -1,5 +1,6 @@
-//! The Encode panel: model folder, corpus, text column, level, backend and batch size; the
-//! backend the last job ran on; running encode jobs.
+//! The Encode panel: model folder (with what it is: type, dimension, pooling, prompts, max
+//! length), corpus, text column, level, prompt, truncation, backend and batch size; the backend
+//! the last job ran on; running encode jobs.
 
 use std::path::PathBuf;
 
@@ -10,6 +11,7 @@ use crate::engine::device::{BackendChoice, BackendKind};
 use crate::engine::encode::Level;
 use crate::engine::jobs::EncodeSpec;
 use crate::formats::corpus::CorpusOptions;
+use crate::model::{ModelSummary, PromptChoice};
 use crate::ui::job_row;
 
 /// What the user is choosing in the panel.
@@ -21,6 +23,12 @@ pub struct EncodePanel {
     backend: BackendChoice,
     text_column: String,
     batch_size: usize,
+    /// The folder's description, for the path it was read for.
+    summary: Option<(String, Result<ModelSummary, String>)>,
+    prompt: PromptChoice,
+    /// The text of a custom prompt while it is being typed.
+    prompt_text: String,
+    truncate: Option<usize>,
 }
 
 impl Default for EncodePanel {
@@ -32,6 +40,10 @@ impl Default for EncodePanel {
             backend: BackendChoice::Auto,
             text_column: String::new(),
             batch_size: 32,
+            summary: None,
+            prompt: PromptChoice::FolderDefault,
+            prompt_text: String::new(),
+            truncate: None,
         }
     }
 }
@@ -74,6 +86,7 @@ impl EncodePanel {
         if let Some(id) = model_label {
             r.labelled_by(id);
         }
+        self.model_info(ui);
         let mut corpus_label = None;
         ui.horizontal(|ui| {
             corpus_label = Some(ui.label("corpus").id);
@@ -105,6 +118,10 @@ impl EncodePanel {
                 ui.radio_value(&mut self.backend, b, b.name());
             }
         });
+        if self.level == Level::Sentence {
+            self.prompt_choice(ui);
+        }
+        self.truncation(ui);
         ui.add(egui::Slider::new(&mut self.batch_size, 1..=256).text("batch size"));
         let ready = !self.model.trim().is_empty() && !self.corpus.trim().is_empty();
         if ui.add_enabled(ready, egui::Button::new("Encode")).clicked() {
@@ -118,6 +135,12 @@ impl EncodePanel {
                 level: self.level,
                 backend: self.backend,
                 pooling: None,
+                prompt: if self.level == Level::Sentence {
+                    self.prompt.clone()
+                } else {
+                    PromptChoice::None
+                },
+                truncate_dim: self.truncate,
                 batch_size: self.batch_size,
             }));
         }
@@ -132,5 +155,108 @@ impl EncodePanel {
         for j in app.jobs.iter().filter(|j| j.kind == JobKind::Encode) {
             job_row(ui, j, cmds);
         }
+    }
+}
+
+impl EncodePanel {
+    /// The folder's summary, read again only when the path changes.
+    fn summary(&mut self) -> Option<&Result<ModelSummary, String>> {
+        let path = self.model.trim().to_string();
+        if path.is_empty() {
+            self.summary = None;
+            return None;
+        }
+        if self.summary.as_ref().is_none_or(|(p, _)| *p != path) {
+            let read = ModelSummary::read(std::path::Path::new(&path)).map_err(|e| e.to_string());
+            // A new folder starts from its own default prompt.
+            self.prompt = PromptChoice::FolderDefault;
+            self.truncate = None;
+            self.summary = Some((path, read));
+        }
+        self.summary.as_ref().map(|(_, s)| s)
+    }
+
+    fn model_info(&mut self, ui: &mut egui::Ui) {
+        match self.summary() {
+            Some(Ok(s)) => {
+                ui.label(s.line())
+                    .on_hover_text(if s.sentence_transformers {
+                        "from the folder's sentence-transformers files"
+                    } else {
+                        "a plain Hugging Face folder: mean pooling, no normalisation"
+                    });
+            }
+            Some(Err(e)) => {
+                ui.colored_label(Color32::from_rgb(220, 80, 80), e.clone());
+            }
+            None => {}
+        }
+    }
+
+    fn prompt_choice(&mut self, ui: &mut egui::Ui) {
+        let Some(Ok(s)) = self.summary().cloned() else {
+            return;
+        };
+        let shown = match &self.prompt {
+            PromptChoice::FolderDefault => match &s.default_prompt {
+                Some(n) => format!("folder default ({n})"),
+                None => "none (folder default)".into(),
+            },
+            PromptChoice::None => "none".into(),
+            PromptChoice::Named(n) => n.clone(),
+            PromptChoice::Text(_) => "custom".into(),
+        };
+        ui.horizontal(|ui| {
+            let l = ui.label("prompt");
+            egui::ComboBox::from_id_salt("encode_prompt")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut self.prompt,
+                        PromptChoice::FolderDefault,
+                        "folder default",
+                    );
+                    ui.selectable_value(&mut self.prompt, PromptChoice::None, "none");
+                    for (name, text) in &s.prompts {
+                        ui.selectable_value(
+                            &mut self.prompt,
+                            PromptChoice::Named(name.clone()),
+                            format!("{name}: \"{text}\""),
+                        );
+                    }
+                    let custom = PromptChoice::Text(self.prompt_text.clone());
+                    ui.selectable_value(&mut self.prompt, custom, "custom text");
+                })
+                .response
+                .labelled_by(l.id);
+        });
+        if let PromptChoice::Text(t) = &mut self.prompt {
+            ui.horizontal(|ui| {
+                let l = ui.label("prompt text");
+                if ui.text_edit_singleline(t).labelled_by(l.id).changed() {
+                    self.prompt_text = t.clone();
+                }
+            });
+        }
+    }
+
+    fn truncation(&mut self, ui: &mut egui::Ui) {
+        let Some(Ok(s)) = self.summary().cloned() else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            let mut on = self.truncate.is_some();
+            if ui
+                .checkbox(&mut on, "keep the first")
+                .on_hover_text("Matryoshka models: the leading dimensions carry the most")
+                .changed()
+            {
+                self.truncate = on.then_some(s.dim.min(256));
+            }
+            if let Some(d) = &mut self.truncate {
+                ui.add(egui::DragValue::new(d).range(1..=s.dim));
+                ui.label(format!("of {} dimensions", s.dim));
+            }
+        });
     }
 }
