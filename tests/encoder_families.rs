@@ -402,3 +402,50 @@ fn bad_pipelines_are_clear_errors() {
     let e = load_err(d.path());
     assert!(e.contains("diagonal_attention"), "{e}");
 }
+
+/// `compare` on two model folders of different architectures and tokenizers (BERT's
+/// WordPiece against RoBERTa's byte-level BPE with a Dense head) encoding one corpus.
+#[test]
+fn compare_runs_across_architectures_with_the_tokenizer_diff() {
+    let fixture = |p: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(p)
+            .display()
+            .to_string()
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args([
+            "compare",
+            &fixture("encoder/tiny-bert"),
+            &fixture("encoder/tiny-roberta"),
+            "--corpus",
+            &fixture("tokdiff/sample.txt"),
+            "--backend",
+            "cpu",
+            "-k",
+            "5",
+            "--json",
+        ])
+        .env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join("embedscope-test-cache-families"),
+        )
+        .output()
+        .expect("run embedscope");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    assert_eq!(v["tokenizer"]["identical_files"], false, "{v}");
+    let checked = v["tokenizer"]["words_checked"].as_u64().expect("checked");
+    let different = v["tokenizer"]["words_different"]
+        .as_u64()
+        .expect("different");
+    assert!(checked >= 300 && different > 0, "{checked} {different}");
+    assert!(v["shared_vocab"].as_u64().expect("shared") >= 70, "{v}");
+    // 32-dimensional BERT sentences against RoBERTa's 16-dimensional Dense output.
+    assert_eq!(v["procrustes"]["dim_a"], 32, "{v}");
+    assert_eq!(v["procrustes"]["dim_b"], 16, "{v}");
+    let cka = v["linear_cka"].as_f64().expect("cka");
+    assert!((0.0..=1.0).contains(&cka), "{cka}");
+}
