@@ -423,6 +423,8 @@ fn compare_runs_across_architectures_with_the_tokenizer_diff() {
             &fixture("tokdiff/sample.txt"),
             "--backend",
             "cpu",
+            "--level",
+            "sentence",
             "-k",
             "5",
             "--json",
