@@ -32,6 +32,8 @@ pub struct Encoded {
     pub backend: BackendInfo,
     pub documents: u64,
     pub docs_per_s: f64,
+    /// How the corpus's records became rows ([`encode::record_warnings`]).
+    pub warnings: Vec<String>,
 }
 
 impl Job for EncodeSpec {
@@ -68,7 +70,7 @@ impl Job for EncodeSpec {
                 format!("{} documents, {:.1} docs/s{eta}", p.docs, p.docs_per_s),
             );
         };
-        let provenance = encode::provenance(
+        let mut provenance = encode::provenance(
             &spec.model,
             &enc,
             spec.level,
@@ -97,6 +99,7 @@ impl Job for EncodeSpec {
                         spec.corpus.display()
                     )));
                 }
+                encode::note_records(&mut provenance, corpus.stats());
                 collect.finish(provenance)?
             }
             Level::Word => {
@@ -108,16 +111,21 @@ impl Job for EncodeSpec {
                         spec.corpus.display()
                     )));
                 }
+                encode::note_records(&mut provenance, corpus.stats());
                 w.types.provenance = provenance;
                 w.types
             }
         };
+        let warnings = encode::record_warnings(corpus.stats());
+        let mut set = set;
+        set.notes.warnings.extend(warnings.iter().cloned());
         let documents = corpus.stats().documents;
         Ok(Encoded {
             set: Arc::new(set),
             backend,
             documents,
             docs_per_s: documents as f64 / t.elapsed().as_secs_f64().max(1e-9),
+            warnings,
         })
     }
 }

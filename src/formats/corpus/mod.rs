@@ -1,8 +1,16 @@
 //! Corpora: plain text (one document per line, or paragraphs separated by blank lines),
 //! CSV/TSV with a text column, JSONL with a text field, Parquet with a text column. Read as a
 //! stream (a 1 GB corpus is never held in memory); other columns/fields become metadata.
-//! Lines that are not UTF-8 are decoded lossily and counted; empty documents are skipped and
-//! counted; overlong documents are cut (at a character boundary) and counted.
+//! Lines that are not UTF-8 are decoded lossily and counted; overlong documents are cut (at a
+//! character boundary) and counted.
+//!
+//! One record, one document, in order: a CSV/TSV/JSONL/Parquet record whose text is empty is a
+//! document with the empty text, and a bad record (JSONL: not JSON, not an object, the text
+//! field missing, null or not a string; CSV: a row too short for the text column; Parquet: a
+//! null text) is a document with the empty text too, counted and listed in [`CorpusStats`], so
+//! document `i` is always record `i`. With skipping on ([`CorpusOptions::skip_empty`]) both are
+//! left out instead, their record numbers are not reused, and they are listed. Plain text skips by
+//! default: its blank lines separate documents and are not records.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -66,6 +74,12 @@ impl CorpusFormat {
             _ => Self::Lines,
         }
     }
+
+    /// Whether empty documents are skipped unless told otherwise: only in plain text, where
+    /// blank lines separate documents. Record formats keep every record.
+    pub fn skips_empty_by_default(self) -> bool {
+        matches!(self, Self::Lines | Self::Paragraphs)
+    }
 }
 
 impl std::fmt::Display for CorpusFormat {
@@ -101,12 +115,17 @@ pub struct CorpusOptions {
     pub format: Option<CorpusFormat>,
     /// CSV/TSV/Parquet text column, JSONL field (default: text, sentence, document, content).
     pub text_field: Option<String>,
+    /// Leave out records whose text is empty (or only white space) and bad records, instead of
+    /// reading them as documents with the empty text. `None`: the format's default
+    /// ([`CorpusFormat::skips_empty_by_default`]).
+    pub skip_empty: Option<bool>,
 }
 
 /// One document: its position, text and metadata values (aligned with `Corpus::meta_names`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Doc {
-    /// 0-based document number.
+    /// 0-based record number (a skipped record's number is not reused; the blank lines that
+    /// separate plain-text documents are not records).
     pub index: u64,
     /// 1-based line (text, CSV, JSONL) or row (Parquet) where it starts.
     pub line: u64,
@@ -114,13 +133,41 @@ pub struct Doc {
     pub meta: Vec<String>,
 }
 
+/// Skipped records listed in [`CorpusStats::skipped`] at most.
+pub const SKIPPED_LISTED: usize = 1000;
+
+/// A record left out with skipping on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SkippedRecord {
+    /// Its 0-based record number (the document number it would have had).
+    pub index: u64,
+    /// 1-based line (text, CSV, JSONL) or row (Parquet) where it starts.
+    pub line: u64,
+}
+
 /// What was skipped or altered while reading.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CorpusStats {
+    /// Documents read (one per record unless skipping).
     pub documents: u64,
+    /// Records read: documents and skipped records.
+    pub records: u64,
+    /// Whether empty and bad records were left out.
+    pub skip_empty: bool,
+    /// Empty texts left out: plain text's blank lines, or empty records with skipping on.
     pub empty_skipped: u64,
+    /// Empty records read as documents with the empty text (skipping off).
+    pub empty_kept: u64,
+    /// Records left out (empty or bad, skipping on).
+    pub records_skipped: u64,
+    /// The first [`SKIPPED_LISTED`] of them.
+    pub skipped: Vec<SkippedRecord>,
+    /// Blank lines between JSONL records (not records).
+    pub blank_lines: u64,
     pub invalid_utf8: u64,
     pub truncated: u64,
+    /// Records whose text could not be read: documents with the empty text, or left out when
+    /// skipping.
     pub bad_records: u64,
     /// The first few bad records: (line, what was wrong).
     pub examples: Vec<(u64, String)>,
@@ -160,7 +207,6 @@ enum Source {
     },
     Jsonl {
         r: BufReader<File>,
-        field: String,
     },
     Parquet {
         batches: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
@@ -175,7 +221,12 @@ pub struct Corpus {
     path: PathBuf,
     source: Source,
     meta_names: Vec<String>,
+    /// The JSONL field holding the text.
+    field: String,
     stats: CorpusStats,
+    /// Plain text: blank lines separate documents rather than being records.
+    plain: bool,
+    skip_empty: bool,
     line: u64,
     next_index: u64,
     total_bytes: u64,
@@ -218,6 +269,101 @@ fn pick(
     ))
 }
 
+/// Reads lines of `path` until the first JSON object: the text field (`wanted`, or the first of
+/// [`TEXT_NAMES`] among its keys) and the metadata fields (its other keys whose values are not
+/// objects or arrays). A file without a JSON object line has no documents unless it has lines
+/// that are not blank: then it is not JSONL, and the error says what its first line is.
+fn jsonl_fields(path: &Path, wanted: Option<&str>) -> Result<(String, Vec<String>), FormatError> {
+    let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let mut r = BufReader::with_capacity(1 << 16, file);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let mut first_bad: Option<(u64, String)> = None;
+    loop {
+        buf.clear();
+        let n = r
+            .by_ref()
+            .take(MAX_LINE_BYTES as u64)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| FormatError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        if buf.last() != Some(&b'\n') && n >= MAX_LINE_BYTES {
+            let mut rest = Vec::new();
+            r.read_until(b'\n', &mut rest)
+                .map_err(|e| FormatError::io(path, e))?;
+        }
+        let raw = String::from_utf8_lossy(&buf);
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let why = match serde_json::from_str::<serde_json::Value>(&raw) {
+            Ok(serde_json::Value::Object(obj)) => {
+                let keys: Vec<String> = obj.keys().cloned().collect();
+                let field = match wanted {
+                    Some(w) => w.to_string(),
+                    None => match pick(&keys, None, path, "field") {
+                        Ok(i) => keys[i].clone(),
+                        Err(e) => {
+                            return Err(FormatError::new(
+                                path,
+                                Location::Line { line, byte: 0 },
+                                e.kind,
+                            ));
+                        }
+                    },
+                };
+                let names = obj
+                    .iter()
+                    .filter(|(k, v)| **k != field && !v.is_object() && !v.is_array())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                return Ok((field, names));
+            }
+            Ok(_) => "not a JSON object".to_string(),
+            Err(e) => format!("not JSON: {e}"),
+        };
+        first_bad.get_or_insert((line, why));
+    }
+    match first_bad {
+        None => Ok((wanted.unwrap_or(TEXT_NAMES[0]).to_string(), Vec::new())),
+        Some((line, why)) => Err(FormatError::invalid(
+            path,
+            Location::Line { line, byte: 0 },
+            format!("no line is a JSON object with a text field; this one is {why}"),
+        )),
+    }
+}
+
+/// One JSONL record: its text (or why it has none) and its metadata values for `names`.
+fn jsonl_record(raw: &str, field: &str, names: &[String]) -> (Result<String, String>, Vec<String>) {
+    let blank = || vec![String::new(); names.len()];
+    let obj = match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(obj)) => obj,
+        Ok(_) => return (Err("not a JSON object".into()), blank()),
+        Err(e) => return (Err(format!("not JSON: {e}")), blank()),
+    };
+    let meta = names
+        .iter()
+        .map(|k| match obj.get(k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => String::new(),
+            Some(v) => v.to_string(),
+        })
+        .collect();
+    let text = match obj.get(field) {
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        Some(serde_json::Value::Null) | None => Err(format!("no \"{field}\" string")),
+        Some(other) => Err(format!(
+            "\"{field}\" is {}, not a string",
+            snippet(other.to_string().as_bytes())
+        )),
+    };
+    (text, meta)
+}
+
 impl Corpus {
     pub fn open(path: &Path, opts: &CorpusOptions) -> Result<Corpus, FormatError> {
         let meta = std::fs::metadata(path).map_err(|e| FormatError::io(path, e))?;
@@ -231,6 +377,7 @@ impl Corpus {
         let total_bytes = meta.len();
         let open = || File::open(path).map_err(|e| FormatError::io(path, e));
         let format = opts.format.unwrap_or_else(|| CorpusFormat::from_path(path));
+        let mut field = String::new();
         let (source, meta_names, total) = match format {
             CorpusFormat::Lines | CorpusFormat::Paragraphs => (
                 Source::Text {
@@ -281,14 +428,17 @@ impl Corpus {
                     total_bytes,
                 )
             }
-            CorpusFormat::Jsonl => (
-                Source::Jsonl {
-                    r: BufReader::with_capacity(1 << 20, open()?),
-                    field: opts.text_field.clone().unwrap_or_default(),
-                },
-                vec![],
-                total_bytes,
-            ),
+            CorpusFormat::Jsonl => {
+                let (f, names) = jsonl_fields(path, opts.text_field.as_deref())?;
+                field = f;
+                (
+                    Source::Jsonl {
+                        r: BufReader::with_capacity(1 << 20, open()?),
+                    },
+                    names,
+                    total_bytes,
+                )
+            }
             CorpusFormat::Parquet => {
                 let builder =
                     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open()?)
@@ -335,11 +485,20 @@ impl Corpus {
                 )
             }
         };
+        let skip_empty = opts
+            .skip_empty
+            .unwrap_or_else(|| format.skips_empty_by_default());
         Ok(Corpus {
             path: path.to_path_buf(),
             source,
             meta_names,
-            stats: CorpusStats::default(),
+            field,
+            stats: CorpusStats {
+                skip_empty,
+                ..CorpusStats::default()
+            },
+            plain: matches!(format, CorpusFormat::Lines | CorpusFormat::Paragraphs),
+            skip_empty,
             line: 0,
             next_index: 0,
             total_bytes,
@@ -355,6 +514,11 @@ impl Corpus {
 
     pub fn stats(&self) -> &CorpusStats {
         &self.stats
+    }
+
+    /// Whether empty and bad records are left out (the option, or the format's default).
+    pub fn skips_empty(&self) -> bool {
+        self.skip_empty
     }
 
     pub fn path(&self) -> &Path {
@@ -412,11 +576,41 @@ impl Corpus {
         }
     }
 
-    fn emit(&mut self, line: u64, mut text: String, meta: Vec<String>) -> Option<Doc> {
-        if text.trim().is_empty() {
-            self.stats.empty_skipped += 1;
+    /// The document of one record starting at `line`: its text, or why it has none (a bad
+    /// record). `None` when the record is left out.
+    fn emit(&mut self, line: u64, text: Result<String, String>, meta: Vec<String>) -> Option<Doc> {
+        let (mut text, bad) = match text {
+            Ok(t) => (t, false),
+            Err(why) => {
+                self.stats.bad(line, why);
+                (String::new(), true)
+            }
+        };
+        let empty = text.trim().is_empty();
+        if empty && self.skip_empty {
+            if self.plain {
+                // A blank line between documents: not a record.
+                self.stats.empty_skipped += 1;
+                return None;
+            }
+            if !bad {
+                self.stats.empty_skipped += 1;
+            }
+            self.stats.records += 1;
+            self.stats.records_skipped += 1;
+            if self.stats.skipped.len() < SKIPPED_LISTED {
+                self.stats.skipped.push(SkippedRecord {
+                    index: self.next_index,
+                    line,
+                });
+            }
+            self.next_index += 1;
             return None;
         }
+        if empty && !bad {
+            self.stats.empty_kept += 1;
+        }
+        self.stats.records += 1;
         if cut(&mut text, MAX_DOC_BYTES) {
             self.stats.truncated += 1;
         }
@@ -441,7 +635,7 @@ impl Corpus {
                         return Ok(None);
                     }
                     let t = self.decode();
-                    if let Some(d) = self.emit(self.line, t, Vec::new()) {
+                    if let Some(d) = self.emit(self.line, Ok(t), Vec::new()) {
                         return Ok(Some(d));
                     }
                 }
@@ -473,7 +667,7 @@ impl Corpus {
                     if para.is_empty() {
                         return Ok(None);
                     }
-                    if let Some(d) = self.emit(start, para, Vec::new()) {
+                    if let Some(d) = self.emit(start, Ok(para), Vec::new()) {
                         return Ok(Some(d));
                     }
                 }
@@ -483,71 +677,11 @@ impl Corpus {
                     }
                     let raw = self.decode();
                     if raw.trim().is_empty() {
-                        self.stats.empty_skipped += 1;
+                        self.stats.blank_lines += 1;
                         continue;
                     }
                     let line = self.line;
-                    let v: serde_json::Value = match serde_json::from_str(&raw) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            self.stats.bad(line, format!("not JSON: {e}"));
-                            continue;
-                        }
-                    };
-                    let Some(obj) = v.as_object() else {
-                        self.stats.bad(line, "not a JSON object".into());
-                        continue;
-                    };
-                    let Source::Jsonl { field, .. } = &mut self.source else {
-                        unreachable!()
-                    };
-                    if field.is_empty() {
-                        let keys: Vec<String> = obj.keys().cloned().collect();
-                        match pick(&keys, None, &self.path, "field") {
-                            Ok(i) => *field = keys[i].clone(),
-                            Err(e) => {
-                                return Err(FormatError::new(
-                                    &self.path,
-                                    Location::Line { line, byte: 0 },
-                                    e.kind,
-                                ));
-                            }
-                        }
-                    }
-                    let field = field.clone();
-                    if self.meta_names.is_empty() {
-                        self.meta_names = obj
-                            .iter()
-                            .filter(|(k, v)| **k != field && !v.is_object() && !v.is_array())
-                            .map(|(k, _)| k.clone())
-                            .collect();
-                    }
-                    let text = match obj.get(&field) {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(serde_json::Value::Null) | None => {
-                            self.stats.bad(line, format!("no \"{field}\" string"));
-                            continue;
-                        }
-                        Some(other) => {
-                            self.stats.bad(
-                                line,
-                                format!(
-                                    "\"{field}\" is {}, not a string",
-                                    snippet(other.to_string().as_bytes())
-                                ),
-                            );
-                            continue;
-                        }
-                    };
-                    let meta = self
-                        .meta_names
-                        .iter()
-                        .map(|k| match obj.get(k) {
-                            Some(serde_json::Value::String(s)) => s.clone(),
-                            Some(serde_json::Value::Null) | None => String::new(),
-                            Some(v) => v.to_string(),
-                        })
-                        .collect();
+                    let (text, meta) = jsonl_record(&raw, &self.field, &self.meta_names);
                     if let Some(d) = self.emit(line, text, meta) {
                         return Ok(Some(d));
                     }
@@ -574,22 +708,8 @@ impl Corpus {
                     }
                     let line = rec.position().map_or(0, |p| p.line());
                     self.done = rec.position().map_or(self.done, |p| p.byte());
-                    let (tc, mc) = (*text_col, meta_cols.clone());
-                    let Some(raw) = rec.get(tc) else {
-                        self.stats.bad(
-                            line,
-                            format!(
-                                "the row has {} fields, the text column is number {}",
-                                rec.len(),
-                                tc + 1
-                            ),
-                        );
-                        continue;
-                    };
-                    self.buf.clear();
-                    self.buf.extend_from_slice(raw);
-                    let text = self.decode();
-                    let meta = mc
+                    let tc = *text_col;
+                    let meta = meta_cols
                         .iter()
                         .map(|&c| {
                             rec.get(c)
@@ -597,6 +717,18 @@ impl Corpus {
                                 .unwrap_or_default()
                         })
                         .collect();
+                    let text = match rec.get(tc) {
+                        Some(raw) => {
+                            self.buf.clear();
+                            self.buf.extend_from_slice(raw);
+                            Ok(self.decode())
+                        }
+                        None => Err(format!(
+                            "the row has {} fields, the text column is number {}",
+                            rec.len(),
+                            tc + 1
+                        )),
+                    };
                     if let Some(d) = self.emit(line, text, meta) {
                         return Ok(Some(d));
                     }
@@ -610,10 +742,11 @@ impl Corpus {
                     if let Some((text, meta, null)) = queue.pop_front() {
                         self.line += 1;
                         self.done += 1;
-                        if null {
-                            self.stats.bad(self.line, "null text".into());
-                            continue;
-                        }
+                        let text = if null {
+                            Err("null text".to_string())
+                        } else {
+                            Ok(text)
+                        };
                         let line = self.line;
                         if let Some(d) = self.emit(line, text, meta) {
                             return Ok(Some(d));
