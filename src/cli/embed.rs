@@ -178,7 +178,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                     a.input.display()
                 )));
             }
-            encode::note_records(&mut provenance, corpus.stats());
+            corpus.stats().note_in(&mut provenance);
             if let Some(w) = stream {
                 let mut files = w.finish()?;
                 // .npy has no place for provenance: it goes beside the array.
@@ -195,7 +195,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             let (mut out, n) =
                 encode::encode_words(&enc, &mut corpus, &eopts, &mut on_progress, cancel)
                     .map_err(rt)?;
-            encode::note_records(&mut provenance, corpus.stats());
+            corpus.stats().note_in(&mut provenance);
             out.types.provenance = provenance.clone();
             out.occurrences.provenance = provenance.clone();
             let mut files = formats::save(&out.types, &a.out, Some(out_format))?;
@@ -225,7 +225,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             a.input.display()
         )));
     }
-    for w in encode::record_warnings(&stats) {
+    for w in stats.warnings() {
         eprintln!("warning: {}: {w}", a.input.display());
     }
     if a.json {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::EngineError;
 use super::device::MemoryLimit;
 use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
-use crate::formats::corpus::{Corpus, CorpusStats, Doc};
+use crate::formats::corpus::{Corpus, Doc};
 use crate::model::encoder::{Encoded, Encoder, Tokens, batches};
 use crate::model::{BertConfig, tokdiff};
 
@@ -108,87 +108,6 @@ pub fn provenance(
         model_id: model.file_name().map(|n| n.to_string_lossy().to_string()),
         cache_file: None,
     }
-}
-
-/// Skipped records named in the provenance at most (the corpus statistics list more).
-const SKIPPED_IN_PROVENANCE: usize = 200;
-
-/// Records in `p` how the corpus's records became rows, once the corpus is read: whether empty
-/// and bad records were skipped (`skip_empty`), the number of records, the skipped ones by row
-/// id (`skipped_records`: `d2, d5`, ...), and the empty or bad records encoded as the empty text.
-pub fn note_records(p: &mut Provenance, stats: &CorpusStats) {
-    let params = &mut p.params;
-    params.insert("skip_empty".into(), stats.skip_empty.to_string());
-    params.insert("records".into(), stats.records.to_string());
-    if stats.records_skipped > 0 {
-        params.insert("records_skipped".into(), stats.records_skipped.to_string());
-        let mut ids: Vec<String> = stats
-            .skipped
-            .iter()
-            .take(SKIPPED_IN_PROVENANCE)
-            .map(|r| format!("d{}", r.index))
-            .collect();
-        let listed = ids.len() as u64;
-        if stats.records_skipped > listed {
-            ids.push(format!("… ({} more)", stats.records_skipped - listed));
-        }
-        params.insert("skipped_records".into(), ids.join(", "));
-    }
-    if stats.empty_kept > 0 {
-        params.insert("empty_records_encoded".into(), stats.empty_kept.to_string());
-    }
-    if stats.bad_records > 0 {
-        params.insert("bad_records".into(), stats.bad_records.to_string());
-        let lines: Vec<String> = stats.examples.iter().map(|e| e.0.to_string()).collect();
-        params.insert("bad_record_lines".into(), lines.join(", "));
-    }
-}
-
-/// What a user should know about how the corpus's records became rows, one sentence each: bad
-/// records (encoded as the empty text, or skipped) with the first few lines and reasons, and
-/// the records skipped.
-pub fn record_warnings(stats: &CorpusStats) -> Vec<String> {
-    let mut out = Vec::new();
-    if stats.bad_records > 0 {
-        let what = if stats.skip_empty {
-            "skipped"
-        } else {
-            "encoded as the empty text so that rows stay aligned with records"
-        };
-        let examples: Vec<String> = stats
-            .examples
-            .iter()
-            .take(3)
-            .map(|(line, why)| format!("line {line}: {why}"))
-            .collect();
-        out.push(format!(
-            "{} bad record{} {what} ({}{})",
-            stats.bad_records,
-            if stats.bad_records == 1 { "" } else { "s" },
-            examples.join("; "),
-            if stats.bad_records > 3 { "; …" } else { "" }
-        ));
-    }
-    if stats.records_skipped > 0 {
-        let ids: Vec<String> = stats
-            .skipped
-            .iter()
-            .take(10)
-            .map(|r| format!("d{} (line {})", r.index, r.line))
-            .collect();
-        out.push(format!(
-            "{} record{} left out (empty or bad; their ids are not reused): {}{}",
-            stats.records_skipped,
-            if stats.records_skipped == 1 { "" } else { "s" },
-            ids.join(", "),
-            if stats.records_skipped > 10 {
-                ", …"
-            } else {
-                ""
-            }
-        ));
-    }
-    out
 }
 
 /// Distinct words (first seen first, at most `max`) of a corpus's first documents, split by

@@ -32,7 +32,7 @@ pub struct Encoded {
     pub backend: BackendInfo,
     pub documents: u64,
     pub docs_per_s: f64,
-    /// How the corpus's records became rows ([`encode::record_warnings`]).
+    /// How the corpus's records became rows ([`CorpusStats::warnings`](crate::formats::corpus::CorpusStats::warnings)).
     pub warnings: Vec<String>,
 }
 
@@ -99,7 +99,7 @@ impl Job for EncodeSpec {
                         spec.corpus.display()
                     )));
                 }
-                encode::note_records(&mut provenance, corpus.stats());
+                corpus.stats().note_in(&mut provenance);
                 collect.finish(provenance)?
             }
             Level::Word => {
@@ -111,12 +111,12 @@ impl Job for EncodeSpec {
                         spec.corpus.display()
                     )));
                 }
-                encode::note_records(&mut provenance, corpus.stats());
+                corpus.stats().note_in(&mut provenance);
                 w.types.provenance = provenance;
                 w.types
             }
         };
-        let warnings = encode::record_warnings(corpus.stats());
+        let warnings = corpus.stats().warnings();
         let mut set = set;
         set.notes.warnings.extend(warnings.iter().cloned());
         let documents = corpus.stats().documents;

@@ -19,7 +19,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::error::{FormatError, Location, snippet};
+use super::error::{FormatError, Location};
+
+mod jsonl;
+mod stats;
+
+use jsonl::{jsonl_fields, jsonl_record};
+pub use stats::{CorpusStats, SKIPPED_LISTED, SkippedRecord};
 
 /// Longest document kept (bytes); far beyond any model's token limit.
 pub const MAX_DOC_BYTES: usize = 256 << 10;
@@ -133,55 +139,6 @@ pub struct Doc {
     pub meta: Vec<String>,
 }
 
-/// Skipped records listed in [`CorpusStats::skipped`] at most.
-pub const SKIPPED_LISTED: usize = 1000;
-
-/// A record left out with skipping on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct SkippedRecord {
-    /// Its 0-based record number (the document number it would have had).
-    pub index: u64,
-    /// 1-based line (text, CSV, JSONL) or row (Parquet) where it starts.
-    pub line: u64,
-}
-
-/// What was skipped or altered while reading.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CorpusStats {
-    /// Documents read (one per record unless skipping).
-    pub documents: u64,
-    /// Records read: documents and skipped records.
-    pub records: u64,
-    /// Whether empty and bad records were left out.
-    pub skip_empty: bool,
-    /// Empty texts left out: plain text's blank lines, or empty records with skipping on.
-    pub empty_skipped: u64,
-    /// Empty records read as documents with the empty text (skipping off).
-    pub empty_kept: u64,
-    /// Records left out (empty or bad, skipping on).
-    pub records_skipped: u64,
-    /// The first [`SKIPPED_LISTED`] of them.
-    pub skipped: Vec<SkippedRecord>,
-    /// Blank lines between JSONL records (not records).
-    pub blank_lines: u64,
-    pub invalid_utf8: u64,
-    pub truncated: u64,
-    /// Records whose text could not be read: documents with the empty text, or left out when
-    /// skipping.
-    pub bad_records: u64,
-    /// The first few bad records: (line, what was wrong).
-    pub examples: Vec<(u64, String)>,
-}
-
-impl CorpusStats {
-    fn bad(&mut self, line: u64, msg: String) {
-        self.bad_records += 1;
-        if self.examples.len() < 20 {
-            self.examples.push((line, msg));
-        }
-    }
-}
-
 /// Cuts `s` to at most `max` bytes at a character boundary; true if it was cut.
 fn cut(s: &mut String, max: usize) -> bool {
     if s.len() <= max {
@@ -267,101 +224,6 @@ fn pick(
             names.join(", ")
         ),
     ))
-}
-
-/// Reads lines of `path` until the first JSON object: the text field (`wanted`, or the first of
-/// [`TEXT_NAMES`] among its keys) and the metadata fields (its other keys whose values are not
-/// objects or arrays). A file without a JSON object line has no documents unless it has lines
-/// that are not blank: then it is not JSONL, and the error says what its first line is.
-fn jsonl_fields(path: &Path, wanted: Option<&str>) -> Result<(String, Vec<String>), FormatError> {
-    let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
-    let mut r = BufReader::with_capacity(1 << 16, file);
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    let mut first_bad: Option<(u64, String)> = None;
-    loop {
-        buf.clear();
-        let n = r
-            .by_ref()
-            .take(MAX_LINE_BYTES as u64)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| FormatError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        line += 1;
-        if buf.last() != Some(&b'\n') && n >= MAX_LINE_BYTES {
-            let mut rest = Vec::new();
-            r.read_until(b'\n', &mut rest)
-                .map_err(|e| FormatError::io(path, e))?;
-        }
-        let raw = String::from_utf8_lossy(&buf);
-        if raw.trim().is_empty() {
-            continue;
-        }
-        let why = match serde_json::from_str::<serde_json::Value>(&raw) {
-            Ok(serde_json::Value::Object(obj)) => {
-                let keys: Vec<String> = obj.keys().cloned().collect();
-                let field = match wanted {
-                    Some(w) => w.to_string(),
-                    None => match pick(&keys, None, path, "field") {
-                        Ok(i) => keys[i].clone(),
-                        Err(e) => {
-                            return Err(FormatError::new(
-                                path,
-                                Location::Line { line, byte: 0 },
-                                e.kind,
-                            ));
-                        }
-                    },
-                };
-                let names = obj
-                    .iter()
-                    .filter(|(k, v)| **k != field && !v.is_object() && !v.is_array())
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                return Ok((field, names));
-            }
-            Ok(_) => "not a JSON object".to_string(),
-            Err(e) => format!("not JSON: {e}"),
-        };
-        first_bad.get_or_insert((line, why));
-    }
-    match first_bad {
-        None => Ok((wanted.unwrap_or(TEXT_NAMES[0]).to_string(), Vec::new())),
-        Some((line, why)) => Err(FormatError::invalid(
-            path,
-            Location::Line { line, byte: 0 },
-            format!("no line is a JSON object with a text field; this one is {why}"),
-        )),
-    }
-}
-
-/// One JSONL record: its text (or why it has none) and its metadata values for `names`.
-fn jsonl_record(raw: &str, field: &str, names: &[String]) -> (Result<String, String>, Vec<String>) {
-    let blank = || vec![String::new(); names.len()];
-    let obj = match serde_json::from_str::<serde_json::Value>(raw) {
-        Ok(serde_json::Value::Object(obj)) => obj,
-        Ok(_) => return (Err("not a JSON object".into()), blank()),
-        Err(e) => return (Err(format!("not JSON: {e}")), blank()),
-    };
-    let meta = names
-        .iter()
-        .map(|k| match obj.get(k) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Null) | None => String::new(),
-            Some(v) => v.to_string(),
-        })
-        .collect();
-    let text = match obj.get(field) {
-        Some(serde_json::Value::String(s)) => Ok(s.clone()),
-        Some(serde_json::Value::Null) | None => Err(format!("no \"{field}\" string")),
-        Some(other) => Err(format!(
-            "\"{field}\" is {}, not a string",
-            snippet(other.to_string().as_bytes())
-        )),
-    };
-    (text, meta)
 }
 
 impl Corpus {
