@@ -401,3 +401,213 @@ fn an_interrupted_job_leaves_no_file() {
         "no output or temporary file left behind"
     );
 }
+
+/// sentence-transformers' vector for "" with the tiny model (its reference fixture).
+fn st_empty() -> Vec<f32> {
+    let text = std::fs::read_to_string("tests/fixtures/encoder/tiny-bert-reference.json")
+        .expect("tiny-bert reference");
+    let r: Value = serde_json::from_str(&text).expect("json");
+    let empty = r["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .find(|i| i["text"] == "")
+        .expect("the reference encodes the empty text");
+    empty["st_encode"]
+        .as_array()
+        .expect("st_encode")
+        .iter()
+        .map(|x| x.as_f64().expect("number") as f32)
+        .collect()
+}
+
+fn embed_args<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        input,
+        "--out",
+        out,
+        "--backend",
+        "cpu",
+        "--json",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Row i is record i: ids d0..d5, the corpus's id column in record order, the empty record's
+/// row equal to sentence-transformers' encoding of "" and every other row to its own text.
+fn assert_one_row_per_record(set: &embedscope::core::EmbeddingSet, texts: &[&str], what: &str) {
+    assert_eq!(set.rows(), texts.len(), "{what}: one row per record");
+    let tokens: Vec<&str> = set.vocab.iter().collect();
+    let want_ids: Vec<String> = (0..texts.len()).map(|i| format!("d{i}")).collect();
+    assert_eq!(tokens, want_ids, "{what}: ids follow the record index");
+    let ids = &set.metadata.column("id").expect("id column").values;
+    let want: Vec<String> = (1..=texts.len()).map(|i| format!("r{i}")).collect();
+    assert_eq!(ids, &want, "{what}: metadata of row i is record i's");
+    let empty = st_empty();
+    let refs = reference(texts);
+    for (i, t) in texts.iter().enumerate() {
+        let w = if t.is_empty() { &empty } else { &refs[i] };
+        assert!(close(set.matrix.row(i), w), "{what}: row {i} ({t:?})");
+    }
+}
+
+const SIX: [&str; 6] = [
+    "the cat sat",
+    "a dog barked",
+    "",
+    "zebra jumps",
+    "hello world",
+    "the end",
+];
+
+#[test]
+fn an_empty_record_is_encoded_as_the_empty_text_in_jsonl_csv_and_parquet() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let path = |n: &str| d.path().join(n).to_string_lossy().into_owned();
+    let jsonl: String = SIX
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{{\"id\": \"r{}\", \"text\": {:?}}}\n", i + 1, t))
+        .collect();
+    std::fs::write(path("c.jsonl"), jsonl).expect("write");
+    let (inp, out) = (path("c.jsonl"), path("j.npy"));
+    let v = embed_json(&embed_args(&inp, &out, &[]));
+    assert_eq!(
+        (v["rows"].as_u64(), v["records"].as_u64()),
+        (Some(6), Some(6))
+    );
+    assert_eq!(v["skip_empty"], false);
+    assert_eq!(v["skipped_records"], serde_json::json!([]));
+    assert_eq!(v["skipped"]["empty_kept"], 1);
+    let set = formats::load(Path::new(&out), &LoadOptions::default()).expect("npy");
+    assert_one_row_per_record(&set, &SIX, "jsonl");
+
+    let csv: String = std::iter::once("id,text\n".to_string())
+        .chain(
+            SIX.iter()
+                .enumerate()
+                .map(|(i, t)| format!("r{},{t}\n", i + 1)),
+        )
+        .collect();
+    std::fs::write(path("c.csv"), csv).expect("write");
+    let (inp, out) = (path("c.csv"), path("c.parquet"));
+    let v = embed_json(&embed_args(&inp, &out, &[]));
+    assert_eq!(v["rows"], 6);
+    let set = formats::load(Path::new(&out), &LoadOptions::default()).expect("parquet");
+    assert_one_row_per_record(&set, &SIX, "csv");
+
+    // The Parquet output is a corpus too: its `text` column holds the previews, "" included.
+    let (inp, out) = (path("c.parquet"), path("p.esv"));
+    let v = embed_json(&embed_args(&inp, &out, &["--text-column", "text"]));
+    assert_eq!(v["rows"], 6);
+    let set = formats::load(Path::new(&out), &LoadOptions::default()).expect("esv");
+    assert_one_row_per_record(&set, &SIX, "parquet");
+    let prov = &set.provenance.params;
+    assert_eq!(prov.get("skip_empty").map(String::as_str), Some("false"));
+    assert_eq!(
+        prov.get("empty_records_encoded").map(String::as_str),
+        Some("1")
+    );
+}
+
+#[test]
+fn skip_empty_leaves_records_out_and_lists_them() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let path = |n: &str| d.path().join(n).to_string_lossy().into_owned();
+    let jsonl: String = SIX
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{{\"id\": \"r{}\", \"text\": {:?}}}\n", i + 1, t))
+        .collect();
+    std::fs::write(path("c.jsonl"), jsonl).expect("write");
+    let (inp, out) = (path("c.jsonl"), path("o.npy"));
+    let v = embed_json(&embed_args(&inp, &out, &["--skip-empty"]));
+    assert_eq!(
+        (v["rows"].as_u64(), v["records"].as_u64()),
+        (Some(5), Some(6))
+    );
+    assert_eq!(v["skip_empty"], true);
+    assert_eq!(
+        v["skipped_records"],
+        serde_json::json!([{"id": "d2", "index": 2, "line": 3}])
+    );
+    let set = formats::load(Path::new(&out), &LoadOptions::default()).expect("npy");
+    let tokens: Vec<&str> = set.vocab.iter().collect();
+    assert_eq!(tokens, ["d0", "d1", "d3", "d4", "d5"], "ids are not reused");
+    assert_eq!(
+        set.metadata.column("id").expect("id").values,
+        ["r1", "r2", "r4", "r5", "r6"]
+    );
+    let prov: Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("o.provenance.json")).expect("provenance"),
+    )
+    .expect("json");
+    assert_eq!(prov["params"]["skip_empty"], "true");
+    assert_eq!(prov["params"]["skipped_records"], "d2");
+    assert_eq!(prov["params"]["records_skipped"], "1");
+
+    // Plain text skips blank lines by default; --skip-empty=false keeps a row per line.
+    std::fs::write(path("c.txt"), "one\n\ntwo\n").expect("write");
+    let (inp, out) = (path("c.txt"), path("t.npy"));
+    let v = embed_json(&embed_args(&inp, &out, &[]));
+    assert_eq!(
+        (v["rows"].as_u64(), v["skip_empty"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let out = path("t2.npy");
+    let v = embed_json(&embed_args(&inp, &out, &["--skip-empty=false"]));
+    assert_eq!(v["rows"], 3);
+    let set = formats::load(Path::new(&out), &LoadOptions::default()).expect("npy");
+    assert!(close(set.matrix.row(1), &st_empty()));
+}
+
+#[test]
+fn bad_records_are_encoded_as_the_empty_text_with_a_warning_naming_the_line() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let corpus = d.path().join("c.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"id\": \"r1\", \"text\": \"the cat sat\"}\n\
+         {\"id\": \"r2\", \"text\": 7}\n\
+         not json at all\n\
+         {\"id\": \"r4\", \"text\": \"zebra jumps\"}\n",
+    )
+    .expect("write");
+    let out = d.path().join("o.npy");
+    let args = embed_args(corpus.to_str().expect("p"), out.to_str().expect("p"), &[]);
+    let (code, stdout, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning") && err.contains("2 bad records") && err.contains("line 2"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(v["rows"], 4);
+    assert_eq!(v["skipped"]["bad_records"], 2);
+    let set = formats::load(&out, &LoadOptions::default()).expect("npy");
+    let empty = st_empty();
+    assert!(close(set.matrix.row(1), &empty) && close(set.matrix.row(2), &empty));
+    let want = reference(&["zebra jumps"]);
+    assert!(close(set.matrix.row(3), &want[0]), "row 3 is record 3");
+    assert_eq!(
+        set.metadata.column("id").expect("id").values,
+        ["r1", "r2", "", "r4"]
+    );
+
+    // Word level reads the same records; the empty ones add no words.
+    let out = d.path().join("w.npy");
+    let args = embed_args(
+        corpus.to_str().expect("p"),
+        out.to_str().expect("p"),
+        &["--level", "word"],
+    );
+    let v = embed_json(&args);
+    assert_eq!(v["documents"], 4);
+    let types = formats::load(&out, &LoadOptions::default()).expect("types");
+    assert!(types.vocab.get("zebra").is_some() && types.vocab.get("cat").is_some());
+}

@@ -394,6 +394,9 @@ impl App {
                         e.docs_per_s,
                         e.backend.describe()
                     ));
+                    for w in &e.warnings {
+                        app.info(w.clone());
+                    }
                     app.encode_backend = Some(e.backend);
                     app.add_dataset(e.set);
                 });

@@ -120,8 +120,8 @@ const TOKENIZER_SAMPLE_WORDS: usize = 5000;
 
 fn corpus_options(a: &EncodeArgs) -> CorpusOptions {
     CorpusOptions {
-        format: None,
         text_field: a.text_column.clone(),
+        ..CorpusOptions::default()
     }
 }
 

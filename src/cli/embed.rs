@@ -36,6 +36,24 @@ pub struct EmbedArgs {
     /// Corpus layout (default: from the extension).
     #[arg(long, value_enum, ignore_case = true)]
     pub corpus_format: Option<CorpusFormatArg>,
+    /// Leave out records whose text is empty (or only white space) instead of encoding them as
+    /// sentence-transformers encodes "". Off by default for CSV/TSV/JSONL/Parquet: output row i
+    /// is record i, with id d<i>, so runs of two models line up row by row. On by default for
+    /// plain text (lines, paragraphs), where blank lines separate documents;
+    /// `--skip-empty=false` keeps one row per line there. Skipped records keep their number (the
+    /// ids have gaps) and are listed in --json (`skipped_records`) and the provenance.
+    /// A bad record (JSONL: a line that is not a JSON object, or whose text field is missing,
+    /// null or not a string; CSV: a row too short for the text column; Parquet: a null text) is
+    /// encoded as "" too, with a warning naming its line, so rows never shift; with skipping on
+    /// it is left out and listed like an empty one.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub skip_empty: Option<bool>,
     #[arg(long, value_enum, default_value_t = LevelArg::Sentence)]
     pub level: LevelArg,
     /// Output: .npy (streamed, with .vocab.txt and .metadata.tsv), .parquet, .vec, .tsv, .esv.
@@ -138,6 +156,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     let opts = CorpusOptions {
         format: corpus_format,
         text_field: a.field.clone().or_else(|| a.text_column.clone()),
+        skip_empty: a.skip_empty,
     };
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -147,7 +166,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     on_interrupt();
     let bar = Bar::new("encoding", true);
     let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
-    let provenance = encode::provenance(&a.model, &enc, level, &backend, &a.input, &corpus);
+    let mut provenance = encode::provenance(&a.model, &enc, level, &backend, &a.input, &corpus);
     let rt = |e: EngineError| match e {
         EngineError::Cancelled => CliError::Interrupted(format!(
             "{}: interrupted; no output written",
@@ -190,6 +209,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                     a.input.display()
                 )));
             }
+            corpus.stats().note_in(&mut provenance);
             if let Some(w) = stream {
                 let mut files = w.finish()?;
                 // .npy has no place for provenance: it goes beside the array.
@@ -206,6 +226,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             let (mut out, n) =
                 encode::encode_words(&enc, &mut corpus, &eopts, &mut on_progress, cancel)
                     .map_err(rt)?;
+            corpus.stats().note_in(&mut provenance);
             out.types.provenance = provenance.clone();
             out.occurrences.provenance = provenance.clone();
             let mut files = formats::save(&out.types, &a.out, Some(out_format))?;
@@ -235,10 +256,20 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             a.input.display()
         )));
     }
+    for w in stats.warnings() {
+        eprintln!("warning: {}: {w}", a.input.display());
+    }
     if a.json {
         print_json(&json!({
             "rows": rows,
             "documents": docs,
+            "records": stats.records,
+            "skip_empty": stats.skip_empty,
+            "skipped_records": stats.skipped.iter().map(|r| json!({
+                "id": format!("d{}", r.index),
+                "index": r.index,
+                "line": r.line,
+            })).collect::<Vec<_>>(),
             "dim": enc.dim(),
             "level": level.name(),
             "model": {
@@ -268,10 +299,17 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         for f in &files {
             println!("  wrote {}", f.display());
         }
-        if stats.empty_skipped + stats.invalid_utf8 + stats.truncated + stats.bad_records > 0 {
+        if stats.empty_skipped
+            + stats.empty_kept
+            + stats.invalid_utf8
+            + stats.truncated
+            + stats.bad_records
+            > 0
+        {
             println!(
-                "  skipped {} empty, {} bad records; {} not UTF-8 (decoded lossily), {} cut to {} bytes",
+                "  {} empty skipped, {} empty encoded as \"\", {} bad records; {} not UTF-8 (decoded lossily), {} cut to {} bytes",
                 stats.empty_skipped,
+                stats.empty_kept,
                 stats.bad_records,
                 stats.invalid_utf8,
                 stats.truncated,

@@ -329,8 +329,8 @@ fn run_chunk(
     Ok(())
 }
 
-/// Collects sentence rows into an [`EmbeddingSet`]: token `d<index>`, metadata `line`, `text`
-/// (a preview) and the corpus's own columns.
+/// Collects sentence rows into an [`EmbeddingSet`]: token `d<record number>` (row i is record i
+/// unless records were skipped), metadata `line`, `text` (a preview) and the corpus's own columns.
 pub struct SentenceCollector {
     dim: usize,
     names: Vec<String>,

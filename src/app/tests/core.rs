@@ -338,3 +338,70 @@ fn compare_screen_aligns_maps_links_selection_and_ranks_changes() {
     app.apply(Command::CloseCompare);
     assert!(app.compare.is_none());
 }
+
+#[test]
+fn the_encode_command_keeps_one_row_per_record_unless_told_to_skip_empty_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let corpus = dir.path().join("c.jsonl");
+    std::fs::write(
+        &corpus,
+        "{\"text\": \"the cat sat\"}\n{\"text\": \"\"}\n{\"text\": \"zebra jumps\"}\n",
+    )
+    .expect("write");
+    let spec = |skip_empty| crate::engine::jobs::EncodeSpec {
+        model: PathBuf::from("tests/fixtures/encoder/tiny-bert"),
+        corpus: corpus.clone(),
+        corpus_options: crate::formats::corpus::CorpusOptions {
+            skip_empty,
+            ..Default::default()
+        },
+        level: crate::engine::encode::Level::Sentence,
+        backend: crate::engine::device::BackendChoice::Cpu,
+        pooling: None,
+        prompt: crate::model::PromptChoice::FolderDefault,
+        truncate_dim: None,
+        batch_size: 8,
+    };
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::Encode(spec(None)));
+    settle(&mut app);
+    let d = app.active_dataset().expect("encoded");
+    let tokens: Vec<&str> = d.set.vocab.iter().collect();
+    assert_eq!(tokens, ["d0", "d1", "d2"]);
+    assert_eq!(
+        d.set
+            .provenance
+            .params
+            .get("skip_empty")
+            .map(String::as_str),
+        Some("false")
+    );
+    app.apply(Command::Encode(spec(Some(true))));
+    settle(&mut app);
+    let d = app.active_dataset().expect("encoded");
+    let tokens: Vec<&str> = d.set.vocab.iter().collect();
+    assert_eq!(
+        tokens,
+        ["d0", "d2"],
+        "the skipped record's id is not reused"
+    );
+    assert_eq!(
+        d.set
+            .provenance
+            .params
+            .get("skipped_records")
+            .map(String::as_str),
+        Some("d1")
+    );
+    assert!(
+        app.notifications
+            .iter()
+            .any(|n| n.title.contains("1 record left out") && n.title.contains("d1 (line 2)")),
+        "{:?}",
+        app.notifications
+            .iter()
+            .map(|n| &n.title)
+            .collect::<Vec<_>>()
+    );
+    assert!(d.set.notes.warnings.iter().any(|w| w.contains("d1")));
+}

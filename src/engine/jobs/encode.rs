@@ -36,6 +36,8 @@ pub struct Encoded {
     pub backend: BackendInfo,
     pub documents: u64,
     pub docs_per_s: f64,
+    /// How the corpus's records became rows ([`CorpusStats::warnings`](crate::formats::corpus::CorpusStats::warnings)).
+    pub warnings: Vec<String>,
 }
 
 impl Job for EncodeSpec {
@@ -81,7 +83,7 @@ impl Job for EncodeSpec {
                 format!("{} documents, {:.1} docs/s{eta}", p.docs, p.docs_per_s),
             );
         };
-        let provenance = encode::provenance(
+        let mut provenance = encode::provenance(
             &spec.model,
             &enc,
             spec.level,
@@ -110,6 +112,7 @@ impl Job for EncodeSpec {
                         spec.corpus.display()
                     )));
                 }
+                corpus.stats().note_in(&mut provenance);
                 collect.finish(provenance)?
             }
             Level::Word => {
@@ -121,16 +124,21 @@ impl Job for EncodeSpec {
                         spec.corpus.display()
                     )));
                 }
+                corpus.stats().note_in(&mut provenance);
                 w.types.provenance = provenance;
                 w.types
             }
         };
+        let warnings = corpus.stats().warnings();
+        let mut set = set;
+        set.notes.warnings.extend(warnings.iter().cloned());
         let documents = corpus.stats().documents;
         Ok(Encoded {
             set: Arc::new(set),
             backend,
             documents,
             docs_per_s: documents as f64 / t.elapsed().as_secs_f64().max(1e-9),
+            warnings,
         })
     }
 }

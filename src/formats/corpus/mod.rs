@@ -1,8 +1,16 @@
 //! Corpora: plain text (one document per line, or paragraphs separated by blank lines),
 //! CSV/TSV with a text column, JSONL with a text field, Parquet with a text column. Read as a
 //! stream (a 1 GB corpus is never held in memory); other columns/fields become metadata.
-//! Lines that are not UTF-8 are decoded lossily and counted; empty documents are skipped and
-//! counted; overlong documents are cut (at a character boundary) and counted.
+//! Lines that are not UTF-8 are decoded lossily and counted; overlong documents are cut (at a
+//! character boundary) and counted.
+//!
+//! One record, one document, in order: a CSV/TSV/JSONL/Parquet record whose text is empty is a
+//! document with the empty text, and a bad record (JSONL: not JSON, not an object, the text
+//! field missing, null or not a string; CSV: a row too short for the text column; Parquet: a
+//! null text) is a document with the empty text too, counted and listed in [`CorpusStats`], so
+//! document `i` is always record `i`. With skipping on ([`CorpusOptions::skip_empty`]) both are
+//! left out instead, their record numbers are not reused, and they are listed. Plain text skips by
+//! default: its blank lines separate documents and are not records.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -11,7 +19,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::error::{FormatError, Location, snippet};
+use super::error::{FormatError, Location};
+
+mod jsonl;
+mod stats;
+
+use jsonl::{jsonl_fields, jsonl_record};
+pub use stats::{CorpusStats, SKIPPED_LISTED, SkippedRecord};
 
 /// Longest document kept (bytes); far beyond any model's token limit.
 pub const MAX_DOC_BYTES: usize = 256 << 10;
@@ -66,6 +80,12 @@ impl CorpusFormat {
             _ => Self::Lines,
         }
     }
+
+    /// Whether empty documents are skipped unless told otherwise: only in plain text, where
+    /// blank lines separate documents. Record formats keep every record.
+    pub fn skips_empty_by_default(self) -> bool {
+        matches!(self, Self::Lines | Self::Paragraphs)
+    }
 }
 
 impl std::fmt::Display for CorpusFormat {
@@ -101,38 +121,22 @@ pub struct CorpusOptions {
     pub format: Option<CorpusFormat>,
     /// CSV/TSV/Parquet text column, JSONL field (default: text, sentence, document, content).
     pub text_field: Option<String>,
+    /// Leave out records whose text is empty (or only white space) and bad records, instead of
+    /// reading them as documents with the empty text. `None`: the format's default
+    /// ([`CorpusFormat::skips_empty_by_default`]).
+    pub skip_empty: Option<bool>,
 }
 
 /// One document: its position, text and metadata values (aligned with `Corpus::meta_names`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Doc {
-    /// 0-based document number.
+    /// 0-based record number (a skipped record's number is not reused; the blank lines that
+    /// separate plain-text documents are not records).
     pub index: u64,
     /// 1-based line (text, CSV, JSONL) or row (Parquet) where it starts.
     pub line: u64,
     pub text: String,
     pub meta: Vec<String>,
-}
-
-/// What was skipped or altered while reading.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CorpusStats {
-    pub documents: u64,
-    pub empty_skipped: u64,
-    pub invalid_utf8: u64,
-    pub truncated: u64,
-    pub bad_records: u64,
-    /// The first few bad records: (line, what was wrong).
-    pub examples: Vec<(u64, String)>,
-}
-
-impl CorpusStats {
-    fn bad(&mut self, line: u64, msg: String) {
-        self.bad_records += 1;
-        if self.examples.len() < 20 {
-            self.examples.push((line, msg));
-        }
-    }
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary; true if it was cut.
@@ -160,7 +164,6 @@ enum Source {
     },
     Jsonl {
         r: BufReader<File>,
-        field: String,
     },
     Parquet {
         batches: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
@@ -175,7 +178,12 @@ pub struct Corpus {
     path: PathBuf,
     source: Source,
     meta_names: Vec<String>,
+    /// The JSONL field holding the text.
+    field: String,
     stats: CorpusStats,
+    /// Plain text: blank lines separate documents rather than being records.
+    plain: bool,
+    skip_empty: bool,
     line: u64,
     next_index: u64,
     total_bytes: u64,
@@ -231,6 +239,7 @@ impl Corpus {
         let total_bytes = meta.len();
         let open = || File::open(path).map_err(|e| FormatError::io(path, e));
         let format = opts.format.unwrap_or_else(|| CorpusFormat::from_path(path));
+        let mut field = String::new();
         let (source, meta_names, total) = match format {
             CorpusFormat::Lines | CorpusFormat::Paragraphs => (
                 Source::Text {
@@ -281,14 +290,17 @@ impl Corpus {
                     total_bytes,
                 )
             }
-            CorpusFormat::Jsonl => (
-                Source::Jsonl {
-                    r: BufReader::with_capacity(1 << 20, open()?),
-                    field: opts.text_field.clone().unwrap_or_default(),
-                },
-                vec![],
-                total_bytes,
-            ),
+            CorpusFormat::Jsonl => {
+                let (f, names) = jsonl_fields(path, opts.text_field.as_deref())?;
+                field = f;
+                (
+                    Source::Jsonl {
+                        r: BufReader::with_capacity(1 << 20, open()?),
+                    },
+                    names,
+                    total_bytes,
+                )
+            }
             CorpusFormat::Parquet => {
                 let builder =
                     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open()?)
@@ -335,11 +347,20 @@ impl Corpus {
                 )
             }
         };
+        let skip_empty = opts
+            .skip_empty
+            .unwrap_or_else(|| format.skips_empty_by_default());
         Ok(Corpus {
             path: path.to_path_buf(),
             source,
             meta_names,
-            stats: CorpusStats::default(),
+            field,
+            stats: CorpusStats {
+                skip_empty,
+                ..CorpusStats::default()
+            },
+            plain: matches!(format, CorpusFormat::Lines | CorpusFormat::Paragraphs),
+            skip_empty,
             line: 0,
             next_index: 0,
             total_bytes,
@@ -355,6 +376,11 @@ impl Corpus {
 
     pub fn stats(&self) -> &CorpusStats {
         &self.stats
+    }
+
+    /// Whether empty and bad records are left out (the option, or the format's default).
+    pub fn skips_empty(&self) -> bool {
+        self.skip_empty
     }
 
     pub fn path(&self) -> &Path {
@@ -412,11 +438,41 @@ impl Corpus {
         }
     }
 
-    fn emit(&mut self, line: u64, mut text: String, meta: Vec<String>) -> Option<Doc> {
-        if text.trim().is_empty() {
-            self.stats.empty_skipped += 1;
+    /// The document of one record starting at `line`: its text, or why it has none (a bad
+    /// record). `None` when the record is left out.
+    fn emit(&mut self, line: u64, text: Result<String, String>, meta: Vec<String>) -> Option<Doc> {
+        let (mut text, bad) = match text {
+            Ok(t) => (t, false),
+            Err(why) => {
+                self.stats.bad(line, why);
+                (String::new(), true)
+            }
+        };
+        let empty = text.trim().is_empty();
+        if empty && self.skip_empty {
+            if self.plain {
+                // A blank line between documents: not a record.
+                self.stats.empty_skipped += 1;
+                return None;
+            }
+            if !bad {
+                self.stats.empty_skipped += 1;
+            }
+            self.stats.records += 1;
+            self.stats.records_skipped += 1;
+            if self.stats.skipped.len() < SKIPPED_LISTED {
+                self.stats.skipped.push(SkippedRecord {
+                    index: self.next_index,
+                    line,
+                });
+            }
+            self.next_index += 1;
             return None;
         }
+        if empty && !bad {
+            self.stats.empty_kept += 1;
+        }
+        self.stats.records += 1;
         if cut(&mut text, MAX_DOC_BYTES) {
             self.stats.truncated += 1;
         }
@@ -441,7 +497,7 @@ impl Corpus {
                         return Ok(None);
                     }
                     let t = self.decode();
-                    if let Some(d) = self.emit(self.line, t, Vec::new()) {
+                    if let Some(d) = self.emit(self.line, Ok(t), Vec::new()) {
                         return Ok(Some(d));
                     }
                 }
@@ -473,7 +529,7 @@ impl Corpus {
                     if para.is_empty() {
                         return Ok(None);
                     }
-                    if let Some(d) = self.emit(start, para, Vec::new()) {
+                    if let Some(d) = self.emit(start, Ok(para), Vec::new()) {
                         return Ok(Some(d));
                     }
                 }
@@ -483,71 +539,11 @@ impl Corpus {
                     }
                     let raw = self.decode();
                     if raw.trim().is_empty() {
-                        self.stats.empty_skipped += 1;
+                        self.stats.blank_lines += 1;
                         continue;
                     }
                     let line = self.line;
-                    let v: serde_json::Value = match serde_json::from_str(&raw) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            self.stats.bad(line, format!("not JSON: {e}"));
-                            continue;
-                        }
-                    };
-                    let Some(obj) = v.as_object() else {
-                        self.stats.bad(line, "not a JSON object".into());
-                        continue;
-                    };
-                    let Source::Jsonl { field, .. } = &mut self.source else {
-                        unreachable!()
-                    };
-                    if field.is_empty() {
-                        let keys: Vec<String> = obj.keys().cloned().collect();
-                        match pick(&keys, None, &self.path, "field") {
-                            Ok(i) => *field = keys[i].clone(),
-                            Err(e) => {
-                                return Err(FormatError::new(
-                                    &self.path,
-                                    Location::Line { line, byte: 0 },
-                                    e.kind,
-                                ));
-                            }
-                        }
-                    }
-                    let field = field.clone();
-                    if self.meta_names.is_empty() {
-                        self.meta_names = obj
-                            .iter()
-                            .filter(|(k, v)| **k != field && !v.is_object() && !v.is_array())
-                            .map(|(k, _)| k.clone())
-                            .collect();
-                    }
-                    let text = match obj.get(&field) {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(serde_json::Value::Null) | None => {
-                            self.stats.bad(line, format!("no \"{field}\" string"));
-                            continue;
-                        }
-                        Some(other) => {
-                            self.stats.bad(
-                                line,
-                                format!(
-                                    "\"{field}\" is {}, not a string",
-                                    snippet(other.to_string().as_bytes())
-                                ),
-                            );
-                            continue;
-                        }
-                    };
-                    let meta = self
-                        .meta_names
-                        .iter()
-                        .map(|k| match obj.get(k) {
-                            Some(serde_json::Value::String(s)) => s.clone(),
-                            Some(serde_json::Value::Null) | None => String::new(),
-                            Some(v) => v.to_string(),
-                        })
-                        .collect();
+                    let (text, meta) = jsonl_record(&raw, &self.field, &self.meta_names);
                     if let Some(d) = self.emit(line, text, meta) {
                         return Ok(Some(d));
                     }
@@ -574,22 +570,8 @@ impl Corpus {
                     }
                     let line = rec.position().map_or(0, |p| p.line());
                     self.done = rec.position().map_or(self.done, |p| p.byte());
-                    let (tc, mc) = (*text_col, meta_cols.clone());
-                    let Some(raw) = rec.get(tc) else {
-                        self.stats.bad(
-                            line,
-                            format!(
-                                "the row has {} fields, the text column is number {}",
-                                rec.len(),
-                                tc + 1
-                            ),
-                        );
-                        continue;
-                    };
-                    self.buf.clear();
-                    self.buf.extend_from_slice(raw);
-                    let text = self.decode();
-                    let meta = mc
+                    let tc = *text_col;
+                    let meta = meta_cols
                         .iter()
                         .map(|&c| {
                             rec.get(c)
@@ -597,6 +579,18 @@ impl Corpus {
                                 .unwrap_or_default()
                         })
                         .collect();
+                    let text = match rec.get(tc) {
+                        Some(raw) => {
+                            self.buf.clear();
+                            self.buf.extend_from_slice(raw);
+                            Ok(self.decode())
+                        }
+                        None => Err(format!(
+                            "the row has {} fields, the text column is number {}",
+                            rec.len(),
+                            tc + 1
+                        )),
+                    };
                     if let Some(d) = self.emit(line, text, meta) {
                         return Ok(Some(d));
                     }
@@ -610,10 +604,11 @@ impl Corpus {
                     if let Some((text, meta, null)) = queue.pop_front() {
                         self.line += 1;
                         self.done += 1;
-                        if null {
-                            self.stats.bad(self.line, "null text".into());
-                            continue;
-                        }
+                        let text = if null {
+                            Err("null text".to_string())
+                        } else {
+                            Ok(text)
+                        };
                         let line = self.line;
                         if let Some(d) = self.emit(line, text, meta) {
                             return Ok(Some(d));

@@ -1,6 +1,6 @@
 //! The Encode panel: model folder (with what it is: type, dimension, pooling, prompts, max
-//! length), corpus, text column, level, prompt, truncation, backend and batch size; the backend
-//! the last job ran on; running encode jobs.
+//! length), corpus, text column, skipping empty records, level, prompt, truncation, backend and
+//! batch size; the backend the last job ran on; running encode jobs.
 
 use std::path::PathBuf;
 
@@ -10,7 +10,7 @@ use crate::app::{App, Command, JobKind};
 use crate::engine::device::{BackendChoice, BackendKind};
 use crate::engine::encode::Level;
 use crate::engine::jobs::EncodeSpec;
-use crate::formats::corpus::CorpusOptions;
+use crate::formats::corpus::{CorpusFormat, CorpusOptions};
 use crate::model::{ModelSummary, PromptChoice};
 use crate::ui::job_row;
 
@@ -22,6 +22,8 @@ pub struct EncodePanel {
     level: Level,
     backend: BackendChoice,
     text_column: String,
+    /// Skip empty records; `None` follows the corpus format's default.
+    skip_empty: Option<bool>,
     batch_size: usize,
     /// The folder's description, for the path it was read for.
     summary: Option<(String, Result<ModelSummary, String>)>,
@@ -39,6 +41,7 @@ impl Default for EncodePanel {
             level: Level::Sentence,
             backend: BackendChoice::Auto,
             text_column: String::new(),
+            skip_empty: None,
             batch_size: 32,
             summary: None,
             prompt: PromptChoice::FolderDefault,
@@ -108,6 +111,21 @@ impl EncodePanel {
             ui.text_edit_singleline(&mut self.text_column)
                 .labelled_by(l.id);
         });
+        let default_skip = CorpusFormat::from_path(std::path::Path::new(self.corpus.trim()))
+            .skips_empty_by_default();
+        let mut skip = self.skip_empty.unwrap_or(default_skip);
+        if ui
+            .checkbox(&mut skip, "skip empty records")
+            .on_hover_text(
+                "Off: every record is one row (an empty or unreadable text is encoded as the \
+                 empty text), so row i is record i. On: such records are left out and listed in \
+                 the provenance. The default is on for plain text (blank lines separate \
+                 documents), off for CSV, JSONL and Parquet.",
+            )
+            .changed()
+        {
+            self.skip_empty = Some(skip);
+        }
         ui.horizontal(|ui| {
             ui.radio_value(&mut self.level, Level::Sentence, "sentence");
             ui.radio_value(&mut self.level, Level::Word, "word");
@@ -131,6 +149,7 @@ impl EncodePanel {
                 corpus_options: CorpusOptions {
                     format: None,
                     text_field: Some(self.text_column.trim().to_string()).filter(|s| !s.is_empty()),
+                    skip_empty: self.skip_empty,
                 },
                 level: self.level,
                 backend: self.backend,
