@@ -235,6 +235,38 @@ impl FieldChange {
     }
 }
 
+/// Every key of `fa` and `fb` in the order a comparison tells them, with its readable name:
+/// the model, the [`ENCODING_FIELDS`], then the other keys by name.
+fn ordered<'a>(
+    fa: &BTreeMap<&'a str, &'a str>,
+    fb: &BTreeMap<&'a str, &'a str>,
+) -> Vec<(&'a str, String)> {
+    let mut keys: Vec<(&str, String)> = vec![("model_id", "model".to_string())];
+    keys.extend(ENCODING_FIELDS.iter().map(|(k, n)| (*k, n.to_string())));
+    for k in fa.keys().chain(fb.keys()) {
+        if !keys.iter().any(|(x, _)| x == k) {
+            keys.push((k, k.replace('_', " ")));
+        }
+    }
+    keys.retain(|(k, _)| fa.contains_key(k) || fb.contains_key(k));
+    keys
+}
+
+impl Provenance {
+    /// The recorded encoding as (name, value) pairs in the order comparisons tell them
+    /// (`("model", "all-MiniLM-L6-v2")`, `("pooling", "mean")`, `("prompt", "'query: '")`,
+    /// hashes shortened); None when the encoding is unknown.
+    pub fn encoding_summary(&self) -> Option<Vec<(String, String)>> {
+        let f = facts(self)?;
+        Some(
+            ordered(&f, &BTreeMap::new())
+                .into_iter()
+                .map(|(k, name)| (name, shown(k, f.get(k).copied())))
+                .collect(),
+        )
+    }
+}
+
 impl ProvenanceDiff {
     /// Compares the encodings of `a` (labelled `la`) and `b` (labelled `lb`).
     pub fn of(la: &str, a: &Provenance, lb: &str, b: &Provenance) -> ProvenanceDiff {
@@ -248,14 +280,7 @@ impl ProvenanceDiff {
         }
         let mut differences = Vec::new();
         if let (Some(fa), Some(fb)) = (&fa, &fb) {
-            let mut keys: Vec<(&str, String)> = vec![("model_id", "model".to_string())];
-            keys.extend(ENCODING_FIELDS.iter().map(|(k, n)| (*k, n.to_string())));
-            for k in fa.keys().chain(fb.keys()) {
-                if !keys.iter().any(|(x, _)| x == k) {
-                    keys.push((k, k.replace('_', " ")));
-                }
-            }
-            for (k, field) in keys {
+            for (k, field) in ordered(fa, fb) {
                 let (va, vb) = (fa.get(k).copied(), fb.get(k).copied());
                 if va != vb {
                     differences.push(FieldChange {
@@ -276,14 +301,17 @@ impl ProvenanceDiff {
         };
         let summary = match status {
             ProvenanceStatus::Unknown if unknown.len() == 2 => format!(
-                "provenance unknown: neither {la} nor {lb} records how it was encoded"
+                "Provenance unknown for {la} and {lb}: neither records how its vectors were encoded"
             ),
             ProvenanceStatus::Unknown => format!(
-                "provenance unknown: {} records no encoding, so what differs cannot be told",
-                unknown[0]
+                "Provenance unknown for {}: it records no encoding, so what differs from {} cannot be told",
+                unknown[0],
+                if unknown[0] == la { lb } else { la }
             ),
             ProvenanceStatus::Identical => {
-                format!("{lb} has the same provenance as {la}: every recorded encoding fact is equal")
+                format!(
+                    "{lb} has the same provenance as {la}: every recorded encoding fact is equal"
+                )
             }
             ProvenanceStatus::Differs => format!(
                 "{lb} differs from {la} in: {}",
@@ -368,16 +396,38 @@ mod tests {
         assert_eq!(d.status, ProvenanceStatus::Unknown);
         assert_eq!(d.unknown, ["B"]);
         let d = ProvenanceDiff::of("A", &plain, "B", &plain);
-        assert!(d.summary.contains("neither A nor B"), "{}", d.summary);
+        assert!(
+            d.summary.starts_with("Provenance unknown for A and B"),
+            "{}",
+            d.summary
+        );
 
         let mut c = encoded(&[("pooling", "mean"), ("dense_out", "256")], "other");
-        c.encoding.insert("weights_sha256".into(), "0123456789abcdef0123".into());
+        c.encoding
+            .insert("weights_sha256".into(), "0123456789abcdef0123".into());
         let d = ProvenanceDiff::of("A", &a, "B", &c);
         assert_eq!(
             d.summary,
             "B differs from A in: model (tiny -> other), model sha256 (none -> 0123456789ab...), \
              dense out (none -> 256)"
         );
+    }
+
+    #[test]
+    fn the_summary_lists_facts_in_order() {
+        let a = encoded(
+            &[
+                ("pooling", "mean"),
+                ("prompt", "query: "),
+                ("corpus", "c.txt"),
+            ],
+            "tiny",
+        );
+        let s = a.encoding_summary().unwrap();
+        let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["model", "pooling", "prompt"]);
+        assert_eq!(s[2].1, "'query: '");
+        assert_eq!(Provenance::default().encoding_summary(), None);
     }
 
     #[test]
