@@ -136,13 +136,24 @@ fn text_corpus_to_npy_in_input_order_with_the_documented_json() {
     )
     .expect("json");
     assert!(
-        prov["params"]["backend"]
+        prov["provenance"]["params"]["backend"]
             .as_str()
             .expect("backend")
             .contains("cpu backend"),
         "{prov}"
     );
-    assert_eq!(prov["params"]["weights_sha256"], v["model"]["sha256"]);
+    assert_eq!(
+        prov["provenance"]["params"]["weights_sha256"],
+        v["model"]["sha256"]
+    );
+    // The record names the output it describes, and the loaded set carries it.
+    assert_eq!(prov["output"]["file"], "out.npy");
+    assert_eq!(prov["output"]["rows"], 4);
+    assert_eq!(
+        prov["output"]["sha256"].as_str(),
+        set.provenance.sha256.as_deref()
+    );
+    assert_eq!(set.provenance.model_id.as_deref(), Some("tiny-bert"));
 }
 
 #[test]

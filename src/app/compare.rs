@@ -8,6 +8,7 @@ use hashbrown::HashMap;
 use super::colors::{self, Legend};
 use super::{AppError, Dataset, MapView};
 use crate::analysis::compare::{AlignedLayouts, Comparison, RankBy, WordChange, WordDetail};
+use crate::core::ProvenanceDiff;
 use crate::engine::jobs::{JobId, MapMethod, TokenizerDiffError};
 use crate::model::tokdiff::TokenizerDiff;
 
@@ -46,6 +47,8 @@ pub struct CompareView {
     pub seconds: Option<f64>,
     /// Per pair: the tokenizer diff when both versions were encoded from the same corpus.
     pub tokenizers: Vec<Option<Result<TokenizerDiff, TokenizerDiffError>>>,
+    /// Per pair: what differs between the two versions' encodings (model, pooling, ...).
+    pub provenance: Vec<ProvenanceDiff>,
 }
 
 impl CompareView {
@@ -75,6 +78,17 @@ impl CompareView {
             layout_seconds: None,
             seconds: None,
             tokenizers: Vec::new(),
+            provenance: versions
+                .windows(2)
+                .map(|w| {
+                    ProvenanceDiff::of(
+                        &w[0].1.name,
+                        &w[0].1.set.provenance,
+                        &w[1].1.name,
+                        &w[1].1.set.provenance,
+                    )
+                })
+                .collect(),
         }
     }
 

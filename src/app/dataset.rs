@@ -137,8 +137,19 @@ impl Dataset {
         if let Some(m) = &p.model_id {
             out.push(format!("model: {m}"));
         }
-        for (k, v) in &p.params {
+        // Load parameters, then the encoding read back with the file (a set encoded in this
+        // session has its encoding in `params`).
+        for (k, v) in p.params.iter().chain(&p.encoding) {
             out.push(format!("{k}: {v}"));
+        }
+        if p.encoding_facts().is_none() {
+            out.push("encoding: unknown (no provenance record beside the file)".into());
+        }
+        if let Some(r) = &p.sidecar {
+            out.push(match &r.note {
+                Some(n) => format!("provenance record: {n}"),
+                None => format!("provenance record: {} (checked, attached)", r.file),
+            });
         }
         out
     }

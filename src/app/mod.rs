@@ -602,6 +602,16 @@ impl App {
         let i = self.datasets.len();
         self.datasets.push(Dataset::new(name, set));
         self.active = Some(i);
+        // An encoding record beside the file that was not attached, or not checked.
+        if let Some(note) = self.datasets[i]
+            .set
+            .provenance
+            .sidecar
+            .as_ref()
+            .and_then(|r| r.note.clone())
+        {
+            self.info(format!("{}: {note}", self.datasets[i].name));
+        }
         let notes = &self.datasets[i].set.notes;
         if !notes.duplicates.is_empty() {
             let n = notes.duplicates.len();

@@ -9,7 +9,7 @@ use embedscope::analysis::eval::{self, AnalogyOptions, AnalogySet, PairOptions, 
 use embedscope::analysis::expr::Expr;
 use embedscope::analysis::knn::TopN;
 use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
-use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan};
+use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan, SidecarStatus};
 use embedscope::formats::{self, CacheStatus, Format};
 use serde_json::{Value, json};
 
@@ -62,6 +62,9 @@ pub fn info(a: &InfoArgs) -> Result<(), CliError> {
             "format": p.format,
             "sha256": p.sha256,
             "file_size": p.file_size,
+            "model_id": p.model_id,
+            "encoding": p.encoding_facts(),
+            "encoding_record": p.sidecar,
             "integrity": {
                 "nan_rows": report.nan_rows,
                 "inf_rows": report.inf_rows,
@@ -90,6 +93,29 @@ pub fn info(a: &InfoArgs) -> Result<(), CliError> {
     println!("sha256      {}", p.sha256.as_deref().unwrap_or("-"));
     if let Some(s) = p.file_size {
         println!("file size   {s} bytes");
+    }
+    match p.encoding_summary() {
+        Some(facts) => {
+            let facts: Vec<String> = facts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("encoding    {}", facts.join(", "));
+        }
+        None => {
+            if let Some(m) = &p.model_id {
+                println!("model       {m}");
+            }
+        }
+    }
+    if let Some(r) = &p.sidecar {
+        println!(
+            "record      {} ({})",
+            r.file,
+            match r.status {
+                SidecarStatus::Attached => "checked against the file, attached",
+                SidecarStatus::Unverified => "attached unchecked",
+                SidecarStatus::NotMatching => "describes another file, not attached",
+                SidecarStatus::Unreadable => "unreadable, not attached",
+            }
+        );
     }
     if !set.metadata.is_empty() {
         let cols: Vec<&str> = set
@@ -561,7 +587,19 @@ pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
     }
     let Loaded { set, seconds, .. } = a.load.load(&a.input)?;
     let t = Instant::now();
-    let files = formats::save(&set, &a.output, to)?;
+    let mut files = formats::save(&set, &a.output, to)?;
+    // The encoding record travels with the vectors (a native file holds it in its header).
+    if let Some(f) = to.filter(|&f| f != Format::Native)
+        && set.provenance.encoding_facts().is_some()
+    {
+        files.push(formats::write_sidecar(
+            &a.output,
+            f,
+            &set.provenance,
+            set.rows(),
+            set.dim(),
+        )?);
+    }
     let write_s = t.elapsed().as_secs_f64();
     if a.json {
         print_json(&json!({

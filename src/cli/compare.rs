@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use clap::Args;
 use embedscope::analysis::compare::{self, Anchors, CompareOptions, Condition, gate};
-use embedscope::core::EmbeddingSet;
+use embedscope::core::{EmbeddingSet, ProvenanceDiff};
 use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::encode::{self, Level, SentenceCollector};
@@ -343,6 +343,11 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let load_s = t.elapsed().as_secs_f64();
     let sets: Vec<&EmbeddingSet> = loaded.iter().map(|l| &l.set).collect();
+    // What differs between each pair's encodings (model, pooling, prompt, ...).
+    let provenance: Vec<ProvenanceDiff> = sets
+        .windows(2)
+        .map(|w| ProvenanceDiff::of("A", &w[0].provenance, "B", &w[1].provenance))
+        .collect();
     let mut results = Vec::with_capacity(sets.len() - 1);
     for w in sets.windows(2) {
         results.push(compare::compare(w[0], w[1], &opts, None)?);
@@ -376,6 +381,7 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     }
     if a.json {
         let mut top = pair_json(&results[0], &a.word, &gate_rows[0]);
+        top["provenance"] = serde_json::to_value(&provenance[0]).unwrap_or(Value::Null);
         if let Some(td) = &tokenizers[0] {
             top["tokenizer"] = serde_json::to_value(td).unwrap_or(Value::Null);
         }
@@ -396,6 +402,8 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
                         if let Some(td) = &tokenizers[p] {
                             v["tokenizer"] = serde_json::to_value(td).unwrap_or(Value::Null);
                         }
+                        v["provenance"] =
+                            serde_json::to_value(&provenance[p]).unwrap_or(Value::Null);
                         v["a"] = json!(a.files[p]);
                         v["b"] = json!(a.files[p + 1]);
                         v
@@ -419,6 +427,7 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
                     c,
                     &a.files[p],
                     &a.files[p + 1],
+                    &provenance[p],
                     tokenizers[p].as_ref(),
                     &a.word
                 )?

@@ -104,17 +104,20 @@ fn on_interrupt() {
 #[cfg(not(unix))]
 fn on_interrupt() {}
 
-/// `x.npy` -> `x.provenance.json` (model, weights and tokenizer hashes, backend and adapter).
-fn write_provenance(out: &std::path::Path, p: &Provenance) -> Result<PathBuf, CliError> {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let path = out.with_file_name(format!("{stem}.provenance.json"));
-    let text = serde_json::to_string_pretty(p).map_err(|e| CliError::Runtime(e.into()))?;
-    embedscope::formats::atomic_write(&path, text.as_bytes())
-        .map_err(|e| CliError::Runtime(e.into()))?;
-    Ok(path)
+/// Writes the encoding record (`x.npy` -> `x.provenance.json`: model, weights and tokenizer
+/// hashes, pooling, backend and adapter, and the output's sha256 and shape) beside an output.
+/// A native `.esv` file holds the same record in its header.
+fn write_record(
+    out: &std::path::Path,
+    format: Format,
+    p: &Provenance,
+    rows: usize,
+    dim: usize,
+) -> Result<Option<PathBuf>, CliError> {
+    if format == Format::Native {
+        return Ok(None);
+    }
+    Ok(Some(formats::write_sidecar(out, format, p, rows, dim)?))
 }
 
 pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
@@ -212,14 +215,27 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             corpus.stats().note_in(&mut provenance);
             if let Some(w) = stream {
                 let mut files = w.finish()?;
-                // .npy has no place for provenance: it goes beside the array.
-                files.push(write_provenance(&a.out, &provenance)?);
+                files.extend(write_record(
+                    &a.out,
+                    out_format,
+                    &provenance,
+                    n as usize,
+                    enc.dim(),
+                )?);
                 (n, files)
             } else {
                 let set = collect
                     .finish(provenance.clone())
                     .map_err(|e| CliError::Runtime(e.into()))?;
-                (n, formats::save(&set, &a.out, Some(out_format))?)
+                let mut files = formats::save(&set, &a.out, Some(out_format))?;
+                files.extend(write_record(
+                    &a.out,
+                    out_format,
+                    &provenance,
+                    set.rows(),
+                    set.dim(),
+                )?);
+                (n, files)
             }
         }
         Level::Word => {
@@ -230,6 +246,13 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             out.types.provenance = provenance.clone();
             out.occurrences.provenance = provenance.clone();
             let mut files = formats::save(&out.types, &a.out, Some(out_format))?;
+            files.extend(write_record(
+                &a.out,
+                out_format,
+                &provenance,
+                out.types.rows(),
+                out.types.dim(),
+            )?);
             let stem = a
                 .out
                 .file_stem()
@@ -242,6 +265,13 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                 .unwrap_or_default();
             let occ = a.out.with_file_name(format!("{stem}.occurrences.{ext}"));
             files.extend(formats::save(&out.occurrences, &occ, Some(out_format))?);
+            files.extend(write_record(
+                &occ,
+                out_format,
+                &provenance,
+                out.occurrences.rows(),
+                out.occurrences.dim(),
+            )?);
             let _ = n;
             (out.types.rows() as u64, files)
         }

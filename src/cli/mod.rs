@@ -186,6 +186,15 @@ impl LoadArgs {
         if let CacheStatus::Failed(e) = &cache {
             eprintln!("warning: could not write the cache: {e}");
         }
+        // An encoding record beside the file that was not attached, or not checked.
+        if let Some(note) = set
+            .provenance
+            .sidecar
+            .as_ref()
+            .and_then(|r| r.note.as_ref())
+        {
+            eprintln!("warning: {note}");
+        }
         Ok(Loaded {
             set,
             seconds: t.elapsed().as_secs_f64(),

@@ -13,6 +13,9 @@ pub use error::CoreError;
 pub use integrity::{IntegrityReport, NormStats, RowScan};
 pub use matrix::Matrix;
 pub use metadata::{MetaColumn, Metadata};
-pub use provenance::{DuplicateToken, LoadNotes, Provenance};
+pub use provenance::{
+    DuplicateToken, ENCODING_FIELDS, FieldChange, LoadNotes, Provenance, ProvenanceDiff,
+    ProvenanceStatus, SidecarNote, SidecarStatus,
+};
 pub use set::EmbeddingSet;
 pub use vocab::Vocab;

@@ -134,7 +134,7 @@ pub fn provenance(
         file_size: Some(corpus.file_size()),
         params,
         model_id: model.file_name().map(|n| n.to_string_lossy().to_string()),
-        cache_file: None,
+        ..Provenance::default()
     }
 }
 

@@ -13,6 +13,7 @@ mod native;
 mod npy;
 mod projector;
 mod safetensors_io;
+mod sidecar;
 mod sink;
 mod table;
 mod text;
@@ -36,6 +37,7 @@ pub use detect::{detect, detect_bytes};
 pub use error::{ErrorKind, FormatError, Location};
 pub use native::NATIVE_EXTENSION;
 pub use npy::NpyStreamWriter;
+pub use sidecar::{sidecar_path, write_sidecar};
 pub use write::{atomic_write, csv_field, save};
 
 /// Progress callback: (bytes or rows done, total; 0 when unknown). Called from the loading thread.
@@ -172,6 +174,8 @@ pub(crate) struct Loaded {
     pub notes: LoadNotes,
     pub sha256: Option<String>,
     pub params: BTreeMap<String, String>,
+    /// The provenance a native file's header holds (the set it was written from).
+    pub embedded: Option<Provenance>,
 }
 
 impl Loaded {
@@ -184,6 +188,7 @@ impl Loaded {
             notes,
             sha256: Some(sha256),
             params: BTreeMap::new(),
+            embedded: None,
         }
     }
 }
@@ -269,21 +274,30 @@ pub fn load_with_status(
         // relative path, a link) reopens it: the source is the path as given now, not as it
         // was given when the entry was written.
         set.provenance.source = path.display().to_string();
+        sidecar::attach(&mut set, path, format, opts.limit.is_some());
         return Ok((set, CacheStatus::Hit(key.file().to_path_buf())));
     }
-    let loaded = read_format(path, format, meta.len(), opts)?;
+    let mut loaded = read_format(path, format, meta.len(), opts)?;
     let mut params = opts.params();
     params.extend(loaded.params.clone());
-    let provenance = Provenance {
+    let mut provenance = Provenance {
         source: path.display().to_string(),
         format: format.name().to_string(),
         sha256: loaded.sha256.clone(),
         file_size: Some(meta.len()),
         params,
-        model_id: None,
-        cache_file: None,
+        ..Provenance::default()
     };
-    let set = assemble(path, loaded, provenance)?;
+    // A native file keeps the model and encoding of the set it was written from.
+    if let Some(e) = loaded.embedded.take() {
+        if let Some(facts) = e.encoding_facts() {
+            provenance.encoding = facts.clone();
+        }
+        provenance.model_id = e.model_id;
+    }
+    let mut set = assemble(path, loaded, provenance)?;
+    // The cache holds the set as the file alone gives it; the record beside the file is read
+    // on every load, so a record written or changed later is never hidden by the cache.
     let status = match cache {
         Some(key) => match key.store(&set) {
             Ok(()) => CacheStatus::Stored(key.file().to_path_buf()),
@@ -291,6 +305,7 @@ pub fn load_with_status(
         },
         None => CacheStatus::Off,
     };
+    sidecar::attach(&mut set, path, format, opts.limit.is_some());
     Ok((set, status))
 }
 
@@ -362,8 +377,7 @@ pub fn load_bytes(
         sha256: loaded.sha256.clone(),
         file_size: Some(bytes.len() as u64),
         params,
-        model_id: None,
-        cache_file: None,
+        ..Provenance::default()
     };
     assemble(path, loaded, provenance)
 }

@@ -180,13 +180,21 @@ fn parse_header(map: &[u8], path: &Path) -> Result<(NativeHeader, usize), Format
 
 pub(crate) fn read_native(path: &Path, limit: Option<usize>) -> Result<Loaded, FormatError> {
     let set = open_native(path, limit)?;
+    // The parameters of an encoded set are its encoding facts, carried in `embedded`; those of
+    // a loaded file are how it was loaded.
+    let params = if set.provenance.params_are_encoding() {
+        Default::default()
+    } else {
+        set.provenance.params.clone()
+    };
     Ok(Loaded {
         sha256: set.provenance.sha256.clone(),
-        params: set.provenance.params.clone(),
+        params,
         vocab: set.vocab,
         matrix: set.matrix,
         metadata: set.metadata,
         notes: set.notes,
+        embedded: Some(set.provenance),
     })
 }
 

@@ -176,6 +176,7 @@ pub(crate) fn attach_vocab(
         notes,
         sha256: None,
         params,
+        embedded: None,
     })
 }
 

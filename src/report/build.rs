@@ -15,6 +15,7 @@ use crate::analysis::bias;
 use crate::analysis::compare::{self, Comparison};
 use crate::analysis::eval::{self, BundledBenchmarks};
 use crate::analysis::knn::KnnIndex;
+use crate::core::ProvenanceDiff;
 use crate::model::tokdiff::TokenizerDiff;
 
 fn cancelled_or(e: AnalysisError) -> ReportError {
@@ -121,6 +122,14 @@ pub fn build(
             PairSection {
                 a: w[0].name.clone(),
                 b: w[1].name.clone(),
+                provenance: has(Section::Datasets).then(|| {
+                    ProvenanceDiff::of(
+                        &label(p),
+                        &w[0].set.provenance,
+                        &label(p + 1),
+                        &w[1].set.provenance,
+                    )
+                }),
                 vocabulary: c
                     .filter(|_| has(Section::Vocabulary))
                     .map(|c| VocabularyDiff {

@@ -13,7 +13,7 @@ impl DatasetInfo {
     /// Version `i` (labelled A, B, ...) and its provenance.
     pub fn of(i: usize, v: &Version) -> DatasetInfo {
         let p = &v.set.provenance;
-        let param = |k: &str| p.params.get(k).cloned();
+        let fact = |k: &str| p.encoding_fact(k).map(str::to_string);
         DatasetInfo {
             label: label(i),
             name: v.name.clone(),
@@ -24,10 +24,11 @@ impl DatasetInfo {
             rows: v.set.rows(),
             dim: v.set.dim(),
             model_id: p.model_id.clone(),
-            tokenizer_sha256: param("tokenizer_sha256"),
-            weights_sha256: param("weights_sha256"),
-            backend: param("backend"),
+            tokenizer_sha256: fact("tokenizer_sha256"),
+            weights_sha256: fact("weights_sha256"),
+            backend: fact("backend"),
             params: p.params.clone(),
+            encoding: p.encoding.clone(),
             warnings: v.set.notes.warnings.clone(),
         }
     }

@@ -9,7 +9,7 @@ use super::ReportError;
 use crate::analysis::bias::{self, WeatOptions};
 use crate::analysis::compare::{self, CompareOptions, WordDetail};
 use crate::analysis::eval::{self, AnalogyReport};
-use crate::core::IntegrityReport;
+use crate::core::{IntegrityReport, ProvenanceDiff};
 use crate::model::tokdiff::TokenizerDiff;
 
 /// The parts a report can hold; each is optional.
@@ -126,6 +126,10 @@ pub struct DatasetInfo {
     pub backend: Option<String>,
     /// Every load / encode parameter recorded with the set.
     pub params: BTreeMap<String, String>,
+    /// How the vectors were encoded, as recorded beside the file (`<stem>.provenance.json`)
+    /// or in a native file's header (a set encoded in this run has these in `params`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub encoding: BTreeMap<String, String>,
     /// Warnings recorded while loading.
     pub warnings: Vec<String>,
 }
@@ -171,6 +175,10 @@ pub struct VocabularyDiff {
 pub struct PairSection {
     pub a: String,
     pub b: String,
+    /// What differs between the two versions' encodings (model, pooling, prompt, ...); with
+    /// the data sets section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceDiff>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vocabulary: Option<VocabularyDiff>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -251,6 +251,9 @@ fn header(
                 .on_hover_text("1 - Spearman correlation of sampled word-pair similarities");
         });
     }
+    if let Some(d) = cv.provenance.get(cv.pair) {
+        ui.label(&d.summary);
+    }
     if let Some(Some(Err(e))) = cv.tokenizers.get(cv.pair) {
         ui.colored_label(
             Color32::from_rgb(220, 80, 80),

@@ -405,3 +405,67 @@ fn the_encode_command_keeps_one_row_per_record_unless_told_to_skip_empty_ones() 
     );
     assert!(d.set.notes.warnings.iter().any(|w| w.contains("d1")));
 }
+
+#[test]
+fn encoding_records_show_in_the_provenance_and_the_compare_screen() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let set = formats::load(&fixture("pair_a.vec"), &LoadOptions::default()).expect("fixture");
+    let record = |file: &str, pooling: &str| {
+        serde_json::json!({
+            "kind": "embedscope-provenance",
+            "version": 1,
+            "output": {"file": file, "rows": set.rows(), "dim": set.dim()},
+            "provenance": {"model_id": "m", "params": {"pooling": pooling}},
+        })
+        .to_string()
+    };
+    for (name, pooling) in [("a", "mean"), ("b", "cls")] {
+        formats::save(&set, &d.path().join(format!("{name}.npy")), None).expect("save");
+        std::fs::write(
+            d.path().join(format!("{name}.provenance.json")),
+            record(&format!("{name}.npy"), pooling),
+        )
+        .expect("record");
+    }
+    // c's record is damaged: c opens, with a notification naming the record.
+    formats::save(&set, &d.path().join("c.npy"), None).expect("save");
+    std::fs::write(d.path().join("c.provenance.json"), "{ damaged").expect("record");
+    let mut app = App::new(Settings::default(), None);
+    for name in ["a.npy", "b.npy", "c.npy"] {
+        app.apply(Command::OpenPath(d.path().join(name)));
+        settle(&mut app);
+    }
+    assert_eq!(app.datasets.len(), 3);
+    let lines = app.datasets[0].provenance_lines();
+    assert!(lines.iter().any(|l| l == "model: m"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "pooling: mean"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("checked, attached")),
+        "{lines:?}"
+    );
+    let lines = app.datasets[2].provenance_lines();
+    assert!(
+        lines.iter().any(|l| l.starts_with("encoding: unknown")),
+        "{lines:?}"
+    );
+    assert!(
+        app.notifications
+            .iter()
+            .any(|n| n.title.contains("c.provenance.json")),
+        "damaged record not notified"
+    );
+    app.apply(Command::StartCompare(vec![0, 1, 2]));
+    settle(&mut app);
+    let cv = app.compare.as_ref().expect("compare view");
+    assert_eq!(
+        cv.provenance[0].summary,
+        "b.npy differs from a.npy in: pooling (mean -> cls)"
+    );
+    assert!(
+        cv.provenance[1]
+            .summary
+            .starts_with("Provenance unknown for c.npy"),
+        "{}",
+        cv.provenance[1].summary
+    );
+}

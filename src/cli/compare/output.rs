@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use embedscope::analysis::compare::{self, Comparison, RankBy, VocabSummary};
+use embedscope::core::ProvenanceDiff;
 use embedscope::formats::{self, csv_field};
 use embedscope::model::tokdiff::TokenizerDiff;
 use embedscope::report::{ChangedWords, Measures, PairSection, VocabularyDiff, render};
@@ -22,6 +23,8 @@ pub(super) fn version_json(file: &str, l: &Loaded) -> Value {
         "sha256": p.sha256,
         "rows": l.set.rows(),
         "dim": l.set.dim(),
+        "model_id": p.model_id,
+        "encoding": p.encoding_facts(),
     })
 }
 
@@ -86,13 +89,14 @@ fn terminal_examples(s: &VocabSummary) -> VocabSummary {
     s
 }
 
-/// One pair as text: the two versions (A and B) and their integrity findings, the report's
-/// vocabulary, tokenizer, measures and ranked-word tables, the words asked for with their
-/// neighbours side by side, and the time.
+/// One pair as text: the two versions (A and B) and their integrity findings, what differs
+/// between their encodings, the report's vocabulary, tokenizer, measures and ranked-word
+/// tables, the words asked for with their neighbours side by side, and the time.
 pub(super) fn human(
     c: &Comparison,
     name_a: &str,
     name_b: &str,
+    provenance: &ProvenanceDiff,
     tokenizer: Option<&TokenizerDiff>,
     words: &[String],
 ) -> Result<String, CliError> {
@@ -112,6 +116,7 @@ pub(super) fn human(
     let pair = PairSection {
         a: name_a.to_string(),
         b: name_b.to_string(),
+        provenance: Some(provenance.clone()),
         vocabulary: Some(VocabularyDiff {
             summary: terminal_examples(s),
             tokenizer: tokenizer.cloned(),

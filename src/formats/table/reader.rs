@@ -362,6 +362,7 @@ impl<'p> TableReader<'p> {
             notes,
             sha256: Some(sha256),
             params,
+            embedded: None,
         })
     }
 }

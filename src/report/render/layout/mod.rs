@@ -84,6 +84,9 @@ fn pair_title(p: usize, pr: &PairSection) -> String {
 pub(crate) fn pair(p: usize, pr: &PairSection) -> Result<Vec<Block>, ReportError> {
     let mut b = Vec::new();
     let heading = |s: Section| Block::Heading(2, s.title().into(), s.name().into());
+    if let Some(d) = &pr.provenance {
+        b.push(para(vec![text(format!("{}.", d.summary))]));
+    }
     if pr.vocabulary.is_some() {
         b.push(heading(Section::Vocabulary));
         pairs::vocabulary_of(p, pr, &mut b);
@@ -151,7 +154,7 @@ fn datasets(r: &Report, b: &mut Vec<Block>) {
         if let Some(w) = &d.weights_sha256 {
             kv("weights sha256", Cell::Code(w.clone()));
         }
-        for (k, v) in &d.params {
+        for (k, v) in d.params.iter().chain(&d.encoding) {
             if !matches!(
                 k.as_str(),
                 "tokenizer_sha256" | "weights_sha256" | "backend"
@@ -164,6 +167,28 @@ fn datasets(r: &Report, b: &mut Vec<Block>) {
         }
     }
     b.push(table("provenance", &["version", "field", "value"], params));
+    let diffs: Vec<Vec<Cell>> = r
+        .pairs
+        .iter()
+        .filter_map(|pr| pr.provenance.as_ref())
+        .map(|d| {
+            vec![
+                Cell::Text(format!("{} vs {}", d.a, d.b)),
+                Cell::Text(d.summary.clone()),
+            ]
+        })
+        .collect();
+    if !diffs.is_empty() {
+        b.push(para(vec![text(
+            "What differs between each version's encoding and the next one's (model, weights, \
+             pooling, normalisation, prompt, max length, truncation, backend, level):",
+        )]));
+        b.push(table(
+            "provenance_differences",
+            &["versions", "provenance"],
+            diffs,
+        ));
+    }
 }
 
 fn integrity(r: &Report, b: &mut Vec<Block>) {

@@ -1,0 +1,329 @@
+//! The encoding record beside an encoded output (`x.npy` -> `x.provenance.json`): how the
+//! vectors were made (model, weights and tokenizer sha256, pooling, prompt, max length,
+//! backend, level) and which file they were written to (its name, sha256, rows, dimension).
+//!
+//! Written by `embed` beside every output but `.esv` (whose header holds the same record); read
+//! back by [`super::load_with_status`] after the set is read or reopened from the cache, so the
+//! cache never holds a record that may since have changed. A record is attached only when it
+//! describes the file beside it; one that does not, or that cannot be read, leaves the set as
+//! it is, with a warning naming the record and what was wrong.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::error::FormatError;
+use super::{Format, to_hex};
+use crate::core::{EmbeddingSet, Provenance, SidecarNote, SidecarStatus};
+
+/// A record is a few kilobytes; anything much larger is not one.
+const MAX_RECORD_BYTES: u64 = 4 << 20;
+
+/// The `kind` written in every record.
+const KIND: &str = "embedscope-provenance";
+const VERSION: u32 = 1;
+
+/// The output a record describes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct OutputStamp {
+    /// File name (no folders: the record travels with the file).
+    pub file: String,
+    pub format: String,
+    /// Lower-case hex sha256 of the output file's bytes.
+    pub sha256: Option<String>,
+    pub rows: Option<u64>,
+    pub dim: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    kind: String,
+    version: u32,
+    output: OutputStamp,
+    provenance: Provenance,
+}
+
+/// `x.npy` -> `x.provenance.json` (also `vectors.tsv` -> `vectors.provenance.json`).
+pub fn sidecar_path(data: &Path) -> PathBuf {
+    let stem = data
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    data.with_file_name(format!("{stem}.provenance.json"))
+}
+
+fn file_sha256(path: &Path) -> Result<String, FormatError> {
+    let mut f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| FormatError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(to_hex(&h.finalize()))
+}
+
+/// Writes the encoding record of `out` (already written, `rows` x `dim` in `format`) beside it;
+/// returns the record's path. The output's sha256 is computed here from the file on disk.
+pub fn write_sidecar(
+    out: &Path,
+    format: Format,
+    provenance: &Provenance,
+    rows: usize,
+    dim: usize,
+) -> Result<PathBuf, FormatError> {
+    let path = sidecar_path(out);
+    let record = Record {
+        kind: KIND.into(),
+        version: VERSION,
+        output: OutputStamp {
+            file: out
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            format: format.name().into(),
+            sha256: Some(file_sha256(out)?),
+            rows: Some(rows as u64),
+            dim: Some(dim as u64),
+        },
+        provenance: provenance.clone(),
+    };
+    let text = serde_json::to_string_pretty(&record)
+        .map_err(|e| FormatError::invalid(&path, super::Location::None, e.to_string()))?;
+    super::atomic_write(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// A record read: what it describes (None for a record of an older embedscope that did not
+/// say) and how the vectors were made.
+struct Parsed {
+    output: Option<OutputStamp>,
+    provenance: Provenance,
+}
+
+fn parse(bytes: &[u8]) -> Result<Parsed, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(obj) = &v else {
+        return Err("a JSON object was expected".into());
+    };
+    if obj.contains_key("provenance") || obj.contains_key("output") {
+        let r: Record = serde_json::from_value(v).map_err(|e| {
+            format!("a record with kind, version, output and provenance was expected: {e}")
+        })?;
+        if r.kind != KIND {
+            return Err(format!("kind {:?}, expected {KIND:?}", r.kind));
+        }
+        if r.version != VERSION {
+            return Err(format!(
+                "record version {}; this embedscope reads version {VERSION}",
+                r.version
+            ));
+        }
+        Ok(Parsed {
+            output: Some(r.output),
+            provenance: r.provenance,
+        })
+    } else {
+        // The bare provenance object written before records said which file they describe.
+        let provenance: Provenance = serde_json::from_value(v)
+            .map_err(|e| format!("a provenance object was expected: {e}"))?;
+        Ok(Parsed {
+            output: None,
+            provenance,
+        })
+    }
+}
+
+/// How the loaded file compares with what the record says it describes: None when it
+/// matches, Some(why not) otherwise; `checked` is false when the record gives nothing to check.
+fn check(
+    out: &OutputStamp,
+    path: &Path,
+    set: &EmbeddingSet,
+    file_sha: &mut dyn FnMut() -> Option<String>,
+    limited: bool,
+) -> (Option<String>, bool) {
+    let name = path.display();
+    if let Some(d) = out.dim
+        && d != set.dim() as u64
+    {
+        return (
+            Some(format!(
+                "it records {d} dimensions, but {name} has {}",
+                set.dim()
+            )),
+            true,
+        );
+    }
+    if let Some(want) = &out.sha256
+        && let Some(have) = file_sha()
+    {
+        if !want.eq_ignore_ascii_case(&have) {
+            return (
+                Some(format!(
+                    "it records sha256 {} for {}, but {name} has sha256 {}",
+                    short_hash(want),
+                    if out.file.is_empty() {
+                        "its output"
+                    } else {
+                        &out.file
+                    },
+                    short_hash(&have)
+                )),
+                true,
+            );
+        }
+        return (None, true);
+    }
+    if let Some(rows) = out.rows
+        && !limited
+    {
+        let have = set.notes.declared_rows.unwrap_or(set.notes.rows_read);
+        if rows != have {
+            return (
+                Some(format!("it records {rows} rows, but {name} has {have}")),
+                true,
+            );
+        }
+        return (None, true);
+    }
+    (None, false)
+}
+
+fn short_hash(h: &str) -> String {
+    if h.len() > 12 {
+        format!("{}...", &h[..12])
+    } else {
+        h.to_string()
+    }
+}
+
+/// Reads the record beside `path` (if there is one) and attaches it to `set` when it describes
+/// that file. A missing record changes nothing; a record that cannot be read or describes
+/// another file is noted (in `provenance.sidecar` and as a load warning) and not attached.
+pub(crate) fn attach(set: &mut EmbeddingSet, path: &Path, format: Format, limited: bool) {
+    // A native file written from an encoded set holds the record in its header.
+    if format == Format::Native && set.provenance.encoding_facts().is_some() {
+        return;
+    }
+    let rec = sidecar_path(path);
+    let meta = match std::fs::metadata(&rec) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            return note(
+                set,
+                &rec,
+                SidecarStatus::Unreadable,
+                format!("cannot be read: {e}"),
+            );
+        }
+    };
+    if !meta.is_file() || meta.len() > MAX_RECORD_BYTES {
+        return note(
+            set,
+            &rec,
+            SidecarStatus::Unreadable,
+            format!(
+                "is not a provenance record (a JSON file under {} MiB was expected)",
+                MAX_RECORD_BYTES >> 20
+            ),
+        );
+    }
+    let parsed = match std::fs::read(&rec) {
+        Ok(bytes) => parse(&bytes),
+        Err(e) => Err(format!("cannot be read: {e}")),
+    };
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(why) => {
+            return note(
+                set,
+                &rec,
+                SidecarStatus::Unreadable,
+                format!("is not a readable provenance record ({why})"),
+            );
+        }
+    };
+    let p = parsed.provenance;
+    let facts = p.encoding_facts().unwrap_or(&p.params).clone();
+    if facts.is_empty() && p.model_id.is_none() {
+        return note(
+            set,
+            &rec,
+            SidecarStatus::Unreadable,
+            "records neither a model nor any encoding parameter".into(),
+        );
+    }
+    let status = match &parsed.output {
+        Some(out) => {
+            let own_sha = set.provenance.sha256.clone();
+            let mut file_sha = || {
+                if format == Format::Native {
+                    // A native file's header keeps its source's hash: hash the file itself.
+                    file_sha256(path).ok()
+                } else {
+                    own_sha.clone()
+                }
+            };
+            match check(out, path, set, &mut file_sha, limited) {
+                (Some(why), _) => {
+                    return note(
+                        set,
+                        &rec,
+                        SidecarStatus::NotMatching,
+                        format!(
+                            "describes another file: {why}; its model and encoding are not attached"
+                        ),
+                    );
+                }
+                (None, true) => SidecarStatus::Attached,
+                (None, false) => SidecarStatus::Unverified,
+            }
+        }
+        None => SidecarStatus::Unverified,
+    };
+    set.provenance.encoding = facts;
+    if p.model_id.is_some() {
+        set.provenance.model_id = p.model_id.clone();
+    }
+    if status == SidecarStatus::Unverified {
+        note(
+            set,
+            &rec,
+            status,
+            format!(
+                "records no sha256 or row count of its output, so it could not be checked \
+                 against {}; attached unchecked",
+                path.display()
+            ),
+        );
+    } else {
+        set.provenance.sidecar = Some(SidecarNote {
+            file: rec.display().to_string(),
+            status,
+            note: None,
+        });
+    }
+}
+
+fn note(set: &mut EmbeddingSet, rec: &Path, status: SidecarStatus, why: String) {
+    let text = if status == SidecarStatus::Unreadable {
+        format!("{} {why}; the vectors are loaded without it", rec.display())
+    } else {
+        format!("{} {why}", rec.display())
+    };
+    set.notes.warnings.push(text.clone());
+    set.provenance.sidecar = Some(SidecarNote {
+        file: rec.display().to_string(),
+        status,
+        note: Some(text),
+    });
+}
