@@ -451,3 +451,57 @@ fn compare_runs_across_architectures_with_the_tokenizer_diff() {
     let cka = v["linear_cka"].as_f64().expect("cka");
     assert!((0.0..=1.0).contains(&cka), "{cka}");
 }
+
+/// `report` on two model folders of different architectures (BERT vs ModernBERT) encoding one
+/// corpus: the pair carries the tokenizer diff and the provenance names what differs.
+#[test]
+fn report_across_architectures_names_the_tokenizer_and_encoding_differences() {
+    let fixture = |p: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(p)
+            .display()
+            .to_string()
+    };
+    let d = tempfile::tempdir().expect("tmp");
+    let out_path = d.path().join("r.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args([
+            "report",
+            &fixture("encoder/tiny-bert"),
+            &fixture("encoder/tiny-modernbert"),
+            "--corpus",
+            &fixture("tokdiff/sample.txt"),
+            "--backend",
+            "cpu",
+            "--level",
+            "sentence",
+            "--sections",
+            "datasets,vocabulary,measures",
+            "--out",
+            &out_path.display().to_string(),
+        ])
+        .env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join("embedscope-test-cache-families"),
+        )
+        .output()
+        .expect("run embedscope");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_path).expect("report");
+    let r: Value = serde_json::from_str(&text).expect("json");
+    let pair = &r["pairs"][0];
+    let tok = &pair["vocabulary"]["tokenizer"];
+    assert_eq!(tok["identical_files"], false, "{pair}");
+    assert!(tok["words_different"].as_u64().expect("different") > 0);
+    let summary = pair["provenance"]["summary"].as_str().expect("summary");
+    assert!(
+        summary.contains("architecture (bert -> modernbert)"),
+        "{summary}"
+    );
+    assert!(summary.contains("pooling (mean -> lasttoken)"), "{summary}");
+}
