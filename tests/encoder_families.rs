@@ -505,3 +505,41 @@ fn report_across_architectures_names_the_tokenizer_and_encoding_differences() {
     );
     assert!(summary.contains("pooling (mean -> lasttoken)"), "{summary}");
 }
+
+#[test]
+fn info_on_a_model_folder_describes_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/encoder/tiny-xlm-roberta");
+    let run = |json: bool| {
+        let mut args = vec!["info".to_string(), dir.display().to_string()];
+        if json {
+            args.push("--json".into());
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
+            .args(&args)
+            .output()
+            .expect("run embedscope");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let v: Value = serde_json::from_str(&run(true)).expect("json");
+    let m = &v["model"];
+    assert_eq!(m["model_type"], "xlm-roberta");
+    assert_eq!(m["dim"], 32);
+    assert_eq!(m["pooling"], "mean");
+    assert_eq!(m["normalize"], true);
+    assert_eq!(m["default_prompt"], "query");
+    assert_eq!(m["prompts"]["passage"], "passage: ");
+    let text = run(false);
+    assert!(
+        text.contains("xlm-roberta, 2 layers, 32 dimensions, mean pooling, normalised"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prompt query (default): \"query: \""),
+        "{text}"
+    );
+}

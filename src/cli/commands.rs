@@ -1,6 +1,6 @@
 //! The subcommands.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -11,6 +11,7 @@ use embedscope::analysis::knn::TopN;
 use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
 use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan, SidecarStatus};
 use embedscope::formats::{self, CacheStatus, Format};
+use embedscope::model::ModelSummary;
 use serde_json::{Value, json};
 
 use super::progress::Bar;
@@ -44,6 +45,9 @@ pub struct InfoArgs {
 }
 
 pub fn info(a: &InfoArgs) -> Result<(), CliError> {
+    if Path::new(&a.file).is_dir() {
+        return model_info(a);
+    }
     let Loaded {
         set,
         seconds,
@@ -616,6 +620,25 @@ pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
             println!("wrote {}", f.display());
         }
         println!("{} rows x {} dims in {write_s:.3} s", set.rows(), set.dim());
+    }
+    Ok(())
+}
+
+/// `info` on a model folder: what it is, from its small files (no weights are read).
+fn model_info(a: &InfoArgs) -> Result<(), CliError> {
+    let s = ModelSummary::read(Path::new(&a.file)).map_err(|e| CliError::Runtime(e.into()))?;
+    if a.json {
+        print_json(&json!({ "model_folder": a.file, "model": s }));
+    } else {
+        println!("{}: {}", a.file, s.line());
+        for (name, text) in &s.prompts {
+            let default = if s.default_prompt.as_deref() == Some(name.as_str()) {
+                " (default)"
+            } else {
+                ""
+            };
+            println!("  prompt {name}{default}: {text:?}");
+        }
     }
     Ok(())
 }
