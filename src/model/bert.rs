@@ -97,28 +97,6 @@ pub struct BertModel {
     cpu_kernels: bool,
 }
 
-fn linear(
-    w: &Weights,
-    name: &str,
-    d_in: usize,
-    d_out: usize,
-    device: &Device,
-) -> Result<Linear, ModelError> {
-    Ok(Linear {
-        weight: Param::from_tensor(w.tensor2(
-            &[&format!("{name}.weight")],
-            [d_out, d_in],
-            true,
-            device,
-        )?),
-        bias: Some(Param::from_tensor(w.tensor1(
-            &[&format!("{name}.bias")],
-            d_out,
-            device,
-        )?)),
-    })
-}
-
 fn layer_norm(
     w: &Weights,
     name: &str,
@@ -252,13 +230,13 @@ impl BertModel {
         for i in 0..cfg.num_hidden_layers {
             let p = |part: &str| format!("{}.{i}.{part}", n.layer);
             layers.push(BertLayer {
-                query: linear(w, &p(n.query), h, h, device)?,
-                key: linear(w, &p(n.key), h, h, device)?,
-                value: linear(w, &p(n.value), h, h, device)?,
-                attention_out: linear(w, &p(n.attention_out), h, h, device)?,
+                query: w.linear(&p(n.query), (h, h), true, device)?,
+                key: w.linear(&p(n.key), (h, h), true, device)?,
+                value: w.linear(&p(n.value), (h, h), true, device)?,
+                attention_out: w.linear(&p(n.attention_out), (h, h), true, device)?,
                 attention_norm: layer_norm(w, &p(n.attention_norm), h, eps, device)?,
-                intermediate: linear(w, &p(n.intermediate), h, f, device)?,
-                output: linear(w, &p(n.output), f, h, device)?,
+                intermediate: w.linear(&p(n.intermediate), (h, f), true, device)?,
+                output: w.linear(&p(n.output), (f, h), true, device)?,
                 output_norm: layer_norm(w, &p(n.output_norm), h, eps, device)?,
             });
         }

@@ -2,7 +2,6 @@
 //! the pooling (every sentence-transformers mode, with the prompt's tokens left out when the
 //! folder says so), then the Dense and Normalize modules in the folder's order.
 
-use burn::module::Param;
 use burn::nn::Linear;
 use burn::tensor::activation::{gelu, relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -36,26 +35,12 @@ fn dense(spec: &DenseSpec, d_in: usize, device: &Device) -> Result<Linear, Model
     if !path.is_file() {
         return Err(missing_safetensors(&spec.dir));
     }
-    let w = Weights::open_plain(&path)?;
-    let weight = w.tensor2(
-        &["linear.weight"],
-        [spec.out_features, spec.in_features],
-        true,
+    Weights::open_plain(&path)?.linear(
+        "linear",
+        (spec.in_features, spec.out_features),
+        spec.bias,
         device,
-    )?;
-    let bias = if spec.bias {
-        Some(Param::from_tensor(w.tensor1(
-            &["linear.bias"],
-            spec.out_features,
-            device,
-        )?))
-    } else {
-        None
-    };
-    Ok(Linear {
-        weight: Param::from_tensor(weight),
-        bias,
-    })
+    )
 }
 
 /// The error for a folder without `model.safetensors`: names a `pytorch_model.bin` when there

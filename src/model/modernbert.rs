@@ -115,29 +115,6 @@ fn plan(cfg: &BertConfig, path: &std::path::Path) -> Result<Plan, ModelError> {
     })
 }
 
-fn linear(
-    w: &Weights,
-    name: &str,
-    (d_in, d_out): (usize, usize),
-    bias: bool,
-    device: &Device,
-) -> Result<Linear, ModelError> {
-    let weight = w.tensor2(&[&format!("{name}.weight")], [d_out, d_in], true, device)?;
-    let bias = if bias {
-        Some(Param::from_tensor(w.tensor1(
-            &[&format!("{name}.bias")],
-            d_out,
-            device,
-        )?))
-    } else {
-        None
-    };
-    Ok(Linear {
-        weight: Param::from_tensor(weight),
-        bias,
-    })
-}
-
 fn norm(
     w: &Weights,
     name: &str,
@@ -228,11 +205,11 @@ impl ModernBertModel {
                 } else {
                     Some(norm(w, &n("attn_norm"), h, cfg, device)?)
                 },
-                qkv: linear(w, &n("attn.Wqkv"), (h, 3 * h), cfg.attention_bias, device)?,
-                attn_out: linear(w, &n("attn.Wo"), (h, h), cfg.attention_bias, device)?,
+                qkv: w.linear(&n("attn.Wqkv"), (h, 3 * h), cfg.attention_bias, device)?,
+                attn_out: w.linear(&n("attn.Wo"), (h, h), cfg.attention_bias, device)?,
                 mlp_norm: norm(w, &n("mlp_norm"), h, cfg, device)?,
-                mlp_in: linear(w, &n("mlp.Wi"), (h, 2 * f), cfg.mlp_bias, device)?,
-                mlp_out: linear(w, &n("mlp.Wo"), (f, h), cfg.mlp_bias, device)?,
+                mlp_in: w.linear(&n("mlp.Wi"), (h, 2 * f), cfg.mlp_bias, device)?,
+                mlp_out: w.linear(&n("mlp.Wo"), (f, h), cfg.mlp_bias, device)?,
                 local,
             });
         }

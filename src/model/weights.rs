@@ -29,6 +29,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use burn::module::Param;
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 use half::{bf16, f16};
 use memmap2::Mmap;
@@ -176,5 +178,30 @@ impl Weights {
         let v = self.values_any(keys, &shape)?;
         let t = Tensor::from_data(TensorData::new(v, shape), device);
         Ok(if transpose { t.transpose() } else { t })
+    }
+
+    /// A linear layer from `{name}.weight` (`[d_out, d_in]`, PyTorch's layout) and, when `bias`,
+    /// `{name}.bias`.
+    pub fn linear(
+        &self,
+        name: &str,
+        (d_in, d_out): (usize, usize),
+        bias: bool,
+        device: &Device,
+    ) -> Result<Linear, ModelError> {
+        let weight = self.tensor2(&[&format!("{name}.weight")], [d_out, d_in], true, device)?;
+        let bias = if bias {
+            Some(Param::from_tensor(self.tensor1(
+                &[&format!("{name}.bias")],
+                d_out,
+                device,
+            )?))
+        } else {
+            None
+        };
+        Ok(Linear {
+            weight: Param::from_tensor(weight),
+            bias,
+        })
     }
 }
