@@ -45,7 +45,9 @@ pub struct InfoArgs {
 }
 
 pub fn info(a: &InfoArgs) -> Result<(), CliError> {
-    if Path::new(&a.file).is_dir() {
+    // A model folder (config.json inside) is described; any other folder is the loader's
+    // "is a directory" error.
+    if Path::new(&a.file).join("config.json").is_file() {
         return model_info(a);
     }
     let Loaded {
