@@ -3,9 +3,6 @@
 //! cases. The all-MiniLM-L6-v2 tests fetch the weights into the model cache when they are missing
 //! (tests/fixtures/gen/fetch_minilm.sh); EMBEDSCOPE_SKIP_MINILM=1 skips them on a machine that
 //! cannot download (never in CI).
-//!
-//! Longer than 700 lines on purpose: the reference cases share the fixture loaders at the top;
-//! splitting them would compile the encoder test harness twice.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
