@@ -486,3 +486,33 @@ fn info_on_a_model_folder_describes_it() {
         "{text}"
     );
 }
+
+#[test]
+fn oversized_or_special_config_files_are_refused_before_reading() {
+    let d = common::copy_folder(&Path::new(FIX).join("tiny-camembert"));
+    let pooling = d.path().join("1_Pooling/config.json");
+    std::fs::remove_file(&pooling).expect("rm");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/dev/zero", &pooling).expect("link");
+        let e = load_err(d.path());
+        assert!(
+            e.contains("1_Pooling") && e.contains("not a regular file"),
+            "{e}"
+        );
+        std::fs::remove_file(&pooling).expect("rm");
+    }
+    std::fs::write(&pooling, vec![b' '; (1 << 20) + 1]).expect("write");
+    let e = load_err(d.path());
+    assert!(
+        e.contains("1_Pooling") && e.contains("at most 1 MiB"),
+        "{e}"
+    );
+    let cfg = d.path().join("config.json");
+    std::fs::write(&cfg, vec![b' '; (1 << 20) + 1]).expect("write");
+    let e = load_err(d.path());
+    assert!(
+        e.contains("config.json") && e.contains("at most 1 MiB"),
+        "{e}"
+    );
+}

@@ -161,7 +161,7 @@ const KNOWN_UNSUPPORTED: [&str; 4] = ["deberta", "deberta-v2", "electra", "alber
 impl BertConfig {
     pub fn read(dir: &Path) -> Result<BertConfig, ModelError> {
         let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+        let text = super::pipeline::read_small(&path)?;
         let cfg: BertConfig = serde_json::from_str(&text)
             .map_err(|e| ModelError::Invalid(path.clone(), format!("not a model config: {e}")))?;
         let mt = cfg.model_type.clone().unwrap_or_else(|| "bert".into());

@@ -222,8 +222,28 @@ struct StConfig {
     default_prompt_name: Option<String>,
 }
 
+/// A model folder's small JSON file as text: a regular file of at most 1 MiB (a device, a
+/// folder or a huge file is refused before anything is read into memory).
+pub(crate) fn read_small(path: &Path) -> Result<String, ModelError> {
+    const LIMIT: u64 = 1 << 20;
+    let meta = std::fs::metadata(path).map_err(|e| ModelError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(ModelError::Invalid(
+            path.to_path_buf(),
+            "not a regular file (expected a JSON file)".into(),
+        ));
+    }
+    if meta.len() > LIMIT {
+        return Err(ModelError::Invalid(
+            path.to_path_buf(),
+            format!("{} bytes: a model config is at most 1 MiB", meta.len()),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    let text = read_small(path)?;
     serde_json::from_str(&text).map_err(|e| ModelError::Invalid(path.to_path_buf(), e.to_string()))
 }
 
