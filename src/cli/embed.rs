@@ -9,7 +9,7 @@ use embedscope::core::Provenance;
 use embedscope::engine::EngineError;
 use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::encode::{self, Level, SentenceCollector};
-use embedscope::formats::corpus::{Corpus, CorpusFormat, CorpusOptions};
+use embedscope::formats::corpus::{Corpus, CorpusFormat, CorpusOptions, Shard};
 use embedscope::formats::{self, Format, NpyStreamWriter};
 use embedscope::model::{Encoder, Pooling, PromptChoice};
 use serde_json::json;
@@ -54,6 +54,13 @@ pub struct EmbedArgs {
         default_missing_value = "true"
     )]
     pub skip_empty: Option<bool>,
+    /// Encode one shard of the corpus: `I/N` (0-based, e.g. 0/4 .. 3/4) keeps the records whose
+    /// record number r has r mod N = I. The split depends on the file alone, rows keep their
+    /// global ids (d<r>), and N runs with 0/N .. N-1/N cover every record once: run them as
+    /// separate jobs (Ray, Spark, a cluster scheduler) writing part files into one folder, which
+    /// opens as one data set.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
     #[arg(long, value_enum, default_value_t = LevelArg::Sentence)]
     pub level: LevelArg,
     /// Output: .npy (streamed, with .vocab.txt and .metadata.tsv), .parquet, .vec, .tsv, .esv.
@@ -152,6 +159,11 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             "--prompt and --prompt-text apply to sentence-level vectors (--level sentence)",
         ));
     }
+    if level == Level::Word && a.shard.is_some() {
+        return Err(usage(
+            "--shard applies to sentence-level vectors: word vectors average every occurrence of a word over the whole corpus, which one shard does not see",
+        ));
+    }
     enc.set_prompt(&prompt)
         .map_err(|e| CliError::Runtime(e.into()))?;
     enc.set_truncate_dim(a.truncate_dim)
@@ -160,6 +172,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         format: corpus_format,
         text_field: a.field.clone().or_else(|| a.text_column.clone()),
         skip_empty: a.skip_empty,
+        shard: a.shard,
     };
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -206,6 +219,29 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             )
             .map_err(rt)?;
             if n == 0 {
+                if let Some(shard) = a.shard {
+                    // A shard past the end of a small corpus: nothing to write, not a failure
+                    // of the job that runs it.
+                    let st = corpus.stats();
+                    let msg = format!(
+                        "{}: shard {shard} holds no documents ({} records in the other shards); nothing written",
+                        a.input.display(),
+                        st.other_shards
+                    );
+                    if a.json {
+                        print_json(&json!({
+                            "rows": 0,
+                            "documents": 0,
+                            "shard": shard.to_string(),
+                            "records_in_other_shards": st.other_shards,
+                            "out": Vec::<String>::new(),
+                            "note": msg,
+                        }));
+                    } else {
+                        println!("{msg}");
+                    }
+                    return Ok(());
+                }
                 // Dropping the stream writer removes its temporary files.
                 return Err(CliError::Runtime(anyhow::anyhow!(
                     "{}: no documents to encode",
@@ -314,6 +350,8 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                 "truncate_dim": enc.truncate_dim(),
             },
             "backend": backend,
+            "shard": a.shard.map(|s| s.to_string()),
+            "records_in_other_shards": stats.other_shards,
             "skipped": stats,
             "out": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "timing_s": {"load": load_s, "compute": compute},
@@ -326,6 +364,12 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             level,
             docs as f64 / compute.max(1e-9)
         );
+        if let Some(shard) = a.shard {
+            println!(
+                "  shard {shard}: {} records read here, {} in the other shards; ids are global record numbers",
+                stats.records, stats.other_shards
+            );
+        }
         for f in &files {
             println!("  wrote {}", f.display());
         }

@@ -33,6 +33,24 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("embedscope"))
 }
 
+/// The source's file name, with anything but letters, digits, `.`, `-` and `_` replaced.
+fn cache_stem(path: &Path) -> String {
+    let stem = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    stem.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect()
+}
+
 pub(crate) struct CacheKey {
     file: PathBuf,
     stamp: SourceStamp,
@@ -65,27 +83,46 @@ impl CacheKey {
             h.update(v.as_bytes());
         }
         let key = super::to_hex(&h.finalize())[..32].to_string();
-        let stem = path
-            .file_name()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let stem: String = stem
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(60)
-            .collect();
         CacheKey {
-            file: dir.join(format!("{stem}-{key}.{NATIVE_EXTENSION}")),
+            file: dir.join(format!("{}-{key}.{NATIVE_EXTENSION}", cache_stem(path))),
             stamp: SourceStamp {
                 path: canon.display().to_string(),
                 size: meta.len(),
                 mtime_ns: mtime_ns(meta),
+                key,
+            },
+        }
+    }
+
+    /// The key of a folder of Parquet parts: its canonical path, the load options, and the
+    /// parts' stamp (total size, latest modification time, and the hash of every part's path,
+    /// size and time), so a part added, removed or rewritten misses the cache.
+    pub fn for_folder(
+        dir: &Path,
+        path: &Path,
+        (size, mtime, parts_hash): (u64, i128, String),
+        opts: &LoadOptions,
+    ) -> CacheKey {
+        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut h = Sha256::new();
+        h.update(canon.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(b"parquet-parts");
+        h.update([0]);
+        h.update(parts_hash.as_bytes());
+        for (k, v) in opts.params() {
+            h.update([0]);
+            h.update(k.as_bytes());
+            h.update([1]);
+            h.update(v.as_bytes());
+        }
+        let key = super::to_hex(&h.finalize())[..32].to_string();
+        CacheKey {
+            file: dir.join(format!("{}-{key}.{NATIVE_EXTENSION}", cache_stem(path))),
+            stamp: SourceStamp {
+                path: canon.display().to_string(),
+                size,
+                mtime_ns: mtime,
                 key,
             },
         }

@@ -37,6 +37,11 @@ pub enum ErrorKind {
     NotFound,
     #[error("is a directory, expected a file of vectors")]
     IsDirectory,
+    /// A folder given as a data set that holds no Parquet part files.
+    #[error(
+        "is a directory with no Parquet part files (*.parquet) in it: expected a file of vectors or a folder of Parquet parts"
+    )]
+    NoParts,
     #[error("the file is empty")]
     Empty,
     /// Content that does not follow the format (syntax, values, dimensions).
@@ -115,7 +120,7 @@ impl FormatError {
         match self.kind {
             ErrorKind::Io(_) => "io",
             ErrorKind::NotFound => "not_found",
-            ErrorKind::IsDirectory => "is_directory",
+            ErrorKind::IsDirectory | ErrorKind::NoParts => "is_directory",
             ErrorKind::Empty => "empty",
             ErrorKind::Invalid(_) => "invalid",
             ErrorKind::Truncated(_) => "truncated",

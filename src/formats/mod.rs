@@ -16,6 +16,7 @@ mod safetensors_io;
 mod sidecar;
 mod sink;
 mod table;
+pub use table::{Part, is_part_folder, list_parts};
 mod text;
 mod vocab_file;
 mod w2v_binary;
@@ -250,19 +251,37 @@ pub fn load_with_status(
     opts: &LoadOptions,
 ) -> Result<(EmbeddingSet, CacheStatus), FormatError> {
     let meta = std::fs::metadata(path).map_err(|e| FormatError::io(path, e))?;
-    if meta.is_dir() {
-        return Err(FormatError::new(
-            path,
-            Location::None,
-            ErrorKind::IsDirectory,
-        ));
-    }
-    let format = match opts.format {
-        Some(f) => f,
-        None => detect(path)?,
+    // A folder of Parquet part files (Spark, Ray Data, Dask, `embed --shard`) is one set.
+    let parts = if meta.is_dir() {
+        let parts = table::list_parts(path)?;
+        if parts.is_empty() {
+            return Err(FormatError::new(path, Location::None, ErrorKind::NoParts));
+        }
+        if let Some(f) = opts.format
+            && f != Format::Parquet
+        {
+            return Err(FormatError::unsupported(
+                path,
+                format!("a folder is read as Parquet part files, not as {f}"),
+            ));
+        }
+        Some(parts)
+    } else {
+        None
     };
-    let cache = match &opts.cache_dir {
-        Some(dir) if format.worth_caching() => {
+    let format = match (opts.format, &parts) {
+        (_, Some(_)) => Format::Parquet,
+        (Some(f), None) => f,
+        (None, None) => detect(path)?,
+    };
+    let cache = match (&opts.cache_dir, &parts) {
+        (Some(dir), Some(parts)) => Some(cache::CacheKey::for_folder(
+            dir,
+            path,
+            table::folder_stamp(parts),
+            opts,
+        )),
+        (Some(dir), None) if format.worth_caching() => {
             Some(cache::CacheKey::new(dir, path, &meta, format, opts))
         }
         _ => None,
@@ -277,14 +296,21 @@ pub fn load_with_status(
         sidecar::attach(&mut set, path, format, opts.limit.is_some());
         return Ok((set, CacheStatus::Hit(key.file().to_path_buf())));
     }
-    let mut loaded = read_format(path, format, meta.len(), opts)?;
+    let size = match &parts {
+        Some(parts) => parts.iter().map(|p| p.size).sum(),
+        None => meta.len(),
+    };
+    let mut loaded = match parts {
+        Some(_) => table::read_parquet_folder(path, opts)?,
+        None => read_format(path, format, meta.len(), opts)?,
+    };
     let mut params = opts.params();
     params.extend(loaded.params.clone());
     let mut provenance = Provenance {
         source: path.display().to_string(),
         format: format.name().to_string(),
         sha256: loaded.sha256.clone(),
-        file_size: Some(meta.len()),
+        file_size: Some(size),
         params,
         ..Provenance::default()
     };

@@ -22,9 +22,11 @@ use serde::Serialize;
 use super::error::{FormatError, Location};
 
 mod jsonl;
+mod shard;
 mod stats;
 
 use jsonl::{jsonl_fields, jsonl_record};
+pub use shard::Shard;
 pub use stats::{CorpusStats, SKIPPED_LISTED, SkippedRecord};
 
 /// Longest document kept (bytes); far beyond any model's token limit.
@@ -125,6 +127,9 @@ pub struct CorpusOptions {
     /// reading them as documents with the empty text. `None`: the format's default
     /// ([`CorpusFormat::skips_empty_by_default`]).
     pub skip_empty: Option<bool>,
+    /// Read only this shard's records ([`Shard`]); the others are passed over, their record
+    /// numbers kept.
+    pub shard: Option<Shard>,
 }
 
 /// One document: its position, text and metadata values (aligned with `Corpus::meta_names`).
@@ -184,6 +189,7 @@ pub struct Corpus {
     /// Plain text: blank lines separate documents rather than being records.
     plain: bool,
     skip_empty: bool,
+    shard: Option<Shard>,
     line: u64,
     next_index: u64,
     total_bytes: u64,
@@ -357,10 +363,12 @@ impl Corpus {
             field,
             stats: CorpusStats {
                 skip_empty,
+                shard: opts.shard,
                 ..CorpusStats::default()
             },
             plain: matches!(format, CorpusFormat::Lines | CorpusFormat::Paragraphs),
             skip_empty,
+            shard: opts.shard,
             line: 0,
             next_index: 0,
             total_bytes,
@@ -441,6 +449,17 @@ impl Corpus {
     /// The document of one record starting at `line`: its text, or why it has none (a bad
     /// record). `None` when the record is left out.
     fn emit(&mut self, line: u64, text: Result<String, String>, meta: Vec<String>) -> Option<Doc> {
+        if let Some(shard) = self.shard
+            && !shard.owns(self.next_index)
+        {
+            // Plain text's blank lines are not records: they take no record number.
+            let blank = text.as_ref().is_ok_and(|t| t.trim().is_empty());
+            if !(self.plain && self.skip_empty && blank) {
+                self.stats.other_shards += 1;
+                self.next_index += 1;
+            }
+            return None;
+        }
         let (mut text, bad) = match text {
             Ok(t) => (t, false),
             Err(why) => {

@@ -46,6 +46,10 @@ pub struct CorpusStats {
     pub bad_records: u64,
     /// The first few bad records: (line, what was wrong).
     pub examples: Vec<(u64, String)>,
+    /// The shard read (`--shard I/N`), when the corpus is split.
+    pub shard: Option<super::Shard>,
+    /// Records of the other shards, passed over (not counted in `records`).
+    pub other_shards: u64,
 }
 
 impl CorpusStats {
@@ -64,6 +68,13 @@ impl CorpusStats {
         let params = &mut p.params;
         params.insert("skip_empty".into(), self.skip_empty.to_string());
         params.insert("records".into(), self.records.to_string());
+        if let Some(shard) = self.shard {
+            params.insert("shard".into(), shard.to_string());
+            params.insert(
+                "records_in_other_shards".into(),
+                self.other_shards.to_string(),
+            );
+        }
         if self.records_skipped > 0 {
             params.insert("records_skipped".into(), self.records_skipped.to_string());
             let mut ids: Vec<String> = self

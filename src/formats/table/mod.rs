@@ -12,6 +12,7 @@
 
 mod cell;
 mod errors;
+mod parts;
 mod plan;
 mod reader;
 mod vectors;
@@ -21,5 +22,7 @@ mod write;
 mod tests;
 
 pub(crate) use cell::{cell_string, simple_type, string_type};
+pub use parts::{Part, is_part_folder, list_parts};
+pub(crate) use parts::{folder_stamp, read_parquet_folder};
 pub(crate) use reader::{read_arrow_ipc, read_parquet};
 pub(crate) use write::write_parquet;

@@ -108,7 +108,7 @@ fn read_ipc_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError
     table.finish(sha, None, more)
 }
 
-fn open_nonempty(path: &Path) -> Result<File, FormatError> {
+pub(super) fn open_nonempty(path: &Path) -> Result<File, FormatError> {
     let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
     let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
     if len == 0 {
@@ -118,7 +118,7 @@ fn open_nonempty(path: &Path) -> Result<File, FormatError> {
 }
 
 /// Runs a reader, turning a panic inside the decoders (corrupt data they do not check) into an error.
-fn guard_panics<T>(
+pub(super) fn guard_panics<T>(
     path: &Path,
     what: &str,
     f: impl FnOnce() -> Result<T, FormatError>,
@@ -140,7 +140,7 @@ fn guard_panics<T>(
     }
 }
 
-struct TableReader<'p> {
+pub(super) struct TableReader<'p> {
     path: &'p Path,
     plan: Plan,
     limit: Option<usize>,
@@ -156,7 +156,7 @@ struct TableReader<'p> {
 }
 
 impl<'p> TableReader<'p> {
-    fn new(path: &'p Path, plan: Plan, opts: &LoadOptions, hint_rows: u64) -> Self {
+    pub(super) fn new(path: &'p Path, plan: Plan, opts: &LoadOptions, hint_rows: u64) -> Self {
         let meta = vec![Vec::new(); plan.meta.len()];
         TableReader {
             path,
@@ -178,19 +178,35 @@ impl<'p> TableReader<'p> {
         }
     }
 
+    /// The file that rows come from next (the parts of a folder, one after another): errors
+    /// name it.
+    pub(super) fn set_path(&mut self, path: &'p Path) {
+        self.path = path;
+    }
+
+    /// Schema indices of the columns the plan reads.
+    pub(super) fn read_columns(&self) -> &[usize] {
+        &self.plan.read
+    }
+
+    /// Rows kept so far (duplicates left out).
+    pub(super) fn rows_kept(&self) -> usize {
+        self.sink.as_ref().map_or(0, |s| s.vocab.len())
+    }
+
     /// File rows consumed so far (kept or dropped as duplicates).
-    fn rows_read(&self) -> u64 {
+    pub(super) fn rows_read(&self) -> u64 {
         self.sink.as_ref().map_or(0, RowSink::rows_read)
     }
 
-    fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         match &self.sink {
             Some(s) => s.is_full(),
             None => self.limit == Some(0),
         }
     }
 
-    fn report(&mut self, total: u64, last: bool) {
+    pub(super) fn report(&mut self, total: u64, last: bool) {
         if let Some(p) = &self.progress
             && (last || self.rows_read() >= self.next_report)
         {
@@ -201,7 +217,7 @@ impl<'p> TableReader<'p> {
     }
 
     /// Takes the rows of one batch (up to the limit); returns how many were taken.
-    fn push_batch(&mut self, batch: &RecordBatch) -> Result<usize, FormatError> {
+    pub(super) fn push_batch(&mut self, batch: &RecordBatch) -> Result<usize, FormatError> {
         let path = self.path;
         let first_row = self.rows_read();
         let plan = &self.plan;
@@ -308,7 +324,7 @@ impl<'p> TableReader<'p> {
         Ok(take)
     }
 
-    fn finish(
+    pub(super) fn finish(
         self,
         sha256: String,
         declared: Option<u64>,
@@ -367,7 +383,7 @@ impl<'p> TableReader<'p> {
     }
 }
 
-fn file_sha256(path: &Path) -> Result<String, FormatError> {
+pub(super) fn file_sha256(path: &Path) -> Result<String, FormatError> {
     let mut f = File::open(path).map_err(|e| FormatError::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

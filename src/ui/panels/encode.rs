@@ -150,6 +150,7 @@ impl EncodePanel {
                     format: None,
                     text_field: Some(self.text_column.trim().to_string()).filter(|s| !s.is_empty()),
                     skip_empty: self.skip_empty,
+                    shard: None,
                 },
                 level: self.level,
                 backend: self.backend,
