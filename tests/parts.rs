@@ -238,6 +238,36 @@ fn shards_of_a_corpus_open_as_one_folder_equal_to_the_whole() {
             whole.metadata.column("team").unwrap().values[j]
         );
     }
+    // The parts' encoding records (written beside each part) become the folder's: the same
+    // model and encoding as the whole corpus's run, the records summed.
+    let mut enc = sharded.provenance.encoding.clone();
+    assert_eq!(
+        enc.remove("parts_with_records").as_deref(),
+        Some("4"),
+        "{enc:?}"
+    );
+    assert_eq!(enc, whole.provenance.encoding);
+    assert_eq!(
+        sharded.provenance.sidecar.as_ref().map(|s| s.status),
+        Some(embedscope::core::SidecarStatus::Attached)
+    );
+    // One part re-encoded differently: nothing is attached, a warning says which.
+    let rec = parts.join("part-00002.provenance.json");
+    let text = std::fs::read_to_string(&rec).unwrap();
+    let changed = text.replacen("\"skip_empty\": \"false\"", "\"skip_empty\": \"true\"", 1);
+    assert_ne!(text, changed, "the record names skip_empty");
+    std::fs::write(&rec, changed).unwrap();
+    let again = formats::load(&parts, &LoadOptions::default()).unwrap();
+    assert!(again.provenance.encoding.is_empty());
+    assert!(
+        again
+            .notes
+            .warnings
+            .iter()
+            .any(|w| w.contains("part-00002.provenance.json") && w.contains("skip_empty")),
+        "{:?}",
+        again.notes.warnings
+    );
     // A shard past the end of a tiny corpus writes nothing and succeeds.
     let small = d.path().join("small.jsonl");
     std::fs::write(&small, "{\"text\": \"one\"}\n").unwrap();

@@ -293,14 +293,17 @@ pub fn load_with_status(
         // relative path, a link) reopens it: the source is the path as given now, not as it
         // was given when the entry was written.
         set.provenance.source = path.display().to_string();
-        sidecar::attach(&mut set, path, format, opts.limit.is_some());
+        match &parts {
+            Some(parts) => sidecar::attach_parts(&mut set, path, parts),
+            None => sidecar::attach(&mut set, path, format, opts.limit.is_some()),
+        }
         return Ok((set, CacheStatus::Hit(key.file().to_path_buf())));
     }
     let size = match &parts {
         Some(parts) => parts.iter().map(|p| p.size).sum(),
         None => meta.len(),
     };
-    let mut loaded = match parts {
+    let mut loaded = match &parts {
         Some(_) => table::read_parquet_folder(path, opts)?,
         None => read_format(path, format, meta.len(), opts)?,
     };
@@ -331,7 +334,10 @@ pub fn load_with_status(
         },
         None => CacheStatus::Off,
     };
-    sidecar::attach(&mut set, path, format, opts.limit.is_some());
+    match &parts {
+        Some(parts) => sidecar::attach_parts(&mut set, path, parts),
+        None => sidecar::attach(&mut set, path, format, opts.limit.is_some()),
+    }
     Ok((set, status))
 }
 

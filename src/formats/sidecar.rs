@@ -327,3 +327,149 @@ fn note(set: &mut EmbeddingSet, rec: &Path, status: SidecarStatus, why: String) 
         note: Some(text),
     });
 }
+
+/// Keys of a part's record that differ from shard to shard by design (how many records it read
+/// and which it skipped); the rest must agree for the parts to share one encoding record.
+const PER_SHARD_KEYS: [&str; 8] = [
+    "shard",
+    "records",
+    "records_in_other_shards",
+    "records_skipped",
+    "skipped_records",
+    "empty_records_encoded",
+    "bad_records",
+    "bad_record_lines",
+];
+
+/// The encoding records of a folder's parts (`part-0.provenance.json` beside `part-0.parquet`,
+/// as `embed --shard` writes them): attached to the folder's set when every part has one, each
+/// agrees with its part's row count and the set's dimension, and all record the same model and
+/// encoding (per-shard counts aside: `records` becomes their sum). Otherwise a warning says
+/// why, and nothing is attached. Rows are checked against each part's footer rather than
+/// re-hashing every part on each open.
+pub(crate) fn attach_parts(set: &mut EmbeddingSet, dir: &Path, parts: &[super::Part]) {
+    let mut found: Vec<(PathBuf, Provenance)> = Vec::new();
+    let mut missing = Vec::new();
+    for part in parts {
+        let rec = sidecar_path(&part.path);
+        let Ok(meta) = std::fs::metadata(&rec) else {
+            missing.push(part.relative.clone());
+            continue;
+        };
+        let bytes = if meta.is_file() && meta.len() <= MAX_RECORD_BYTES {
+            std::fs::read(&rec).ok()
+        } else {
+            None
+        };
+        let Some(Ok(parsed)) = bytes.map(|b| parse(&b)) else {
+            return note(
+                set,
+                &rec,
+                SidecarStatus::Unreadable,
+                "is not a readable provenance record; the folder's model and encoding are not attached".into(),
+            );
+        };
+        if let Some(out) = &parsed.output {
+            let rows = super::table::parquet_rows(&part.path);
+            let why = match (out.dim, out.rows, rows) {
+                (Some(d), _, _) if d != set.dim() as u64 => Some(format!(
+                    "it records {d} dimensions, the folder has {}",
+                    set.dim()
+                )),
+                (_, Some(r), Some(have)) if r != have => {
+                    Some(format!("it records {r} rows, {} has {have}", part.relative))
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                return note(
+                    set,
+                    &rec,
+                    SidecarStatus::NotMatching,
+                    format!(
+                        "describes another file: {why}; the folder's model and encoding are not attached"
+                    ),
+                );
+            }
+        }
+        found.push((rec, parsed.provenance));
+    }
+    let Some((first_rec, first)) = found.first() else {
+        return;
+    };
+    if !missing.is_empty() {
+        let text = format!(
+            "{} of {} parts have an encoding record, {} (and {} more) none: the folder's model and encoding are not attached",
+            found.len(),
+            parts.len(),
+            missing[0],
+            missing.len() - 1
+        );
+        set.notes.warnings.push(text);
+        return;
+    }
+    let shared = |p: &Provenance| -> std::collections::BTreeMap<String, String> {
+        let mut f = p.encoding_facts().unwrap_or(&p.params).clone();
+        f.retain(|k, _| !PER_SHARD_KEYS.contains(&k.as_str()));
+        f
+    };
+    let want = shared(first);
+    for (rec, p) in &found[1..] {
+        let have = shared(p);
+        if have != want || p.model_id != first.model_id {
+            let key = want
+                .keys()
+                .chain(have.keys())
+                .find(|k| want.get(*k) != have.get(*k))
+                .cloned()
+                .unwrap_or_else(|| "model_id".into());
+            return note(
+                set,
+                rec,
+                SidecarStatus::NotMatching,
+                format!(
+                    "records another encoding than {} ({key}: {:?} vs {:?}): the parts were not made the same way; the folder's model and encoding are not attached",
+                    first_rec.display(),
+                    have.get(&key),
+                    want.get(&key)
+                ),
+            );
+        }
+    }
+    let mut facts = want;
+    // Counts add up over the shards; lists of ids (global record numbers) are joined.
+    for key in ["records", "records_skipped", "empty_records_encoded", "bad_records"] {
+        let values: Vec<u64> = found
+            .iter()
+            .filter_map(|(_, p)| {
+                p.encoding_facts()
+                    .unwrap_or(&p.params)
+                    .get(key)
+                    .and_then(|r| r.parse::<u64>().ok())
+            })
+            .collect();
+        if !values.is_empty() {
+            facts.insert(key.into(), values.iter().sum::<u64>().to_string());
+        }
+    }
+    for key in ["skipped_records", "bad_record_lines"] {
+        let lists: Vec<&str> = found
+            .iter()
+            .filter_map(|(_, p)| p.encoding_facts().unwrap_or(&p.params).get(key))
+            .map(String::as_str)
+            .collect();
+        if !lists.is_empty() {
+            facts.insert(key.into(), lists.join(", "));
+        }
+    }
+    facts.insert("parts_with_records".into(), found.len().to_string());
+    set.provenance.encoding = facts;
+    if first.model_id.is_some() {
+        set.provenance.model_id = first.model_id.clone();
+    }
+    set.provenance.sidecar = Some(SidecarNote {
+        file: dir.join("*.provenance.json").display().to_string(),
+        status: SidecarStatus::Attached,
+        note: None,
+    });
+}

@@ -186,6 +186,13 @@ fn trim_zeros(d: &[u8]) -> &[u8] {
     &d[z.min(d.len().saturating_sub(1))..]
 }
 
+/// The row count a Parquet file's footer declares (None when it cannot be read).
+pub(crate) fn parquet_rows(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    u64::try_from(b.metadata().file_metadata().num_rows()).ok()
+}
+
 /// The footer facts of one part, read before any rows.
 struct Opened {
     builder: ParquetRecordBatchReaderBuilder<std::fs::File>,
