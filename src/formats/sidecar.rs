@@ -438,7 +438,12 @@ pub(crate) fn attach_parts(set: &mut EmbeddingSet, dir: &Path, parts: &[super::P
     }
     let mut facts = want;
     // Counts add up over the shards; lists of ids (global record numbers) are joined.
-    for key in ["records", "records_skipped", "empty_records_encoded", "bad_records"] {
+    for key in [
+        "records",
+        "records_skipped",
+        "empty_records_encoded",
+        "bad_records",
+    ] {
         let values: Vec<u64> = found
             .iter()
             .filter_map(|(_, p)| {
