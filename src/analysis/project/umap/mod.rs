@@ -16,7 +16,7 @@ pub mod transform;
 use std::ops::ControlFlow;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::knn::{KnnIndex, Metric};
 use crate::core::EmbeddingSet;
@@ -30,7 +30,8 @@ pub use spectral::InitKind;
 /// UMAP's parameters as the CLI and the app build them; [`UmapParams::check`] validates them
 /// once into [`ValidUmapParams`], [`ValidUmapParams::check_input`] adds the limits that depend
 /// on the data. [`run`] and [`project`] run both first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UmapParams {
     pub dims: usize,
     /// Neighbourhood size, the point itself included (umap-learn's count).

@@ -18,7 +18,7 @@
 use std::ops::ControlFlow;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::knn::{KnnIndex, Metric};
 use crate::analysis::project::tsne::{affinity, bh};
@@ -28,7 +28,7 @@ use super::graph::{self, as_set, membership, smooth_knn};
 use super::{Progress, UmapParams, curve, sgd};
 
 /// Which map the rows are placed into.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
 pub enum Placement {
     /// A UMAP map made with these parameters.
