@@ -10,8 +10,8 @@ mod compare;
 mod embed;
 mod progress;
 mod project;
-mod transform;
 mod report;
+mod transform;
 mod values;
 
 use std::path::PathBuf;

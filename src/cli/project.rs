@@ -10,8 +10,8 @@ use clap::Args;
 use embedscope::analysis::project::axes::{self, AxesParams, ValidAxes};
 use embedscope::analysis::project::pca::{PcaParams, ValidPcaParams};
 use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams, ValidTsneParams};
-use embedscope::analysis::project::umap::{self, UmapParams, ValidUmapParams};
 use embedscope::analysis::project::umap::transform::Placement;
+use embedscope::analysis::project::umap::{self, UmapParams, ValidUmapParams};
 use embedscope::analysis::project::{Details, Projection, pca, quality};
 use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, Format, csv_field};
@@ -365,7 +365,13 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     };
     let mut files = files;
     if let Some(pl) = &placement {
-        files.push(write_map_record(&a.out, &a.file, &set, projection.dims, pl)?);
+        files.push(write_map_record(
+            &a.out,
+            &a.file,
+            &set,
+            projection.dims,
+            pl,
+        )?);
     }
     let kq = a.quality_k;
     let quality_json = q.as_ref().map(|q| {

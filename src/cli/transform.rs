@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use clap::Args;
 use embedscope::analysis::knn::Metric;
-use embedscope::analysis::project::umap::transform::{self, Placement};
 use embedscope::analysis::project::umap;
+use embedscope::analysis::project::umap::transform::{self, Placement};
 use embedscope::formats::{self, csv_field};
 use serde_json::json;
 
@@ -76,7 +76,9 @@ fn read_map(path: &Path) -> Result<(Vec<String>, Vec<f32>, usize), CliError> {
         .unwrap_or_default();
     if ext == "npy" {
         let set = formats::load(path, &Default::default())?;
-        let tokens = (0..set.rows()).map(|i| set.vocab.token(i).to_string()).collect();
+        let tokens = (0..set.rows())
+            .map(|i| set.vocab.token(i).to_string())
+            .collect();
         return Ok((tokens, set.matrix.as_slice().to_vec(), set.dim()));
     }
     let text = std::fs::read_to_string(path)
@@ -121,7 +123,10 @@ fn read_map(path: &Path) -> Result<(Vec<String>, Vec<f32>, usize), CliError> {
 }
 
 pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
-    if a.out.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()) != Some("csv".into())
+    if a.out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        != Some("csv".into())
     {
         return Err(usage(format!("--out {}: use a .csv file", a.out.display())));
     }
@@ -144,7 +149,8 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
         ))
     })?;
     if let Placement::Umap(p) = &how {
-        p.check().map_err(|e| usage(format!("{}: {e}", rec_path.display())))?;
+        p.check()
+            .map_err(|e| usage(format!("{}: {e}", rec_path.display())))?;
     }
     let reference = match (&a.reference, rec["reference"].as_str()) {
         (Some(r), _) => r.clone(),
@@ -183,7 +189,12 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
             "{} tokens of the map are not in {reference} (first: {}): is it the set the map was \
              made from?",
             missing.len(),
-            missing.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let on_map: HashMap<&str, usize> = tokens
@@ -280,7 +291,10 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
                 input.rows.len() - rows.len()
             );
         }
-        let _ = writeln!(o, "  deterministic: the result does not depend on the number of threads");
+        let _ = writeln!(
+            o,
+            "  deterministic: the result does not depend on the number of threads"
+        );
         let _ = writeln!(o, "  {compute:.2} s");
     }
     Ok(())
@@ -293,6 +307,9 @@ mod tests {
     #[test]
     fn csv_fields_are_split_with_quotes() {
         assert_eq!(split_csv("a,1,2"), ["a", "1", "2"]);
-        assert_eq!(split_csv("\"x,\"\"y\"\"\",1.5,-2"), ["x,\"y\"", "1.5", "-2"]);
+        assert_eq!(
+            split_csv("\"x,\"\"y\"\"\",1.5,-2"),
+            ["x,\"y\"", "1.5", "-2"]
+        );
     }
 }

@@ -104,8 +104,14 @@ mod tests {
             (1.0, 0.001, 1.929_073_395_935_085, 0.791_504_533_427_439_3),
         ] {
             let (a, b) = fit_ab(spread, min_dist);
-            assert!((a - ea).abs() < 1e-4 * ea, "{spread} {min_dist}: a = {a}, expected {ea}");
-            assert!((b - eb).abs() < 1e-4 * eb, "{spread} {min_dist}: b = {b}, expected {eb}");
+            assert!(
+                (a - ea).abs() < 1e-4 * ea,
+                "{spread} {min_dist}: a = {a}, expected {ea}"
+            );
+            assert!(
+                (b - eb).abs() < 1e-4 * eb,
+                "{spread} {min_dist}: b = {b}, expected {eb}"
+            );
         }
     }
 }

@@ -78,7 +78,9 @@ impl KnnGraph {
             let (idx, dist) = self.row(i);
             for (p, (&j, &d)) in idx.iter().zip(dist).enumerate() {
                 if j as usize >= n || j as usize == i {
-                    return bad(format!("row {i}, neighbour {p}: index {j} (rows 0..{n}, not itself)"));
+                    return bad(format!(
+                        "row {i}, neighbour {p}: index {j} (rows 0..{n}, not itself)"
+                    ));
                 }
                 if !(d.is_finite() && d >= 0.0) || (p > 0 && d < dist[p - 1]) {
                     return bad(format!(
@@ -219,7 +221,11 @@ pub(crate) fn smooth_knn(
             mid = (lo + hi) / 2.0;
         } else {
             lo = mid;
-            mid = if hi.is_finite() { (lo + hi) / 2.0 } else { mid * 2.0 };
+            mid = if hi.is_finite() {
+                (lo + hi) / 2.0
+            } else {
+                mid * 2.0
+            };
         }
     }
     let mut sigma = mid;

@@ -81,8 +81,7 @@ pub const MAX_EPOCHS: usize = 100_000;
 impl UmapParams {
     /// umap-learn's epochs for `n` points when none are given.
     pub fn epochs_for(&self, n: usize) -> usize {
-        self.n_epochs
-            .unwrap_or(if n <= 10_000 { 500 } else { 200 })
+        self.n_epochs.unwrap_or(if n <= 10_000 { 500 } else { 200 })
     }
 
     /// The fewest points UMAP accepts: `n_neighbors + 1`.
@@ -109,7 +108,10 @@ impl UmapParams {
             ));
         }
         if !(self.spread.is_finite() && self.spread > 0.0) {
-            return bad(format!("spread must be a positive number, got {}", self.spread));
+            return bad(format!(
+                "spread must be a positive number, got {}",
+                self.spread
+            ));
         }
         if !(self.min_dist.is_finite() && self.min_dist >= 0.0 && self.min_dist <= self.spread) {
             return bad(format!(
@@ -120,7 +122,9 @@ impl UmapParams {
         if let Some(e) = self.n_epochs
             && !(1..=MAX_EPOCHS).contains(&e)
         {
-            return bad(format!("n_epochs must be between 1 and {MAX_EPOCHS}, got {e}"));
+            return bad(format!(
+                "n_epochs must be between 1 and {MAX_EPOCHS}, got {e}"
+            ));
         }
         for (name, v) in [
             ("learning rate", self.learning_rate),
@@ -166,7 +170,10 @@ impl ValidUmapParams {
             return Err(ProjectError::TooFewPoints {
                 n,
                 min,
-                why: format!("UMAP with n_neighbors {} (n_neighbors + 1)", self.n_neighbors),
+                why: format!(
+                    "UMAP with n_neighbors {} (n_neighbors + 1)",
+                    self.n_neighbors
+                ),
             });
         }
         Ok(())
@@ -186,7 +193,9 @@ pub struct Progress<'a> {
 pub enum Neighbours {
     Exact,
     /// The approximate index, with its recall measured on a sample.
-    Approximate { recall: f64 },
+    Approximate {
+        recall: f64,
+    },
     /// A graph passed by the caller.
     Given,
 }
@@ -228,7 +237,10 @@ pub fn knn_graph(
     let set = as_set(data, n, d)?;
     if n <= exact_max {
         let index = KnnIndex::new(&set);
-        return Ok((graph::exact_knn(&index, k, metric, |_| Ok(()))?, Neighbours::Exact));
+        return Ok((
+            graph::exact_knn(&index, k, metric, |_| Ok(()))?,
+            Neighbours::Exact,
+        ));
     }
     // The approximate index works in euclidean space: unit rows for cosine (where the squared
     // distance is 2 (1 - cos)).
@@ -266,7 +278,10 @@ pub fn knn_graph(
                 .collect()
         })
         .collect();
-    Ok((KnnGraph::from_rows(&rows)?, Neighbours::Approximate { recall }))
+    Ok((
+        KnnGraph::from_rows(&rows)?,
+        Neighbours::Approximate { recall },
+    ))
 }
 
 /// Data-space distance between two centroids under `metric`.
@@ -325,9 +340,8 @@ fn initial_layout(
     metric: Metric,
 ) -> (Vec<f32>, InitKind) {
     let n = g.n();
-    let (raw, kind) = spectral::init_layout(g, dims, seed, |m| {
-        centroid_distances(data, d, metric, m)
-    });
+    let (raw, kind) =
+        spectral::init_layout(g, dims, seed, |m| centroid_distances(data, d, metric, m));
     let mx = raw.iter().fold(0f64, |b, v| b.max(v.abs()));
     let expansion = if mx > 0.0 { 10.0 / mx } else { 1.0 };
     let mut rng = Rng::new(seed ^ 0x0015_E0A1);
@@ -342,7 +356,11 @@ fn initial_layout(
         let span = hi - lo;
         for i in 0..n {
             let v = &mut y[i * dims + k];
-            *v = if span > 0.0 { 10.0 * (*v - lo) / span } else { 5.0 };
+            *v = if span > 0.0 {
+                10.0 * (*v - lo) / span
+            } else {
+                5.0
+            };
         }
     }
     (y, kind)
@@ -397,7 +415,9 @@ pub fn run(
         )));
     }
     if matches!(params.metric, Metric::Cosine)
-        && let Some(i) = data.par_chunks(d).position_any(|r| r.iter().all(|&x| x == 0.0))
+        && let Some(i) = data
+            .par_chunks(d)
+            .position_any(|r| r.iter().all(|&x| x == 0.0))
     {
         return Err(ProjectError::Param(format!(
             "row {i} is all zeros: it has no cosine distance"
@@ -509,9 +529,9 @@ pub fn describe_init(k: &InitKind) -> String {
             "spectral initialisation (LOBPCG stopped after {iterations} iterations before its \
              tolerance)"
         ),
-        InitKind::MultiComponent { components } => format!(
-            "spectral initialisation of {components} disconnected components, placed apart"
-        ),
+        InitKind::MultiComponent { components } => {
+            format!("spectral initialisation of {components} disconnected components, placed apart")
+        }
         InitKind::Random(why) => format!("random initialisation: {why}"),
     }
 }

@@ -213,8 +213,7 @@ impl Sgd<'_> {
                     d2 += t * t;
                 }
                 if d2 > 0.0 {
-                    let coeff =
-                        2.0 * self.gamma * b / ((0.001 + d2) * (a * fast_pow(d2, b) + 1.0));
+                    let coeff = 2.0 * self.gamma * b / ((0.001 + d2) * (a * fast_pow(d2, b) + 1.0));
                     for k in 0..dim {
                         let g = if coeff > 0.0 {
                             clip(coeff * (y[k] - yq[k]))

@@ -18,8 +18,13 @@ use super::graph::Csr;
 /// How the initial layout was made (reported with the map).
 #[derive(Debug, Clone, PartialEq)]
 pub enum InitKind {
-    Spectral { iterations: usize, converged: bool },
-    MultiComponent { components: usize },
+    Spectral {
+        iterations: usize,
+        converged: bool,
+    },
+    MultiComponent {
+        components: usize,
+    },
     /// Uniform random points; the reason in words.
     Random(String),
 }
@@ -233,7 +238,9 @@ fn lobpcg(g: &Csr, want: usize, seed: u64) -> Option<(Vec<f64>, usize, bool)> {
     for c in 0..want {
         let x = &xs[c].0;
         // Deterministic sign: the largest-magnitude entry positive.
-        let big = x.iter().fold(0f64, |b, &v| if v.abs() > b.abs() { v } else { b });
+        let big = x
+            .iter()
+            .fold(0f64, |b, &v| if v.abs() > b.abs() { v } else { b });
         let s = if big < 0.0 { -1.0 } else { 1.0 };
         for i in 0..n {
             out[i * want + c] = s * x[i];
@@ -290,7 +297,9 @@ fn dense_spectral(w: &[f64], m: usize, want: usize) -> Option<Vec<f64>> {
     let mut out = vec![0.0; m * want];
     for c in 0..want {
         let col: Vec<f64> = (0..m).map(|r| vecs[r * m + c + 1]).collect();
-        let big = col.iter().fold(0f64, |b, &v| if v.abs() > b.abs() { v } else { b });
+        let big = col
+            .iter()
+            .fold(0f64, |b, &v| if v.abs() > b.abs() { v } else { b });
         let s = if big < 0.0 { -1.0 } else { 1.0 };
         for r in 0..m {
             out[r * want + c] = s * col[r];
@@ -500,7 +509,13 @@ mod tests {
         let n = 400;
         let (y, kind) = init_layout(&ring(n), 2, 7, |_| Vec::new());
         assert!(
-            matches!(kind, InitKind::Spectral { converged: true, .. }),
+            matches!(
+                kind,
+                InitKind::Spectral {
+                    converged: true,
+                    ..
+                }
+            ),
             "{kind:?}"
         );
         // The two lowest non-trivial eigenvectors of a ring are a cosine and a sine: every

@@ -56,14 +56,38 @@ fn params_are_checked_before_the_data() {
     assert!(matches!(v.check_input(100, 0), Err(ProjectError::Param(_))));
     for p in [
         UmapParams { dims: 1, ..small() },
-        UmapParams { n_neighbors: 1, ..small() },
-        UmapParams { n_neighbors: MAX_NEIGHBORS + 1, ..small() },
-        UmapParams { min_dist: -0.1, ..small() },
-        UmapParams { min_dist: 2.0, ..small() },
-        UmapParams { spread: f64::NAN, ..small() },
-        UmapParams { n_epochs: Some(0), ..small() },
-        UmapParams { learning_rate: 0.0, ..small() },
-        UmapParams { report_every: 0, ..small() },
+        UmapParams {
+            n_neighbors: 1,
+            ..small()
+        },
+        UmapParams {
+            n_neighbors: MAX_NEIGHBORS + 1,
+            ..small()
+        },
+        UmapParams {
+            min_dist: -0.1,
+            ..small()
+        },
+        UmapParams {
+            min_dist: 2.0,
+            ..small()
+        },
+        UmapParams {
+            spread: f64::NAN,
+            ..small()
+        },
+        UmapParams {
+            n_epochs: Some(0),
+            ..small()
+        },
+        UmapParams {
+            learning_rate: 0.0,
+            ..small()
+        },
+        UmapParams {
+            report_every: 0,
+            ..small()
+        },
     ] {
         assert!(matches!(p.check(), Err(ProjectError::Param(_))), "{p:?}");
     }
@@ -88,13 +112,9 @@ fn clusters_stay_apart_and_the_seed_fixes_the_layout() {
             .expect("pool");
         assert_eq!(pool.install(go).layout, r.layout, "{threads} threads");
     }
-    let other = run(
-        &data,
-        8,
-        &UmapParams { seed: 2, ..small() },
-        None,
-        |_| ControlFlow::Continue(()),
-    )
+    let other = run(&data, 8, &UmapParams { seed: 2, ..small() }, None, |_| {
+        ControlFlow::Continue(())
+    })
     .expect("runs");
     assert_ne!(other.layout, r.layout);
 }
@@ -102,7 +122,10 @@ fn clusters_stay_apart_and_the_seed_fixes_the_layout() {
 #[test]
 fn a_given_graph_is_used_as_is() {
     let (data, _) = blobs(2, 50, 5, 9);
-    let p = UmapParams { n_neighbors: 10, ..small() };
+    let p = UmapParams {
+        n_neighbors: 10,
+        ..small()
+    };
     let (g, kind) = knn_graph(&data, 5, 12, Metric::Euclidean, usize::MAX, 1).expect("graph");
     assert_eq!(kind, Neighbours::Exact);
     let own = run(&data, 5, &p, None, |_| ControlFlow::Continue(())).expect("runs");
@@ -136,7 +159,10 @@ fn bad_input_is_refused_plainly() {
         run(&data, 3, &p, None, |_| ControlFlow::Continue(())).err(),
         Some(ProjectError::NonFinite)
     );
-    let dot = UmapParams { metric: Metric::Dot, ..small() };
+    let dot = UmapParams {
+        metric: Metric::Dot,
+        ..small()
+    };
     let (data, _) = blobs(2, 20, 3, 1);
     let e = run(&data, 3, &dot, None, |_| ControlFlow::Continue(()))
         .err()
@@ -162,7 +188,11 @@ fn nan_rows_are_left_out_and_counted() {
     let p = project(&set, &small(), |_| ControlFlow::Continue(())).expect("projects");
     assert_eq!(p.excluded, vec![10, 11]);
     assert_eq!(p.rows.len(), n - 2);
-    assert!(p.notes.iter().any(|s| s.contains("2 rows")), "{:?}", p.notes);
+    assert!(
+        p.notes.iter().any(|s| s.contains("2 rows")),
+        "{:?}",
+        p.notes
+    );
     assert!(matches!(p.details, Details::Umap { .. }));
 }
 
@@ -190,7 +220,10 @@ fn placed_rows_land_in_their_cluster() {
         [s[0] / c, s[1] / c]
     };
     let centres: Vec<[f32; 2]> = (0..3).map(|l| centre(l, &fit.layout, &fit_rows)).collect();
-    for how in [transform::Placement::Umap(small()), transform::Placement::Tsne] {
+    for how in [
+        transform::Placement::Umap(small()),
+        transform::Placement::Tsne,
+    ] {
         let placed = transform::place(&reference, &fit.layout, 6, 2, &new, &how, |_| {
             ControlFlow::Continue(())
         })

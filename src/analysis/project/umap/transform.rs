@@ -61,7 +61,12 @@ fn check_shapes(
             layout.len() / dims
         )));
     }
-    if reference.iter().chain(new).chain(layout).any(|x| !x.is_finite()) {
+    if reference
+        .iter()
+        .chain(new)
+        .chain(layout)
+        .any(|x| !x.is_finite())
+    {
         return Err(ProjectError::NonFinite);
     }
     Ok(n)
