@@ -214,6 +214,9 @@ pub struct UmapResult {
     pub edges: usize,
 }
 
+/// Rounds of each SGD epoch (the layout other points see is refreshed between rounds).
+const ROUNDS: usize = 8;
+
 /// Points sampled to measure the approximate index's recall.
 const RECALL_SAMPLE: usize = 1000;
 /// Rows are unit length for `dot` when |norm - 1| is below this.
@@ -483,13 +486,15 @@ pub fn run(
         seed: params.seed,
         attraction: 2.0,
         same_set: true,
+        rounds: ROUNDS,
     };
     let mut sched = sgd::Schedule::new(&edges, params.negative_sample_rate.max(1) as f32);
     let mut snapshot = y.clone();
     for epoch in 0..n_epochs {
-        snapshot.copy_from_slice(&y);
-        // umap-learn's learning rate for epoch e is set after epoch e - 1.
-        opt.epoch(epoch, &mut y, &snapshot, &mut sched);
+        for round in 0..ROUNDS {
+            snapshot.copy_from_slice(&y);
+            opt.epoch(epoch, round, &mut y, &snapshot, &mut sched);
+        }
         if (epoch + 1) % params.report_every == 0 || epoch + 1 == n_epochs {
             let p = Progress {
                 epoch: epoch + 1,

@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 /// Points per block of the parallel epoch (fixed: the result does not depend on threads).
-const BLOCK: usize = 512;
+const BLOCK: usize = 256;
 const CLIP: f32 = 4.0;
 
 /// Edges grouped by head: `indptr` over heads, the tail and the sampling period of each.
@@ -41,6 +41,9 @@ pub struct Sgd<'a> {
     pub attraction: f32,
     /// True when the heads are the tail points themselves (a fit, not a transform).
     pub same_set: bool,
+    /// Rounds per epoch: round r moves the blocks whose index is r modulo `rounds` (a fit
+    /// refreshes the tail layout between rounds, so points see fresher positions).
+    pub rounds: usize,
 }
 
 /// Per-edge schedule: next epoch of a sample and of the negative samples.
@@ -130,10 +133,19 @@ fn clip(v: f32) -> f32 {
 impl Sgd<'_> {
     /// One epoch: moves `heads` (`n_heads x dim`) given `tails` (the layout the other end of
     /// each edge and the negative samples are read from).
-    pub fn epoch(&self, epoch: usize, heads: &mut [f32], tails: &[f32], sched: &mut Schedule) {
+    pub fn epoch(
+        &self,
+        epoch: usize,
+        round: usize,
+        heads: &mut [f32],
+        tails: &[f32],
+        sched: &mut Schedule,
+    ) {
         let dim = self.dim;
         let n_tails = (tails.len() / dim) as u32;
-        let alpha = self.initial_alpha * (1.0 - epoch as f32 / self.n_epochs as f32);
+        // umap-learn sets epoch e's rate after epoch e - 1: 1 - (e - 1) / n_epochs.
+        let alpha =
+            self.initial_alpha * (1.0 - epoch.saturating_sub(1) as f32 / self.n_epochs as f32);
         let n_heads = heads.len() / dim;
         // The schedule cut at the blocks' edge boundaries.
         let mut parts: Vec<&mut [[f32; 2]]> = Vec::with_capacity(n_heads.div_ceil(BLOCK));
@@ -149,6 +161,7 @@ impl Sgd<'_> {
             .par_chunks_mut(BLOCK * dim)
             .zip(parts.into_par_iter())
             .enumerate()
+            .filter(|(blk, _)| blk % self.rounds.max(1) == round)
             .for_each(|(blk, (ys, st))| {
                 let base = self.edges.indptr[blk * BLOCK];
                 for (r, yi) in ys.chunks_mut(dim).enumerate() {
@@ -185,16 +198,22 @@ impl Sgd<'_> {
             let eps = self.edges.epochs_per_sample[p];
             let j = self.edges.tails[p] as usize;
             let yj = &tails[j * dim..(j + 1) * dim];
-            let mut d2 = 0f32;
-            for k in 0..dim {
-                let t = y[k] - yj[k];
-                d2 += t * t;
-            }
-            if d2 > 0.0 {
-                let pb1 = fast_pow(d2, b - 1.0);
-                let coeff = -2.0 * a * b * pb1 / (a * pb1 * d2 + 1.0);
+            // The pull, once per unit of `attraction` (each step from the moved position).
+            let mut left = self.attraction;
+            while left > 0.0 {
+                let share = left.min(1.0);
+                left -= share;
+                let mut d2 = 0f32;
                 for k in 0..dim {
-                    y[k] += self.attraction * clip(coeff * (y[k] - yj[k])) * alpha;
+                    let t = y[k] - yj[k];
+                    d2 += t * t;
+                }
+                if d2 > 0.0 {
+                    let pb1 = fast_pow(d2, b - 1.0);
+                    let coeff = -2.0 * a * b * pb1 / (a * pb1 * d2 + 1.0);
+                    for k in 0..dim {
+                        y[k] += share * clip(coeff * (y[k] - yj[k])) * alpha;
+                    }
                 }
             }
             s[0] += eps;

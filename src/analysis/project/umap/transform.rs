@@ -203,10 +203,11 @@ pub fn umap(
         seed: params.seed ^ 0x7A5F_0E11,
         attraction: 1.0,
         same_set: false,
+        rounds: 1,
     };
     let mut sched = sgd::Schedule::new(&edges, params.negative_sample_rate.max(1) as f32);
     for epoch in 0..n_epochs {
-        opt.epoch(epoch, &mut y, layout, &mut sched);
+        opt.epoch(epoch, 0, &mut y, layout, &mut sched);
         if (epoch + 1) % params.report_every == 0 || epoch + 1 == n_epochs {
             let p = Progress {
                 epoch: epoch + 1,
