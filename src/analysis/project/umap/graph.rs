@@ -324,13 +324,11 @@ pub fn fuzzy_simplicial_set(g: &KnnGraph, n_neighbors: usize) -> Csr {
     let mut t_src = vec![0u32; n * k];
     let mut t_w = vec![0f32; n * k];
     let mut fill = in_deg.clone();
-    for i in 0..n {
-        for p in i * k..(i + 1) * k {
-            let j = g.indices[p] as usize;
-            t_src[fill[j]] = i as u32;
-            t_w[fill[j]] = weights[p];
-            fill[j] += 1;
-        }
+    for (p, (&j, &wt)) in g.indices.iter().zip(&weights).enumerate() {
+        let j = j as usize;
+        t_src[fill[j]] = (p / k) as u32;
+        t_w[fill[j]] = wt;
+        fill[j] += 1;
     }
     // Per row: a = out-weight, b = in-weight; w = a + b - a b.
     let rows: Vec<Vec<(u32, f32)>> = (0..n)
@@ -338,8 +336,9 @@ pub fn fuzzy_simplicial_set(g: &KnnGraph, n_neighbors: usize) -> Csr {
         .with_min_len(256)
         .map(|i| {
             let mut r: Vec<(u32, f32, f32)> = Vec::with_capacity(2 * k);
-            for p in i * k..(i + 1) * k {
-                r.push((g.indices[p], weights[p], 0.0));
+            let out = i * k..(i + 1) * k;
+            for (&j, &wt) in g.indices[out.clone()].iter().zip(&weights[out]) {
+                r.push((j, wt, 0.0));
             }
             for p in in_deg[i]..in_deg[i + 1] {
                 r.push((t_src[p], 0.0, t_w[p]));

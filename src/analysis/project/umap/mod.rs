@@ -465,7 +465,7 @@ pub fn run(
         UmapParams::default().epochs_for(n)
     };
     let wmax = w.values.iter().copied().fold(0f32, f32::max);
-    if !(wmax > 0.0) {
+    if wmax.is_nan() || wmax <= 0.0 {
         return Err(ProjectError::Degenerate);
     }
     let floor = wmax / prune_epochs as f32;

@@ -108,7 +108,7 @@ fn orthonormalise(
     u0: &[f64],
 ) -> bool {
     let n0 = dot(v, v).sqrt();
-    if !(n0 > 0.0 && n0.is_finite()) {
+    if n0.is_nan() || n0 <= 0.0 || n0.is_infinite() {
         return false;
     }
     for _ in 0..2 {
@@ -122,7 +122,7 @@ fn orthonormalise(
         }
     }
     let nrm = dot(v, v).sqrt();
-    if !(nrm > 1e-10 * n0) {
+    if nrm.is_nan() || nrm <= 1e-10 * n0 {
         return false;
     }
     v.par_iter_mut().for_each(|x| *x /= nrm);
@@ -137,7 +137,7 @@ fn lobpcg(g: &Csr, want: usize, seed: u64) -> Option<(Vec<f64>, usize, bool)> {
     let deg: Vec<f64> = (0..n)
         .map(|i| g.row(i).1.iter().map(|&w| f64::from(w)).sum::<f64>())
         .collect();
-    if deg.iter().any(|&d| !(d > 0.0)) {
+    if deg.iter().any(|&d| d.is_nan() || d <= 0.0) {
         return None;
     }
     let op = Laplacian {
@@ -258,7 +258,7 @@ fn orthonormalise_two(
     u0: &[f64],
 ) -> bool {
     let n0 = dot(v, v).sqrt();
-    if !(n0 > 0.0 && n0.is_finite()) {
+    if n0.is_nan() || n0 <= 0.0 || n0.is_infinite() {
         return false;
     }
     for _ in 0..2 {
@@ -271,7 +271,7 @@ fn orthonormalise_two(
         }
     }
     let nrm = dot(v, v).sqrt();
-    if !(nrm > 1e-10 * n0) {
+    if nrm.is_nan() || nrm <= 1e-10 * n0 {
         return false;
     }
     v.par_iter_mut().for_each(|x| *x /= nrm);
@@ -283,7 +283,7 @@ fn orthonormalise_two(
 /// eigenvectors after the trivial one of the normalised Laplacian, `m x want` row-major.
 fn dense_spectral(w: &[f64], m: usize, want: usize) -> Option<Vec<f64>> {
     let deg: Vec<f64> = (0..m).map(|i| w[i * m..(i + 1) * m].iter().sum()).collect();
-    if deg.iter().any(|&d| !(d > 0.0)) || m < want + 1 {
+    if deg.iter().any(|&d| d.is_nan() || d <= 0.0) || m < want + 1 {
         return None;
     }
     let mut l = vec![0.0; m * m];

@@ -50,7 +50,7 @@ fn check_shapes(
         )));
     }
     let n = reference.len() / d;
-    if reference.len() != n * d || new.len() % d != 0 {
+    if reference.len() != n * d || !new.len().is_multiple_of(d) {
         return Err(ProjectError::Param(format!(
             "the reference and new rows must both hold {d} values per row"
         )));
