@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::AppError;
 use super::{App, Dataset, Inspector};
 use crate::analysis::project::tsne::TsneParams;
+use crate::analysis::project::umap::UmapParams;
 use crate::engine::jobs::{MapMethod, ProjectSpec};
 pub use crate::formats::csv_field;
 
@@ -112,6 +113,14 @@ pub enum SavedMap {
         iterations: usize,
         seed: u64,
     },
+    Umap {
+        n_neighbors: usize,
+        min_dist: f64,
+        spread: f64,
+        epochs: Option<usize>,
+        metric: crate::analysis::knn::Metric,
+        seed: u64,
+    },
     Axes {
         x: String,
         y: Option<String>,
@@ -132,6 +141,22 @@ impl SavedMap {
                 seed: *seed,
                 ..TsneParams::default()
             }),
+            SavedMap::Umap {
+                n_neighbors,
+                min_dist,
+                spread,
+                epochs,
+                metric,
+                seed,
+            } => ProjectSpec::Umap(UmapParams {
+                n_neighbors: *n_neighbors,
+                min_dist: *min_dist,
+                spread: *spread,
+                n_epochs: *epochs,
+                metric: *metric,
+                seed: *seed,
+                ..UmapParams::default()
+            }),
             SavedMap::Axes { x, y } => ProjectSpec::Axes {
                 x: x.clone(),
                 y: y.clone(),
@@ -145,6 +170,14 @@ impl SavedMap {
             ProjectSpec::Tsne(p) => SavedMap::Tsne {
                 perplexity: p.perplexity,
                 iterations: p.iterations,
+                seed: p.seed,
+            },
+            ProjectSpec::Umap(p) => SavedMap::Umap {
+                n_neighbors: p.n_neighbors,
+                min_dist: p.min_dist,
+                spread: p.spread,
+                epochs: p.n_epochs,
+                metric: p.metric,
                 seed: p.seed,
             },
             ProjectSpec::Axes { x, y } => SavedMap::Axes {
@@ -288,6 +321,38 @@ fn saved_from_view(method: MapMethod, params: &str) -> SavedMap {
                 }
             }
             SavedMap::Axes { x, y }
+        }
+        MapMethod::Umap => {
+            // "n_neighbors 15, min_dist 0.1, spread 1, 200 epochs, euclidean, seed 1"
+            let parts: Vec<&str> = params.split(',').map(str::trim).collect();
+            let val = |key: &str| {
+                parts
+                    .iter()
+                    .find_map(|p| p.strip_prefix(key).map(str::trim))
+                    .map(str::to_string)
+            };
+            let d = UmapParams::default();
+            SavedMap::Umap {
+                n_neighbors: val("n_neighbors")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d.n_neighbors),
+                min_dist: val("min_dist")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d.min_dist),
+                spread: val("spread")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d.spread),
+                epochs: parts
+                    .iter()
+                    .find(|p| p.ends_with(" epochs"))
+                    .and_then(|p| p.split_whitespace().next())
+                    .and_then(|v| v.parse().ok()),
+                metric: parts
+                    .iter()
+                    .find_map(|p| p.parse().ok())
+                    .unwrap_or(d.metric),
+                seed: val("seed").and_then(|v| v.parse().ok()).unwrap_or(d.seed),
+            }
         }
         MapMethod::Pca | MapMethod::AlignedPca => SavedMap::Pca,
     }

@@ -11,6 +11,7 @@ mod embed;
 mod progress;
 mod project;
 mod report;
+mod transform;
 mod values;
 
 use std::path::PathBuf;
@@ -52,8 +53,11 @@ pub enum Command {
     Eval(commands::EvalArgs),
     /// Convert between vector formats.
     Convert(commands::ConvertArgs),
-    /// 2-D/3-D maps: PCA, t-SNE or semantic axes, with trustworthiness and kNN preservation.
+    /// 2-D/3-D maps: PCA, t-SNE, UMAP or semantic axes, with trustworthiness and kNN preservation.
     Project(project::ProjectArgs),
+    /// Place the rows of another set into a saved UMAP or t-SNE map (`project --out`) without
+    /// recomputing it.
+    Transform(transform::TransformArgs),
     /// Encode a corpus with a BERT-family model folder (sentence or word vectors).
     Embed(embed::EmbedArgs),
     /// What changed between versions of a model: vocabulary, neighbourhoods (Jaccard@k, RBO),
@@ -219,6 +223,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Eval(a)) => a.json,
         Some(Command::Convert(a)) => a.json,
         Some(Command::Project(a)) => a.json,
+        Some(Command::Transform(a)) => a.json,
         Some(Command::Embed(a)) => a.json,
         Some(Command::Compare(a)) => a.json,
         Some(Command::Bias(a)) => a.json(),
@@ -245,6 +250,7 @@ pub fn run() -> i32 {
             Some(Command::Eval(a)) => commands::eval(&a),
             Some(Command::Convert(a)) => commands::convert(&a),
             Some(Command::Project(a)) => project::project(&a),
+            Some(Command::Transform(a)) => transform::transform(&a),
             Some(Command::Embed(a)) => embed::embed(&a),
             Some(Command::Compare(a)) => compare::compare(&a),
             Some(Command::Bias(a)) => bias::bias(&a),

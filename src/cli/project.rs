@@ -10,13 +10,15 @@ use clap::Args;
 use embedscope::analysis::project::axes::{self, AxesParams, ValidAxes};
 use embedscope::analysis::project::pca::{PcaParams, ValidPcaParams};
 use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams, ValidTsneParams};
+use embedscope::analysis::project::umap::transform::Placement;
+use embedscope::analysis::project::umap::{self, UmapParams, ValidUmapParams};
 use embedscope::analysis::project::{Details, Projection, pca, quality};
 use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, Format, csv_field};
 use serde_json::json;
 
 use super::progress::Bar;
-use super::values::ProjectMethod;
+use super::values::{MetricArg, ProjectMethod};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -45,6 +47,21 @@ pub struct ProjectArgs {
     pub pca_before: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// UMAP neighbourhood size (the point itself included, as umap-learn counts).
+    #[arg(long, default_value_t = 15)]
+    pub n_neighbors: usize,
+    /// UMAP: how tightly points may pack (0 to --spread).
+    #[arg(long, default_value_t = 0.1)]
+    pub min_dist: f64,
+    /// UMAP: the scale of the embedded points.
+    #[arg(long, default_value_t = 1.0)]
+    pub spread: f64,
+    /// UMAP epochs (default: 500 up to 10,000 points, 200 above, as umap-learn).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// UMAP distance between vectors (dot only on unit-length vectors).
+    #[arg(long, value_enum, default_value_t = MetricArg::Euclidean)]
+    pub metric: MetricArg,
     /// Semantic x axis: "a,b -> c,d" (from one word set to another) or an expression.
     #[arg(long)]
     pub x_axis: Option<String>,
@@ -161,10 +178,48 @@ fn write_npy(
     Ok(files)
 }
 
+/// `<map>.map.json`: how a map was made, read back by `embedscope transform`.
+pub fn map_record_path(map: &Path) -> PathBuf {
+    let stem = map
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    map.with_file_name(format!("{stem}.map.json"))
+}
+
+fn write_map_record(
+    map: &Path,
+    source: &str,
+    set: &EmbeddingSet,
+    dims: usize,
+    how: &Placement,
+) -> Result<PathBuf, CliError> {
+    let path = map_record_path(map);
+    let source = if source == formats::DEMO_NAME {
+        source.to_string()
+    } else {
+        std::fs::canonicalize(source)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| source.to_string())
+    };
+    let rec = json!({
+        "placement": how,
+        "dims": dims,
+        "reference": source,
+        "reference_sha256": set.provenance.sha256,
+        "reference_dim": set.dim(),
+    });
+    let text = serde_json::to_string_pretty(&rec).map_err(|e| CliError::Runtime(e.into()))?;
+    formats::atomic_write(&path, text.as_bytes())
+        .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: cannot write: {e}", path.display())))?;
+    Ok(path)
+}
+
 /// The map to draw, its parameters checked.
 enum Plan {
     Pca(ValidPcaParams),
     Tsne(ValidTsneParams),
+    Umap(ValidUmapParams),
     Axes(ValidAxes),
 }
 
@@ -198,6 +253,16 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
         pca_dims: (a.pca_before > 0).then_some(a.pca_before),
         ..TsneParams::default()
     };
+    let umap_params = UmapParams {
+        dims: a.dims,
+        n_neighbors: a.n_neighbors,
+        min_dist: a.min_dist,
+        spread: a.spread,
+        n_epochs: a.epochs,
+        metric: a.metric.into(),
+        seed: a.seed,
+        ..UmapParams::default()
+    };
     // Everything but what depends on the vectors is checked now.
     let plan = match a.method {
         ProjectMethod::Axes => {
@@ -216,6 +281,7 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
             Plan::Axes(valid)
         }
         ProjectMethod::Tsne => Plan::Tsne(tsne_params.check().map_err(|e| usage(e.to_string()))?),
+        ProjectMethod::Umap => Plan::Umap(umap_params.check().map_err(|e| usage(e.to_string()))?),
         ProjectMethod::Pca => Plan::Pca(
             PcaParams { dims: a.dims }
                 .check()
@@ -238,6 +304,15 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
             let bar = Bar::new("t-SNE", false);
             let r = tsne::project(&set, params, |p| {
                 bar.update(p.iteration as u64, p.total as u64);
+                ControlFlow::Continue(())
+            });
+            bar.finish();
+            r.map_err(|e| CliError::Runtime(e.into()))?
+        }
+        Plan::Umap(params) => {
+            let bar = Bar::new("UMAP", false);
+            let r = umap::project(&set, params, |p| {
+                bar.update(p.epoch as u64, p.total as u64);
                 ControlFlow::Continue(())
             });
             bar.finish();
@@ -283,6 +358,21 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     } else {
         write_npy(&a.out, &set, &projection, components.as_ref())?
     };
+    let placement = match a.method {
+        ProjectMethod::Umap => Some(Placement::Umap(umap_params.clone())),
+        ProjectMethod::Tsne => Some(Placement::Tsne),
+        _ => None,
+    };
+    let mut files = files;
+    if let Some(pl) = &placement {
+        files.push(write_map_record(
+            &a.out,
+            &a.file,
+            &set,
+            projection.dims,
+            pl,
+        )?);
+    }
     let kq = a.quality_k;
     let quality_json = q.as_ref().map(|q| {
         json!({
@@ -300,6 +390,7 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     if a.json {
         let params = match a.method {
             ProjectMethod::Tsne => serde_json::to_value(&tsne_params).unwrap_or_default(),
+            ProjectMethod::Umap => serde_json::to_value(&umap_params).unwrap_or_default(),
             ProjectMethod::Axes => json!({"x_axis": a.x_axis, "y_axis": a.y_axis}),
             ProjectMethod::Pca => json!({"dims": a.dims}),
         };

@@ -169,6 +169,7 @@ choice! {
 pub enum ProjectMethod {
     Pca,
     Tsne,
+    Umap,
     Axes,
 }
 
@@ -282,6 +283,6 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect();
-        assert_eq!(names, ["pca", "tsne", "axes"]);
+        assert_eq!(names, ["pca", "tsne", "umap", "axes"]);
     }
 }

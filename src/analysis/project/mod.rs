@@ -6,6 +6,7 @@ pub mod axes;
 pub mod pca;
 pub mod quality;
 pub mod tsne;
+pub mod umap;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -113,6 +114,20 @@ pub enum Details {
         knn_k: usize,
         /// Recall of the approximate neighbour index on a sample; None when exact.
         knn_recall: Option<f64>,
+    },
+    Umap {
+        n_neighbors: usize,
+        min_dist: f64,
+        spread: f64,
+        n_epochs: usize,
+        metric: crate::analysis::knn::Metric,
+        /// The fitted curve 1 / (1 + a d^(2b)).
+        a: f64,
+        b: f64,
+        /// Recall of the approximate neighbour index on a sample; None when exact.
+        knn_recall: Option<f64>,
+        /// Directed edges the optimiser samples.
+        edges: usize,
     },
     Axes {
         x_label: String,

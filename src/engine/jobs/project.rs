@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::analysis::project::quality::{self, Quality};
 use crate::analysis::project::tsne::TsneParams;
+use crate::analysis::project::umap::{self, UmapParams};
 use crate::analysis::project::{Projection, axes, pca, tsne};
 use crate::core::EmbeddingSet;
 use crate::engine::EngineError;
@@ -17,6 +18,7 @@ use crate::engine::worker::{Job, JobContext};
 pub enum ProjectSpec {
     Pca,
     Tsne(TsneParams),
+    Umap(UmapParams),
     /// Semantic axes: x (and optionally y) as "a,b -> c,d" or an expression.
     Axes {
         x: String,
@@ -29,6 +31,7 @@ impl ProjectSpec {
         match self {
             ProjectSpec::Pca => MapMethod::Pca,
             ProjectSpec::Tsne(_) => MapMethod::Tsne,
+            ProjectSpec::Umap(_) => MapMethod::Umap,
             ProjectSpec::Axes { .. } => MapMethod::Axes,
         }
     }
@@ -45,6 +48,16 @@ impl ProjectSpec {
                 "perplexity {}, {} iterations, seed {}",
                 p.perplexity, p.iterations, p.seed
             ),
+            ProjectSpec::Umap(p) => format!(
+                "n_neighbors {}, min_dist {}, spread {}, {} epochs, {}, seed {}",
+                p.n_neighbors,
+                p.min_dist,
+                p.spread,
+                p.n_epochs
+                    .map_or_else(|| "default".to_string(), |e| e.to_string()),
+                p.metric,
+                p.seed
+            ),
             ProjectSpec::Axes { x, y } => match y {
                 Some(y) if !y.trim().is_empty() => format!("x: {x}; y: {y}"),
                 _ => format!("x: {x}; y: first principal component of the rest"),
@@ -58,6 +71,7 @@ impl ProjectSpec {
 pub enum MapMethod {
     Pca,
     Tsne,
+    Umap,
     Axes,
     /// A version's map on the compare screen: PCA of the first version, the others aligned
     /// to it.
@@ -65,9 +79,10 @@ pub enum MapMethod {
 }
 
 impl MapMethod {
-    pub const ALL: [MapMethod; 4] = [
+    pub const ALL: [MapMethod; 5] = [
         MapMethod::Pca,
         MapMethod::Tsne,
+        MapMethod::Umap,
         MapMethod::Axes,
         MapMethod::AlignedPca,
     ];
@@ -77,6 +92,7 @@ impl MapMethod {
         match self {
             MapMethod::Pca => "PCA",
             MapMethod::Tsne => "t-SNE",
+            MapMethod::Umap => "UMAP",
             MapMethod::Axes => "semantic axes",
             MapMethod::AlignedPca => "aligned PCA",
         }
@@ -87,6 +103,7 @@ impl MapMethod {
         match &p.details {
             crate::analysis::project::Details::Pca { .. } => MapMethod::Pca,
             crate::analysis::project::Details::Tsne { .. } => MapMethod::Tsne,
+            crate::analysis::project::Details::Umap { .. } => MapMethod::Umap,
             crate::analysis::project::Details::Axes { .. } => MapMethod::Axes,
         }
     }
@@ -113,7 +130,7 @@ impl std::str::FromStr for MapMethod {
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
-                format!("unknown map method '{s}': PCA, t-SNE, semantic axes or aligned PCA")
+                format!("unknown map method '{s}': PCA, t-SNE, UMAP, semantic axes or aligned PCA")
             })
     }
 }
@@ -188,6 +205,27 @@ impl Job for Project {
                     ControlFlow::Continue(())
                 })?
             }
+            ProjectSpec::Umap(params) => {
+                let mut last = Instant::now() - PREVIEW_EVERY;
+                umap::project(set, params, |p| {
+                    if ctx.cancelled() {
+                        return ControlFlow::Break(());
+                    }
+                    if p.layout.is_empty() {
+                        ctx.progress(None, "nearest neighbours, fuzzy graph, spectral layout");
+                    } else if last.elapsed() >= PREVIEW_EVERY || p.epoch == p.total {
+                        last = Instant::now();
+                        if params.dims == 2 {
+                            ctx.partial(LayoutPreview(p.layout.to_vec()));
+                        }
+                        ctx.progress(
+                            Some(p.epoch as f32 / p.total.max(1) as f32),
+                            format!("epoch {} / {}", p.epoch, p.total),
+                        );
+                    }
+                    ControlFlow::Continue(())
+                })?
+            }
         };
         ctx.check()?;
         let seconds = t.elapsed().as_secs_f64();
@@ -226,8 +264,9 @@ mod tests {
             assert_eq!(m, m.name());
         }
         assert_eq!("t-sne".parse::<MapMethod>(), Ok(MapMethod::Tsne));
-        let e = "umap".parse::<MapMethod>().expect_err("not a method");
-        assert!(e.contains("umap") && e.contains("t-SNE"), "{e}");
+        assert_eq!("umap".parse::<MapMethod>(), Ok(MapMethod::Umap));
+        let e = "isomap".parse::<MapMethod>().expect_err("not a method");
+        assert!(e.contains("isomap") && e.contains("t-SNE"), "{e}");
         assert_eq!(ProjectSpec::Pca.method(), MapMethod::Pca);
         assert_eq!(
             ProjectSpec::Tsne(TsneParams::default()).name(),

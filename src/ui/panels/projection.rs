@@ -1,7 +1,9 @@
 //! The Projection panel: method and parameters, Run, the running job, and the current map's
 //! method, parameters and quality.
 
+use crate::analysis::knn::Metric;
 use crate::analysis::project::tsne::TsneParams;
+use crate::analysis::project::umap::UmapParams;
 use crate::app::{App, Command, JobKind};
 use crate::engine::jobs::{MapMethod, ProjectSpec};
 use crate::ui::job_row;
@@ -13,6 +15,12 @@ pub struct ProjectionPanel {
     perplexity: f64,
     iterations: usize,
     seed: u64,
+    n_neighbors: usize,
+    min_dist: f64,
+    spread: f64,
+    /// 0: umap-learn's default for the size.
+    epochs: usize,
+    metric: Metric,
     x_axis: String,
     y_axis: String,
 }
@@ -20,7 +28,13 @@ pub struct ProjectionPanel {
 impl Default for ProjectionPanel {
     fn default() -> Self {
         let d = TsneParams::default();
+        let u = UmapParams::default();
         ProjectionPanel {
+            n_neighbors: u.n_neighbors,
+            min_dist: u.min_dist,
+            spread: u.spread,
+            epochs: 0,
+            metric: u.metric,
             method: MapMethod::Pca,
             perplexity: d.perplexity,
             iterations: d.iterations,
@@ -44,6 +58,15 @@ impl ProjectionPanel {
                 seed: self.seed,
                 ..TsneParams::default()
             }),
+            MapMethod::Umap => ProjectSpec::Umap(UmapParams {
+                n_neighbors: self.n_neighbors,
+                min_dist: self.min_dist.min(self.spread),
+                spread: self.spread,
+                n_epochs: (self.epochs > 0).then_some(self.epochs),
+                metric: self.metric,
+                seed: self.seed,
+                ..UmapParams::default()
+            }),
             MapMethod::Axes => ProjectSpec::Axes {
                 x: self.x_axis.clone(),
                 y: Some(self.y_axis.clone()).filter(|s| !s.trim().is_empty()),
@@ -63,6 +86,7 @@ impl ProjectionPanel {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.method, MapMethod::Pca, "PCA");
             ui.selectable_value(&mut self.method, MapMethod::Tsne, "t-SNE");
+            ui.selectable_value(&mut self.method, MapMethod::Umap, "UMAP");
             ui.selectable_value(&mut self.method, MapMethod::Axes, "Semantic axes");
         });
         match self.method {
@@ -77,6 +101,23 @@ impl ProjectionPanel {
                         .step_by(50.0),
                 );
                 ui.horizontal(|ui| {
+                    ui.label("seed");
+                    ui.add(egui::DragValue::new(&mut self.seed));
+                });
+            }
+            MapMethod::Umap => {
+                ui.add(egui::Slider::new(&mut self.n_neighbors, 2..=200).text("n_neighbors"));
+                ui.add(egui::Slider::new(&mut self.min_dist, 0.0..=1.0).text("min_dist"));
+                ui.add(egui::Slider::new(&mut self.spread, 0.1..=5.0).text("spread"));
+                ui.add(
+                    egui::Slider::new(&mut self.epochs, 0..=2000)
+                        .text("epochs (0: auto)")
+                        .step_by(10.0),
+                );
+                ui.horizontal(|ui| {
+                    for m in [Metric::Euclidean, Metric::Cosine] {
+                        ui.selectable_value(&mut self.metric, m, m.name());
+                    }
                     ui.label("seed");
                     ui.add(egui::DragValue::new(&mut self.seed));
                 });

@@ -156,6 +156,24 @@ impl Tree {
     }
 }
 
+/// A tree over a fixed layout, queried from points outside it (placing new points into a
+/// finished map).
+pub(crate) struct FixedTree(Tree);
+
+impl FixedTree {
+    pub(crate) fn new(y: &[f64], dims: usize) -> FixedTree {
+        FixedTree(Tree::build(y, dims))
+    }
+
+    /// Repulsion on a point at `yi` from every point of the tree: (sum w^2 (yi - yj), sum w).
+    pub(crate) fn repulsion(&self, yi: &[f64], theta: f64) -> ([f64; 3], f64) {
+        let mut f = [0.0; 3];
+        let d = self.0.dims;
+        let z = self.0.visit(0, u32::MAX, yi, theta * theta, &mut f[..d]);
+        (f, z)
+    }
+}
+
 /// Barnes-Hut repulsion for a `dims`-D layout (2 or 3).
 pub fn repulsion(y: &[f64], dims: usize, theta: f64) -> Repulsion {
     let n = y.len() / dims;

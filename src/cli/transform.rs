@@ -1,0 +1,315 @@
+//! `embedscope transform`: places the rows of another set (another corpus, another version's
+//! extra words) into a saved UMAP or t-SNE map without recomputing it. The map is the
+//! `project --out` file (.csv or .npy); beside it `<stem>.map.json` records how it was made and
+//! from which vectors; the reference vectors are read again and matched to the map by token.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Args;
+use embedscope::analysis::knn::Metric;
+use embedscope::analysis::project::umap;
+use embedscope::analysis::project::umap::transform::{self, Placement};
+use embedscope::formats::{self, csv_field};
+use serde_json::json;
+
+use super::progress::Bar;
+use super::project::map_record_path;
+use super::{CliError, LoadArgs, print_json, usage};
+
+#[derive(Args, Debug)]
+pub struct TransformArgs {
+    /// Vectors whose rows are placed (a vector file, or `demo`).
+    pub file: String,
+    /// The map to place them into: a `project --out` file (.csv or .npy) of a UMAP or t-SNE map.
+    #[arg(long)]
+    pub map: PathBuf,
+    /// The vectors the map was made from (default: the file recorded in <map stem>.map.json).
+    #[arg(long)]
+    pub reference: Option<String>,
+    /// Place only the rows whose tokens are not on the map.
+    #[arg(long)]
+    pub only_new: bool,
+    /// Output .csv: token,x,y[,z] of the placed rows.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn runtime(e: impl std::fmt::Display) -> CliError {
+    CliError::Runtime(anyhow::anyhow!("{e}"))
+}
+
+/// Splits one CSV line into fields ("" quoting, as `csv_field` writes).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cur.is_empty() => quoted = true,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The map's tokens and positions (`n x dims`).
+fn read_map(path: &Path) -> Result<(Vec<String>, Vec<f32>, usize), CliError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext == "npy" {
+        let set = formats::load(path, &Default::default())?;
+        let tokens = (0..set.rows())
+            .map(|i| set.vocab.token(i).to_string())
+            .collect();
+        return Ok((tokens, set.matrix.as_slice().to_vec(), set.dim()));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("--map {}: cannot read: {e}", path.display())))?;
+    let mut lines = text.lines();
+    let header = split_csv(lines.next().unwrap_or_default());
+    let dims = header
+        .iter()
+        .skip(1)
+        .take_while(|h| ["x", "y", "z"].contains(&h.as_str()))
+        .count();
+    if header.first().map(String::as_str) != Some("token") || !(dims == 2 || dims == 3) {
+        return Err(usage(format!(
+            "--map {}: expected a map written by `embedscope project` (header token,x,y[,z])",
+            path.display()
+        )));
+    }
+    let mut tokens = Vec::new();
+    let mut coords = Vec::new();
+    for (ln, line) in lines.enumerate() {
+        let f = split_csv(line);
+        if f.len() < dims + 1 {
+            return Err(usage(format!(
+                "--map {}: line {}: expected a token and {dims} coordinates",
+                path.display(),
+                ln + 2
+            )));
+        }
+        for v in &f[1..=dims] {
+            let x: f32 = v.parse().map_err(|_| {
+                usage(format!(
+                    "--map {}: line {}: '{v}' is not a number",
+                    path.display(),
+                    ln + 2
+                ))
+            })?;
+            coords.push(x);
+        }
+        tokens.push(f[0].clone());
+    }
+    Ok((tokens, coords, dims))
+}
+
+pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
+    if a.out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        != Some("csv".into())
+    {
+        return Err(usage(format!("--out {}: use a .csv file", a.out.display())));
+    }
+    let rec_path = map_record_path(&a.map);
+    let rec: serde_json::Value = std::fs::read_to_string(&rec_path)
+        .map_err(|e| {
+            usage(format!(
+                "{}: cannot read the map's record ({e}); maps from `embedscope project --method \
+                 umap|tsne` have one",
+                rec_path.display()
+            ))
+        })
+        .and_then(|t| {
+            serde_json::from_str(&t).map_err(|e| usage(format!("{}: {e}", rec_path.display())))
+        })?;
+    let how: Placement = serde_json::from_value(rec["placement"].clone()).map_err(|e| {
+        usage(format!(
+            "{}: 'placement' is not a UMAP or t-SNE record: {e}",
+            rec_path.display()
+        ))
+    })?;
+    if let Placement::Umap(p) = &how {
+        p.check()
+            .map_err(|e| usage(format!("{}: {e}", rec_path.display())))?;
+    }
+    let reference = match (&a.reference, rec["reference"].as_str()) {
+        (Some(r), _) => r.clone(),
+        (None, Some(r)) => r.to_string(),
+        (None, None) => {
+            return Err(usage(format!(
+                "{} names no reference vectors: give --reference",
+                rec_path.display()
+            )));
+        }
+    };
+    let t = Instant::now();
+    let (tokens, coords, dims) = read_map(&a.map)?;
+    let ref_set = a.load.load(&reference)?.set;
+    let new_set = a.load.load(&a.file)?.set;
+    let load_s = t.elapsed().as_secs_f64();
+    if ref_set.dim() != new_set.dim() {
+        return Err(usage(format!(
+            "{} has {} dimensions, the map's vectors ({reference}) {}",
+            a.file,
+            new_set.dim(),
+            ref_set.dim()
+        )));
+    }
+    let d = ref_set.dim();
+    let mut refdata = Vec::with_capacity(tokens.len() * d);
+    let mut missing = Vec::new();
+    for tok in &tokens {
+        match ref_set.vocab.get(tok) {
+            Some(r) => refdata.extend_from_slice(ref_set.matrix.row(r)),
+            None => missing.push(tok.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(usage(format!(
+            "{} tokens of the map are not in {reference} (first: {}): is it the set the map was \
+             made from?",
+            missing.len(),
+            missing
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let on_map: HashMap<&str, usize> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    let metric = match &how {
+        Placement::Umap(p) => p.metric,
+        Placement::Tsne => Metric::Euclidean,
+    };
+    let input = umap::input(&new_set, metric);
+    let rows: Vec<usize> = input
+        .rows
+        .iter()
+        .copied()
+        .filter(|&r| !a.only_new || !on_map.contains_key(new_set.vocab.token(r)))
+        .collect();
+    let mut newdata = Vec::with_capacity(rows.len() * d);
+    for &r in &rows {
+        newdata.extend_from_slice(new_set.matrix.row(r));
+    }
+    let bar = Bar::new("placing", false);
+    let tp = Instant::now();
+    let placed = transform::place(&refdata, &coords, d, dims, &newdata, &how, |p| {
+        bar.update(p.epoch as u64, p.total as u64);
+        ControlFlow::Continue(())
+    });
+    bar.finish();
+    let placed = placed.map_err(|e| CliError::Runtime(e.into()))?;
+    let compute = tp.elapsed().as_secs_f64();
+    let mut text = String::from(match dims {
+        2 => "token,x,y\n",
+        _ => "token,x,y,z\n",
+    });
+    for (i, &r) in rows.iter().enumerate() {
+        text.push_str(&csv_field(new_set.vocab.token(r)));
+        for v in &placed[i * dims..(i + 1) * dims] {
+            text.push(',');
+            text.push_str(&v.to_string());
+        }
+        text.push('\n');
+    }
+    formats::atomic_write(&a.out, text.as_bytes()).map_err(runtime)?;
+    let method = match &how {
+        Placement::Umap(_) => "umap",
+        Placement::Tsne => "tsne",
+    };
+    let params = match &how {
+        Placement::Umap(p) => serde_json::to_value(p).unwrap_or_default(),
+        Placement::Tsne => json!({}),
+    };
+    if a.json {
+        print_json(&json!({
+            "method": method,
+            "map": a.map.display().to_string(),
+            "reference": reference,
+            "map_rows": tokens.len(),
+            "placed": rows.len(),
+            "excluded": input.excluded.len(),
+            "skipped_on_map": input.rows.len() - rows.len(),
+            "params": params,
+            "out": a.out.display().to_string(),
+            "thread_independent": true,
+            "timing_s": {"load": load_s, "compute": compute},
+        }));
+    } else {
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(
+            o,
+            "placed {} rows of {} into the {method} map {} ({} rows) -> {}",
+            rows.len(),
+            a.file,
+            a.map.display(),
+            tokens.len(),
+            a.out.display()
+        );
+        if !input.excluded.is_empty() {
+            let _ = writeln!(
+                o,
+                "  note: {} rows with NaN/Inf values{} were left out",
+                input.excluded.len(),
+                if metric == Metric::Euclidean {
+                    ""
+                } else {
+                    " or all zeros"
+                }
+            );
+        }
+        if a.only_new {
+            let _ = writeln!(
+                o,
+                "  {} rows already on the map were skipped",
+                input.rows.len() - rows.len()
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  deterministic: the result does not depend on the number of threads"
+        );
+        let _ = writeln!(o, "  {compute:.2} s");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_split_with_quotes() {
+        assert_eq!(split_csv("a,1,2"), ["a", "1", "2"]);
+        assert_eq!(
+            split_csv("\"x,\"\"y\"\"\",1.5,-2"),
+            ["x,\"y\"", "1.5", "-2"]
+        );
+    }
+}
