@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use clap::Args;
 use embedscope::analysis::analogy::{self, Method};
+use embedscope::analysis::ann;
 use embedscope::analysis::eval::{self, AnalogyOptions, AnalogySet, PairOptions, WordPairs};
 use embedscope::analysis::expr::Expr;
 use embedscope::analysis::knn::TopN;
-use embedscope::analysis::ann;
 use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
-use embedscope::engine::ann as ann_store;
 use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan, SidecarStatus};
+use embedscope::engine::ann as ann_store;
 use embedscope::formats::{self, CacheStatus, Format};
 use embedscope::model::ModelSummary;
 use serde_json::{Value, json};
@@ -345,26 +345,21 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
     let mut reason = match a.index {
         IndexArg::Exact => "--index exact".to_string(),
         IndexArg::Ann => "--index ann".to_string(),
-        IndexArg::Auto if values < AUTO_MIN_VALUES => format!(
-            "auto: {values} values, below {AUTO_MIN_VALUES} exact search is as fast"
-        ),
+        IndexArg::Auto if values < AUTO_MIN_VALUES => {
+            format!("auto: {values} values, below {AUTO_MIN_VALUES} exact search is as fast")
+        }
         IndexArg::Auto => "auto: no stored index for this set (--index ann builds one)".to_string(),
     };
     let mut chosen: Option<ann_store::SetIndex> = None;
     if let Some(data) = &data {
         if a.index == IndexArg::Ann {
             let bar = Bar::new("building index", false);
-            let built = ann_store::load_or_build(
-                &set,
-                data,
-                &params,
-                cache_dir.as_deref(),
-                &mut |p| {
+            let built =
+                ann_store::load_or_build(&set, data, &params, cache_dir.as_deref(), &mut |p| {
                     bar.update(p.done as u64, p.total as u64);
                     std::ops::ControlFlow::Continue(())
-                },
-            )
-            .map_err(|e| CliError::Runtime(e.into()))?;
+                })
+                .map_err(|e| CliError::Runtime(e.into()))?;
             bar.finish();
             chosen = Some(built);
         } else if let Some(dir) = &cache_dir {

@@ -73,7 +73,11 @@ pub fn data_key(set: &EmbeddingSet) -> String {
     let n = set.rows();
     let samples = n.min(4096);
     for s in 0..samples {
-        let i = if samples < 2 { 0 } else { s * (n - 1) / (samples - 1) };
+        let i = if samples < 2 {
+            0
+        } else {
+            s * (n - 1) / (samples - 1)
+        };
         h.update(bytemuck::cast_slice::<f32, u8>(set.matrix.row(i)));
         h.update(set.vocab.token(i).as_bytes());
         h.update([0]);
