@@ -9,7 +9,7 @@ use embedscope::analysis::ann::{AnnData, AnnIndex, AnnParams, build};
 use embedscope::analysis::{KnnIndex, Metric, Query};
 use embedscope::core::EmbeddingSet;
 use embedscope::engine::ann::{IndexOrigin, load_or_build};
-use embedscope::formats::demo::demo_set;
+use embedscope::formats::demo_set;
 
 /// recall@10 of hnswlib with the same parameters (M 16, ef_construction 100, ef 128) on the
 /// same rows and queries, from tests/fixtures/gen/ann_recall_hnswlib.py; the index must reach
