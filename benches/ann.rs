@@ -37,12 +37,21 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("build 20k x 50", |b| {
-        b.iter(|| build(black_box(&data), &params, &mut |_| ControlFlow::Continue(())))
+        b.iter(|| {
+            build(
+                black_box(&data),
+                &params,
+                &mut |_| ControlFlow::Continue(()),
+            )
+        })
     });
     let graph = build(&data, &params, &mut |_| ControlFlow::Continue(())).expect("build");
     let qs: Vec<Query> = clustered(1000, d, 11)
         .chunks(d)
-        .map(|r| Query { vector: r.to_vec(), exclude: Vec::new() })
+        .map(|r| Query {
+            vector: r.to_vec(),
+            exclude: Vec::new(),
+        })
         .collect();
     g.throughput(Throughput::Elements(qs.len() as u64));
     for ef in [64, 128] {

@@ -48,19 +48,25 @@ fn select(data: &AnnData, cands: &[Cand], cap: usize) -> Vec<u32> {
     kept.into_iter().map(|c| c.1).collect()
 }
 
+/// The graph as it stood at the start of a batch.
+struct View<'a> {
+    shape: &'a Shape,
+    words: &'a [u32],
+    entry: u32,
+    max_level: u32,
+}
+
 /// The links a new row gets on each of its levels up to the graph's current top (level 0
 /// first), found in the graph as it stands.
 fn link_row(
     data: &AnnData,
-    shape: &Shape,
-    words: &[u32],
-    entry: u32,
-    max_level: u32,
+    view: &View,
     row: u32,
     level: u32,
     ef: usize,
     s: &mut Scratch,
 ) -> Vec<Vec<u32>> {
+    let (shape, words, entry, max_level) = (view.shape, view.words, view.entry, view.max_level);
     let q = data.row_query(row as usize);
     let dist = |j: u32| data.dist(&q, j);
     let mut cur = Cand(dist(entry), entry);
@@ -138,22 +144,16 @@ pub fn build(
         let b = (pos / BATCH_SHARE).clamp(1, MAX_BATCH).min(total - pos);
         let batch = &order[pos..pos + b];
         let snapshot: &[u32] = &words;
+        let view = View {
+            shape: &shape,
+            words: snapshot,
+            entry,
+            max_level,
+        };
         let links: Vec<Vec<Vec<u32>>> = batch
             .par_iter()
             .map(|&r| {
-                search::with_scratch(n, |s| {
-                    link_row(
-                        data,
-                        &shape,
-                        snapshot,
-                        entry,
-                        max_level,
-                        r,
-                        levels[r as usize],
-                        ef,
-                        s,
-                    )
-                })
+                search::with_scratch(n, |s| link_row(data, &view, r, levels[r as usize], ef, s))
             })
             .collect();
         // Reverse links, grouped by (target, level), sources ascending.
