@@ -25,6 +25,9 @@ pub enum AnalysisError {
     },
     #[error("{path}: {msg}")]
     Io { path: String, msg: String },
+    /// An index file that cannot be used (damaged, truncated, another version).
+    #[error("index file: {0}")]
+    BadIndex(String),
     #[error("cancelled")]
     Cancelled,
 }

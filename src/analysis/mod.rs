@@ -3,6 +3,7 @@
 //! benchmark files it is given.
 
 pub mod analogy;
+pub mod ann;
 pub mod bias;
 pub mod cluster;
 pub mod compare;

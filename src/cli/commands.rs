@@ -5,11 +5,13 @@ use std::time::Instant;
 
 use clap::Args;
 use embedscope::analysis::analogy::{self, Method};
+use embedscope::analysis::ann;
 use embedscope::analysis::eval::{self, AnalogyOptions, AnalogySet, PairOptions, WordPairs};
 use embedscope::analysis::expr::Expr;
 use embedscope::analysis::knn::TopN;
 use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
 use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan, SidecarStatus};
+use embedscope::engine::ann as ann_store;
 use embedscope::formats::{self, CacheStatus, Format};
 use embedscope::model::ModelSummary;
 use serde_json::{Value, json};
@@ -211,11 +213,35 @@ pub struct NeighborsArgs {
     /// Search only the first N rows (gensim's restrict_vocab).
     #[arg(long, value_name = "N")]
     pub restrict: Option<usize>,
+    /// Exact search, the approximate (HNSW) index, or `auto`: the index when the set has at
+    /// least 10^8 values (rows x dimensions) and a stored index for it exists, exact otherwise.
+    /// `ann` builds the index when none is stored and stores it beside the native cache.
+    #[arg(long, value_enum, default_value_t = IndexArg::Auto)]
+    pub index: IndexArg,
+    /// Search breadth of the approximate index (1..=100000; default 128): higher is slower and
+    /// closer to exact.
+    #[arg(long, value_name = "N")]
+    pub ef: Option<usize>,
     #[command(flatten)]
     pub load: LoadArgs,
     #[arg(long)]
     pub json: bool,
 }
+
+/// `neighbors --index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IndexArg {
+    Auto,
+    Exact,
+    Ann,
+}
+
+/// `--index auto` uses a stored approximate index from this many values (rows x dimensions):
+/// below it exact search of a query batch is as fast as the index (exact: ~1,400 queries/s on
+/// 400k x 300 = 1.2 x 10^8 values; the index: 2,000-5,000 queries/s at recall@10 >= 0.95 on
+/// 0.2-1 x 10^8 values, see BENCHMARKS.md). Building an index costs more than any CLI batch of
+/// exact queries, so `auto` never builds one.
+const AUTO_MIN_VALUES: usize = 100_000_000;
 
 /// A query as given, resolved against the vocabulary.
 fn resolve(index: &KnnIndex, text: &str, metric: Metric) -> Result<Query, String> {
@@ -237,6 +263,15 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
         .map_err(|_| usage("-k must be at least 1"))?
         .get();
     let metric = Metric::from(a.metric);
+    let ef = match a.ef {
+        Some(_) if a.index == IndexArg::Exact => {
+            return Err(usage(
+                "--ef sets the approximate index's search breadth; it does not apply to --index exact",
+            ));
+        }
+        Some(ef) => ann::check_ef(ef, "--ef").map_err(|e| usage(e.to_string()))?,
+        None => ann::DEFAULT_EF_SEARCH,
+    };
     let mut texts = a.queries.clone();
     if let Some(f) = &a.queries_file {
         let s = std::fs::read_to_string(f).map_err(|e| {
@@ -288,14 +323,113 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
             }
         }
     }
+    let params = ann::AnnParams {
+        ef_search: ef,
+        ..ann::AnnParams::default()
+    }
+    .check()?;
+    let cache_dir = if a.load.no_cache {
+        None
+    } else {
+        a.load.cache_dir.clone().or_else(formats::default_cache_dir)
+    };
+    let values = set.rows().saturating_mul(set.dim());
+    let data = match a.index {
+        IndexArg::Exact => None,
+        IndexArg::Ann => Some(ann::AnnData::of_set(&set, metric)?),
+        IndexArg::Auto if values >= AUTO_MIN_VALUES && cache_dir.is_some() => {
+            Some(ann::AnnData::of_set(&set, metric)?)
+        }
+        IndexArg::Auto => None,
+    };
+    let mut reason = match a.index {
+        IndexArg::Exact => "--index exact".to_string(),
+        IndexArg::Ann => "--index ann".to_string(),
+        IndexArg::Auto if values < AUTO_MIN_VALUES => {
+            format!("auto: {values} values, below {AUTO_MIN_VALUES} exact search is as fast")
+        }
+        IndexArg::Auto => "auto: no stored index for this set (--index ann builds one)".to_string(),
+    };
+    let mut chosen: Option<ann_store::SetIndex> = None;
+    if let Some(data) = &data {
+        if a.index == IndexArg::Ann {
+            let bar = Bar::new("building index", false);
+            let built =
+                ann_store::load_or_build(&set, data, &params, cache_dir.as_deref(), &mut |p| {
+                    bar.update(p.done as u64, p.total as u64);
+                    std::ops::ControlFlow::Continue(())
+                })
+                .map_err(|e| CliError::Runtime(e.into()))?;
+            bar.finish();
+            chosen = Some(built);
+        } else if let Some(dir) = &cache_dir {
+            let t0 = Instant::now();
+            let key = ann_store::data_key(&set);
+            let file = ann_store::index_file(dir, &key, data, &params);
+            if file.exists() {
+                match ann_store::open_index(&file, &key, data, &params) {
+                    Ok(graph) => {
+                        reason = format!("auto: {values} values and a stored index");
+                        chosen = Some(ann_store::SetIndex {
+                            graph,
+                            origin: ann_store::IndexOrigin::Loaded(file),
+                            notes: Vec::new(),
+                            seconds: t0.elapsed().as_secs_f64(),
+                        });
+                    }
+                    Err(note) => reason = format!("auto: stored index not usable: {note}"),
+                }
+            }
+        }
+    }
+    let approximate = chosen.is_some();
     let bar = Bar::new("searching", false);
     let mut results = Vec::with_capacity(queries.len());
+    let ann_index = match (&chosen, &data) {
+        (Some(c), Some(d)) => Some(ann::AnnIndex::new(&c.graph, d)?.with_ef(ef)),
+        _ => None,
+    };
     for chunk in queries.chunks(1024) {
-        results.extend(index.search(chunk, k, metric, a.restrict)?);
+        results.extend(match &ann_index {
+            Some(ix) => ix.search(chunk, k, metric, a.restrict)?,
+            None => index.search(chunk, k, metric, a.restrict)?,
+        });
         bar.update(results.len() as u64, queries.len() as u64);
     }
     bar.finish();
     let compute = t.elapsed().as_secs_f64();
+    let index_json = match &chosen {
+        Some(c) => {
+            let p = params.get();
+            json!({
+                "kind": "ann",
+                "approximate": true,
+                "requested": format!("{:?}", a.index).to_lowercase(),
+                "reason": reason,
+                "method": "hnsw",
+                "m": p.m,
+                "ef_construction": p.ef_construction,
+                "ef_search": ef,
+                "seed": p.seed,
+                "origin": c.origin.name(),
+                "file": c.origin.file().map(|f| f.display().to_string()),
+                "seconds": c.seconds,
+                "left_out": c.graph.info().left_out,
+                "notes": c.notes,
+            })
+        }
+        None => json!({
+            "kind": "exact",
+            "approximate": false,
+            "requested": format!("{:?}", a.index).to_lowercase(),
+            "reason": reason,
+        }),
+    };
+    if let Some(c) = &chosen {
+        for n in &c.notes {
+            eprintln!("note: {n}");
+        }
+    }
     for m in &missing {
         eprintln!(
             "warning: {}: {}",
@@ -313,12 +447,29 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
             "metric": metric.name(),
             "k": a.k,
             "restrict": a.restrict,
+            "approximate": approximate,
+            "index": index_json,
             "results": res,
             "missing": missing,
             "source": set.provenance,
             "timing_s": {"load": seconds, "compute": compute},
         }));
     } else {
+        if let Some(c) = &chosen {
+            let p = params.get();
+            println!(
+                "approximate neighbours (HNSW index, M {}, ef_construction {}, ef {ef}; {} {}{}): \
+                 may differ from exact search",
+                p.m,
+                p.ef_construction,
+                c.origin.name(),
+                c.origin
+                    .file()
+                    .map(|f| format!("{} ", f.display()))
+                    .unwrap_or_default(),
+                format_args!("in {:.2} s", c.seconds)
+            );
+        }
         for (q, list) in labels.iter().zip(&results) {
             println!("{q}");
             for (r, n) in list.iter().enumerate() {

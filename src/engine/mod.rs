@@ -2,6 +2,7 @@
 //! (threads, events, cancel, progress) and one module per job kind. The only layer (with
 //! `model/`) that touches burn, and the only one that may start threads.
 
+pub mod ann;
 pub mod device;
 pub mod encode;
 pub mod jobs;

@@ -39,7 +39,7 @@ pub use error::{ErrorKind, FormatError, Location};
 pub use native::NATIVE_EXTENSION;
 pub use npy::NpyStreamWriter;
 pub use sidecar::{sidecar_path, write_sidecar};
-pub use write::{atomic_write, csv_field, save};
+pub use write::{atomic_write, atomic_write_with, csv_field, save};
 
 /// Progress callback: (bytes or rows done, total; 0 when unknown). Called from the loading thread.
 pub type Progress = dyn Fn(u64, u64) + Send + Sync;

@@ -20,7 +20,7 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Writes through `f` into a temporary file, then renames it over `path`.
-pub(crate) fn atomic_write_with(
+pub fn atomic_write_with(
     path: &Path,
     f: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), FormatError> {

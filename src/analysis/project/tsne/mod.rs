@@ -343,7 +343,8 @@ pub fn run(
     // Affinities from exact neighbours.
     let k = ((3.0 * params.perplexity).floor() as usize).min(n - 1);
     let (nbrs, knn_recall) = if n > params.exact_knn_max {
-        let approx = ann::knn(data, n, d, k, &ann::AnnParams::new(params.seed));
+        let approx = ann::knn(data, d, k, params.seed, |_| ControlFlow::Continue(()))
+            .map_err(|e| ProjectError::Numeric(e.to_string()))?;
         let set = as_set(data, n, d)?;
         let r = ann::recall(&set, &approx, k, RECALL_SAMPLE, params.seed);
         (approx, Some(r))
