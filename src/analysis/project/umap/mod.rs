@@ -217,8 +217,8 @@ pub struct UmapResult {
 /// Rounds of each SGD epoch (the layout other points see is refreshed between rounds).
 const ROUNDS: usize = 8;
 
-/// Points sampled to measure the approximate index's recall.
-const RECALL_SAMPLE: usize = 1000;
+/// Points sampled to measure the approximate index's recall (each compared with every row).
+const APPROX_RECALL_SAMPLE: usize = 400;
 /// Rows are unit length for `dot` when |norm - 1| is below this.
 const UNIT_TOL: f64 = 1e-3;
 
@@ -227,7 +227,10 @@ fn is_unit(row: &[f32]) -> bool {
     (n2.sqrt() - 1.0).abs() < UNIT_TOL
 }
 
-/// The kNN graph of `data` by `metric`: `k` other rows per row.
+/// The kNN graph of `data` by `metric`: `k` other rows per row. Up to `exact_max` rows the
+/// exact engine; above, the HNSW index of `analysis::ann` (seeded, the same graph on any thread
+/// count), its recall measured against an exact search of a sample. `keep_going` is asked
+/// between steps of the index build; false cancels.
 pub fn knn_graph(
     data: &[f32],
     d: usize,
@@ -235,56 +238,115 @@ pub fn knn_graph(
     metric: Metric,
     exact_max: usize,
     seed: u64,
+    keep_going: &mut dyn FnMut() -> bool,
 ) -> Result<(KnnGraph, Neighbours), ProjectError> {
     let n = data.len() / d;
-    let set = as_set(data, n, d)?;
+    // Dot is accepted on unit rows only, where it orders as cosine.
+    let metric = if metric == Metric::Dot {
+        Metric::Cosine
+    } else {
+        metric
+    };
     if n <= exact_max {
+        let set = as_set(data, n, d)?;
         let index = KnnIndex::new(&set);
         return Ok((
             graph::exact_knn(&index, k, metric, |_| Ok(()))?,
             Neighbours::Exact,
         ));
     }
-    // The approximate index works in euclidean space: unit rows for cosine (where the squared
-    // distance is 2 (1 - cos)).
-    let unit;
-    let (rows, cosine) = if metric == Metric::Euclidean {
-        (data, false)
-    } else {
-        unit = data
-            .par_chunks(d)
-            .flat_map_iter(|r| {
-                let nrm = r.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
-                r.iter().map(move |&x| (f64::from(x) / nrm) as f32)
-            })
-            .collect::<Vec<f32>>();
-        (unit.as_slice(), true)
+    let params = crate::analysis::ann::AnnParams {
+        m: 16,
+        ef_construction: 100,
+        ef_search: (2 * k).max(64),
+        seed,
     };
-    let approx = ann::knn(rows, n, d, k, &ann::AnnParams::new(seed));
-    let unit_set;
-    let recall_set = if cosine {
-        unit_set = as_set(rows, n, d)?;
-        &unit_set
-    } else {
-        &set
-    };
-    let recall = ann::recall(recall_set, &approx, k, RECALL_SAMPLE, seed);
-    let rows: Vec<Vec<(u32, f32)>> = approx
-        .into_iter()
-        .map(|mut r| {
-            r.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
-            r.into_iter()
-                .map(|(j, d2)| {
-                    let dist = if cosine { d2 / 2.0 } else { d2.sqrt() };
-                    (j, dist.max(0.0) as f32)
-                })
-                .collect()
-        })
-        .collect();
+    // The index reads `data` in place (no copy); cosine distances come back as 1 - cos,
+    // euclidean ones as distances.
+    let rows = crate::analysis::ann::knn_graph(data, d, metric, k, &params, |_| {
+        if keep_going() {
+            std::ops::ControlFlow::Continue(())
+        } else {
+            std::ops::ControlFlow::Break(())
+        }
+    })
+    .map_err(|e| match e {
+        crate::analysis::AnalysisError::Cancelled => ProjectError::Cancelled,
+        e => ProjectError::Param(e.to_string()),
+    })?;
+    let recall = sampled_recall(data, d, metric, &rows, k, APPROX_RECALL_SAMPLE.min(n), seed);
     Ok((
         KnnGraph::from_rows(&rows)?,
         Neighbours::Approximate { recall },
     ))
+}
+
+/// Share of the exact `k` nearest other rows found in `approx`, over `s` sampled rows: the
+/// sample's distances to every row come from one GEMM per block of rows (no copy of `data`).
+fn sampled_recall(
+    data: &[f32],
+    d: usize,
+    metric: Metric,
+    approx: &[Vec<(u32, f32)>],
+    k: usize,
+    s: usize,
+    seed: u64,
+) -> f64 {
+    use crate::analysis::linalg::{Layout, Write, matmul};
+    let n = data.len() / d;
+    let sample = super::quality::sample_indices(n, s, seed);
+    let q: Vec<f32> = sample
+        .iter()
+        .flat_map(|&i| data[i * d..(i + 1) * d].iter().copied())
+        .collect();
+    let norm2 = |r: &[f32]| r.iter().map(|&x| x * x).sum::<f32>();
+    let qn: Vec<f32> = q.chunks(d).map(norm2).collect();
+    const BLOCK: usize = 8192;
+    // Per sampled row, the k best (distance, row) so far.
+    let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(k + 1); sample.len()];
+    let mut dots = vec![0f32; sample.len() * BLOCK];
+    for start in (0..n).step_by(BLOCK) {
+        let b = BLOCK.min(n - start);
+        let block = &data[start * d..(start + b) * d];
+        let out = &mut dots[..sample.len() * b];
+        matmul(
+            out,
+            Layout::row_major(sample.len(), b),
+            &q,
+            Layout::row_major(sample.len(), d),
+            block,
+            Layout::row_major(b, d).t(),
+            Write::Overwrite,
+        );
+        let bn: Vec<f32> = block.chunks(d).map(norm2).collect();
+        best.par_iter_mut().enumerate().for_each(|(si, list)| {
+            for j in 0..b {
+                let row = start + j;
+                if row == sample[si] {
+                    continue;
+                }
+                let dot = out[si * b + j];
+                let dist = match metric {
+                    Metric::Cosine => 1.0 - dot / (qn[si] * bn[j]).sqrt().max(f32::MIN_POSITIVE),
+                    Metric::Dot => -dot,
+                    Metric::Euclidean => qn[si] + bn[j] - 2.0 * dot,
+                };
+                if list.len() < k || dist < list[list.len() - 1].0 {
+                    let at = list.partition_point(|x| x.0 <= dist);
+                    list.insert(at, (dist, row as u32));
+                    list.truncate(k);
+                }
+            }
+        });
+    }
+    let mut hit = 0usize;
+    for (&i, e) in sample.iter().zip(&best) {
+        hit += e
+            .iter()
+            .filter(|(_, r)| approx[i].iter().any(|x| x.0 == *r))
+            .count();
+    }
+    hit as f64 / (sample.len() * k).max(1) as f64
 }
 
 /// Data-space distance between two centroids under `metric`.
@@ -445,7 +507,25 @@ pub fn run(
             }
             (g, Neighbours::Given)
         }
-        None => knn_graph(data, d, k, params.metric, params.exact_knn_max, params.seed)?,
+        None => {
+            let mut keep_going = || {
+                on_progress(&Progress {
+                    epoch: 0,
+                    total: params.epochs_for(n),
+                    layout: &[],
+                })
+                .is_continue()
+            };
+            knn_graph(
+                data,
+                d,
+                k,
+                params.metric,
+                params.exact_knn_max,
+                params.seed,
+                &mut keep_going,
+            )?
+        }
     };
     if on_progress(&Progress {
         epoch: 0,
@@ -575,8 +655,15 @@ pub fn project(
         notes.push(format!("{} rows {what} were left out", inp.excluded.len()));
     }
     valid.check_input(inp.rows.len(), set.dim())?;
-    let data = inp.gather(set);
-    let r = run(&data, set.dim(), params, None, on_progress)?;
+    // Every row used: the matrix itself (memory-mapped sets stay unmapped-copy free).
+    let gathered;
+    let data: &[f32] = if inp.excluded.is_empty() {
+        set.matrix.as_slice()
+    } else {
+        gathered = inp.gather(set);
+        &gathered
+    };
+    let r = run(data, set.dim(), params, None, on_progress)?;
     notes.push(describe_init(&r.init));
     notes.push(
         "deterministic for the seed: the layout does not depend on the number of threads".into(),

@@ -126,7 +126,7 @@ fn a_given_graph_is_used_as_is() {
         n_neighbors: 10,
         ..small()
     };
-    let (g, kind) = knn_graph(&data, 5, 12, Metric::Euclidean, usize::MAX, 1).expect("graph");
+    let (g, kind) = knn_graph(&data, 5, 12, Metric::Euclidean, usize::MAX, 1, &mut || true).expect("graph");
     assert_eq!(kind, Neighbours::Exact);
     let own = run(&data, 5, &p, None, |_| ControlFlow::Continue(())).expect("runs");
     // A longer graph is cut to n_neighbors - 1 neighbours: the same map.
