@@ -246,3 +246,35 @@ fn placed_rows_land_in_their_cluster() {
         }
     }
 }
+
+#[test]
+fn above_the_exact_limit_the_index_gives_the_graph_with_its_recall() {
+    let (data, labels) = blobs(5, 300, 12, 21);
+    for metric in [Metric::Euclidean, Metric::Cosine] {
+        let p = UmapParams {
+            exact_knn_max: 500,
+            metric,
+            ..small()
+        };
+        let go = || run(&data, 12, &p, None, |_| ControlFlow::Continue(())).expect("runs");
+        let r = go();
+        let Neighbours::Approximate { recall } = r.neighbours else {
+            panic!("{metric:?}: expected the approximate graph, got {:?}", r.neighbours);
+        };
+        assert!(recall > 0.9 && recall <= 1.0, "{metric:?}: recall {recall}");
+        assert!(separation(&r.layout, 2, &labels) > 0.98, "{metric:?}");
+        // The index is seeded and thread-independent, so the whole layout is too.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("pool");
+        assert_eq!(pool.install(go).layout, r.layout, "{metric:?}");
+    }
+    // Cancelling during the index build stops the run.
+    let p = UmapParams {
+        exact_knn_max: 500,
+        ..small()
+    };
+    let r = run(&data, 12, &p, None, |_| ControlFlow::Break(()));
+    assert!(matches!(r, Err(ProjectError::Cancelled)), "{r:?}");
+}
