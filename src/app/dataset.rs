@@ -94,6 +94,10 @@ pub struct Dataset {
     pub colors: Vec<Rgba>,
     pub legend: Legend,
     pub clusters: Option<Vec<u32>>,
+    /// The approximate neighbour index of a large set, once built or reopened.
+    pub index: Option<Arc<crate::engine::jobs::ReadyIndex>>,
+    /// The job building it, and for which metric.
+    pub index_job: Option<(crate::engine::jobs::JobId, crate::analysis::knn::Metric)>,
 }
 
 impl Dataset {
@@ -111,6 +115,8 @@ impl Dataset {
             colors: vec![colors::UNIFORM; n],
             legend: Legend::None,
             clusters: None,
+            index: None,
+            index_job: None,
         }
     }
 

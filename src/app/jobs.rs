@@ -40,6 +40,10 @@ pub enum JobKind {
     Bias,
     /// A comparison report being built and written.
     Report,
+    /// A large set's neighbour index, built or reopened.
+    Index,
+    /// An exact neighbour search of a large set.
+    Neighbours,
 }
 
 /// Folds a finished job's output into the app.

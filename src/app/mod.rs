@@ -602,6 +602,8 @@ impl App {
         let i = self.datasets.len();
         self.datasets.push(Dataset::new(name, set));
         self.active = Some(i);
+        // A large set's neighbour index starts building (or reopens) in the background now.
+        self.ensure_index(i);
         // An encoding record beside the file that was not attached, or not checked.
         if let Some(note) = self.datasets[i]
             .set

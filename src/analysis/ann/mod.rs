@@ -20,6 +20,7 @@ mod search;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -115,6 +116,23 @@ pub struct AnnProgress {
     pub total: usize,
 }
 
+/// Per-row facts of an [`AnnData`]: the inverse norms and usable rows, owned.
+#[derive(Debug, Clone)]
+pub struct RowFacts {
+    rows: usize,
+    dim: usize,
+    metric: Metric,
+    inv_norms: Vec<f32>,
+    usable: Vec<bool>,
+    left_out: usize,
+}
+
+impl RowFacts {
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+}
+
 /// The vectors an index is built over or searched in, with what the metric needs of each row.
 pub struct AnnData<'a> {
     data: &'a [f32],
@@ -122,9 +140,9 @@ pub struct AnnData<'a> {
     dim: usize,
     metric: Metric,
     /// 1 / |row| (cosine), else 1.
-    inv_norms: Vec<f32>,
+    inv_norms: Cow<'a, [f32]>,
     /// Rows in the graph: finite, and not all zero under cosine.
-    usable: Vec<bool>,
+    usable: Cow<'a, [bool]>,
     left_out: usize,
     kernels: Kernels,
 }
@@ -165,9 +183,45 @@ impl<'a> AnnData<'a> {
             rows,
             dim,
             metric,
-            inv_norms,
-            usable,
+            inv_norms: Cow::Owned(inv_norms),
+            usable: Cow::Owned(usable),
             left_out,
+            kernels: Kernels::detect(),
+        })
+    }
+
+    /// What this data's rows need of the metric (norms, usable rows), kept so that the same
+    /// rows can be searched again without another pass over them ([`AnnData::with_facts`]).
+    pub fn facts(&self) -> RowFacts {
+        RowFacts {
+            rows: self.rows,
+            dim: self.dim,
+            metric: self.metric,
+            inv_norms: self.inv_norms.to_vec(),
+            usable: self.usable.to_vec(),
+            left_out: self.left_out,
+        }
+    }
+
+    /// The same rows as when `facts` was taken, without reading them again (an interactive
+    /// query on millions of rows). `data` must be the same shape.
+    pub fn with_facts(data: &'a [f32], facts: &'a RowFacts) -> Result<AnnData<'a>, AnalysisError> {
+        if facts.dim == 0 || data.len() != facts.rows * facts.dim {
+            return Err(AnalysisError::InvalidParameter(format!(
+                "{} values are not the {} x {} rows these facts were taken from",
+                data.len(),
+                facts.rows,
+                facts.dim
+            )));
+        }
+        Ok(AnnData {
+            data,
+            rows: facts.rows,
+            dim: facts.dim,
+            metric: facts.metric,
+            inv_norms: Cow::Borrowed(&facts.inv_norms),
+            usable: Cow::Borrowed(&facts.usable),
+            left_out: facts.left_out,
             kernels: Kernels::detect(),
         })
     }

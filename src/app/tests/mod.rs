@@ -26,4 +26,5 @@ pub(super) fn demo_app() -> App {
 
 mod bias;
 mod core;
+mod index;
 mod report;

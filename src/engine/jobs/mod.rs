@@ -6,6 +6,7 @@ mod bias;
 mod compare;
 mod encode;
 mod evaluate;
+mod index;
 mod load;
 mod project;
 mod report;
@@ -15,6 +16,7 @@ pub use bias::{Debiased, DirectBiasJob, DirectRun, DirectSpec, Weat, WeatCell, W
 pub use compare::{Compare, CompareLayouts, Compared, TokenizerDiffError};
 pub use encode::{EncodeSpec, Encoded, duration_text};
 pub use evaluate::Evaluate;
+pub use index::{BuildIndex, ExactNeighbours, FoundNeighbours, ReadyIndex};
 pub use load::{Demo, Load};
 pub use project::{LayoutPreview, MapMethod, Project, ProjectSpec, Projected};
 pub use report::{ReportJob, ReportRun};

@@ -113,6 +113,17 @@ impl InspectorPanel {
                     }
                 }
             });
+            if app.inspector.pending.is_some() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.weak("exact search of a large set…");
+                });
+            } else if let Some(how) = &app.inspector.approximate {
+                ui.weak(how).on_hover_text(
+                    "Neighbours from the approximate index: most of the true nearest rows, \
+                     not always all (recall@10 above 0.95 on the measured sets).",
+                );
+            }
             egui::Grid::new("neighbours").striped(true).show(ui, |ui| {
                 for (rank, (r, s)) in app.inspector.neighbours.iter().enumerate() {
                     ui.label(format!("{}", rank + 1));

@@ -126,7 +126,8 @@ fn a_given_graph_is_used_as_is() {
         n_neighbors: 10,
         ..small()
     };
-    let (g, kind) = knn_graph(&data, 5, 12, Metric::Euclidean, usize::MAX, 1, &mut || true).expect("graph");
+    let (g, kind) =
+        knn_graph(&data, 5, 12, Metric::Euclidean, usize::MAX, 1, &mut || true).expect("graph");
     assert_eq!(kind, Neighbours::Exact);
     let own = run(&data, 5, &p, None, |_| ControlFlow::Continue(())).expect("runs");
     // A longer graph is cut to n_neighbors - 1 neighbours: the same map.
@@ -259,7 +260,10 @@ fn above_the_exact_limit_the_index_gives_the_graph_with_its_recall() {
         let go = || run(&data, 12, &p, None, |_| ControlFlow::Continue(())).expect("runs");
         let r = go();
         let Neighbours::Approximate { recall } = r.neighbours else {
-            panic!("{metric:?}: expected the approximate graph, got {:?}", r.neighbours);
+            panic!(
+                "{metric:?}: expected the approximate graph, got {:?}",
+                r.neighbours
+            );
         };
         assert!(recall > 0.9 && recall <= 1.0, "{metric:?}: recall {recall}");
         assert!(separation(&r.layout, 2, &labels) > 0.98, "{metric:?}");
