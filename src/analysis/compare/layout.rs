@@ -102,12 +102,27 @@ pub fn aligned_layouts(
     sets: &[&EmbeddingSet],
     lowercase: bool,
 ) -> Result<AlignedLayouts, AnalysisError> {
+    aligned_layouts_of(sets, shared_words(sets, lowercase)?)
+}
+
+/// [`aligned_layouts`] of the shared words found by [`shared_words`].
+pub fn aligned_layouts_of(
+    sets: &[&EmbeddingSet],
+    shared: SharedWords,
+) -> Result<AlignedLayouts, AnalysisError> {
     let Some((&first, rest)) = sets.split_first() else {
         return Err(AnalysisError::InvalidParameter(
             "no versions to lay out".into(),
         ));
     };
-    let SharedWords { tokens, rows } = shared_words(sets, lowercase)?;
+    if shared.rows.len() != sets.len() {
+        return Err(AnalysisError::InvalidParameter(format!(
+            "the shared words hold rows of {} versions, {} given",
+            shared.rows.len(),
+            sets.len()
+        )));
+    }
+    let SharedWords { tokens, rows } = shared;
     let gram0 = align::Gram::new(&first.matrix, &rows[0], &first.matrix, &rows[0]);
     let d0 = first.dim();
     let (_, vecs) = align::eigh_desc(&gram0.xtx(), d0)?;
@@ -236,7 +251,12 @@ fn mean_and_scale(m: &crate::core::Matrix, rows: &[usize]) -> (Vec<f64>, f64) {
         })
         .sum();
     // Rows then have a root-mean-square norm of 1.
-    (mean, (ss / rows.len().max(1) as f64).sqrt().max(f64::MIN_POSITIVE))
+    (
+        mean,
+        (ss / rows.len().max(1) as f64)
+            .sqrt()
+            .max(f64::MIN_POSITIVE),
+    )
 }
 
 /// UMAP maps of several versions in one frame, comparable word by word.
@@ -328,7 +348,12 @@ pub fn aligned_umap_layouts(
     }
     let mut coords = vec![coords0];
     for (j, s) in rest.iter().enumerate() {
-        let g = align::Gram::new(&first.matrix, &shared.rows[0], &s.matrix, &shared.rows[j + 1]);
+        let g = align::Gram::new(
+            &first.matrix,
+            &shared.rows[0],
+            &s.matrix,
+            &shared.rows[j + 1],
+        );
         let al = align::procrustes(&g)?;
         // `b_to_a_map` lands in A's space scaled by the square root of its trace; the
         // reference rows are scaled to unit root-mean-square norm.

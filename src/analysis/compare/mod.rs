@@ -31,7 +31,8 @@ pub use align::{Alignment, ProcrustesSummary, Reduced};
 pub use drift::{Drift, SideDrift};
 pub use gate::{Condition, Measure};
 pub use layout::{
-    AlignedLayouts, SharedWords, UmapLayouts, aligned_layouts, aligned_umap_layouts, shared_words,
+    AlignedLayouts, SharedWords, UmapLayouts, aligned_layouts, aligned_layouts_of,
+    aligned_umap_layouts, shared_words,
 };
 pub use neighbours::NeighbourLists;
 pub use vocab::{Excluded, OnlyToken, VocabMatch, VocabSummary};
