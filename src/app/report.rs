@@ -12,7 +12,7 @@ use crate::analysis::bias;
 use crate::engine::encode;
 use crate::engine::jobs::{JobId, ReportJob, ReportRun};
 use crate::formats;
-use crate::report::{self, OutputFormat, ReportError, ReportOptions, Section};
+use crate::report::{self, MapMethod, OutputFormat, ReportError, ReportOptions, Section};
 
 /// The formats offered, with the name `embedscope report --as` takes.
 pub const FORMATS: [(OutputFormat, &str, &str); 4] = [
@@ -65,6 +65,8 @@ pub struct ReportState {
     /// Bundled WEAT tests ticked for the bias section (names, in the bundled order).
     pub probes: Vec<String>,
     pub title: String,
+    /// How the maps section lays the versions out.
+    pub map_method: MapMethod,
     /// The output path as typed.
     pub path: String,
     /// The format chosen over the path's extension (None: from the path).
@@ -84,6 +86,7 @@ impl Default for ReportState {
             datasets: None,
             probes: Vec::new(),
             title: ReportOptions::default().title,
+            map_method: MapMethod::Pca,
             path: String::new(),
             format: None,
             job: None,
@@ -126,6 +129,8 @@ pub enum ReportCommand {
     /// Every bundled test (true) or none.
     SelectAllProbes(bool),
     SetTitle(String),
+    /// How the maps are laid out (principal axes or UMAP).
+    SetMapMethod(MapMethod),
     SetPath(String),
     /// The format over the path's extension (None: from the path).
     SetFormat(Option<OutputFormat>),
@@ -312,6 +317,7 @@ impl App {
             let mut options = ReportOptions {
                 title: r.title.trim().to_string(),
                 sections: r.sections.clone(),
+                map_method: r.map_method,
                 ..ReportOptions::default()
             };
             // As `embedscope report` sets it (`--words` is also the comparison's list length);
@@ -403,6 +409,7 @@ impl App {
                 };
             }
             ReportCommand::SetTitle(t) => self.report.title = t,
+            ReportCommand::SetMapMethod(m) => self.report.map_method = m,
             ReportCommand::SetPath(p) => self.report.path = p,
             ReportCommand::SetFormat(f) => self.report.format = f,
             ReportCommand::Export => self.export_report(),

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::compare::{EncodeArgs, MeasureArgs, compare_options, load_versions};
 use super::progress::Bar;
-use super::values::ReportFormatArg;
+use super::values::{MapMethodArg, ReportFormatArg};
 use super::{CliError, LoadArgs, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -55,6 +55,11 @@ pub struct ReportArgs {
     /// Most-displaced words labelled on the maps.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub map_labels: usize,
+    /// How the maps are laid out: pca (the first version's top two principal axes) or umap
+    /// (a UMAP map of the first version, seeded by --seed, the others aligned and placed into
+    /// it).
+    #[arg(long, value_name = "METHOD", value_enum, default_value = "pca")]
+    pub map_method: MapMethodArg,
     /// Random partitions for the WEAT p-values (when exact enumeration is too large).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub permutations: usize,
@@ -123,6 +128,7 @@ fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
         neighbours: a.neighbours,
         map_points: a.map_points,
         map_labels: a.map_labels,
+        map_method: a.map_method.into(),
         command: command_line(),
     })
 }

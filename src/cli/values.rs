@@ -19,7 +19,7 @@ use embedscope::engine::encode::Level;
 use embedscope::formats::Format;
 use embedscope::formats::corpus::CorpusFormat;
 use embedscope::model::Pooling;
-use embedscope::report::OutputFormat;
+use embedscope::report::{MapMethod, OutputFormat};
 
 /// A `ValueEnum` and its conversion into the library type, variant by variant.
 macro_rules! choice {
@@ -147,6 +147,14 @@ choice! {
 }
 
 choice! {
+    /// `report --map-method`.
+    MapMethodArg => MapMethod {
+        Pca => MapMethod::Pca,
+        Umap => MapMethod::Umap,
+    }
+}
+
+choice! {
     /// `bias --case`.
     CaseModeArg => CaseMode {
         Auto => CaseMode::Auto,
@@ -268,6 +276,10 @@ mod tests {
             Alternative::Less,
             Alternative::TwoSided,
         ]);
+
+        names_parse::<MapMethodArg, MapMethod>();
+        names_display::<MapMethodArg, MapMethod>();
+        covers::<MapMethodArg, MapMethod>(&MapMethod::ALL);
 
         covers::<ReportFormatArg, OutputFormat>(&[
             OutputFormat::Html,

@@ -2,13 +2,14 @@
 //! consecutive pair, aligned maps, the WEAT grid, the bundled benchmarks, integrity), with
 //! progress, cancellation, and notes for the parts that could not be computed.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::sections::maps;
 use super::{
     AnalogyParameters, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo,
-    Measures, PairSection, Parameters, Report, ReportError, ReportOptions, Section, Version,
-    VocabularyDiff, label,
+    MapMethod, Measures, PairSection, Parameters, Report, ReportError, ReportOptions, Section,
+    Version, VocabularyDiff, label,
 };
 use crate::analysis::AnalysisError;
 use crate::analysis::bias;
@@ -148,8 +149,24 @@ pub fn build(
     let maps = if has(Section::Maps) && (first.is_some() || !needs_compare) {
         check()?;
         progress(base, "aligned maps");
-        match maps(versions, first, opts) {
+        let step = if opts.map_method == MapMethod::Umap {
+            "UMAP maps"
+        } else {
+            "aligned maps"
+        };
+        let mut share = |f: f32| {
+            progress(base + f / steps, step);
+            if cancelled() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        match maps(versions, first, opts, &mut share) {
             Ok(m) => Some(m),
+            Err(ReportError::Analysis(AnalysisError::Cancelled)) => {
+                return Err(ReportError::Cancelled);
+            }
             Err(e) => {
                 notes.push(format!("maps: {e}"));
                 None

@@ -5,7 +5,47 @@ use super::Section;
 use crate::analysis::bias::{WeatOptions, WeatTest};
 use crate::analysis::compare::{self, CompareOptions};
 use crate::analysis::eval::AnalogyOptions;
+use crate::analysis::project::umap::UmapParams;
 use crate::core::EmbeddingSet;
+
+/// How the maps section lays the versions out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapMethod {
+    /// The first version's top two principal axes (every version aligned onto it).
+    #[default]
+    Pca,
+    /// A UMAP map of the first version, the others aligned and placed into it.
+    Umap,
+}
+
+impl MapMethod {
+    pub const ALL: [MapMethod; 2] = [MapMethod::Pca, MapMethod::Umap];
+
+    /// The name `--map-method` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            MapMethod::Pca => "pca",
+            MapMethod::Umap => "umap",
+        }
+    }
+}
+
+impl std::fmt::Display for MapMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for MapMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        MapMethod::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown map method {s:?}: expected pca or umap"))
+    }
+}
 
 /// What to put in a report and how to compute it.
 #[derive(Debug, Clone)]
@@ -26,6 +66,8 @@ pub struct ReportOptions {
     pub map_points: usize,
     /// Most-displaced words labelled on the maps.
     pub map_labels: usize,
+    /// How the maps are laid out (UMAP: [`ReportOptions::umap_params`]).
+    pub map_method: MapMethod,
     /// The command line that regenerates the report.
     pub command: String,
 }
@@ -56,7 +98,20 @@ impl Default for ReportOptions {
             neighbours: 10,
             map_points: 2_000,
             map_labels: 10,
+            map_method: MapMethod::Pca,
             command: String::new(),
+        }
+    }
+}
+
+impl ReportOptions {
+    /// The UMAP parameters of the maps: umap-learn's defaults (2-D, 15 neighbours, min_dist
+    /// 0.1, euclidean) seeded by the report's seed.
+    pub fn umap_params(&self) -> UmapParams {
+        UmapParams {
+            dims: 2,
+            seed: self.compare.seed,
+            ..UmapParams::default()
         }
     }
 }
@@ -147,6 +202,9 @@ pub fn command_line(files: &[String], opts: &ReportOptions, out: &str) -> String
     if opts.map_labels != d.map_labels {
         opt("--map-labels", opts.map_labels.to_string());
     }
+    if opts.map_method != d.map_method {
+        opt("--map-method", opts.map_method.name().to_string());
+    }
     if !opts.probes.is_empty() {
         let w = &opts.weat;
         if w.permutations != d.weat.permutations {
@@ -199,5 +257,13 @@ mod tests {
             "embedscope report a.vec 'b c.vec' --sections datasets,words --seed 7 --lowercase \
              --out r.md"
         );
+        o.map_method = MapMethod::Umap;
+        assert!(
+            command_line(&files, &o, "r.md").contains(" --seed 7 --map-method umap "),
+            "{}",
+            command_line(&files, &o, "r.md")
+        );
+        assert_eq!("UMAP".parse::<MapMethod>(), Ok(MapMethod::Umap));
+        assert!("tsne".parse::<MapMethod>().is_err());
     }
 }

@@ -1,12 +1,15 @@
 //! The section builders: each section's value from the analyses of the versions.
 
+use std::ops::ControlFlow;
+
 use super::{
-    BiasCell, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo, MapWord, Maps,
-    Measures, ReportError, ReportOptions, SimilarityScore, Version, label,
+    BiasCell, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo, MapMethod,
+    MapWord, Maps, Measures, ReportError, ReportOptions, SimilarityScore, UmapMap, Version, label,
 };
 use crate::analysis::bias::WeatGrid;
 use crate::analysis::compare::{self, Comparison, RankBy, WordDetail};
 use crate::analysis::eval::BenchmarkScores;
+use crate::analysis::project::umap::describe_init;
 use crate::core::{EmbeddingSet, IntegrityReport, RowScan};
 
 impl DatasetInfo {
@@ -98,21 +101,109 @@ impl ChangedWords {
     }
 }
 
+/// The words labelled on the maps: the most displaced words of the first pair that every
+/// version has (indices into `shared`).
+fn labelled_words(
+    shared: &compare::SharedWords,
+    first: Option<&Comparison>,
+    opts: &ReportOptions,
+) -> Vec<usize> {
+    let index: hashbrown::HashMap<&str, usize> = shared
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    let mut out = Vec::new();
+    if let Some(c) = first {
+        for i in c.ranked(RankBy::Displacement, true, c.options.max_rank) {
+            if out.len() >= opts.map_labels {
+                break;
+            }
+            if let Some(&j) = index.get(c.vocab.tokens[i].as_str()) {
+                out.push(j);
+            }
+        }
+    }
+    out
+}
+
+/// The maps section. `progress` gets the share of the maps done and may stop a UMAP fit.
 pub(super) fn maps(
     versions: &[Version],
     first: Option<&Comparison>,
     opts: &ReportOptions,
+    progress: &mut dyn FnMut(f32) -> ControlFlow<()>,
 ) -> Result<Maps, ReportError> {
     let sets: Vec<&EmbeddingSet> = versions.iter().map(|v| v.set).collect();
-    let layout = compare::aligned_layouts(&sets, opts.compare.lowercase)?;
-    let n = layout.tokens.len();
+    let shared = compare::shared_words(&sets, opts.compare.lowercase)?;
+    let labels = labelled_words(&shared, first, opts);
+    let n = shared.tokens.len();
     let drawn = opts.map_points.min(n);
-    // One scale for every map: the first map's root-mean-square radius becomes 1.
-    let rms = (layout.coords[0]
+    let first_name = versions.first().map_or("", |v| v.name.as_str());
+    // Coordinates per version for the words `tokens`, whose first `drawn` are the drawn ones.
+    let (layout, method, umap) = match opts.map_method {
+        MapMethod::Pca => (
+            compare::aligned_layouts_of(&sets, shared.clone())?,
+            format!(
+                "top two principal axes of {first_name}; every later version aligned to it by \
+                 orthogonal Procrustes on the {n} words all versions share; one scale for all \
+                 maps (the first map's root-mean-square radius is 1)"
+            ),
+            None,
+        ),
+        MapMethod::Umap => {
+            let params = opts.umap_params();
+            let u =
+                compare::aligned_umap_layouts(&sets, &shared, drawn, &labels, &params, progress)?;
+            let what = format!(
+                "UMAP (n_neighbors {}, min_dist {}, spread {}, {} epochs, {} metric, seed {}) of \
+                 {first_name}'s rows of the {drawn} drawn words, centred and scaled; every later \
+                 version aligned to it by orthogonal Procrustes on the {n} words all versions \
+                 share and placed into its map by UMAP's transform (the map does not move); the \
+                 labelled words placed the same way; one scale for all maps (the first map's \
+                 root-mean-square radius is 1)",
+                params.n_neighbors,
+                params.min_dist,
+                params.spread,
+                u.n_epochs,
+                params.metric,
+                params.seed
+            );
+            let info = UmapMap {
+                method: "umap".into(),
+                params,
+                fitted: u.fitted,
+                a: u.a,
+                b: u.b,
+                n_epochs: u.n_epochs,
+                init: describe_init(&u.init),
+            };
+            (u.layouts, what, Some(info))
+        }
+    };
+    // One scale for every map: the first map's drawn words centred (UMAP maps are not) with a
+    // root-mean-square radius of 1.
+    let head = &layout.coords[0][..drawn.min(layout.coords[0].len())];
+    let centre = if umap.is_some() && !head.is_empty() {
+        let k = head.len() as f64;
+        [
+            (head.iter().map(|p| f64::from(p[0])).sum::<f64>() / k) as f32,
+            (head.iter().map(|p| f64::from(p[1])).sum::<f64>() / k) as f32,
+        ]
+    } else {
+        [0.0, 0.0]
+    };
+    let rms_over = if umap.is_some() {
+        head
+    } else {
+        &layout.coords[0][..]
+    };
+    let rms = (rms_over
         .iter()
-        .map(|p| f64::from(p[0]).powi(2) + f64::from(p[1]).powi(2))
+        .map(|p| f64::from(p[0] - centre[0]).powi(2) + f64::from(p[1] - centre[1]).powi(2))
         .sum::<f64>()
-        / n.max(1) as f64)
+        / rms_over.len().max(1) as f64)
         .sqrt();
     let scale = if rms > 0.0 && rms.is_finite() {
         (1.0 / rms) as f32
@@ -122,7 +213,11 @@ pub(super) fn maps(
     let coords: Vec<Vec<[f32; 2]>> = layout
         .coords
         .iter()
-        .map(|cs| cs.iter().map(|p| [p[0] * scale, p[1] * scale]).collect())
+        .map(|cs| {
+            cs.iter()
+                .map(|p| [(p[0] - centre[0]) * scale, (p[1] - centre[1]) * scale])
+                .collect()
+        })
         .collect();
     let index: hashbrown::HashMap<&str, usize> = layout
         .tokens
@@ -130,32 +225,21 @@ pub(super) fn maps(
         .enumerate()
         .map(|(i, t)| (t.as_str(), i))
         .collect();
-    // Labels: the most displaced words of the first pair that every version has.
-    let mut labelled = Vec::new();
-    if let Some(c) = first {
-        for i in c.ranked(RankBy::Displacement, true, c.options.max_rank) {
-            if labelled.len() >= opts.map_labels {
-                break;
-            }
-            if let Some(&j) = index.get(c.vocab.tokens[i].as_str()) {
-                labelled.push(MapWord {
-                    token: layout.tokens[j].clone(),
-                    positions: coords.iter().map(|cs| cs[j]).collect(),
-                });
-            }
-        }
-    }
+    let labelled = labels
+        .iter()
+        .filter_map(|&j| index.get(shared.tokens[j].as_str()))
+        .map(|&j| MapWord {
+            token: layout.tokens[j].clone(),
+            positions: coords.iter().map(|cs| cs[j]).collect(),
+        })
+        .collect();
     Ok(Maps {
-        method: format!(
-            "top two principal axes of {}; every later version aligned to it by orthogonal \
-             Procrustes on the {n} words all versions share; one scale for all maps (the first \
-             map's root-mean-square radius is 1)",
-            versions.first().map_or("", |v| v.name.as_str())
-        ),
+        method,
         versions: versions.iter().map(|v| v.name.clone()).collect(),
         shared_words: n,
         drawn,
         labelled,
+        umap,
         points: coords.iter().map(|cs| cs[..drawn].to_vec()).collect(),
     })
 }

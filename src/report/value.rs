@@ -205,9 +205,25 @@ pub struct Maps {
     /// Words drawn on each map.
     pub drawn: usize,
     pub labelled: Vec<MapWord>,
+    /// The UMAP map's parameters and fit (absent for the principal-axes maps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub umap: Option<UmapMap>,
     /// Positions of the drawn words per version (drawn on the images, not written to JSON).
     #[serde(skip)]
     pub points: Vec<Vec<[f32; 2]>>,
+}
+
+/// How a UMAP map of the maps section was made.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UmapMap {
+    pub method: String,
+    pub params: crate::analysis::project::umap::UmapParams,
+    /// Words of the first version the map is fitted on (the rest are placed into it).
+    pub fitted: usize,
+    pub a: f64,
+    pub b: f64,
+    pub n_epochs: usize,
+    pub init: String,
 }
 
 /// One bias test on one version.

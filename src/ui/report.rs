@@ -9,7 +9,7 @@ use egui::{Color32, RichText};
 use crate::analysis::bias;
 use crate::app::report::{FORMATS, ReportCheck, ReportCommand, format_text};
 use crate::app::{App, Command, JobKind};
-use crate::report::{OutputFormat, Section};
+use crate::report::{MapMethod, OutputFormat, Section};
 
 /// The window's own fields (not part of the app state).
 #[derive(Debug, Clone, Default)]
@@ -98,6 +98,32 @@ fn inputs(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
                 }
             }
         });
+    ui.add_enabled_ui(r.has(Section::Maps), |ui| {
+        ui.horizontal(|ui| {
+            ui.label("Maps");
+            for (m, text, hover) in [
+                (
+                    MapMethod::Pca,
+                    "principal axes",
+                    "the first version's top two principal axes, every version aligned onto it",
+                ),
+                (
+                    MapMethod::Umap,
+                    "UMAP",
+                    "a UMAP map of the first version (seeded); every later version aligned onto \
+                     it and placed into the map without moving it",
+                ),
+            ] {
+                if ui
+                    .radio(r.map_method == m, text)
+                    .on_hover_text(hover)
+                    .clicked()
+                {
+                    cmd(cmds, ReportCommand::SetMapMethod(m));
+                }
+            }
+        });
+    });
     ui.separator();
     // Checked once per frame: the names the report gives the data sets, problems, the plan.
     let check = app.report_check();

@@ -15,6 +15,7 @@
 pub mod align;
 pub mod drift;
 pub mod gate;
+pub mod layout;
 pub mod neighbours;
 pub mod vocab;
 
@@ -25,11 +26,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::error::AnalysisError;
-use super::linalg::{Layout, Write, matmul};
 use crate::core::{EmbeddingSet, IntegrityReport, RowScan};
 pub use align::{Alignment, ProcrustesSummary, Reduced};
 pub use drift::{Drift, SideDrift};
 pub use gate::{Condition, Measure};
+pub use layout::{
+    AlignedLayouts, SharedWords, UmapLayouts, aligned_layouts, aligned_layouts_of,
+    aligned_umap_layouts, shared_words,
+};
 pub use neighbours::NeighbourLists;
 pub use vocab::{Excluded, OnlyToken, VocabMatch, VocabSummary};
 
@@ -534,134 +538,6 @@ impl Comparison {
             b: side(lb, &self.neighbours_b.sims(i)[..k], la),
         })
     }
-}
-
-/// 2-D maps of several versions in one frame: each version is aligned to the first by
-/// Procrustes on the words all versions share, and every version is drawn on the first one's
-/// top two principal axes, so a word's positions are comparable across the maps.
-#[derive(Debug, Clone)]
-pub struct AlignedLayouts {
-    /// Words shared by every version (first version's order).
-    pub tokens: Vec<String>,
-    /// Row of each word in each version.
-    pub rows: Vec<Vec<usize>>,
-    /// Coordinates per version, one per word.
-    pub coords: Vec<Vec<[f32; 2]>>,
-}
-
-/// Fits [`AlignedLayouts`] for two or more versions.
-pub fn aligned_layouts(
-    sets: &[&EmbeddingSet],
-    lowercase: bool,
-) -> Result<AlignedLayouts, AnalysisError> {
-    let Some((&first, rest)) = sets.split_first() else {
-        return Err(AnalysisError::InvalidParameter(
-            "no versions to lay out".into(),
-        ));
-    };
-    let scan0 = RowScan::new(&first.matrix);
-    let matches: Vec<VocabMatch> = rest
-        .iter()
-        .map(|s| vocab::match_vocab(first, &scan0, s, &RowScan::new(&s.matrix), lowercase))
-        .collect();
-    // Words in every match, in the first version's order.
-    let mut keep: hashbrown::HashMap<usize, Vec<usize>> = hashbrown::HashMap::new();
-    let mut order: Vec<(usize, String)> = Vec::new();
-    if let Some(m0) = matches.first() {
-        for (t, (&ra, &rb)) in m0.tokens.iter().zip(m0.rows_a.iter().zip(&m0.rows_b)) {
-            keep.insert(ra, vec![rb]);
-            order.push((ra, t.clone()));
-        }
-        for m in &matches[1..] {
-            let here: hashbrown::HashMap<usize, usize> = m
-                .rows_a
-                .iter()
-                .copied()
-                .zip(m.rows_b.iter().copied())
-                .collect();
-            keep.retain(|ra, v| match here.get(ra) {
-                Some(&rb) => {
-                    v.push(rb);
-                    true
-                }
-                None => false,
-            });
-        }
-        order.retain(|(ra, _)| keep.contains_key(ra));
-    } else {
-        let usable = scan0.non_finite_mask();
-        for (i, t) in first.vocab.iter().enumerate() {
-            if !usable[i] {
-                keep.insert(i, Vec::new());
-                order.push((i, t.to_string()));
-            }
-        }
-    }
-    if order.len() < 3 {
-        return Err(AnalysisError::InvalidParameter(format!(
-            "aligned maps need at least 3 words shared by every version, found {}",
-            order.len()
-        )));
-    }
-    let mut rows: Vec<Vec<usize>> = vec![order.iter().map(|(r, _)| *r).collect()];
-    for j in 0..rest.len() {
-        rows.push(order.iter().map(|(r, _)| keep[r][j]).collect());
-    }
-    let gram0 = align::Gram::new(&first.matrix, &rows[0], &first.matrix, &rows[0]);
-    let d0 = first.dim();
-    let (_, vecs) = align::eigh_desc(&gram0.xtx(), d0)?;
-    let p2: Vec<f64> = (0..d0)
-        .flat_map(|r| (0..2).map(move |c| (r, c)))
-        .map(|(r, c)| if c < d0 { vecs[r * d0 + c] } else { 0.0 })
-        .collect();
-    let mean0 = gram0.mean_a.clone();
-    let scale0 = (0..d0)
-        .map(|i| gram0.c[i * (2 * d0) + i])
-        .sum::<f64>()
-        .sqrt()
-        .max(f64::MIN_POSITIVE);
-    let project = |m: &crate::core::Matrix, rows: &[usize], mean: &[f64], scale: f64, p: &[f64]| {
-        rows.iter()
-            .map(|&r| {
-                let mut out = [0f64; 2];
-                for (l, (&x, &mu)) in m.row(r).iter().zip(mean).enumerate() {
-                    let v = (f64::from(x) - mu) / scale;
-                    out[0] += v * p[l * 2];
-                    out[1] += v * p[l * 2 + 1];
-                }
-                [out[0] as f32, out[1] as f32]
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut coords = vec![project(&first.matrix, &rows[0], &mean0, scale0, &p2)];
-    for (j, s) in rest.iter().enumerate() {
-        let g = align::Gram::new(&first.matrix, &rows[0], &s.matrix, &rows[j + 1]);
-        let al = align::procrustes(&g)?;
-        let m = al.b_to_a_map(); // db x d0
-        let db = s.dim();
-        let mut mp = vec![0f64; db * 2];
-        matmul(
-            &mut mp,
-            Layout::row_major(db, 2),
-            &m,
-            Layout::row_major(db, d0),
-            &p2,
-            Layout::row_major(d0, 2),
-            Write::Overwrite,
-        );
-        coords.push(project(
-            &s.matrix,
-            &rows[j + 1],
-            &al.mean_b,
-            al.scale_b,
-            &mp,
-        ));
-    }
-    Ok(AlignedLayouts {
-        tokens: order.into_iter().map(|(_, t)| t).collect(),
-        rows,
-        coords,
-    })
 }
 
 #[cfg(test)]

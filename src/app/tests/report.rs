@@ -383,3 +383,27 @@ fn report_export_cancel_and_write_failure_are_reported() {
         done.run.warnings
     );
 }
+
+#[test]
+fn report_export_draws_umap_maps_when_chosen() {
+    use crate::report::{MapMethod, Section};
+    use report::ReportCommand as R;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut app = demo_and_pair_a();
+    assert_eq!(app.report.map_method, MapMethod::Pca);
+    export(&mut app, R::SelectAllSections(false));
+    export(&mut app, R::SelectSection(Section::Maps, true));
+    export(&mut app, R::SetMapMethod(MapMethod::Umap));
+    let json_path = dir.path().join("r.json");
+    export(&mut app, R::SetPath(json_path.display().to_string()));
+    let done = export_and_wait(&mut app);
+    assert!(
+        done.command.contains(" --map-method umap "),
+        "{}",
+        done.command
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("read")).expect("json");
+    assert_eq!(v["maps"]["umap"]["method"], "umap", "{}", v["maps"]);
+    assert_eq!(v["maps"]["umap"]["params"]["seed"], 0);
+}
