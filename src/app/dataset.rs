@@ -5,9 +5,9 @@ use std::sync::Arc;
 use super::App;
 use super::colors::{self, ColorMode, Legend, Rgba};
 use super::grid::Grid;
+use super::place::{PendingPlace, PlacedRows};
 use crate::analysis::project::quality::Quality;
 use crate::core::{EmbeddingSet, RowScan};
-use super::place::{PendingPlace, PlacedRows};
 use crate::engine::jobs::{JobId, MapMethod, ProjectSpec};
 
 /// A 2-D map of a data set.

@@ -39,7 +39,9 @@ pub fn placement_of(m: &MapView) -> Result<PlaceHow, String> {
     match m.method {
         MapMethod::Umap => match &m.spec {
             Some(ProjectSpec::Umap(p)) => Ok(PlaceHow::Transform(Placement::Umap(p.clone()))),
-            _ => Err("the parameters this UMAP map was made with are not known: run it again".into()),
+            _ => {
+                Err("the parameters this UMAP map was made with are not known: run it again".into())
+            }
         },
         MapMethod::Tsne => Ok(PlaceHow::Transform(Placement::Tsne)),
         MapMethod::Pca => Ok(PlaceHow::Pca),
@@ -63,12 +65,18 @@ impl App {
             return;
         };
         if from == i {
-            self.error(TITLE, "choose another open data set: its rows are already on the map");
+            self.error(
+                TITLE,
+                "choose another open data set: its rows are already on the map",
+            );
             return;
         }
         let d = &self.datasets[i];
         let Some(m) = d.map.as_ref() else {
-            self.error(TITLE, format!("{} has no map yet: run a projection first", d.name));
+            self.error(
+                TITLE,
+                format!("{} has no map yet: run a projection first", d.name),
+            );
             return;
         };
         let how = match placement_of(m) {
@@ -144,7 +152,10 @@ impl App {
             how: p.how,
         });
         let left = if out.excluded > 0 {
-            format!(" ({} rows with NaN/Inf values or all zeros left out)", out.excluded)
+            format!(
+                " ({} rows with NaN/Inf values or all zeros left out)",
+                out.excluded
+            )
         } else {
             String::new()
         };
