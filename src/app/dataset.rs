@@ -5,9 +5,10 @@ use std::sync::Arc;
 use super::App;
 use super::colors::{self, ColorMode, Legend, Rgba};
 use super::grid::Grid;
+use super::place::{PendingPlace, PlacedRows};
 use crate::analysis::project::quality::Quality;
 use crate::core::{EmbeddingSet, RowScan};
-use crate::engine::jobs::{JobId, MapMethod};
+use crate::engine::jobs::{JobId, MapMethod, ProjectSpec};
 
 /// A 2-D map of a data set.
 #[derive(Debug, Clone)]
@@ -28,6 +29,10 @@ pub struct MapView {
     pub finished: bool,
     pub seconds: Option<f64>,
     pub notes: Vec<String>,
+    /// What the map was made with, when known (placing rows onto a UMAP map needs it).
+    pub spec: Option<ProjectSpec>,
+    /// Rows of another set placed onto this map.
+    pub placed: Option<PlacedRows>,
 }
 
 impl MapView {
@@ -56,6 +61,8 @@ impl MapView {
             finished: true,
             seconds: None,
             notes: Vec::new(),
+            spec: None,
+            placed: None,
         }
     }
 
@@ -87,6 +94,10 @@ pub struct Dataset {
     pub map: Option<MapView>,
     /// The projection job drawing this set's map, if one runs.
     pub map_job: Option<JobId>,
+    /// The spec of that job (kept with the map when it finishes).
+    pub map_spec: Option<(JobId, ProjectSpec)>,
+    /// A job placing another set's rows onto the map.
+    pub place_job: Option<PendingPlace>,
     /// Selected rows, in the order they were selected (the last one is inspected).
     pub selection: Vec<usize>,
     pub color: ColorMode,
@@ -110,6 +121,8 @@ impl Dataset {
             scan,
             map: None,
             map_job: None,
+            map_spec: None,
+            place_job: None,
             selection: Vec::new(),
             color: ColorMode::Uniform,
             colors: vec![colors::UNIFORM; n],

@@ -44,6 +44,8 @@ pub enum JobKind {
     Index,
     /// An exact neighbour search of a large set.
     Neighbours,
+    /// Rows of another set placed onto a map.
+    Place,
 }
 
 /// Folds a finished job's output into the app.
@@ -113,6 +115,12 @@ impl App {
             for d in &mut self.datasets {
                 if d.map_job == Some(id) {
                     d.map_job = None;
+                }
+                // A placement that ends without output leaves nothing pending.
+                if !matches!(e, JobEvent::Done { .. })
+                    && d.place_job.as_ref().is_some_and(|p| p.job == id)
+                {
+                    d.place_job = None;
                 }
             }
         }
@@ -189,7 +197,15 @@ impl App {
     /// A map finished: it replaces the set's map.
     pub(super) fn map_done(&mut self, view: &JobView, p: Projected) {
         if let Some(ds) = view.dataset {
+            let spec = self
+                .datasets
+                .get_mut(ds)
+                .and_then(|d| d.map_spec.take_if(|(id, _)| *id == view.id))
+                .map(|(_, s)| s);
             self.finish_map(ds, p.projection, p.quality, p.seconds, &view.params);
+            if let Some(m) = self.datasets.get_mut(ds).and_then(|d| d.map.as_mut()) {
+                m.spec = spec;
+            }
         }
     }
 

@@ -11,6 +11,7 @@ pub mod grid;
 mod inspector;
 mod jobs;
 pub mod labels;
+mod place;
 pub mod report;
 mod search;
 pub mod session;
@@ -32,6 +33,7 @@ pub use dataset::{Dataset, MapView};
 pub use error::AppError;
 pub use inspector::{Inspector, similarity};
 pub use jobs::{JobKind, JobView};
+pub use place::{PendingPlace, PlacedRows, placement_of};
 pub use search::{SearchMode, SearchState, search};
 pub use session::{Bookmark, Session, Settings};
 
@@ -117,6 +119,10 @@ pub enum Command {
     Bias(bias::BiasCommand),
     /// The export report dialog.
     Report(report::ReportCommand),
+    /// Place the rows of open set `from` onto the active set's map.
+    PlaceOnMap {
+        from: usize,
+    },
 }
 
 /// A picture of the map, ready to write.
@@ -270,6 +276,9 @@ impl App {
                     if let Some(j) = self.datasets[i].map_job {
                         self.worker.cancel(j);
                     }
+                    if let Some(p) = &self.datasets[i].place_job {
+                        self.worker.cancel(p.job);
+                    }
                     self.datasets.remove(i);
                     for j in &mut self.jobs {
                         j.dataset = match j.dataset {
@@ -345,6 +354,7 @@ impl App {
                 self.refresh_neighbours();
             }
             Command::Project(spec) => self.project_active(spec),
+            Command::PlaceOnMap { from } => self.place_on_map(from),
             Command::CancelJob(id) => self.worker.cancel(id),
             Command::Analogy { a, b, c, method } => {
                 let result = self.active_dataset().map(|d| {
@@ -525,6 +535,7 @@ impl App {
         );
         if let Some(d) = self.datasets.get_mut(i) {
             d.map_job = Some(id);
+            d.map_spec = Some((id, spec.clone()));
         }
         if let Some(j) = self.jobs.last_mut() {
             j.label = format!("{} of {}", spec.name(), self.datasets[i].name);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use eframe::egui_wgpu;
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 
+use super::placed;
 use super::points::{self, Instance, PointsCallback};
 use crate::app::colors::Legend;
 use crate::app::{Command, Dataset, MapView, SearchState, grid, labels};
@@ -331,6 +332,10 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
             }
         }
     }
+    let placed_hover = m
+        .placed
+        .as_ref()
+        .and_then(|p| placed::draw(&painter, ui, rect, st, p, radius, response.hover_pos()));
     draw_labels(ui, &painter, rect, st, input, m);
     // Selection shapes being drawn.
     let sel = Stroke::new(1.0, ui.visuals().selection.stroke.color);
@@ -342,8 +347,14 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
     }
     draw_legend(&painter, rect, &d.legend, ui.visuals());
     // Tooltip of the hovered point.
-    if let (Some(row), Some(pos)) = (st.hovered, response.hover_pos()) {
-        tooltip(&painter, ui, pos, d, row);
+    match (st.hovered, placed_hover, response.hover_pos()) {
+        (Some(row), _, Some(pos)) => tooltip(&painter, ui, pos, d, row),
+        (None, Some(i), Some(pos)) => {
+            if let Some(p) = &m.placed {
+                placed::tooltip(&painter, ui, pos, p, i);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -579,6 +590,10 @@ fn tooltip(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, d: &Dataset, row: 
         }
         lines.push(format!("{}: {v}", c.name));
     }
+    tooltip_box(painter, ui, pos, lines);
+}
+
+pub(super) fn tooltip_box(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, lines: Vec<String>) {
     let font = egui::FontId::proportional(12.0);
     let galley = painter.layout_no_wrap(lines.join("\n"), font, ui.visuals().text_color());
     let r = Rect::from_min_size(

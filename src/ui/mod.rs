@@ -7,6 +7,7 @@ pub mod bias;
 pub mod compare;
 pub mod map;
 pub mod panels;
+mod placed;
 pub mod points;
 pub mod report;
 

@@ -27,4 +27,5 @@ pub(super) fn demo_app() -> App {
 mod bias;
 mod core;
 mod index;
+mod place;
 mod report;

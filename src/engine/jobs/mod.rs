@@ -8,6 +8,7 @@ mod encode;
 mod evaluate;
 mod index;
 mod load;
+mod place;
 mod project;
 mod report;
 
@@ -18,6 +19,7 @@ pub use encode::{EncodeSpec, Encoded, duration_text};
 pub use evaluate::Evaluate;
 pub use index::{BuildIndex, ExactNeighbours, FoundNeighbours, ReadyIndex};
 pub use load::{Demo, Load};
+pub use place::{PlaceHow, PlaceRows, Placed};
 pub use project::{LayoutPreview, MapMethod, Project, ProjectSpec, Projected};
 pub use report::{ReportJob, ReportRun};
 

@@ -4,7 +4,7 @@
 use crate::analysis::knn::Metric;
 use crate::analysis::project::tsne::TsneParams;
 use crate::analysis::project::umap::UmapParams;
-use crate::app::{App, Command, JobKind};
+use crate::app::{App, Command, JobKind, placement_of};
 use crate::engine::jobs::{MapMethod, ProjectSpec};
 use crate::ui::job_row;
 use crate::ui::map::MapState;
@@ -141,7 +141,7 @@ impl ProjectionPanel {
         for j in app
             .jobs
             .iter()
-            .filter(|j| j.kind == JobKind::Project && j.dataset == ds)
+            .filter(|j| matches!(j.kind, JobKind::Project | JobKind::Place) && j.dataset == ds)
         {
             job_row(ui, j, cmds);
         }
@@ -158,6 +158,56 @@ impl ProjectionPanel {
             for n in &m.notes {
                 ui.weak(n);
             }
+            place_menu(app, ui, cmds);
+            if let Some(p) = &m.placed {
+                ui.weak(format!(
+                    "{} rows of {} placed ({})",
+                    p.coords.len(),
+                    p.from_name,
+                    p.how
+                ));
+            }
         }
     }
+}
+
+/// "Place rows of…": the other open sets, enabled where placing onto this map can work.
+fn place_menu(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let (Some(active), Some(d)) = (app.active, app.active_dataset()) else {
+        return;
+    };
+    let Some(m) = d.map.as_ref() else {
+        return;
+    };
+    let why_not = placement_of(m).err();
+    ui.menu_button("Place rows of…", |ui| {
+        if let Some(w) = &why_not {
+            ui.weak(w);
+            return;
+        }
+        let mut any = false;
+        for (i, other) in app.datasets.iter().enumerate() {
+            if i == active {
+                continue;
+            }
+            any = true;
+            let fits = other.set.dim() == d.set.dim();
+            let b = ui
+                .add_enabled(fits, egui::Button::new(&other.name))
+                .on_disabled_hover_text(format!(
+                    "{} dimensions; the map's set has {}",
+                    other.set.dim(),
+                    d.set.dim()
+                ));
+            if b.clicked() {
+                cmds.push(Command::PlaceOnMap { from: i });
+                ui.close();
+            }
+        }
+        if !any {
+            ui.weak("open another data set of the same dimension first");
+        }
+    })
+    .response
+    .on_hover_text("place another open set's rows onto this map without recomputing it");
 }
