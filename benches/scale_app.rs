@@ -99,14 +99,22 @@ fn main() {
     // Opening: the load job, the integrity scan and the first (PCA) map with its quality.
     let t = Instant::now();
     let mut open = Phase::new();
-    while busy(&h) || h.state().app.active_dataset().is_none_or(|d| d.map.is_none()) {
+    while busy(&h)
+        || h.state()
+            .app
+            .active_dataset()
+            .is_none_or(|d| d.map.is_none())
+    {
         open.step(&mut h);
         if t.elapsed() > Duration::from_secs(1800) {
             break;
         }
     }
     let rows = h.state().app.active_dataset().map_or(0, |d| d.set.rows());
-    open.print(&format!("open {rows} rows + PCA map"), t.elapsed().as_secs_f64());
+    open.print(
+        &format!("open {rows} rows + PCA map"),
+        t.elapsed().as_secs_f64(),
+    );
 
     // Idle frames with the map shown.
     let mut idle = Phase::new();
