@@ -225,7 +225,9 @@ mod tests {
 
     #[test]
     fn kernels_match_f64() {
-        for n in [1usize, 7, 8, 9, 15, 16, 17, 31, 32, 33, 50, 100, 300, 301, 384, 768] {
+        for n in [
+            1usize, 7, 8, 9, 15, 16, 17, 31, 32, 33, 50, 100, 300, 301, 384, 768,
+        ] {
             let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3).collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.7).collect();
             let d64: f64 = a
@@ -239,8 +241,14 @@ mod tests {
                 .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
                 .sum();
             let k = Kernels::detect();
-            assert!((f64::from(k.dot(&a, &b)) - d64).abs() < 1e-4 * (1.0 + d64.abs()), "{n}");
-            assert!((f64::from(k.l2(&a, &b)) - l64).abs() < 1e-4 * (1.0 + l64), "{n}");
+            assert!(
+                (f64::from(k.dot(&a, &b)) - d64).abs() < 1e-4 * (1.0 + d64.abs()),
+                "{n}"
+            );
+            assert!(
+                (f64::from(k.l2(&a, &b)) - l64).abs() < 1e-4 * (1.0 + l64),
+                "{n}"
+            );
             assert!((f64::from(dot_generic(&a, &b)) - d64).abs() < 1e-4 * (1.0 + d64.abs()));
             assert!((f64::from(l2_generic(&a, &b)) - l64).abs() < 1e-4 * (1.0 + l64));
         }
