@@ -6,10 +6,13 @@ held-out queries at the smallest ef reaching recall@10 >= 0.95 (ground truth: fa
 Data: GloVe 6B 50d (all 400k rows, unit length, so L2 order is cosine order; 1,000 random rows
 held out as queries, numpy seed 0) and a clustered synthetic 1M x 100 set (no real 1M x 100
 vectors are used: 1,000 centres around 50 super-centres, per-cluster noise scale, numpy seed
-42; 1,000 more rows of the same recipe as queries).
+42; 1,000 more rows of the same recipe as queries). `--scale NAME.npy` replaces that set with
+one written by make_scale_data.py (e.g. 1M x 100): 1,000 random rows (numpy seed 0) are held
+out as queries, the rest are the base.
 
     python benches/peers/compare_ann.py --glove /root/.cache/embedscope/data/glove-6b-50d-400k/glove.6B.50d.npy \
-        --eval-bin target/release/examples/ann_eval --work /tmp/ann-bench [--skip-1m]
+        --eval-bin target/release/examples/ann_eval --work /tmp/ann-bench [--skip-1m] \
+        [--scale /root/.cache/embedscope-bench/scale/synth-1m-100.npy]
 """
 import argparse
 import os
@@ -31,7 +34,14 @@ def write_sets(args, work):
     mask = np.ones(len(g), bool)
     mask[qi] = False
     sets.append(("glove400k_50", g[mask], g[qi]))
-    if not args.skip_1m:
+    if args.scale:
+        x = np.load(args.scale, mmap_mode="r")
+        qi = np.random.default_rng(0).choice(len(x), 1000, replace=False)
+        mask = np.ones(len(x), bool)
+        mask[qi] = False
+        name = Path(args.scale).stem.replace("-", "_")
+        sets.append((name, np.ascontiguousarray(x[mask], np.float32), np.ascontiguousarray(x[qi], np.float32)))
+    elif not args.skip_1m:
         rng = np.random.default_rng(42)
         n, d = 1_001_000, 100
         sup = rng.standard_normal((50, d)).astype(np.float32) * 4
@@ -107,6 +117,7 @@ def main():
     ap.add_argument("--m", type=int, default=32)
     ap.add_argument("--ef-construction", type=int, default=40)
     ap.add_argument("--skip-1m", action="store_true")
+    ap.add_argument("--scale", help="a NAME.npy from make_scale_data.py instead of the built-in 1M x 100 set")
     args = ap.parse_args()
     faiss.omp_set_num_threads(2)
     work = Path(args.work)

@@ -68,18 +68,18 @@ fn link_row(
 ) -> Vec<Vec<u32>> {
     let (shape, words, entry, max_level) = (view.shape, view.words, view.entry, view.max_level);
     let q = data.row_query(row as usize);
-    let dist = |j: u32| data.dist(&q, j);
-    let mut cur = Cand(dist(entry), entry);
+    let space = data.space(&q);
+    let mut cur = Cand(search::Space::dist(&space, entry), entry);
     let mut l = max_level;
     while l > level {
-        cur = search::greedy(shape, words, &dist, cur, l);
+        cur = search::greedy(shape, words, &space, cur, l);
         l -= 1;
     }
     let top = level.min(max_level);
     let mut out = vec![Vec::new(); top as usize + 1];
     let mut entries = vec![cur];
     for l in (0..=top).rev() {
-        let found = search::layer(shape, words, &dist, &entries, l, ef, s);
+        let found = search::layer(shape, words, &space, &entries, l, ef, s);
         let cap = if l == 0 { 2 * shape.m } else { shape.m };
         out[l as usize] = select(data, &found, cap);
         entries = found;

@@ -66,6 +66,9 @@ impl Default for AnnParams {
 /// The search breadth used when none is given: recall@10 >= 0.95 on GloVe 6B 50d (400k rows)
 /// with the default `m` and `ef_construction` (see BENCHMARKS.md).
 pub const DEFAULT_EF_SEARCH: usize = 128;
+/// Relative margin, beyond the `k`-th f32 distance of a search, within which a found row is
+/// still re-scored exactly (f32 rounding cannot reorder rows further apart than this).
+const RESCORE_TOLERANCE: f32 = 1e-3;
 /// Limits of `m`.
 pub const M_MIN: usize = 2;
 pub const M_MAX: usize = 128;
@@ -276,6 +279,25 @@ impl<'a> AnnData<'a> {
         }
     }
 
+    /// Asks for row `j`'s values (and its inverse norm under cosine) ahead of a distance.
+    #[inline]
+    fn prefetch(&self, j: u32) {
+        let j = j as usize;
+        if let Some(x) = self.data.get(j * self.dim..) {
+            dist::prefetch(x.as_ptr(), 4 * self.dim);
+        }
+        if self.metric == Metric::Cosine
+            && let Some(s) = self.inv_norms.get(j)
+        {
+            dist::prefetch(s, 4);
+        }
+    }
+
+    /// The distances from one prepared query.
+    fn space<'q>(&'q self, q: &'q [f32]) -> QuerySpace<'q, 'a> {
+        QuerySpace { data: self, q }
+    }
+
     /// Distance between two rows.
     #[inline]
     fn pair(&self, a: u32, b: u32) -> f32 {
@@ -321,6 +343,24 @@ impl<'a> AnnData<'a> {
                 .sum::<f64>()
                 .sqrt(),
         }
+    }
+}
+
+/// Distances from one prepared query (see [`AnnData::row_query`]) to the rows.
+struct QuerySpace<'q, 'a> {
+    data: &'q AnnData<'a>,
+    q: &'q [f32],
+}
+
+impl search::Space for QuerySpace<'_, '_> {
+    #[inline]
+    fn dist(&self, j: u32) -> f32 {
+        self.data.dist(self.q, j)
+    }
+
+    #[inline]
+    fn prefetch(&self, j: u32) {
+        self.data.prefetch(j)
     }
 }
 
@@ -497,17 +537,27 @@ impl<'a> AnnIndex<'a> {
             words,
             self.graph.info.entry,
             self.graph.info.max_level,
-            |j| self.data.dist(q, j),
+            &self.data.space(q),
             ef,
             scratch,
         );
         let limit = restrict.unwrap_or(usize::MAX);
         let qnorm = q.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
-        let mut out: Vec<(f64, usize)> = found
+        let mut kept: Vec<(f32, usize)> = found
             .into_iter()
-            .map(|(_, j)| j as usize)
-            .filter(|&j| j < limit && !exclude.contains(&j))
-            .map(|j| (self.data.exact_score(q, qnorm, j), j))
+            .map(|(d, j)| (d, j as usize))
+            .filter(|&(_, j)| j < limit && !exclude.contains(&j))
+            .collect();
+        // Only rows that can be among the best `k` in exact arithmetic are re-scored: the
+        // first `k` (nearest first) and any beyond them within rounding of the `k`-th.
+        if let Some(&(dk, _)) = kept.get(k.saturating_sub(1)) {
+            let tol = RESCORE_TOLERANCE * (1.0 + dk.abs());
+            let end = kept[k..].iter().take_while(|e| e.0 <= dk + tol).count();
+            kept.truncate(k + end);
+        }
+        let mut out: Vec<(f64, usize)> = kept
+            .into_iter()
+            .map(|(_, j)| (self.data.exact_score(q, qnorm, j), j))
             .collect();
         let higher_first = self.data.metric != Metric::Euclidean;
         out.sort_by(|a, b| {

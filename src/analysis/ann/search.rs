@@ -1,12 +1,25 @@
 //! Searching the graph: greedy descent through the upper levels, then a best-first search of
 //! breadth `ef` on a level. Candidates are ordered by (distance, row), so equal distances are
 //! resolved the same way on every run.
+//!
+//! A visited row's links are read in two passes: the new neighbours are marked and
+//! gathered first (with the next candidate's link slot and the neighbours' vectors prefetched),
+//! then their distances are computed, so the memory loads overlap the arithmetic.
 
 use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::dist::prefetch;
 use super::layout::Shape;
+
+/// Distances from one query: what the search needs of the data.
+pub(crate) trait Space {
+    /// Distance (lower is closer) from the query to row `j`.
+    fn dist(&self, j: u32) -> f32;
+    /// Asks for row `j`'s data ahead of [`Space::dist`].
+    fn prefetch(&self, j: u32);
+}
 
 /// A candidate: distance, then row.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,12 +40,13 @@ impl PartialOrd for Cand {
 }
 
 /// Per-thread search state: a visited mark per row (a stamp, so clearing is one increment)
-/// and the two heaps.
+/// the two heaps, and the neighbours gathered from one row's links.
 pub(crate) struct Scratch {
     visited: Vec<u32>,
     stamp: u32,
     front: BinaryHeap<Reverse<Cand>>,
     best: BinaryHeap<Cand>,
+    fresh: Vec<u32>,
 }
 
 impl Scratch {
@@ -42,6 +56,7 @@ impl Scratch {
             stamp: 0,
             front: BinaryHeap::new(),
             best: BinaryHeap::new(),
+            fresh: Vec::new(),
         }
     }
 
@@ -56,6 +71,16 @@ impl Scratch {
         }
         self.front.clear();
         self.best.clear();
+    }
+
+    /// Asks for the visited marks of `rows` ahead of [`Scratch::visit`].
+    #[inline]
+    fn prefetch_marks(&self, rows: &[u32]) {
+        for &r in rows {
+            if let Some(v) = self.visited.get(r as usize) {
+                prefetch(v, 4);
+            }
+        }
     }
 
     /// Marks `r` visited; false when it already was.
@@ -94,14 +119,18 @@ pub(crate) fn with_scratch<T>(rows: usize, f: impl FnOnce(&mut Scratch) -> T) ->
 pub(crate) fn greedy(
     shape: &Shape,
     words: &[u32],
-    dist: &impl Fn(u32) -> f32,
+    space: &impl Space,
     mut cur: Cand,
     level: u32,
 ) -> Cand {
     loop {
         let mut moved = false;
-        for &j in shape.links(words, cur.1, level) {
-            let c = Cand(dist(j), j);
+        let links = shape.links(words, cur.1, level);
+        for &j in links {
+            space.prefetch(j);
+        }
+        for &j in links {
+            let c = Cand(space.dist(j), j);
             if c < cur {
                 cur = c;
                 moved = true;
@@ -117,7 +146,7 @@ pub(crate) fn greedy(
 pub(crate) fn layer(
     shape: &Shape,
     words: &[u32],
-    dist: &impl Fn(u32) -> f32,
+    space: &impl Space,
     entries: &[Cand],
     level: u32,
     ef: usize,
@@ -133,6 +162,7 @@ pub(crate) fn layer(
     while s.best.len() > ef {
         s.best.pop();
     }
+    let mut fresh = std::mem::take(&mut s.fresh);
     while let Some(Reverse(c)) = s.front.pop() {
         if let Some(worst) = s.best.peek()
             && s.best.len() >= ef
@@ -140,11 +170,21 @@ pub(crate) fn layer(
         {
             break;
         }
-        for &j in shape.links(words, c.1, level) {
-            if !s.visit(j) {
-                continue;
+        if let Some(Reverse(next)) = s.front.peek() {
+            let r = shape.slot(words, next.1, level);
+            prefetch(words[r.start..].as_ptr(), 4 * r.len());
+        }
+        let links = shape.links(words, c.1, level);
+        s.prefetch_marks(links);
+        fresh.clear();
+        for &j in links {
+            if s.visit(j) {
+                fresh.push(j);
+                space.prefetch(j);
             }
-            let d = Cand(dist(j), j);
+        }
+        for &j in &fresh {
+            let d = Cand(space.dist(j), j);
             let full = s.best.len() >= ef;
             if !full || s.best.peek().is_some_and(|w| d < *w) {
                 s.front.push(Reverse(d));
@@ -155,6 +195,7 @@ pub(crate) fn layer(
             }
         }
     }
+    s.fresh = fresh;
     let mut out: Vec<Cand> = s.best.drain().collect();
     out.sort_unstable();
     out
@@ -166,18 +207,18 @@ pub(crate) fn search(
     words: &[u32],
     entry: u32,
     max_level: u32,
-    dist: impl Fn(u32) -> f32,
+    space: &impl Space,
     ef: usize,
     s: &mut Scratch,
 ) -> Vec<(f32, u32)> {
     if entry == u32::MAX {
         return Vec::new();
     }
-    let mut cur = Cand(dist(entry), entry);
+    let mut cur = Cand(space.dist(entry), entry);
     for level in (1..=max_level).rev() {
-        cur = greedy(shape, words, &dist, cur, level);
+        cur = greedy(shape, words, space, cur, level);
     }
-    layer(shape, words, &dist, &[cur], 0, ef, s)
+    layer(shape, words, space, &[cur], 0, ef, s)
         .into_iter()
         .map(|c| (c.0, c.1))
         .collect()
