@@ -29,6 +29,7 @@ def timed(cmd, env):
     t = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
+    print(f"[scale] {wall:8.1f} s  {' '.join(cmd[1:3])}", file=sys.stderr, flush=True)
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
     rss = int(m.group(1)) * 1024 if m else None
     if p.returncode != 0:
@@ -83,7 +84,7 @@ def main():
     umap = None
     if args.umap:
         with tempfile.TemporaryDirectory() as d:
-            cmd = [b, "project", f, "--method", "umap", "--out", str(Path(d) / "map.tsv"),
+            cmd = [b, "project", f, "--method", "umap", "--out", str(Path(d) / "map.csv"),
                    "--no-quality", "--json"]
             if args.umap_epochs:
                 cmd += ["--epochs", str(args.umap_epochs)]
