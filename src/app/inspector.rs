@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::jobs::JobKind;
 use super::{App, AppError};
 use crate::analysis::eval::BenchmarkScores;
-use crate::analysis::knn::{KnnIndex, Metric};
+use crate::analysis::knn::{KnnIndex, Metric, Neighbor};
 use crate::core::EmbeddingSet;
 use crate::engine::jobs::{BuildIndex, ExactNeighbours, FoundNeighbours, JobId, ReadyIndex};
 
@@ -94,21 +94,8 @@ impl App {
                     .and_then(|q| ix.search(&[q], k, INSPECTOR_EF));
                 self.inspector.approximate =
                     Some(format!("approximate (HNSW index, {})", ix.describe()));
-                match result {
-                    Ok(mut v) => {
-                        self.inspector.neighbours = v
-                            .pop()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|n| (n.index, n.score))
-                            .collect();
-                    }
-                    Err(e) => {
-                        self.inspector.neighbours.clear();
-                        let token = d.token(row).to_string();
-                        self.error(format!("no neighbours for {token}"), e.to_string());
-                    }
-                }
+                let token = d.token(row).to_string();
+                self.show_neighbours(&token, result.map_err(|e| e.to_string()));
                 return;
             }
             // No index for this metric yet: the exact answer, off the UI thread.
@@ -129,6 +116,12 @@ impl App {
         let result = index
             .token_query(d.token(row), metric)
             .and_then(|q| index.search(&[q], k, metric, None));
+        let token = d.token(row).to_string();
+        self.show_neighbours(&token, result.map_err(|e| e.to_string()));
+    }
+
+    /// The inspector's list from one query's answer, or the error said.
+    fn show_neighbours(&mut self, token: &str, result: Result<Vec<Vec<Neighbor>>, String>) {
         match result {
             Ok(mut v) => {
                 self.inspector.neighbours = v
@@ -140,8 +133,7 @@ impl App {
             }
             Err(e) => {
                 self.inspector.neighbours.clear();
-                let token = d.token(row).to_string();
-                self.error(format!("no neighbours for {token}"), e.to_string());
+                self.error(format!("no neighbours for {token}"), e);
             }
         }
     }

@@ -71,27 +71,14 @@ impl CacheKey {
         format: Format,
         opts: &LoadOptions,
     ) -> CacheKey {
-        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let mut h = Sha256::new();
-        h.update(canon.to_string_lossy().as_bytes());
-        h.update([0]);
-        h.update(format.name().as_bytes());
-        for (k, v) in opts.params() {
-            h.update([0]);
-            h.update(k.as_bytes());
-            h.update([1]);
-            h.update(v.as_bytes());
-        }
-        let key = super::to_hex(&h.finalize())[..32].to_string();
-        CacheKey {
-            file: dir.join(format!("{}-{key}.{NATIVE_EXTENSION}", cache_stem(path))),
-            stamp: SourceStamp {
-                path: canon.display().to_string(),
-                size: meta.len(),
-                mtime_ns: mtime_ns(meta),
-                key,
-            },
-        }
+        CacheKey::keyed(
+            dir,
+            path,
+            &[format.name().as_bytes()],
+            opts,
+            meta.len(),
+            mtime_ns(meta),
+        )
     }
 
     /// The key of a folder of Parquet parts: its canonical path, the load options, and the
@@ -103,13 +90,33 @@ impl CacheKey {
         (size, mtime, parts_hash): (u64, i128, String),
         opts: &LoadOptions,
     ) -> CacheKey {
+        CacheKey::keyed(
+            dir,
+            path,
+            &[b"parquet-parts", parts_hash.as_bytes()],
+            opts,
+            size,
+            mtime,
+        )
+    }
+
+    /// The entry for `path`: its canonical path, `what` (the format, or the folder's parts) and
+    /// the load options hashed into the file name; size and time kept in the stamp.
+    fn keyed(
+        dir: &Path,
+        path: &Path,
+        what: &[&[u8]],
+        opts: &LoadOptions,
+        size: u64,
+        mtime_ns: i128,
+    ) -> CacheKey {
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let mut h = Sha256::new();
         h.update(canon.to_string_lossy().as_bytes());
-        h.update([0]);
-        h.update(b"parquet-parts");
-        h.update([0]);
-        h.update(parts_hash.as_bytes());
+        for w in what {
+            h.update([0]);
+            h.update(w);
+        }
         for (k, v) in opts.params() {
             h.update([0]);
             h.update(k.as_bytes());
@@ -122,7 +129,7 @@ impl CacheKey {
             stamp: SourceStamp {
                 path: canon.display().to_string(),
                 size,
-                mtime_ns: mtime,
+                mtime_ns,
                 key,
             },
         }
