@@ -274,6 +274,9 @@ def run_embedscope(binary, npy, vocab, tokens, workdir):
         "process_wall_s": r["wall_s"],
         "peak_rss_bytes": r["peak_rss_bytes"],
         "kl_divergence": j.get("kl_divergence", get_path(j, "details", "kl_divergence")),
+        # Recall@k of the approximate neighbour index against exact search on a sample (None
+        # when the neighbours were exact, below 200,000 points).
+        "knn_recall": get_path(j, "details", "knn_recall"),
         "self_reported_quality": j.get("quality"),
     }
 
@@ -369,7 +372,9 @@ def main():
             e = r["embedscope"]
             print(f"       embedscope compute {e['compute_s']:.2f} s, load {e['load_s']}, quality {e['quality_s']}, "
                   f"process wall {e['process_wall_s']:.2f} s; ratio openTSNE/embedscope "
-                  f"{r['time_ratio_opentsne_over_embedscope']:.2f}x")
+                  f"{r['time_ratio_opentsne_over_embedscope']:.2f}x; KL embedscope/openTSNE "
+                  f"{e['kl_divergence'] / o['kl_divergence']:.3f}; kNN recall "
+                  f"{'exact' if e.get('knn_recall') is None else format(e['knn_recall'], '.4f')}")
         q = o["quality"]
         dq = r.get("quality_difference_embedscope_minus_opentsne")
         if dq:

@@ -59,7 +59,7 @@ impl CompareView {
                 .iter()
                 .map(|(i, d)| CompareMap {
                     dataset: *i,
-                    view: Dataset::new(d.name.clone(), d.set.clone()),
+                    view: Dataset::with_scan(d.name.clone(), d.set.clone(), d.scan.clone()),
                 })
                 .collect(),
             job: Some(job),

@@ -90,7 +90,9 @@ pub(super) fn next_version() -> u64 {
 pub struct Dataset {
     pub name: String,
     pub set: Arc<EmbeddingSet>,
-    pub scan: RowScan,
+    /// Per-row norms and non-finite/zero rows: scanned on the worker for a set that was opened,
+    /// shared with the compare view's copy of the set.
+    pub scan: Arc<RowScan>,
     pub map: Option<MapView>,
     /// The projection job drawing this set's map, if one runs.
     pub map_job: Option<JobId>,
@@ -112,8 +114,14 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A set made in the app (small: derived word lists, tests); its rows are scanned here.
     pub fn new(name: String, set: Arc<EmbeddingSet>) -> Dataset {
-        let scan = RowScan::new(&set.matrix);
+        let scan = Arc::new(RowScan::new(&set.matrix));
+        Dataset::with_scan(name, set, scan)
+    }
+
+    /// A set whose rows were scanned already (on the worker that opened it).
+    pub fn with_scan(name: String, set: Arc<EmbeddingSet>, scan: Arc<RowScan>) -> Dataset {
         let n = set.rows();
         Dataset {
             name,

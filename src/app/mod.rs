@@ -21,11 +21,11 @@ use std::sync::Arc;
 
 use crate::analysis::analogy::{self, Method};
 use crate::analysis::knn::{KnnIndex, Metric, TopN};
-use crate::core::EmbeddingSet;
+use crate::core::{EmbeddingSet, RowScan};
 use crate::engine::device::BackendInfo;
 use crate::engine::jobs::{
-    Compare, Compared, Demo, EncodeSpec, Encoded, Evaluate, JobId, Load, Project, ProjectSpec,
-    Waker, Worker,
+    Compare, Compared, Demo, EncodeSpec, Encoded, Evaluate, JobId, Load, Opened, Project,
+    ProjectSpec, Waker, Worker,
 };
 use crate::formats::{self, LoadOptions};
 use colors::ColorMode;
@@ -225,7 +225,7 @@ impl App {
             Load { path, options },
             JobKind::Load,
             None,
-            |app, _, set| app.add_dataset(set),
+            |app, _, o: Opened| app.add_opened(o),
         );
     }
 
@@ -246,8 +246,8 @@ impl App {
     pub fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::OpenDemo => {
-                self.start(Demo, JobKind::Load, None, |app, _, set| {
-                    app.add_dataset(set)
+                self.start(Demo, JobKind::Load, None, |app, _, o: Opened| {
+                    app.add_opened(o)
                 });
             }
             Command::OpenPath(path) => self.open_path(path),
@@ -522,12 +522,14 @@ impl App {
             self.worker.cancel(j);
         }
         let set = d.set.clone();
+        let index = d.index.clone();
         let params = spec.describe();
         let id = self.start(
             Project {
                 set,
                 spec: spec.clone(),
                 quality_k: 10,
+                index,
             },
             JobKind::Project,
             Some(i),
@@ -591,9 +593,24 @@ impl App {
         self.add_dataset_named(set, None);
     }
 
+    /// Adds a set opened (and scanned) on the worker.
+    fn add_opened(&mut self, o: Opened) {
+        self.add_scanned(o.set, Some(o.scan), None);
+    }
+
     /// Adds a set under `name` (default: its file's name), made unique with " (2)", ...;
     /// returns the name given.
     fn add_dataset_named(&mut self, set: Arc<EmbeddingSet>, name: Option<String>) -> String {
+        self.add_scanned(set, None, name)
+    }
+
+    /// [`App::add_dataset_named`] with the set's row scan when it was done already.
+    fn add_scanned(
+        &mut self,
+        set: Arc<EmbeddingSet>,
+        scan: Option<Arc<RowScan>>,
+        name: Option<String>,
+    ) -> String {
         // A derived set (named by its maker) never takes a session's pending map.
         let derived = name.is_some();
         let base = name.unwrap_or_else(|| {
@@ -611,7 +628,10 @@ impl App {
         }
         let source = PathBuf::from(&set.provenance.source);
         let i = self.datasets.len();
-        self.datasets.push(Dataset::new(name, set));
+        self.datasets.push(match scan {
+            Some(scan) => Dataset::with_scan(name, set, scan),
+            None => Dataset::new(name, set),
+        });
         self.active = Some(i);
         // A large set's neighbour index starts building (or reopens) in the background now.
         self.ensure_index(i);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use embedscope::analysis::ann;
 use embedscope::analysis::project::axes::{self, AxesParams, ValidAxes};
 use embedscope::analysis::project::pca::{PcaParams, ValidPcaParams};
 use embedscope::analysis::project::tsne::{self, LearningRate, TsneParams, ValidTsneParams};
@@ -14,6 +15,7 @@ use embedscope::analysis::project::umap::transform::Placement;
 use embedscope::analysis::project::umap::{self, UmapParams, ValidUmapParams};
 use embedscope::analysis::project::{Details, Projection, pca, quality};
 use embedscope::core::EmbeddingSet;
+use embedscope::engine::ann as ann_store;
 use embedscope::formats::{self, Format, csv_field};
 use serde_json::json;
 
@@ -310,8 +312,59 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
             r.map_err(|e| CliError::Runtime(e.into()))?
         }
         Plan::Umap(params) => {
+            // Above the exact engine's range the neighbours come from the set's stored HNSW
+            // index (the one `neighbors --index ann` uses), built and stored first when
+            // there is none; with --no-cache UMAP builds a private one.
+            let cache_dir = if a.load.no_cache {
+                None
+            } else {
+                a.load.cache_dir.clone().or_else(formats::default_cache_dir)
+            };
+            let metric = umap::search_metric(params.metric);
+            let data = match &cache_dir {
+                Some(_) if set.rows() > params.exact_knn_max => Some(
+                    ann::AnnData::of_set(&set, metric).map_err(|e| CliError::Runtime(e.into()))?,
+                ),
+                _ => None,
+            };
+            let stored = match (&data, &cache_dir) {
+                (Some(data), Some(dir)) => {
+                    let ann_params = ann::AnnParams::default()
+                        .check()
+                        .map_err(|e| CliError::Runtime(e.into()))?;
+                    let bar = Bar::new("neighbour index", false);
+                    let got =
+                        ann_store::load_or_build(&set, data, &ann_params, Some(dir), &mut |p| {
+                            bar.update(p.done as u64, p.total as u64);
+                            ControlFlow::Continue(())
+                        });
+                    bar.finish();
+                    Some(got.map_err(|e| CliError::Runtime(e.into()))?)
+                }
+                _ => None,
+            };
+            let index = match (&stored, &data) {
+                (Some(s), Some(d)) => Some(
+                    ann::AnnIndex::new(&s.graph, d)
+                        .map_err(|e| CliError::Runtime(e.into()))?
+                        .with_ef((2 * params.n_neighbors).max(64)),
+                ),
+                _ => None,
+            };
+            let origin = stored.as_ref().map(|s| {
+                let mut o = s.origin.describe(s.seconds);
+                for n in &s.notes {
+                    o.push_str("; ");
+                    o.push_str(n);
+                }
+                o
+            });
+            let set_index = match (&index, origin) {
+                (Some(index), Some(origin)) => Some(umap::SetIndex { index, origin }),
+                _ => None,
+            };
             let bar = Bar::new("UMAP", false);
-            let r = umap::project(&set, params, |p| {
+            let r = umap::project_with(&set, params, set_index.as_ref(), |p| {
                 bar.update(p.epoch as u64, p.total as u64);
                 ControlFlow::Continue(())
             });

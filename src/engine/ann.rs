@@ -35,6 +35,17 @@ impl IndexOrigin {
         }
     }
 
+    /// Where the index came from and how long that took, in words.
+    pub fn describe(&self, seconds: f64) -> String {
+        match self {
+            IndexOrigin::Loaded(p) => format!("reopened from {} in {seconds:.2} s", p.display()),
+            IndexOrigin::Built { stored: Some(p) } => {
+                format!("built in {seconds:.1} s, stored in {}", p.display())
+            }
+            IndexOrigin::Built { stored: None } => format!("built in {seconds:.1} s"),
+        }
+    }
+
     pub fn file(&self) -> Option<&Path> {
         match self {
             IndexOrigin::Loaded(p) => Some(p),

@@ -446,6 +446,16 @@ pub struct AnnIndex<'a> {
 }
 
 impl<'a> AnnIndex<'a> {
+    /// The metric the index searches by.
+    pub fn metric(&self) -> Metric {
+        self.data.metric()
+    }
+
+    /// Rows of the data the index was built over (rows left out of the graph included).
+    pub fn rows(&self) -> usize {
+        self.data.rows()
+    }
+
     /// The graph must have been built over data of this shape, metric and left-out count.
     pub fn new(graph: &'a HnswGraph, data: &'a AnnData<'a>) -> Result<AnnIndex<'a>, AnalysisError> {
         let i = &graph.info;

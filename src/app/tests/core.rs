@@ -292,6 +292,12 @@ fn compare_screen_aligns_maps_links_selection_and_ranks_changes() {
     settle(&mut app);
     let cv = app.compare.as_mut().expect("compare view");
     assert!(!cv.busy());
+    // The versions' rows were scanned once, on the worker that opened them; the compare view
+    // shares those scans.
+    for (m, d) in cv.maps.iter().zip(&app.datasets) {
+        assert!(std::sync::Arc::ptr_eq(&m.view.scan, &d.scan));
+        assert_eq!(d.scan.norms.len(), d.set.rows());
+    }
     let l = cv.layouts.as_ref().expect("aligned layouts");
     assert_eq!(l.tokens.len(), 1000);
     for m in &cv.maps {

@@ -67,6 +67,24 @@ fn a_large_set_gets_an_index_and_approximate_neighbours() {
     let got: Vec<usize> = app.inspector.neighbours.iter().map(|n| n.0).collect();
     let want = exact(&app, row, 10, Metric::Euclidean);
     assert!(got.iter().filter(|r| want.contains(r)).count() >= 9);
+
+    // A UMAP map of the large set (its exact range lowered too) takes its neighbours from the
+    // set's index when that searches by UMAP's metric.
+    let spec = ProjectSpec::Umap(crate::analysis::project::umap::UmapParams {
+        n_epochs: Some(5),
+        exact_knn_max: 1000,
+        metric: Metric::Euclidean,
+        ..Default::default()
+    });
+    app.project(0, spec);
+    settle(&mut app);
+    let map = app.datasets[0].map.as_ref().expect("a UMAP map");
+    assert!(
+        map.notes.iter().any(|n| n.contains("HNSW index (")),
+        "{:?}",
+        map.notes
+    );
+    assert_eq!(map.coords.len(), app.datasets[0].set.rows());
 }
 
 #[test]

@@ -52,15 +52,7 @@ impl ReadyIndex {
 
     /// Where the index came from, in words.
     pub fn describe(&self) -> String {
-        match &self.origin {
-            IndexOrigin::Loaded(p) => {
-                format!("reopened from {} in {:.2} s", p.display(), self.seconds)
-            }
-            IndexOrigin::Built { stored: Some(p) } => {
-                format!("built in {:.1} s, stored in {}", self.seconds, p.display())
-            }
-            IndexOrigin::Built { stored: None } => format!("built in {:.1} s", self.seconds),
-        }
+        self.origin.describe(self.seconds)
     }
 }
 

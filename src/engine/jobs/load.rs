@@ -3,10 +3,29 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::core::EmbeddingSet;
+use crate::core::{EmbeddingSet, RowScan};
 use crate::engine::EngineError;
 use crate::engine::worker::{Job, JobContext};
 use crate::formats::{self, LoadOptions};
+
+/// A set read by [`Load`] or [`Demo`], with its per-row scan (norms, non-finite and zero rows)
+/// done on the worker: a pass over every value, which on a set of millions of rows would
+/// otherwise stall whoever receives it.
+pub struct Opened {
+    pub set: Arc<EmbeddingSet>,
+    pub scan: Arc<RowScan>,
+}
+
+impl Opened {
+    /// Scans `set`'s rows.
+    pub fn new(set: EmbeddingSet) -> Opened {
+        let scan = Arc::new(RowScan::new(&set.matrix));
+        Opened {
+            set: Arc::new(set),
+            scan,
+        }
+    }
+}
 
 /// A vector file.
 #[derive(Clone)]
@@ -16,15 +35,20 @@ pub struct Load {
 }
 
 impl Job for Load {
-    type Output = Arc<EmbeddingSet>;
+    type Output = Opened;
 
     fn label(&self) -> String {
         format!("open {}", self.path.display())
     }
 
-    fn run(&self, ctx: &JobContext) -> Result<Arc<EmbeddingSet>, EngineError> {
+    fn run(&self, ctx: &JobContext) -> Result<Opened, EngineError> {
         ctx.progress(None, format!("reading {}", self.path.display()));
-        Ok(Arc::new(formats::load(&self.path, &self.options)?))
+        let set = formats::load(&self.path, &self.options)?;
+        ctx.progress(
+            None,
+            format!("checking the rows of {}", self.path.display()),
+        );
+        Ok(Opened::new(set))
     }
 }
 
@@ -33,13 +57,13 @@ impl Job for Load {
 pub struct Demo;
 
 impl Job for Demo {
-    type Output = Arc<EmbeddingSet>;
+    type Output = Opened;
 
     fn label(&self) -> String {
         "open the demo set".into()
     }
 
-    fn run(&self, _: &JobContext) -> Result<Arc<EmbeddingSet>, EngineError> {
-        Ok(Arc::new(formats::demo_set(None)?))
+    fn run(&self, _: &JobContext) -> Result<Opened, EngineError> {
+        Ok(Opened::new(formats::demo_set(None)?))
     }
 }

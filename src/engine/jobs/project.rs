@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::analysis::ann::{AnnData, AnnIndex};
 use crate::analysis::project::quality::{self, Quality};
 use crate::analysis::project::tsne::TsneParams;
 use crate::analysis::project::umap::{self, UmapParams};
@@ -141,6 +142,9 @@ pub struct Project {
     pub set: Arc<EmbeddingSet>,
     pub spec: ProjectSpec,
     pub quality_k: usize,
+    /// The set's neighbour index, when one is ready: UMAP of a large set takes its neighbours
+    /// from it (when it searches by UMAP's metric) instead of building its own.
+    pub index: Option<Arc<super::ReadyIndex>>,
 }
 
 /// A finished map.
@@ -206,8 +210,28 @@ impl Job for Project {
                 })?
             }
             ProjectSpec::Umap(params) => {
+                let ready = self
+                    .index
+                    .as_ref()
+                    .filter(|ix| ix.metric() == umap::search_metric(params.metric));
+                let data = ready
+                    .map(|ix| AnnData::with_facts(set.matrix.as_slice(), &ix.facts))
+                    .transpose()?;
+                let index = match (ready, &data) {
+                    (Some(ix), Some(data)) => Some(
+                        AnnIndex::new(&ix.graph, data)?.with_ef((2 * params.n_neighbors).max(64)),
+                    ),
+                    _ => None,
+                };
+                let set_index = match (ready, &index) {
+                    (Some(ix), Some(index)) => Some(umap::SetIndex {
+                        index,
+                        origin: ix.describe(),
+                    }),
+                    _ => None,
+                };
                 let mut last = Instant::now() - PREVIEW_EVERY;
-                umap::project(set, params, |p| {
+                umap::project_with(set, params, set_index.as_ref(), |p| {
                     if ctx.cancelled() {
                         return ControlFlow::Break(());
                     }

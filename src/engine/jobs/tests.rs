@@ -23,7 +23,14 @@ fn jobs_report_results_errors_and_cancellation() {
     let mut w = Worker::new();
     let id = w.submit(Demo);
     let set = match finish(&mut w, id) {
-        JobEvent::Done { output, .. } => output.take::<Arc<EmbeddingSet>>().expect("a set"),
+        JobEvent::Done { output, .. } => {
+            let o = output.take::<Opened>().expect("a set");
+            // The rows were scanned on the worker.
+            let again = crate::core::RowScan::new(&o.set.matrix);
+            assert_eq!(o.scan.norms, again.norms);
+            assert_eq!(o.scan.zero_rows, again.zero_rows);
+            o.set
+        }
         e => panic!("demo: {e:?}"),
     };
     assert!(set.rows() > 10_000);
@@ -42,6 +49,7 @@ fn jobs_report_results_errors_and_cancellation() {
         set: small.clone(),
         spec: ProjectSpec::Pca,
         quality_k: 10,
+        index: None,
     });
     match finish(&mut w, id) {
         JobEvent::Done { output, .. } => {
@@ -66,6 +74,7 @@ fn jobs_report_results_errors_and_cancellation() {
             ..TsneParams::default()
         }),
         quality_k: 10,
+        index: None,
     });
     let mut saw_layout = false;
     loop {

@@ -241,12 +241,7 @@ pub fn knn_graph(
     keep_going: &mut dyn FnMut() -> bool,
 ) -> Result<(KnnGraph, Neighbours), ProjectError> {
     let n = data.len() / d;
-    // Dot is accepted on unit rows only, where it orders as cosine.
-    let metric = if metric == Metric::Dot {
-        Metric::Cosine
-    } else {
-        metric
-    };
+    let metric = search_metric(metric);
     if n <= exact_max {
         let set = as_set(data, n, d)?;
         let index = KnnIndex::new(&set);
@@ -643,6 +638,106 @@ pub fn project(
     params: &UmapParams,
     on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
 ) -> Result<Projection, ProjectError> {
+    project_with(set, params, None, on_progress)
+}
+
+/// The metric UMAP's neighbours are searched by: dot (accepted on unit rows only) orders as
+/// the cosine.
+pub fn search_metric(metric: Metric) -> Metric {
+    if metric == Metric::Dot {
+        Metric::Cosine
+    } else {
+        metric
+    }
+}
+
+/// An index over the whole set whose neighbours UMAP takes instead of finding its own (the
+/// set's stored index), and what to say about it.
+pub struct SetIndex<'a> {
+    pub index: &'a crate::analysis::ann::AnnIndex<'a>,
+    /// Where the index came from, for the notes ("reopened from ...").
+    pub origin: String,
+}
+
+/// Every projected row's `k` nearest other projected rows from `index` (built over all rows of
+/// the set, searched by [`search_metric`]), renumbered to positions in `rows`; the recall is
+/// measured on a sample of `data` (the projected rows) as for an index built here.
+#[allow(clippy::too_many_arguments)]
+fn graph_from_index(
+    ix: &SetIndex,
+    set_rows: usize,
+    rows: &[usize],
+    data: &[f32],
+    d: usize,
+    k: usize,
+    metric: Metric,
+    seed: u64,
+    keep_going: &mut dyn FnMut() -> bool,
+) -> Result<(KnnGraph, Neighbours), ProjectError> {
+    if ix.index.metric() != metric {
+        return Err(ProjectError::Param(format!(
+            "the index searches by {}, UMAP by {metric}",
+            ix.index.metric()
+        )));
+    }
+    if ix.index.rows() != set_rows {
+        return Err(ProjectError::Param(format!(
+            "the index holds {} rows, the set {set_rows}",
+            ix.index.rows()
+        )));
+    }
+    // Search one more than needed: a neighbour the map leaves out is dropped below.
+    let all = ix
+        .index
+        .knn_graph(k + 1, |_| {
+            if keep_going() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })
+        .map_err(|e| match e {
+            crate::analysis::AnalysisError::Cancelled => ProjectError::Cancelled,
+            e => ProjectError::Param(e.to_string()),
+        })?;
+    let mut pos = vec![u32::MAX; set_rows];
+    for (p, &r) in rows.iter().enumerate() {
+        pos[r] = p as u32;
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for &r in rows {
+        let list: Vec<(u32, f32)> = all[r]
+            .iter()
+            .filter(|(j, _)| pos[*j as usize] != u32::MAX)
+            .map(|&(j, dist)| (pos[j as usize], dist))
+            .take(k)
+            .collect();
+        if list.len() < k {
+            return Err(ProjectError::Param(format!(
+                "the index found {} neighbours of row {r}, UMAP needs {k}: it does not fit this \
+                 set",
+                list.len()
+            )));
+        }
+        out.push(list);
+    }
+    drop(all);
+    let n = rows.len();
+    let recall = sampled_recall(data, d, metric, &out, k, APPROX_RECALL_SAMPLE.min(n), seed);
+    Ok((
+        KnnGraph::from_rows(&out)?,
+        Neighbours::Approximate { recall },
+    ))
+}
+
+/// [`project`], with the neighbours taken from `index` (an index over all rows of `set`, by the
+/// metric UMAP searches) when one is given and the set is larger than `exact_knn_max`.
+pub fn project_with(
+    set: &EmbeddingSet,
+    params: &UmapParams,
+    index: Option<&SetIndex>,
+    mut on_progress: impl FnMut(&Progress) -> ControlFlow<()>,
+) -> Result<Projection, ProjectError> {
     let valid = params.check()?;
     let inp = input(set, params.metric);
     let mut notes = Vec::new();
@@ -663,7 +758,47 @@ pub fn project(
         gathered = inp.gather(set);
         &gathered
     };
-    let r = run(data, set.dim(), params, None, on_progress)?;
+    let n = inp.rows.len();
+    let from_index = index.filter(|_| n > params.exact_knn_max);
+    let graph = match from_index {
+        Some(ix) => {
+            let total = params.epochs_for(n);
+            let mut keep_going = || {
+                on_progress(&Progress {
+                    epoch: 0,
+                    total,
+                    layout: &[],
+                })
+                .is_continue()
+            };
+            Some(graph_from_index(
+                ix,
+                set.rows(),
+                &inp.rows,
+                data,
+                set.dim(),
+                params.n_neighbors - 1,
+                search_metric(params.metric),
+                params.seed,
+                &mut keep_going,
+            )?)
+        }
+        None => None,
+    };
+    let r = match graph {
+        Some((g, neighbours)) => {
+            let mut r = run(data, set.dim(), params, Some(g), on_progress)?;
+            r.neighbours = neighbours;
+            r
+        }
+        None => run(data, set.dim(), params, None, on_progress)?,
+    };
+    if let Some(ix) = from_index {
+        notes.push(format!(
+            "neighbours from the set's HNSW index ({})",
+            ix.origin
+        ));
+    }
     notes.push(describe_init(&r.init));
     notes.push(
         "deterministic for the seed: the layout does not depend on the number of threads".into(),

@@ -282,3 +282,67 @@ fn above_the_exact_limit_the_index_gives_the_graph_with_its_recall() {
     let r = run(&data, 12, &p, None, |_| ControlFlow::Break(()));
     assert!(matches!(r, Err(ProjectError::Cancelled)), "{r:?}");
 }
+
+#[test]
+fn a_set_index_gives_the_neighbours_with_left_out_rows_renumbered() {
+    use crate::analysis::ann::{AnnData, AnnIndex, AnnParams, build};
+    let (mut data, labels) = blobs(5, 300, 12, 33);
+    // Rows 7 and 400 hold NaN: the map leaves them out, the index too.
+    data[7 * 12] = f32::NAN;
+    data[400 * 12 + 3] = f32::NAN;
+    let n = data.len() / 12;
+    let vocab = Vocab::from_unique((0..n).map(|i| format!("w{i}"))).expect("unique");
+    let m = Matrix::from_vec(n, 12, data).expect("matrix");
+    let set = EmbeddingSet::new(vocab, m, Metadata::new(), Provenance::default()).expect("set");
+    let p = UmapParams {
+        exact_knn_max: 500,
+        metric: Metric::Euclidean,
+        ..small()
+    };
+    let ad = AnnData::of_set(&set, Metric::Euclidean).expect("data");
+    let params = AnnParams::default().check().expect("params");
+    let graph = build(&ad, &params, &mut |_| ControlFlow::Continue(())).expect("index");
+    let index = AnnIndex::new(&graph, &ad).expect("index").with_ef(64);
+    let ix = SetIndex {
+        index: &index,
+        origin: "built here".into(),
+    };
+    let r = project_with(&set, &p, Some(&ix), |_| ControlFlow::Continue(())).expect("map");
+    assert_eq!(r.excluded, vec![7, 400]);
+    assert_eq!(r.rows.len(), n - 2);
+    assert!(
+        r.notes
+            .iter()
+            .any(|s| s.contains("HNSW index (built here)")),
+        "{:?}",
+        r.notes
+    );
+    let Details::Umap {
+        knn_recall: Some(recall),
+        ..
+    } = r.details
+    else {
+        panic!("expected a recall: {:?}", r.details);
+    };
+    assert!(recall > 0.9 && recall <= 1.0, "recall {recall}");
+    // The clusters stay apart on the map (labels of the projected rows).
+    let kept: Vec<usize> = r.rows.iter().map(|&i| labels[i]).collect();
+    assert!(separation(&r.coords, 2, &kept) > 0.98);
+    // At or below the exact limit the index is not used.
+    let exact = UmapParams {
+        exact_knn_max: n,
+        ..p.clone()
+    };
+    let r = project_with(&set, &exact, Some(&ix), |_| ControlFlow::Continue(())).expect("map");
+    assert!(!r.notes.iter().any(|s| s.contains("HNSW")), "{:?}", r.notes);
+    // An index by another metric is refused.
+    let cosine = UmapParams {
+        metric: Metric::Cosine,
+        ..p.clone()
+    };
+    let e = project_with(&set, &cosine, Some(&ix), |_| ControlFlow::Continue(()));
+    assert!(
+        matches!(&e, Err(ProjectError::Param(m)) if m.contains("searches by")),
+        "{e:?}"
+    );
+}
