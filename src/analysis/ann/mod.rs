@@ -551,6 +551,47 @@ impl<'a> AnnIndex<'a> {
             ef,
             scratch,
         );
+        self.rescore(q, k, exclude, restrict, found)
+    }
+
+    /// Row `row`'s `k` nearest other rows, searched on level 0 from the row itself: it is in the
+    /// graph, so its neighbourhood is where the search starts (no descent from the top, and a
+    /// beam that begins at the answer).
+    fn search_from_row(
+        &self,
+        row: usize,
+        k: usize,
+        scratch: &mut search::Scratch,
+    ) -> Vec<Neighbor> {
+        let ef = self.ef.max(k + 1);
+        let q = self.data.row_query(row);
+        let space = self.data.space(&q);
+        let start = search::Cand(search::Space::dist(&space, row as u32), row as u32);
+        let found = search::layer(
+            &self.graph.shape(),
+            self.graph.words.get(),
+            &space,
+            &[start],
+            0,
+            ef,
+            scratch,
+        )
+        .into_iter()
+        .map(|c| (c.0, c.1))
+        .collect();
+        self.rescore(&q, k, &[row], None, found)
+    }
+
+    /// The best `k` of `found` (distance, row; nearest first) other than `exclude` and below
+    /// `restrict`, re-scored exactly.
+    fn rescore(
+        &self,
+        q: &[f32],
+        k: usize,
+        exclude: &[usize],
+        restrict: Option<usize>,
+        found: Vec<(f32, u32)>,
+    ) -> Vec<Neighbor> {
         let limit = restrict.unwrap_or(usize::MAX);
         let qnorm = q.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
         let mut kept: Vec<(f32, usize)> = found
@@ -605,8 +646,7 @@ impl<'a> AnnIndex<'a> {
                     if !self.data.is_usable(i) {
                         return Vec::new();
                     }
-                    let q = self.data.row_query(i);
-                    let found = search::with_scratch(n, |s| self.search_one(&q, k, &[i], None, s));
+                    let found = search::with_scratch(n, |s| self.search_from_row(i, k, s));
                     found
                         .into_iter()
                         .map(|nb| (nb.index as u32, self.distance_of(nb.score)))

@@ -128,6 +128,8 @@ pub enum Details {
         knn_recall: Option<f64>,
         /// Directed edges the optimiser samples.
         edges: usize,
+        /// Seconds per step.
+        seconds: umap::UmapSeconds,
     },
     Axes {
         x_label: String,

@@ -200,6 +200,19 @@ pub enum Neighbours {
     Given,
 }
 
+/// Seconds spent in each step of a UMAP run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct UmapSeconds {
+    /// The kNN graph (exact search, or the index built or read, then searched).
+    pub neighbours: f64,
+    /// The fuzzy simplicial set and its pruning.
+    pub fuzzy_set: f64,
+    /// The spectral (or random) initial layout.
+    pub init: f64,
+    /// The SGD epochs.
+    pub optimise: f64,
+}
+
 /// The result of UMAP on a row-major buffer.
 #[derive(Debug, Clone)]
 pub struct UmapResult {
@@ -212,6 +225,7 @@ pub struct UmapResult {
     pub neighbours: Neighbours,
     /// Directed edges of the graph the SGD samples.
     pub edges: usize,
+    pub seconds: UmapSeconds,
 }
 
 /// Rounds of each SGD epoch (the layout other points see is refreshed between rounds).
@@ -484,6 +498,8 @@ pub fn run(
         )));
     }
     let k = params.n_neighbors - 1;
+    let mut seconds = UmapSeconds::default();
+    let t = std::time::Instant::now();
     let (g, neighbours) = match graph {
         Some(mut g) => {
             g.check(n)?;
@@ -531,6 +547,8 @@ pub fn run(
     {
         return Err(ProjectError::Cancelled);
     }
+    seconds.neighbours = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
     let mut w = graph::fuzzy_simplicial_set(&g, params.n_neighbors);
     drop(g);
     let n_epochs = params.epochs_for(n);
@@ -545,9 +563,13 @@ pub fn run(
     }
     let floor = wmax / prune_epochs as f32;
     w.retain(|v| v >= floor);
+    seconds.fuzzy_set = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
     let (mut y, init) = initial_layout(&w, params.dims, params.seed, data, d, params.metric);
     let edges = edges_of(&w);
     drop(w);
+    seconds.init = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
     let (a, b) = curve::fit_ab(params.spread, params.min_dist);
     let opt = sgd::Sgd {
         edges: &edges,
@@ -584,7 +606,9 @@ pub fn run(
     if y.iter().any(|v| !v.is_finite()) {
         return Err(ProjectError::Numeric("the layout diverged".into()));
     }
+    seconds.optimise = t.elapsed().as_secs_f64();
     Ok(UmapResult {
+        seconds,
         layout: y,
         a,
         b,
@@ -760,6 +784,7 @@ pub fn project_with(
     };
     let n = inp.rows.len();
     let from_index = index.filter(|_| n > params.exact_knn_max);
+    let t = std::time::Instant::now();
     let graph = match from_index {
         Some(ix) => {
             let total = params.epochs_for(n);
@@ -787,8 +812,10 @@ pub fn project_with(
     };
     let r = match graph {
         Some((g, neighbours)) => {
+            let searched = t.elapsed().as_secs_f64();
             let mut r = run(data, set.dim(), params, Some(g), on_progress)?;
             r.neighbours = neighbours;
+            r.seconds.neighbours += searched;
             r
         }
         None => run(data, set.dim(), params, None, on_progress)?,
@@ -829,6 +856,7 @@ pub fn project_with(
             b: r.b,
             knn_recall,
             edges: r.edges,
+            seconds: r.seconds,
         },
         notes,
     })
