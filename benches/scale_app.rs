@@ -5,7 +5,8 @@
 //! without the render, which under a software Vulkan driver says nothing about a GPU.
 //!
 //! `EMBEDSCOPE_SCALE_FILE=/path/to/synth-2m-300.npy cargo bench --bench scale_app` (release;
-//! make the file with benches/peers/make_scale_data.py). Without the variable the bench uses a
+//! make the file with benches/peers/make_scale_data.py; `EMBEDSCOPE_SCALE_CACHE=DIR` uses the
+//! cache folder where the CLI stored the set's index instead of a fresh one). Without the variable the bench uses a
 //! 200,000 x 100 synthetic set written to a temporary folder. Prints one line per phase.
 
 use std::path::PathBuf;
@@ -77,8 +78,11 @@ fn main() {
         Some(f) => PathBuf::from(f),
         None => synthetic(tmp.path(), 200_000, 100),
     };
-    // A private cache folder for this run.
-    let cache = tmp.path().join("cache");
+    // A private cache folder for this run, unless EMBEDSCOPE_SCALE_CACHE names one (where the
+    // CLI stored the set's neighbour index: `neighbors --index ann`), so the app reopens it.
+    let cache = std::env::var_os("EMBEDSCOPE_SCALE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().join("cache"));
     // SAFETY: set before any other thread of this process starts.
     unsafe { std::env::set_var("EMBEDSCOPE_CACHE_DIR", &cache) };
     println!("file {}", file.display());
@@ -139,8 +143,15 @@ fn main() {
     // A UMAP map, animated while it optimises.
     let t = Instant::now();
     let mut umap = Phase::new();
+    // By cosine, the metric of the index the set got when it opened: UMAP takes its
+    // neighbours from it.
     h.state_mut().app.apply(Command::Project(
-        embedscope::engine::jobs::ProjectSpec::Umap(Default::default()),
+        embedscope::engine::jobs::ProjectSpec::Umap(
+            embedscope::analysis::project::umap::UmapParams {
+                metric: embedscope::analysis::knn::Metric::Cosine,
+                ..Default::default()
+            },
+        ),
     ));
     umap.step(&mut h);
     while busy(&h) {

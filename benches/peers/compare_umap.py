@@ -96,10 +96,12 @@ def main():
                       "--metric", "euclidean", "--seed", "1", "--no-quality", "--no-cache",
                       "--out", es_out, "--json"], env=env, what="embedscope")
         es = {"seconds": r["json"]["timing_s"]["compute"], "peak_rss_bytes": r["peak_rss_bytes"],
-              "wall_s": r["wall_s"], "notes": r["json"].get("notes")}
+              "wall_s": r["wall_s"], "notes": r["json"].get("notes"),
+              "details": r["json"].get("details")}
         es["quality"], _, _ = quality(x64, np.load(es_out), exact_max=0, sample=SAMPLE)
         results.append({"n": n, "umap_learn": ul, "embedscope": es})
         log(json.dumps(results[-1]["embedscope"]["notes"]))
+        log("embedscope seconds per step: " + json.dumps((es.get("details") or {}).get("seconds")))
     info["loadavg_at_end"] = [round(v, 2) for v in os.getloadavg()]
     rows = []
     for r in results:

@@ -84,8 +84,9 @@ def main():
     umap = None
     if args.umap:
         with tempfile.TemporaryDirectory() as d:
-            cmd = [b, "project", f, "--method", "umap", "--out", str(Path(d) / "map.csv"),
-                   "--no-quality", "--json"]
+            # By cosine: the neighbours come from the index the neighbors steps stored.
+            cmd = [b, "project", f, "--method", "umap", "--metric", "cosine",
+                   "--out", str(Path(d) / "map.csv"), "--no-quality", "--json"]
             if args.umap_epochs:
                 cmd += ["--epochs", str(args.umap_epochs)]
             wall, rss, out = timed(cmd, env)

@@ -190,7 +190,12 @@ impl Job for Project {
                     if ctx.cancelled() {
                         return ControlFlow::Break(());
                     }
-                    if last.elapsed() >= PREVIEW_EVERY || p.iteration == p.total {
+                    if p.layout.is_empty() {
+                        if last.elapsed() >= PREVIEW_EVERY {
+                            last = Instant::now();
+                            ctx.progress(None, "nearest neighbours (approximate index)");
+                        }
+                    } else if last.elapsed() >= PREVIEW_EVERY || p.iteration == p.total {
                         last = Instant::now();
                         if params.dims == 2 {
                             ctx.partial(LayoutPreview(

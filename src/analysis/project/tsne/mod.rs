@@ -343,8 +343,21 @@ pub fn run(
     // Affinities from exact neighbours.
     let k = ((3.0 * params.perplexity).floor() as usize).min(n - 1);
     let (nbrs, knn_recall) = if n > params.exact_knn_max {
-        let approx = ann::knn(data, d, k, params.seed, |_| ControlFlow::Continue(()))
-            .map_err(|e| ProjectError::Numeric(e.to_string()))?;
+        // The index build and searches report with an empty layout (iteration 0) and stop
+        // when asked to.
+        let total = params.iterations;
+        let approx = ann::knn(data, d, k, params.seed, |_| {
+            on_progress(&Progress {
+                iteration: 0,
+                total,
+                kl_divergence: None,
+                layout: &[],
+            })
+        })
+        .map_err(|e| match e {
+            crate::analysis::AnalysisError::Cancelled => ProjectError::Cancelled,
+            e => ProjectError::Numeric(e.to_string()),
+        })?;
         let set = as_set(data, n, d)?;
         let r = ann::recall(&set, &approx, k, RECALL_SAMPLE, params.seed);
         (approx, Some(r))
