@@ -16,6 +16,8 @@ use rayon::prelude::*;
 /// Points per block of the parallel epoch (fixed: the result does not depend on threads).
 const BLOCK: usize = 256;
 const CLIP: f32 = 4.0;
+/// Negative samples whose pushes are computed together.
+const LANES: usize = 8;
 
 /// Edges grouped by head: `indptr` over heads, the tail and the sampling period of each.
 #[derive(Debug, Clone)]
@@ -171,6 +173,51 @@ impl Sgd<'_> {
             });
     }
 
+    /// `m` (at most [`LANES`]) negative samples of point `i` at `y`: the pushes are computed
+    /// together from `y` as it is before them (independent of one another, so the processor
+    /// overlaps them) and then added, each clipped as umap-learn clips it. A sample that is `i`
+    /// itself, or lies exactly on `y`, does not move it (umap-learn 0.5).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn push_away(
+        &self,
+        y: &mut [f32; 3],
+        i: usize,
+        r: &mut PointRng,
+        m: usize,
+        tails: &[f32],
+        n_tails: u32,
+        alpha: f32,
+    ) {
+        let dim = self.dim;
+        let (a, b) = (self.a, self.b);
+        let mut diff = [[0f32; 3]; LANES];
+        let mut d2 = [0f32; LANES];
+        let mut skip = [false; LANES];
+        for t in 0..m {
+            let q = r.below(n_tails) as usize;
+            skip[t] = self.same_set && q == i;
+            let yq = &tails[q * dim..(q + 1) * dim];
+            for k in 0..dim {
+                diff[t][k] = y[k] - yq[k];
+            }
+            d2[t] = diff[t][..dim].iter().map(|v| v * v).sum();
+        }
+        let mut coeff = [0f32; LANES];
+        for t in 0..m {
+            let x = d2[t].max(f32::MIN_POSITIVE);
+            coeff[t] = 2.0 * self.gamma * b / ((0.001 + x) * (a * fast_pow(x, b) + 1.0));
+        }
+        for t in 0..m {
+            if skip[t] || d2[t] <= 0.0 || coeff[t] <= 0.0 {
+                continue;
+            }
+            for k in 0..dim {
+                y[k] += clip(coeff[t] * diff[t][k]) * alpha;
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn point(
@@ -220,32 +267,11 @@ impl Sgd<'_> {
             let eps_neg = eps / self.negative_sample_rate;
             let n_neg = ((now - s[1]) / eps_neg).max(0.0) as usize;
             let r = rng.get_or_insert_with(|| PointRng::new(self.seed, epoch, i));
-            for _ in 0..n_neg {
-                let q = r.below(n_tails) as usize;
-                if self.same_set && q == i {
-                    continue;
-                }
-                let yq = &tails[q * dim..(q + 1) * dim];
-                let mut d2 = 0f32;
-                for k in 0..dim {
-                    let t = y[k] - yq[k];
-                    d2 += t * t;
-                }
-                if d2 > 0.0 {
-                    let coeff = 2.0 * self.gamma * b / ((0.001 + d2) * (a * fast_pow(d2, b) + 1.0));
-                    for k in 0..dim {
-                        let g = if coeff > 0.0 {
-                            clip(coeff * (y[k] - yq[k]))
-                        } else {
-                            CLIP
-                        };
-                        y[k] += g * alpha;
-                    }
-                } else {
-                    for v in y.iter_mut().take(dim) {
-                        *v += CLIP * alpha;
-                    }
-                }
+            let mut left = n_neg;
+            while left > 0 {
+                let m = left.min(LANES);
+                left -= m;
+                self.push_away(&mut y, i, r, m, tails, n_tails, alpha);
             }
             s[1] += n_neg as f32 * eps_neg;
         }
