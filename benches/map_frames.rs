@@ -60,6 +60,8 @@ fn frames_custom(pts: &[[f32; 2]], frames: usize) -> f64 {
                 map_id: 1,
                 key: 1,
                 instances: instances.clone(),
+                overlay_key: 1,
+                overlay: Default::default(),
                 center: [10.0 + t.sin() * 3.0, t.cos() * 2.0],
                 zoom: 40.0 * (1.0 + 0.5 * (t * 0.7).sin()),
                 size: [rect.width(), rect.height()],

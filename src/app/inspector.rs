@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::jobs::JobKind;
 use super::{App, AppError};
 use crate::analysis::eval::BenchmarkScores;
-use crate::analysis::knn::{KnnIndex, Metric, Neighbor};
+use crate::analysis::knn::{KnnIndex, Metric, Neighbor, Query};
 use crate::core::EmbeddingSet;
 use crate::engine::jobs::{BuildIndex, ExactNeighbours, FoundNeighbours, JobId, ReadyIndex};
 
@@ -87,9 +87,8 @@ impl App {
             self.ensure_index(i);
             let d = &self.datasets[i];
             if let Some(ix) = d.index.as_ref().filter(|ix| ix.metric() == metric) {
-                let index = KnnIndex::with_scan(&d.set, &d.scan);
-                let result = index
-                    .token_query(d.token(row), metric)
+                // One graph search: nothing here may pass over every row.
+                let result = Query::of_row(&d.set, &d.scan, row, metric)
                     .map_err(Into::into)
                     .and_then(|q| ix.search(&[q], k, INSPECTOR_EF));
                 self.inspector.approximate =

@@ -2,6 +2,7 @@
 //! box and lasso selection, labels, lines to the inspected point's neighbours, the legend. Points
 //! are drawn by the wgpu renderer when there is one, else by egui's painter (the fallback).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use eframe::egui_wgpu;
@@ -34,9 +35,14 @@ pub struct MapState {
     /// The map version and rect size the camera was fitted to.
     fitted: u64,
     fitted_size: Vec2,
-    /// Style key -> uploaded instances.
-    cache_key: u64,
-    instances: Arc<Vec<Instance>>,
+    /// Every point with its colour (flags 0), keyed by the map and the colours: rebuilt and
+    /// uploaded only when those change.
+    base_key: u64,
+    base: Arc<Vec<Instance>>,
+    /// The flagged points (search matches, neighbours, selection), drawn over the base: a
+    /// selection changes only this small list, never a pass over millions of points.
+    overlay_key: u64,
+    overlay: Arc<Vec<Instance>>,
     last_search: u64,
     pub hovered: Option<usize>,
     /// Seconds the last hover lookup took.
@@ -56,8 +62,10 @@ impl MapState {
             lasso: Vec::new(),
             fitted: 0,
             fitted_size: Vec2::ZERO,
-            cache_key: u64::MAX,
-            instances: Arc::new(Vec::new()),
+            base_key: u64::MAX,
+            base: Arc::new(Vec::new()),
+            overlay_key: u64::MAX,
+            overlay: Arc::new(Vec::new()),
             last_search: 0,
             hovered: None,
             hover_seconds: 0.0,
@@ -100,51 +108,83 @@ pub struct MapInput<'a> {
     pub dark: bool,
 }
 
-fn style_key(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> u64 {
+fn base_key(d: &Dataset, m: &MapView) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     m.version.hash(&mut h);
+    m.coords.len().hash(&mut h);
+    format!("{:?}", d.color).hash(&mut h);
+    (d.colors.as_ptr() as usize).hash(&mut h);
+    h.finish()
+}
+
+fn overlay_key(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    base_key(d, m).hash(&mut h);
     d.selection.hash(&mut h);
     s.generation.hash(&mut h);
     s.matches.len().hash(&mut h);
     for (r, _) in nb {
         r.hash(&mut h);
     }
-    format!("{:?}", d.color).hash(&mut h);
-    (d.colors.as_ptr() as usize).hash(&mut h);
     h.finish()
 }
 
-fn build_instances(
-    d: &Dataset,
-    m: &MapView,
-    s: &SearchState,
-    nb: &[(usize, f32)],
-) -> Vec<Instance> {
-    let mut flags = vec![0u32; d.set.rows()];
-    for &r in &s.matches {
-        flags[r] |= points::MATCH;
-    }
-    for (r, _) in nb {
-        flags[*r] |= points::NEIGHBOUR;
-    }
-    for &r in &d.selection {
-        flags[r] |= points::SELECTED;
-    }
-    let mut out: Vec<Instance> = m
-        .coords
+/// Every point of the map with its colour, unflagged.
+fn build_base(d: &Dataset, m: &MapView) -> Vec<Instance> {
+    m.coords
         .iter()
         .zip(&m.rows)
         .map(|(p, &r)| Instance {
             pos: *p,
             color: points::pack(d.colors[r as usize]),
-            flags: flags[r as usize],
+            flags: 0,
+        })
+        .collect()
+}
+
+/// The flagged points with their flags: matches and neighbours first, the selection on top.
+fn build_overlay(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> Vec<Instance> {
+    let mut flags: HashMap<usize, u32> = HashMap::new();
+    for &r in &s.matches {
+        *flags.entry(r).or_default() |= points::MATCH;
+    }
+    for (r, _) in nb {
+        *flags.entry(*r).or_default() |= points::NEIGHBOUR;
+    }
+    for &r in &d.selection {
+        *flags.entry(r).or_default() |= points::SELECTED;
+    }
+    let mut out: Vec<(bool, u32, Instance)> = flags
+        .into_iter()
+        .filter_map(|(r, f)| {
+            let p = *m.point_of_row.get(r)?;
+            (p != u32::MAX).then(|| {
+                (
+                    f & points::SELECTED != 0,
+                    p,
+                    Instance {
+                        pos: m.coords[p as usize],
+                        color: points::pack(d.colors[r]),
+                        flags: f,
+                    },
+                )
+            })
         })
         .collect();
-    // Flagged points last, so they are drawn on top.
-    out.sort_by_key(|i| i.flags != 0);
-    out
+    out.sort_unstable_by_key(|(sel, p, _)| (*sel, *p));
+    out.into_iter().map(|(_, _, i)| i).collect()
 }
+
+/// The base points then the flagged ones (drawn in this order).
+fn all_instances(st: &MapState) -> impl Iterator<Item = &Instance> {
+    let step = st.base.len().div_ceil(MAX_CPU_POINTS).max(1);
+    st.base.iter().step_by(step).chain(st.overlay.iter())
+}
+
+/// Most base points drawn without the GPU renderer (fallback painter, SVG).
+const MAX_CPU_POINTS: usize = 200_000;
 
 /// Draws the map and turns the user's input into commands.
 pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut Vec<Command>) {
@@ -293,10 +333,15 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
     }
 
     // Points.
-    let key = style_key(d, m, input.search, input.neighbours);
-    if key != st.cache_key {
-        st.instances = Arc::new(build_instances(d, m, input.search, input.neighbours));
-        st.cache_key = key;
+    let key = base_key(d, m);
+    if key != st.base_key {
+        st.base = Arc::new(build_base(d, m));
+        st.base_key = key;
+    }
+    let okey = overlay_key(d, m, input.search, input.neighbours);
+    if okey != st.overlay_key {
+        st.overlay = Arc::new(build_overlay(d, m, input.search, input.neighbours));
+        st.overlay_key = okey;
     }
     let dim = !input.search.matches.is_empty() || !d.selection.is_empty();
     let radius = input.point_size.max(0.5);
@@ -305,7 +350,9 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
             let cb = PointsCallback {
                 map_id: st.id,
                 key,
-                instances: st.instances.clone(),
+                instances: st.base.clone(),
+                overlay_key: okey,
+                overlay: st.overlay.clone(),
                 center: st.center,
                 zoom: st.zoom,
                 size: [rect.width(), rect.height()],
@@ -392,11 +439,8 @@ fn map_span(m: &MapView) -> f32 {
 /// egui's painter as the renderer where wgpu is not available: one small quad per visible
 /// point (at most `MAX_FALLBACK` points, a stated sample beyond).
 fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &MapState, radius: f32, dim: bool) {
-    const MAX_FALLBACK: usize = 200_000;
-    let n = st.instances.len();
-    let step = n.div_ceil(MAX_FALLBACK).max(1);
     let mut mesh = egui::Mesh::default();
-    for inst in st.instances.iter().step_by(step) {
+    for inst in all_instances(st) {
         let p = st.to_screen(rect, inst.pos);
         if !rect.expand(radius).contains(p) {
             continue;
@@ -617,8 +661,7 @@ pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {w:.0} {h:.0}\">\n<rect width=\"100%\" height=\"100%\" fill=\"{}\"/>\n",
         if dark { "#121212" } else { "#fafafa" }
     );
-    let step = st.instances.len().div_ceil(200_000).max(1);
-    for inst in st.instances.iter().step_by(step) {
+    for inst in all_instances(st) {
         let p = st.to_screen(rect, inst.pos) - rect.min.to_vec2();
         if p.x < 0.0 || p.y < 0.0 || p.x > w || p.y > h {
             continue;

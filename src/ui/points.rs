@@ -40,12 +40,71 @@ struct Uniforms {
     px_per_clip: f32,
 }
 
-struct MapBuffers {
-    instances: wgpu::Buffer,
+/// An instance buffer and what is in it.
+struct Uploaded {
+    buffer: wgpu::Buffer,
     capacity: usize,
     count: u32,
-    /// Key of the uploaded data (points and styles).
+    /// Key of the uploaded data.
     key: u64,
+}
+
+impl Uploaded {
+    fn new(device: &wgpu::Device) -> Uploaded {
+        Uploaded {
+            buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("embedscope points instances"),
+                size: 16,
+                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            capacity: 1,
+            count: 0,
+            key: u64::MAX,
+        }
+    }
+
+    /// Uploads `data` when `key` differs from what the buffer holds.
+    fn update(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, key: u64, data: &[Instance]) {
+        if self.key == key {
+            return;
+        }
+        let n = data.len();
+        if n > self.capacity {
+            let cap = n.next_power_of_two();
+            self.buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("embedscope points instances"),
+                size: (cap * std::mem::size_of::<Instance>()) as u64,
+                usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.capacity = cap;
+        }
+        if n > 0 {
+            queue.write_buffer(&self.buffer, 0, bytemuck::cast_slice(data));
+        }
+        self.count = n as u32;
+        self.key = key;
+    }
+
+    fn draw(&self, pass: &mut wgpu::RenderPass<'static>) {
+        if self.count == 0 {
+            return;
+        }
+        pass.set_vertex_buffer(
+            0,
+            self.buffer
+                .slice(..(self.count as u64 * std::mem::size_of::<Instance>() as u64)),
+        );
+        pass.draw(0..6, 0..self.count);
+    }
+}
+
+struct MapBuffers {
+    /// Every point (re-uploaded when the map or its colours change).
+    base: Uploaded,
+    /// The flagged points, drawn over the base.
+    overlay: Uploaded,
     uniforms: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
 }
@@ -124,6 +183,9 @@ pub struct PointsCallback {
     /// Key of `instances`; the buffer is re-uploaded when it changes.
     pub key: u64,
     pub instances: Arc<Vec<Instance>>,
+    /// Key of `overlay`, points drawn over `instances` (the flagged ones).
+    pub overlay_key: u64,
+    pub overlay: Arc<Vec<Instance>>,
     pub center: [f32; 2],
     /// Points (logical pixels) per map unit.
     pub zoom: f32,
@@ -146,7 +208,6 @@ impl egui_wgpu::CallbackTrait for PointsCallback {
         let Some(res) = resources.get_mut::<Resources>() else {
             return Vec::new();
         };
-        let n = self.instances.len();
         let layout = &res.layout;
         let entry = res.maps.entry(self.map_id).or_insert_with(|| {
             let uniforms = device.create_buffer(&wgpu::BufferDescriptor {
@@ -164,40 +225,18 @@ impl egui_wgpu::CallbackTrait for PointsCallback {
                 }],
             });
             MapBuffers {
-                instances: device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("embedscope points instances"),
-                    size: 16,
-                    usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
-                capacity: 1,
-                count: 0,
-                key: u64::MAX,
+                base: Uploaded::new(device),
+                overlay: Uploaded::new(device),
                 uniforms,
                 bind_group,
             }
         });
-        if entry.key != self.key {
-            if n > entry.capacity {
-                let cap = n.next_power_of_two();
-                entry.instances = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("embedscope points instances"),
-                    size: (cap * std::mem::size_of::<Instance>()) as u64,
-                    usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
-                entry.capacity = cap;
-            }
-            if n > 0 {
-                queue.write_buffer(
-                    &entry.instances,
-                    0,
-                    bytemuck::cast_slice(self.instances.as_slice()),
-                );
-            }
-            entry.count = n as u32;
-            entry.key = self.key;
-        }
+        entry
+            .base
+            .update(device, queue, self.key, self.instances.as_slice());
+        entry
+            .overlay
+            .update(device, queue, self.overlay_key, self.overlay.as_slice());
         let half = [self.size[0].max(1.0) / 2.0, self.size[1].max(1.0) / 2.0];
         let u = Uniforms {
             center: self.center,
@@ -222,16 +261,12 @@ impl egui_wgpu::CallbackTrait for PointsCallback {
         let Some(m) = res.maps.get(&self.map_id) else {
             return;
         };
-        if m.count == 0 {
+        if m.base.count == 0 && m.overlay.count == 0 {
             return;
         }
         pass.set_pipeline(&res.pipeline);
         pass.set_bind_group(0, &m.bind_group, &[]);
-        pass.set_vertex_buffer(
-            0,
-            m.instances
-                .slice(..(m.count as u64 * std::mem::size_of::<Instance>() as u64)),
-        );
-        pass.draw(0..6, 0..m.count);
+        m.base.draw(pass);
+        m.overlay.draw(pass);
     }
 }

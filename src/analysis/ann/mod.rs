@@ -69,6 +69,8 @@ pub const DEFAULT_EF_SEARCH: usize = 128;
 /// Relative margin, beyond the `k`-th f32 distance of a search, within which a found row is
 /// still re-scored exactly (f32 rounding cannot reorder rows further apart than this).
 const RESCORE_TOLERANCE: f32 = 1e-3;
+/// Neighbours whose lists a row's list is merged with in [`AnnIndex::knn_graph`]'s refinement.
+pub const REFINE_FAN: usize = 16;
 /// Limits of `m`.
 pub const M_MIN: usize = 2;
 pub const M_MAX: usize = 128;
@@ -628,7 +630,10 @@ impl<'a> AnnIndex<'a> {
             .collect()
     }
 
-    /// Every row's `k` nearest other rows (see [`KnnGraph`]), with progress over the rows.
+    /// Every row's `k` nearest other rows (see [`KnnGraph`]): a search from each row, then
+    /// one round of refinement (each row's list merged with the lists of its nearest
+    /// [`REFINE_FAN`] neighbours, NN-descent's local join). Progress counts both passes
+    /// (`total` = 2 x rows); deterministic on any number of threads.
     pub fn knn_graph(
         &self,
         k: usize,
@@ -636,8 +641,8 @@ impl<'a> AnnIndex<'a> {
     ) -> Result<KnnGraph, AnalysisError> {
         TopN::check(k)?;
         let n = self.data.rows;
-        let mut out: KnnGraph = Vec::with_capacity(n);
         const BLOCK: usize = 16_384;
+        let mut first: KnnGraph = Vec::with_capacity(n);
         for start in (0..n).step_by(BLOCK) {
             let end = (start + BLOCK).min(n);
             let block: Vec<Vec<(u32, f32)>> = (start..end)
@@ -647,16 +652,36 @@ impl<'a> AnnIndex<'a> {
                         return Vec::new();
                     }
                     let found = search::with_scratch(n, |s| self.search_from_row(i, k, s));
-                    found
-                        .into_iter()
-                        .map(|nb| (nb.index as u32, self.distance_of(nb.score)))
-                        .collect()
+                    self.as_distances(found)
+                })
+                .collect();
+            first.extend(block);
+            if progress(AnnProgress {
+                done: end,
+                total: 2 * n,
+            })
+            .is_break()
+            {
+                return Err(AnalysisError::Cancelled);
+            }
+        }
+        let mut out: KnnGraph = Vec::with_capacity(n);
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            let block: Vec<Vec<(u32, f32)>> = (start..end)
+                .into_par_iter()
+                .map(|i| {
+                    if first[i].is_empty() {
+                        return Vec::new();
+                    }
+                    let found = search::with_scratch(n, |s| self.refine_row(i, k, &first, s));
+                    self.as_distances(found)
                 })
                 .collect();
             out.extend(block);
             if progress(AnnProgress {
-                done: end,
-                total: n,
+                done: n + end,
+                total: 2 * n,
             })
             .is_break()
             {
@@ -664,6 +689,62 @@ impl<'a> AnnIndex<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Row `row`'s list in `lists` merged with the lists of its nearest [`REFINE_FAN`]
+    /// neighbours: every row two steps away is a candidate; the best `k` are re-scored exactly.
+    fn refine_row(
+        &self,
+        row: usize,
+        k: usize,
+        lists: &KnnGraph,
+        s: &mut search::Scratch,
+    ) -> Vec<Neighbor> {
+        let q = self.data.row_query(row);
+        let space = self.data.space(&q);
+        let dist = |j: u32| search::Space::dist(&space, j);
+        let own = &lists[row];
+        s.visit(row as u32);
+        let mut found: Vec<(f32, u32)> = own
+            .iter()
+            .map(|&(j, _)| {
+                s.visit(j);
+                (dist(j), j)
+            })
+            .collect();
+        found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut worst = if found.len() >= k {
+            found[k - 1].0
+        } else {
+            f32::INFINITY
+        };
+        for &(j, _) in own.iter().take(REFINE_FAN) {
+            for &(c, _) in &lists[j as usize] {
+                if !s.visit(c) {
+                    continue;
+                }
+                let d = dist(c);
+                // Anything within rounding of the k-th may belong to the exact best k.
+                if d <= worst + RESCORE_TOLERANCE * (1.0 + worst.abs()) {
+                    found.push((d, c));
+                }
+            }
+            if found.len() > 4 * k {
+                found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                found.truncate(2 * k);
+                worst = found[k - 1].0;
+            }
+        }
+        found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        self.rescore(&q, k, &[row], None, found)
+    }
+
+    /// Neighbours as (row, distance) pairs.
+    fn as_distances(&self, found: Vec<Neighbor>) -> Vec<(u32, f32)> {
+        found
+            .into_iter()
+            .map(|nb| (nb.index as u32, self.distance_of(nb.score)))
+            .collect()
     }
 
     /// A search score as a distance (lower is closer).
@@ -677,8 +758,8 @@ impl<'a> AnnIndex<'a> {
 }
 
 /// Builds an index over `data` and returns every row's `k` nearest other rows: the neighbour
-/// step of t-SNE and UMAP on large inputs. Progress reports the build, then the searches
-/// (`done` counts both, over `2 * rows`).
+/// step of t-SNE and UMAP on large inputs. Progress reports the build, the searches and their
+/// refinement (`done` counts all three, over `3 * rows`).
 pub fn knn_graph(
     data: &[f32],
     dim: usize,
@@ -694,14 +775,14 @@ pub fn knn_graph(
     let graph = build(&ad, &valid, &mut |p: AnnProgress| {
         progress(AnnProgress {
             done: p.done,
-            total: 2 * n,
+            total: 3 * n,
         })
     })?;
     let index = AnnIndex::new(&graph, &ad)?.with_ef(params.ef_search.max(k));
     index.knn_graph(k, |p| {
         progress(AnnProgress {
             done: n + p.done,
-            total: 2 * n,
+            total: 3 * n,
         })
     })
 }

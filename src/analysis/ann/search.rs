@@ -85,7 +85,7 @@ impl Scratch {
 
     /// Marks `r` visited; false when it already was.
     #[inline]
-    fn visit(&mut self, r: u32) -> bool {
+    pub(crate) fn visit(&mut self, r: u32) -> bool {
         let v = &mut self.visited[r as usize];
         if *v == self.stamp {
             false

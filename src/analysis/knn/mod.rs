@@ -106,6 +106,39 @@ pub struct Query {
     pub exclude: Vec<usize>,
 }
 
+impl Query {
+    /// The query of row `row` of `set` (its vector, unit length for cosine, the row itself
+    /// excluded), from the set's row scan: the same query as [`KnnIndex::token_query`] without
+    /// the index's pass over every row, for one interactive query on a large set.
+    pub fn of_row(
+        set: &EmbeddingSet,
+        scan: &RowScan,
+        row: usize,
+        metric: Metric,
+    ) -> Result<Query, AnalysisError> {
+        let norm = scan
+            .norms
+            .get(row)
+            .copied()
+            .filter(|_| row < set.rows())
+            .ok_or_else(|| AnalysisError::UnknownToken(format!("row {row}")))?;
+        if !norm.is_finite() || (metric == Metric::Cosine && norm == 0.0) {
+            return Err(AnalysisError::DegenerateQuery);
+        }
+        let r = set.matrix.row(row);
+        let vector = if metric == Metric::Cosine {
+            let s = 1.0 / norm;
+            r.iter().map(|&x| x * s).collect()
+        } else {
+            r.to_vec()
+        };
+        Ok(Query {
+            vector,
+            exclude: vec![row],
+        })
+    }
+}
+
 /// Rows per database tile and queries per block (chosen by benchmark, see BENCHMARKS.md).
 const TILE_ROWS: usize = 1024;
 const QUERY_BLOCK: usize = 512;

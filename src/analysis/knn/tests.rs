@@ -37,6 +37,23 @@ fn excludes_self_invalid_and_zero_rows() {
     assert!(idx.vector_query(&[0.0, 0.0], Metric::Cosine).is_err());
     assert!(idx.vector_query(&[1.0], Metric::Cosine).is_err());
     assert!(idx.search(&[], 0, Metric::Cosine, None).is_err());
+    // A row's query from the row scan is the token's query, and refuses the same rows.
+    let scan = RowScan::new(&s.matrix);
+    for metric in [Metric::Cosine, Metric::Dot, Metric::Euclidean] {
+        for row in 0..6 {
+            let a = idx.token_query(&format!("w{row}"), metric);
+            let b = Query::of_row(&s, &scan, row, metric);
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.vector, b.vector, "{metric:?} row {row}");
+                    assert_eq!(a.exclude, b.exclude);
+                }
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{metric:?} row {row}: {a:?} vs {b:?}"),
+            }
+        }
+    }
+    assert!(Query::of_row(&s, &scan, 6, Metric::Cosine).is_err());
 }
 
 #[test]
