@@ -571,6 +571,7 @@ pub fn run(
     seconds.init = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let (a, b) = curve::fit_ab(params.spread, params.min_dist);
+    let rounds = ROUNDS;
     let opt = sgd::Sgd {
         edges: &edges,
         dim: params.dims,
@@ -583,14 +584,26 @@ pub fn run(
         seed: params.seed,
         attraction: 2.0,
         same_set: true,
-        rounds: ROUNDS,
+        rounds,
     };
     let mut sched = sgd::Schedule::new(&edges, params.negative_sample_rate.max(1) as f32);
+    // `snapshot` is the layout the other points are read from: after each round the blocks
+    // it moved are copied in (the rest did not change).
     let mut snapshot = y.clone();
+    let stride = sgd::BLOCK * params.dims;
     for epoch in 0..n_epochs {
-        for round in 0..ROUNDS {
-            snapshot.copy_from_slice(&y);
+        for round in 0..rounds {
             opt.epoch(epoch, round, &mut y, &snapshot, &mut sched);
+            for (blk, (s, m)) in snapshot
+                .chunks_mut(stride)
+                .zip(y.chunks(stride))
+                .enumerate()
+                .skip(round)
+                .step_by(rounds)
+            {
+                debug_assert_eq!(blk % rounds, round);
+                s.copy_from_slice(m);
+            }
         }
         if (epoch + 1) % params.report_every == 0 || epoch + 1 == n_epochs {
             let p = Progress {

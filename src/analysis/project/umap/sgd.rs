@@ -5,8 +5,13 @@
 //!
 //! Determinism without locks: the points are cut into fixed blocks; within an epoch every
 //! block moves only its own points and reads every other point from the layout as it was at
-//! the start of the epoch. Negative samples come from a generator seeded by (seed, epoch,
-//! point). The layout is therefore the same on any number of threads. The graph holds both
+//! the start of its round (an epoch runs in rounds of blocks). Negative samples come from a generator seeded by (seed, epoch,
+//! point). The layout is therefore the same on any number of threads. Within a block, each
+//! head's moves of the epoch (pulls and pushes, in umap-learn's order) are listed first, then
+//! made with several heads side by side in SIMD lanes, each head's moves in order. The kernels
+//! are compiled for 2 and 3 dimensions, and once more for AVX2 processors (chosen at run
+//! time): the same operations in the same order, so the layout is bit-identical on either
+//! build. The graph holds both
 //! directions of every edge, so each point is pulled by its own edges; umap-learn also moves
 //! the tail of each sampled edge, so the pull here counts twice to keep the same balance of
 //! attraction and repulsion.
@@ -14,9 +19,9 @@
 use rayon::prelude::*;
 
 /// Points per block of the parallel epoch (fixed: the result does not depend on threads).
-const BLOCK: usize = 256;
+pub(crate) const BLOCK: usize = 256;
 const CLIP: f32 = 4.0;
-/// Negative samples whose pushes are computed together.
+/// Heads moved side by side (each head's own moves stay in order).
 const LANES: usize = 8;
 
 /// Edges grouped by head: `indptr` over heads, the tail and the sampling period of each.
@@ -91,45 +96,68 @@ impl PointRng {
     }
 }
 
-/// log2(x) for finite x > 0 (relative error about 1e-7).
-#[inline]
+/// log2(x) for finite x > 0 (relative error about 1e-7). Branch-free, so a loop over lanes
+/// vectorises.
+#[inline(always)]
 fn fast_log2(x: f32) -> f32 {
     let bits = x.to_bits();
-    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
-    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    if m > std::f32::consts::SQRT_2 {
-        m *= 0.5;
-        e += 1;
-    }
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let big = m > std::f32::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let e = if big { e + 1 } else { e };
     let t = (m - 1.0) / (m + 1.0);
     let t2 = t * t;
     let ln = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0))));
     e as f32 + ln * std::f32::consts::LOG2_E
 }
 
-/// 2^y (relative error about 1e-7 in range; clamped to the normal f32 range).
-#[inline]
+/// 2^y (relative error about 1e-7 in range; clamped to the normal f32 range). The floor is
+/// taken by truncation and a correction (exact in this range), not a library call.
+#[inline(always)]
 fn fast_exp2(y: f32) -> f32 {
     let y = y.clamp(-126.0, 126.0);
-    let i = y.floor();
-    let g = (y - i - 0.5) * std::f32::consts::LN_2;
+    let t = y as i32;
+    let i = t - i32::from((t as f32) > y);
+    let g = (y - i as f32 - 0.5) * std::f32::consts::LN_2;
     let p = 1.0
         + g * (1.0
             + g * (0.5
                 + g * (1.0 / 6.0 + g * (1.0 / 24.0 + g * (1.0 / 120.0 + g * (1.0 / 720.0))))));
-    let scale = f32::from_bits(((i as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits(((i + 127) as u32) << 23);
     p * std::f32::consts::SQRT_2 * scale
 }
 
 /// x^p for x > 0.
-#[inline]
+#[inline(always)]
 pub(crate) fn fast_pow(x: f32, p: f32) -> f32 {
     fast_exp2(p * fast_log2(x))
 }
 
-#[inline]
+#[inline(always)]
 fn clip(v: f32) -> f32 {
     v.clamp(-CLIP, CLIP)
+}
+
+/// Whether the processor runs the AVX2 build of the epoch (the same arithmetic, wider
+/// registers: the layout is bit-identical either way).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// What one block of heads needs from the epoch.
+struct Step<'s> {
+    epoch: usize,
+    tails: &'s [f32],
+    n_tails: u32,
+    alpha: f32,
 }
 
 impl Sgd<'_> {
@@ -143,11 +171,28 @@ impl Sgd<'_> {
         tails: &[f32],
         sched: &mut Schedule,
     ) {
+        self.epoch_on(epoch, round, heads, tails, sched, has_avx2());
+    }
+
+    /// [`Sgd::epoch`] with the AVX2 build of the kernels or without it.
+    fn epoch_on(
+        &self,
+        epoch: usize,
+        round: usize,
+        heads: &mut [f32],
+        tails: &[f32],
+        sched: &mut Schedule,
+        avx2: bool,
+    ) {
         let dim = self.dim;
-        let n_tails = (tails.len() / dim) as u32;
-        // umap-learn sets epoch e's rate after epoch e - 1: 1 - (e - 1) / n_epochs.
-        let alpha =
-            self.initial_alpha * (1.0 - epoch.saturating_sub(1) as f32 / self.n_epochs as f32);
+        let step = Step {
+            epoch,
+            tails,
+            n_tails: (tails.len() / dim) as u32,
+            // umap-learn sets epoch e's rate after epoch e - 1: 1 - (e - 1) / n_epochs.
+            alpha: self.initial_alpha
+                * (1.0 - epoch.saturating_sub(1) as f32 / self.n_epochs as f32),
+        };
         let n_heads = heads.len() / dim;
         // The schedule cut at the blocks' edge boundaries.
         let mut parts: Vec<&mut [[f32; 2]]> = Vec::with_capacity(n_heads.div_ceil(BLOCK));
@@ -165,118 +210,200 @@ impl Sgd<'_> {
             .enumerate()
             .filter(|(blk, _)| blk % self.rounds.max(1) == round)
             .for_each(|(blk, (ys, st))| {
-                let base = self.edges.indptr[blk * BLOCK];
-                for (r, yi) in ys.chunks_mut(dim).enumerate() {
-                    let i = blk * BLOCK + r;
-                    self.point(epoch, i, yi, tails, n_tails, alpha, st, base);
+                let first = blk * BLOCK;
+                match (dim, avx2) {
+                    #[cfg(target_arch = "x86_64")]
+                    (2, true) => {
+                        // SAFETY: the processor has AVX2 (checked above).
+                        unsafe { self.block_avx2::<2>(&step, first, ys, st) }
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    (3, true) => {
+                        // SAFETY: as above.
+                        unsafe { self.block_avx2::<3>(&step, first, ys, st) }
+                    }
+                    (2, _) => self.block::<2>(&step, first, ys, st),
+                    _ => self.block::<3>(&step, first, ys, st),
                 }
             });
     }
 
-    /// `m` (at most [`LANES`]) negative samples of point `i` at `y`: the pushes are computed
-    /// together from `y` as it is before them (independent of one another, so the processor
-    /// overlaps them) and then added, each clipped as umap-learn clips it. A sample that is `i`
-    /// itself, or lies exactly on `y`, does not move it (umap-learn 0.5).
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn push_away(
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn block_avx2<const D: usize>(
         &self,
-        y: &mut [f32; 3],
-        i: usize,
-        r: &mut PointRng,
-        m: usize,
-        tails: &[f32],
-        n_tails: u32,
-        alpha: f32,
+        step: &Step,
+        first: usize,
+        ys: &mut [f32],
+        st: &mut [[f32; 2]],
     ) {
-        let dim = self.dim;
-        let (a, b) = (self.a, self.b);
-        let mut diff = [[0f32; 3]; LANES];
-        let mut d2 = [0f32; LANES];
-        let mut skip = [false; LANES];
-        for t in 0..m {
-            let q = r.below(n_tails) as usize;
-            skip[t] = self.same_set && q == i;
-            let yq = &tails[q * dim..(q + 1) * dim];
-            for k in 0..dim {
-                diff[t][k] = y[k] - yq[k];
-            }
-            d2[t] = diff[t][..dim].iter().map(|v| v * v).sum();
-        }
-        let mut coeff = [0f32; LANES];
-        for t in 0..m {
-            let x = d2[t].max(f32::MIN_POSITIVE);
-            coeff[t] = 2.0 * self.gamma * b / ((0.001 + x) * (a * fast_pow(x, b) + 1.0));
-        }
-        for t in 0..m {
-            if skip[t] || d2[t] <= 0.0 || coeff[t] <= 0.0 {
-                continue;
-            }
-            for k in 0..dim {
-                y[k] += clip(coeff[t] * diff[t][k]) * alpha;
-            }
-        }
+        self.block::<D>(step, first, ys, st);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn point(
+    /// The heads `first..` of one block (`ys`, `D` values each), their edges' schedule `st`.
+    /// First each head's moves of this epoch are listed in order (which edges are due, the
+    /// negative samples drawn: none of it depends on positions), then the moves are made,
+    /// [`LANES`] heads side by side, each head's own moves one after the other.
+    #[inline(always)]
+    fn block<const D: usize>(
         &self,
-        epoch: usize,
-        i: usize,
-        yi: &mut [f32],
-        tails: &[f32],
-        n_tails: u32,
-        alpha: f32,
+        step: &Step,
+        first: usize,
+        ys: &mut [f32],
         st: &mut [[f32; 2]],
-        base: usize,
     ) {
-        let dim = self.dim;
-        let (a, b) = (self.a, self.b);
-        let now = epoch as f32;
+        let base = self.edges.indptr[first];
+        let heads = ys.len() / D;
+        let mut moves = Moves::default();
+        for r in 0..heads {
+            moves.start.push(moves.target.len() as u32);
+            self.list_moves(step, first + r, st, base, &mut moves);
+        }
+        moves.start.push(moves.target.len() as u32);
+        self.make_moves::<D>(step, ys, &moves);
+    }
+
+    /// Appends head `i`'s moves of this epoch to `out` and advances its edges' schedule.
+    #[inline(always)]
+    fn list_moves(&self, step: &Step, i: usize, st: &mut [[f32; 2]], base: usize, out: &mut Moves) {
+        let now = step.epoch as f32;
         let mut rng: Option<PointRng> = None;
-        let mut y = [0f32; 3];
-        y[..dim].copy_from_slice(yi);
         for p in self.edges.indptr[i]..self.edges.indptr[i + 1] {
             let s = &mut st[p - base];
             if s[0] > now {
                 continue;
             }
             let eps = self.edges.epochs_per_sample[p];
-            let j = self.edges.tails[p] as usize;
-            let yj = &tails[j * dim..(j + 1) * dim];
-            // The pull, once per unit of `attraction` (each step from the moved position).
+            let j = self.edges.tails[p];
+            // The pull, once per unit of `attraction` (each from the moved position).
             let mut left = self.attraction;
             while left > 0.0 {
                 let share = left.min(1.0);
                 left -= share;
-                let mut d2 = 0f32;
-                for k in 0..dim {
-                    let t = y[k] - yj[k];
-                    d2 += t * t;
-                }
-                if d2 > 0.0 {
-                    let pb1 = fast_pow(d2, b - 1.0);
-                    let coeff = -2.0 * a * b * pb1 / (a * pb1 * d2 + 1.0);
-                    for k in 0..dim {
-                        y[k] += share * clip(coeff * (y[k] - yj[k])) * alpha;
-                    }
-                }
+                out.target.push(j);
+                out.share.push(share);
             }
             s[0] += eps;
             let eps_neg = eps / self.negative_sample_rate;
             let n_neg = ((now - s[1]) / eps_neg).max(0.0) as usize;
-            let r = rng.get_or_insert_with(|| PointRng::new(self.seed, epoch, i));
-            let mut left = n_neg;
-            while left > 0 {
-                let m = left.min(LANES);
-                left -= m;
-                self.push_away(&mut y, i, r, m, tails, n_tails, alpha);
+            let r = rng.get_or_insert_with(|| PointRng::new(self.seed, step.epoch, i));
+            for _ in 0..n_neg {
+                let q = r.below(step.n_tails);
+                // A sample that is the head itself does not move it (umap-learn 0.5).
+                if !(self.same_set && q as usize == i) {
+                    out.target.push(q);
+                    out.share.push(PUSH);
+                }
             }
             s[1] += n_neg as f32 * eps_neg;
         }
-        yi.copy_from_slice(&y[..dim]);
     }
+
+    /// Makes the listed moves: each lane works through one head's moves, then takes the next
+    /// head with any.
+    #[inline(always)]
+    fn make_moves<const D: usize>(&self, step: &Step, ys: &mut [f32], moves: &Moves) {
+        let (a, b) = (self.a, self.b);
+        let heads = moves.start.len() - 1;
+        let mut next_head = 0usize;
+        // Per lane: its head (usize::MAX: idle), next move, end of its moves, position.
+        let mut head = [usize::MAX; LANES];
+        let mut cur = [0usize; LANES];
+        let mut end = [0usize; LANES];
+        let mut y = [[0f32; LANES]; D];
+        let mut take = |l: usize,
+                        head: &mut [usize; LANES],
+                        cur: &mut [usize; LANES],
+                        end: &mut [usize; LANES],
+                        y: &mut [[f32; LANES]; D],
+                        ys: &mut [f32]| {
+            while next_head < heads {
+                let h = next_head;
+                next_head += 1;
+                let (s0, s1) = (moves.start[h] as usize, moves.start[h + 1] as usize);
+                if s0 < s1 {
+                    head[l] = h;
+                    cur[l] = s0;
+                    end[l] = s1;
+                    for k in 0..D {
+                        y[k][l] = ys[h * D + k];
+                    }
+                    return;
+                }
+            }
+            head[l] = usize::MAX;
+        };
+        for l in 0..LANES {
+            take(l, &mut head, &mut cur, &mut end, &mut y, ys);
+        }
+        while head.iter().any(|&h| h != usize::MAX) {
+            let mut at = [[0f32; LANES]; D];
+            let mut share = [0f32; LANES];
+            let mut live = [false; LANES];
+            for l in 0..LANES {
+                if head[l] != usize::MAX {
+                    let q = moves.target[cur[l]] as usize;
+                    for (k, ak) in at.iter_mut().enumerate() {
+                        ak[l] = step.tails[q * D + k];
+                    }
+                    share[l] = moves.share[cur[l]];
+                    live[l] = true;
+                }
+            }
+            let mut diff = [[0f32; LANES]; D];
+            let mut d2 = [0f32; LANES];
+            for k in 0..D {
+                for l in 0..LANES {
+                    diff[k][l] = y[k][l] - at[k][l];
+                    d2[l] += diff[k][l] * diff[k][l];
+                }
+            }
+            let mut coeff = [0f32; LANES];
+            let mut mult = [0f32; LANES];
+            let mut go = [false; LANES];
+            for l in 0..LANES {
+                let pull = share[l] != PUSH;
+                let x = d2[l].max(f32::MIN_POSITIVE);
+                let pw = fast_pow(x, if pull { b - 1.0 } else { b });
+                let c_pull = -2.0 * a * b * pw / (a * pw * x + 1.0);
+                let c_push = 2.0 * self.gamma * b / ((0.001 + x) * (a * pw + 1.0));
+                coeff[l] = if pull { c_pull } else { c_push };
+                mult[l] = if pull { share[l] } else { 1.0 };
+                go[l] = live[l] && d2[l] > 0.0 && (pull || c_push > 0.0);
+            }
+            for k in 0..D {
+                for l in 0..LANES {
+                    let moved = y[k][l] + mult[l] * clip(coeff[l] * diff[k][l]) * step.alpha;
+                    y[k][l] = if go[l] { moved } else { y[k][l] };
+                }
+            }
+            for l in 0..LANES {
+                if head[l] == usize::MAX {
+                    continue;
+                }
+                cur[l] += 1;
+                if cur[l] == end[l] {
+                    let h = head[l];
+                    for k in 0..D {
+                        ys[h * D + k] = y[k][l];
+                    }
+                    take(l, &mut head, &mut cur, &mut end, &mut y, ys);
+                }
+            }
+        }
+    }
+}
+
+/// `share` of a move that is a negative sample's push (a pull's share is in (0, 1]).
+const PUSH: f32 = -1.0;
+
+/// One block's moves in order, head after head: the point each is relative to and, for a
+/// pull, its share of the attraction ([`PUSH`] for a push).
+#[derive(Default)]
+struct Moves {
+    start: Vec<u32>,
+    target: Vec<u32>,
+    share: Vec<f32>,
 }
 
 #[cfg(test)]
@@ -291,6 +418,69 @@ mod tests {
                 let g = f64::from(fast_pow(x, p));
                 assert!(((g - e) / e).abs() < 2e-6, "{x}^{p}: {g} vs {e}");
             }
+        }
+    }
+
+    #[test]
+    fn the_avx2_build_gives_the_same_layout() {
+        if !has_avx2() {
+            return;
+        }
+        // A ring of 300 points, each joined to its 6 nearest along the ring.
+        let n = 300usize;
+        let mut indptr = vec![0usize];
+        let (mut tails, mut eps) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            for o in [1usize, 2, 3] {
+                for j in [(i + o) % n, (i + n - o) % n] {
+                    tails.push(j as u32);
+                    eps.push(o as f32);
+                }
+            }
+            indptr.push(tails.len());
+        }
+        let edges = Edges {
+            indptr,
+            tails,
+            epochs_per_sample: eps,
+        };
+        for dim in [2usize, 3] {
+            let opt = Sgd {
+                edges: &edges,
+                dim,
+                a: 1.577,
+                b: 0.895,
+                gamma: 1.0,
+                negative_sample_rate: 5.0,
+                initial_alpha: 1.0,
+                n_epochs: 30,
+                seed: 7,
+                attraction: 2.0,
+                same_set: true,
+                rounds: 3,
+            };
+            let start: Vec<f32> = (0..n * dim)
+                .map(|v| ((v * 37 % 101) as f32) / 10.0)
+                .collect();
+            let run = |avx2: bool| {
+                let mut y = start.clone();
+                let mut sched = Schedule::new(&edges, 5.0);
+                let mut snap = y.clone();
+                for e in 0..30 {
+                    for r in 0..3 {
+                        snap.copy_from_slice(&y);
+                        opt.epoch_on(e, r, &mut y, &snap, &mut sched, avx2);
+                    }
+                }
+                y
+            };
+            let (plain, wide) = (run(false), run(true));
+            assert_ne!(plain, start, "the layout moved");
+            let same = plain
+                .iter()
+                .zip(&wide)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "dim {dim}: the AVX2 build differs");
         }
     }
 

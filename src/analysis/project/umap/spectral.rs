@@ -39,18 +39,75 @@ const GUARD: usize = 3;
 const CHUNK: usize = 4096;
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let parts: Vec<f64> = a
-        .par_chunks(CHUNK)
-        .zip(b.par_chunks(CHUNK))
-        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>())
+    inner(&[a], &[b])[0]
+}
+
+/// The inner products `a[i] . b[j]` (`a.len() x b.len()`, row-major) in one pass over the
+/// rows: per chunk of rows all the sums, then the chunks' sums added in chunk order.
+fn inner(a: &[&[f64]], b: &[&[f64]]) -> Vec<f64> {
+    let (ma, mb) = (a.len(), b.len());
+    let n = a.first().map_or(0, |v| v.len());
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+            let mut g = vec![0.0; ma * mb];
+            for (i, x) in a.iter().enumerate() {
+                for (j, y) in b.iter().enumerate() {
+                    g[i * mb + j] = x[lo..hi]
+                        .iter()
+                        .zip(&y[lo..hi])
+                        .map(|(p, q)| p * q)
+                        .sum::<f64>();
+                }
+            }
+            g
+        })
         .collect();
-    parts.iter().sum()
+    let mut out = vec![0.0; ma * mb];
+    for g in &parts {
+        for (o, v) in out.iter_mut().zip(g) {
+            *o += v;
+        }
+    }
+    out
 }
 
 fn axpy(y: &mut [f64], alpha: f64, x: &[f64]) {
     y.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK))
         .for_each(|(ys, xs)| ys.iter_mut().zip(xs).for_each(|(a, b)| *a += alpha * b));
+}
+
+/// `y -= sum_j c[j] * x[j]` in one pass (the terms subtracted in order).
+fn subtract_combination(y: &mut [f64], c: &[f64], x: &[&[f64]]) {
+    y.par_chunks_mut(CHUNK).enumerate().for_each(|(k, ys)| {
+        let lo = k * CHUNK;
+        for (cj, xj) in c.iter().zip(x) {
+            for (a, b) in ys.iter_mut().zip(&xj[lo..]) {
+                *a -= cj * b;
+            }
+        }
+    });
+}
+
+/// For each column `col` of `c` (`q.len() x cols`, row-major), `sum_r c[r][col] * q[r]` over
+/// the rows `from..` of `c`: the new vectors, each summed in order of `r`.
+fn combinations(q: &[&[f64]], c: &[f64], cols: usize, from: usize) -> Vec<Vec<f64>> {
+    let n = q.first().map_or(0, |v| v.len());
+    (0..cols)
+        .into_par_iter()
+        .map(|col| {
+            let mut v = vec![0.0; n];
+            for (r, qr) in q.iter().enumerate().skip(from) {
+                let w = c[r * cols + col];
+                for (a, b) in v.iter_mut().zip(qr.iter()) {
+                    *a += w * b;
+                }
+            }
+            v
+        })
+        .collect()
 }
 
 /// The normalised Laplacian of a graph as an operator.
@@ -61,20 +118,36 @@ struct Laplacian<'a> {
 
 impl Laplacian<'_> {
     fn apply(&self, x: &[f64]) -> Vec<f64> {
+        self.apply_all(&[x]).pop().unwrap_or_default()
+    }
+
+    /// The operator on several vectors in one pass over the graph.
+    fn apply_all(&self, xs: &[&[f64]]) -> Vec<Vec<f64>> {
         let n = self.g.n();
-        let mut out = vec![0.0; n];
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, o)| {
-            for (r, v) in o.iter_mut().enumerate() {
-                let i = c * CHUNK + r;
-                let (idx, w) = self.g.row(i);
-                let mut s = 0.0;
-                for (&j, &wij) in idx.iter().zip(w) {
-                    s += f64::from(wij) * self.inv_sqrt_deg[j as usize] * x[j as usize];
+        let m = xs.len();
+        let mut flat = vec![0.0; n * m];
+        flat.par_chunks_mut(CHUNK * m.max(1))
+            .enumerate()
+            .for_each(|(c, o)| {
+                let mut s = vec![0.0; m];
+                for (r, out) in o.chunks_mut(m).enumerate() {
+                    let i = c * CHUNK + r;
+                    let (idx, w) = self.g.row(i);
+                    s.iter_mut().for_each(|v| *v = 0.0);
+                    for (&j, &wij) in idx.iter().zip(w) {
+                        let f = f64::from(wij) * self.inv_sqrt_deg[j as usize];
+                        for (sk, x) in s.iter_mut().zip(xs) {
+                            *sk += f * x[j as usize];
+                        }
+                    }
+                    for ((o, sk), x) in out.iter_mut().zip(&s).zip(xs) {
+                        *o = x[i] - self.inv_sqrt_deg[i] * sk;
+                    }
                 }
-                *v = x[i] - self.inv_sqrt_deg[i] * s;
-            }
-        });
-        out
+            });
+        (0..m)
+            .map(|k| flat.iter().skip(k).step_by(m).copied().collect())
+            .collect()
     }
 }
 
@@ -99,27 +172,30 @@ fn eigh_asc(t: &[f64], m: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     }
 }
 
-/// Orthogonalises `v` (and its image `av`) against `basis` (with images) twice, then
+/// Orthogonalises `v` (and its image `av`) against `u0` (an exact eigenvector with
+/// eigenvalue 0: its image is 0) and the vectors of `bases` (with images), twice (classical
+/// Gram-Schmidt twice: all the coefficients in one pass, the subtraction in another), then
 /// normalises; false when nothing independent is left.
 fn orthonormalise(
     v: &mut [f64],
     av: &mut [f64],
-    basis: &[(Vec<f64>, Vec<f64>)],
+    bases: &[&[(Vec<f64>, Vec<f64>)]],
     u0: &[f64],
 ) -> bool {
     let n0 = dot(v, v).sqrt();
     if n0.is_nan() || n0 <= 0.0 || n0.is_infinite() {
         return false;
     }
+    let mut qs: Vec<&[f64]> = vec![u0];
+    let mut aqs: Vec<&[f64]> = Vec::new();
+    for (q, aq) in bases.iter().flat_map(|b| b.iter()) {
+        qs.push(q);
+        aqs.push(aq);
+    }
     for _ in 0..2 {
-        // u0 is an exact eigenvector with eigenvalue 0: its image is 0.
-        let c = dot(u0, v);
-        axpy(v, -c, u0);
-        for (q, aq) in basis {
-            let c = dot(q, v);
-            axpy(v, -c, q);
-            axpy(av, -c, aq);
-        }
+        let c = inner(&[&*v], &qs);
+        subtract_combination(v, &c, &qs);
+        subtract_combination(av, &c[1..], &aqs);
     }
     let nrm = dot(v, v).sqrt();
     if nrm.is_nan() || nrm <= 1e-10 * n0 {
@@ -153,7 +229,7 @@ fn lobpcg(g: &Csr, want: usize, seed: u64) -> Option<(Vec<f64>, usize, bool)> {
     while xs.len() < b {
         let mut v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
         let mut av = op.apply(&v);
-        if orthonormalise(&mut v, &mut av, &xs, &u0) {
+        if orthonormalise(&mut v, &mut av, &[&xs], &u0) {
             xs.push((v, av));
         } else if xs.len() + 1 >= n {
             return None;
@@ -167,31 +243,32 @@ fn lobpcg(g: &Csr, want: usize, seed: u64) -> Option<(Vec<f64>, usize, bool)> {
         // Rayleigh-Ritz on the basis [X, R, P] (X alone at the start).
         let basis: Vec<&(Vec<f64>, Vec<f64>)> = xs.iter().chain(&ps).collect();
         let m = basis.len();
+        let qs: Vec<&[f64]> = basis.iter().map(|b| b.0.as_slice()).collect();
+        let aqs: Vec<&[f64]> = basis.iter().map(|b| b.1.as_slice()).collect();
+        let g = inner(&qs, &aqs);
         let mut t = vec![0.0; m * m];
         for r in 0..m {
             for c in r..m {
-                let v = 0.5 * (dot(&basis[r].0, &basis[c].1) + dot(&basis[c].0, &basis[r].1));
+                let v = 0.5 * (g[r * m + c] + g[c * m + r]);
                 t[r * m + c] = v;
                 t[c * m + r] = v;
             }
         }
         let (lam, vecs) = eigh_asc(&t, m)?;
-        let combine = |from: usize, col: usize| -> (Vec<f64>, Vec<f64>) {
-            let mut v = vec![0.0; n];
-            let mut av = vec![0.0; n];
-            for (r, (q, aq)) in basis.iter().enumerate().skip(from) {
-                let c = vecs[r * m + col];
-                axpy(&mut v, c, q);
-                axpy(&mut av, c, aq);
-            }
-            (v, av)
+        // The Ritz vectors (and their images) from the whole basis, the new directions P from
+        // its R and P part.
+        let take = |from: usize| -> Vec<(Vec<f64>, Vec<f64>)> {
+            // Only the first `b` columns of `vecs` are wanted.
+            let c: Vec<f64> = (0..m)
+                .flat_map(|r| vecs[r * m..r * m + b].iter().copied())
+                .collect();
+            combinations(&qs, &c, b, from)
+                .into_iter()
+                .zip(combinations(&aqs, &c, b, from))
+                .collect()
         };
-        let new_x: Vec<(Vec<f64>, Vec<f64>)> = (0..b).map(|c| combine(0, c)).collect();
-        let new_p: Vec<(Vec<f64>, Vec<f64>)> = if m > b {
-            (0..b).map(|c| combine(b, c)).collect()
-        } else {
-            Vec::new()
-        };
+        let new_x = take(0);
+        let new_p: Vec<(Vec<f64>, Vec<f64>)> = if m > b { take(b) } else { Vec::new() };
         xs = new_x;
         // Residuals.
         let mut worst = 0.0f64;
@@ -220,14 +297,15 @@ fn lobpcg(g: &Csr, want: usize, seed: u64) -> Option<(Vec<f64>, usize, bool)> {
         let mut next: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(3 * b);
         next.append(&mut xs);
         let mut extra: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(2 * b);
-        for (mut r, _) in rs.drain(..) {
-            let mut ar = op.apply(&r);
-            if orthonormalise_two(&mut r, &mut ar, &next, &extra, &u0) {
+        let rv: Vec<Vec<f64>> = rs.drain(..).map(|(r, _)| r).collect();
+        let images = op.apply_all(&rv.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        for (mut r, mut ar) in rv.into_iter().zip(images) {
+            if orthonormalise(&mut r, &mut ar, &[&next, &extra], &u0) {
                 extra.push((r, ar));
             }
         }
         for (mut p, mut ap) in new_p {
-            if orthonormalise_two(&mut p, &mut ap, &next, &extra, &u0) {
+            if orthonormalise(&mut p, &mut ap, &[&next, &extra], &u0) {
                 extra.push((p, ap));
             }
         }
@@ -247,36 +325,6 @@ fn lobpcg(g: &Csr, want: usize, seed: u64) -> Option<(Vec<f64>, usize, bool)> {
         }
     }
     Some((out, iterations, converged))
-}
-
-/// [`orthonormalise`] against two bases one after the other.
-fn orthonormalise_two(
-    v: &mut [f64],
-    av: &mut [f64],
-    first: &[(Vec<f64>, Vec<f64>)],
-    second: &[(Vec<f64>, Vec<f64>)],
-    u0: &[f64],
-) -> bool {
-    let n0 = dot(v, v).sqrt();
-    if n0.is_nan() || n0 <= 0.0 || n0.is_infinite() {
-        return false;
-    }
-    for _ in 0..2 {
-        let c = dot(u0, v);
-        axpy(v, -c, u0);
-        for (q, aq) in first.iter().chain(second) {
-            let c = dot(q, v);
-            axpy(v, -c, q);
-            axpy(av, -c, aq);
-        }
-    }
-    let nrm = dot(v, v).sqrt();
-    if nrm.is_nan() || nrm <= 1e-10 * n0 {
-        return false;
-    }
-    v.par_iter_mut().for_each(|x| *x /= nrm);
-    av.par_iter_mut().for_each(|x| *x /= nrm);
-    true
 }
 
 /// Dense spectral embedding of a small symmetric weight matrix (`m x m`): the `want`
