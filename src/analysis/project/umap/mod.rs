@@ -582,28 +582,17 @@ pub fn run(
         initial_alpha: params.learning_rate as f32,
         n_epochs,
         seed: params.seed,
-        attraction: 2.0,
+        attraction: 1.0,
         same_set: true,
         rounds,
     };
     let mut sched = sgd::Schedule::new(&edges, params.negative_sample_rate.max(1) as f32);
-    // `snapshot` is the layout the other points are read from: after each round the blocks
-    // it moved are copied in (the rest did not change).
+    // `snapshot` is the layout the other points are read from, refreshed before each round.
     let mut snapshot = y.clone();
-    let stride = sgd::BLOCK * params.dims;
     for epoch in 0..n_epochs {
         for round in 0..rounds {
+            snapshot.copy_from_slice(&y);
             opt.epoch(epoch, round, &mut y, &snapshot, &mut sched);
-            for (blk, (s, m)) in snapshot
-                .chunks_mut(stride)
-                .zip(y.chunks(stride))
-                .enumerate()
-                .skip(round)
-                .step_by(rounds)
-            {
-                debug_assert_eq!(blk % rounds, round);
-                s.copy_from_slice(m);
-            }
         }
         if (epoch + 1) % params.report_every == 0 || epoch + 1 == n_epochs {
             let p = Progress {
