@@ -571,7 +571,6 @@ pub fn run(
     seconds.init = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let (a, b) = curve::fit_ab(params.spread, params.min_dist);
-    let rounds = ROUNDS;
     let opt = sgd::Sgd {
         edges: &edges,
         dim: params.dims,
@@ -584,13 +583,13 @@ pub fn run(
         seed: params.seed,
         attraction: 1.0,
         same_set: true,
-        rounds,
+        rounds: ROUNDS,
     };
     let mut sched = sgd::Schedule::new(&edges, params.negative_sample_rate.max(1) as f32);
     // `snapshot` is the layout the other points are read from, refreshed before each round.
     let mut snapshot = y.clone();
     for epoch in 0..n_epochs {
-        for round in 0..rounds {
+        for round in 0..ROUNDS {
             snapshot.copy_from_slice(&y);
             opt.epoch(epoch, round, &mut y, &snapshot, &mut sched);
         }

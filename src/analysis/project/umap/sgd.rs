@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 
 /// Points per block of the parallel epoch (fixed: the result does not depend on threads).
-pub(crate) const BLOCK: usize = 256;
+const BLOCK: usize = 256;
 const CLIP: f32 = 4.0;
 /// Heads moved side by side (each head's own moves stay in order).
 const LANES: usize = 8;
