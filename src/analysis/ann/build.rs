@@ -36,16 +36,30 @@ fn select(data: &AnnData, cands: &[Cand], cap: usize) -> Vec<u32> {
     if cands.len() <= cap {
         return cands.iter().map(|c| c.1).collect();
     }
-    let mut kept: Vec<Cand> = Vec::with_capacity(cap);
-    for &c in cands {
+    let marked: Vec<(Cand, bool)> = cands.iter().map(|&c| (c, false)).collect();
+    select_marked(data, &marked, cap)
+}
+
+/// [`select`] over candidates marked `true` when they were all kept together by an earlier
+/// selection around the same base: such a pair passed the heuristic's test then, so it is
+/// not tested again (in high dimensions most of a full list survives each pruning, and the
+/// pairs among the survivors were most of the work). The choice is the one a full test
+/// makes, but for rounding: under cosine a row's first list was tested with its search
+/// distances, which can differ from the pair distances in the last bits.
+fn select_marked(data: &AnnData, cands: &[(Cand, bool)], cap: usize) -> Vec<u32> {
+    let mut kept: Vec<(Cand, bool)> = Vec::with_capacity(cap);
+    for &(c, cv) in cands {
         if kept.len() >= cap {
             break;
         }
-        if kept.iter().all(|r| data.pair(c.1, r.1) >= c.0) {
-            kept.push(c);
+        if kept
+            .iter()
+            .all(|&(r, rv)| (cv && rv) || data.pair(c.1, r.1) >= c.0)
+        {
+            kept.push((c, cv));
         }
     }
-    kept.into_iter().map(|c| c.1).collect()
+    kept.into_iter().map(|(c, _)| c.1).collect()
 }
 
 /// The graph as it stood at the start of a batch.
@@ -57,7 +71,8 @@ struct View<'a> {
 }
 
 /// The links a new row gets on each of its levels up to the graph's current top (level 0
-/// first), found in the graph as it stands.
+/// first), found in the graph as it stands, and whether its level-0 list was chosen by the
+/// heuristic (more candidates than fit) rather than kept whole.
 fn link_row(
     data: &AnnData,
     view: &View,
@@ -65,7 +80,7 @@ fn link_row(
     level: u32,
     ef: usize,
     s: &mut Scratch,
-) -> Vec<Vec<u32>> {
+) -> (Vec<Vec<u32>>, bool) {
     let (shape, words, entry, max_level) = (view.shape, view.words, view.entry, view.max_level);
     let q = data.row_query(row as usize);
     let space = data.space(&q);
@@ -78,13 +93,15 @@ fn link_row(
     let top = level.min(max_level);
     let mut out = vec![Vec::new(); top as usize + 1];
     let mut entries = vec![cur];
+    let mut pruned0 = false;
     for l in (0..=top).rev() {
         let found = search::layer(shape, words, &space, &entries, l, ef, s);
         let cap = if l == 0 { 2 * shape.m } else { shape.m };
+        pruned0 = found.len() > cap;
         out[l as usize] = select(data, &found, cap);
         entries = found;
     }
-    out
+    (out, pruned0)
 }
 
 /// Builds the graph over `data`. `progress` hears the rows linked after each batch and stops
@@ -135,6 +152,10 @@ pub fn build(
         entry = first;
         max_level = levels[first as usize];
     }
+    // Per row, how many of its first level-0 links were kept together by its last pruning
+    // (see `select_marked`); links added since are not. A byte: of a list longer than 255
+    // (M above 127), only the first 255 count as checked, which is still true.
+    let mut checked = vec![0u8; n];
     let ef = p.ef_construction.max(1);
     let mut pos = 1usize.min(total);
     if progress(AnnProgress { done: pos, total }).is_break() {
@@ -150,7 +171,7 @@ pub fn build(
             entry,
             max_level,
         };
-        let links: Vec<Vec<Vec<u32>>> = batch
+        let links: Vec<(Vec<Vec<u32>>, bool)> = batch
             .par_iter()
             .map(|&r| {
                 search::with_scratch(n, |s| link_row(data, &view, r, levels[r as usize], ef, s))
@@ -158,7 +179,7 @@ pub fn build(
             .collect();
         // Reverse links, grouped by (target, level), sources ascending.
         let mut back: Vec<(u32, u32, u32)> = Vec::new();
-        for (&r, per_level) in batch.iter().zip(&links) {
+        for (&r, (per_level, _)) in batch.iter().zip(&links) {
             for (l, list) in per_level.iter().enumerate() {
                 back.extend(list.iter().map(|&t| (t, l as u32, r)));
             }
@@ -166,29 +187,46 @@ pub fn build(
         back.sort_unstable();
         let groups: Vec<&[(u32, u32, u32)]> =
             back.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1).collect();
-        let updated: Vec<(u32, u32, Vec<u32>)> = groups
+        let checked_now: &[u8] = &checked;
+        let updated: Vec<(u32, u32, Vec<u32>, bool)> = groups
             .par_iter()
             .map(|g| {
                 let (t, l) = (g[0].0, g[0].1);
                 let cap = if l == 0 { 2 * m } else { m };
                 let mut list: Vec<u32> = shape.links(snapshot, t, l).to_vec();
+                let before = if l == 0 {
+                    usize::from(checked_now[t as usize]).min(list.len())
+                } else {
+                    0
+                };
                 list.extend(g.iter().map(|x| x.2));
-                if list.len() > cap {
-                    let mut cands: Vec<Cand> =
-                        list.iter().map(|&j| Cand(data.pair(t, j), j)).collect();
-                    cands.sort_unstable();
-                    list = select(data, &cands, cap);
+                if list.len() <= cap {
+                    return (t, l, list, false);
                 }
-                (t, l, list)
+                let mut cands: Vec<(Cand, bool)> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &j)| (Cand(data.pair(t, j), j), i < before))
+                    .collect();
+                cands.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                (t, l, select_marked(data, &cands, cap), true)
             })
             .collect();
-        for (&r, per_level) in batch.iter().zip(&links) {
+        for (&r, (per_level, pruned0)) in batch.iter().zip(&links) {
             for (l, list) in per_level.iter().enumerate() {
                 write_slot(&shape, &mut words, r, l as u32, list);
             }
+            checked[r as usize] = if *pruned0 {
+                per_level[0].len().min(255) as u8
+            } else {
+                0
+            };
         }
-        for (t, l, list) in &updated {
+        for (t, l, list, pruned) in &updated {
             write_slot(&shape, &mut words, *t, *l, list);
+            if *l == 0 && *pruned {
+                checked[*t as usize] = list.len().min(255) as u8;
+            }
         }
         for &r in batch {
             if levels[r as usize] > max_level {
@@ -224,4 +262,72 @@ fn write_slot(shape: &Shape, words: &mut [u32], row: u32, level: u32, list: &[u3
     let c = list.len().min(slot.len() - 1);
     slot[0] = c as u32;
     slot[1..1 + c].copy_from_slice(&list[..c]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::knn::Metric;
+
+    fn points(n: usize, d: usize, seed: u64) -> Vec<f32> {
+        (0..n * d)
+            .map(|i| (splitmix(seed ^ i as u64) >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+            .collect()
+    }
+
+    fn sorted(data: &AnnData, base: u32, rows: impl Iterator<Item = u32>) -> Vec<Cand> {
+        let mut c: Vec<Cand> = rows.map(|j| Cand(data.pair(base, j), j)).collect();
+        c.sort_unstable();
+        c
+    }
+
+    /// A list kept by one pruning, grown by new links and pruned again: skipping the tests
+    /// among the kept pairs chooses exactly what the full test chooses.
+    #[test]
+    fn marked_pairs_choose_as_the_full_test() {
+        for (metric, d) in [
+            (Metric::Euclidean, 8),
+            (Metric::Dot, 8),
+            (Metric::Euclidean, 3),
+        ] {
+            for seed in 0..20u64 {
+                let v = points(200, d, seed);
+                let data = AnnData::new(&v, d, metric).expect("data");
+                let cap = 12;
+                let kept = select(&data, &sorted(&data, 0, 1..80), cap);
+                assert!(kept.len() > 2, "the first pruning keeps a list");
+                let grown: Vec<u32> = kept.iter().copied().chain(80..80 + 30).collect();
+                let full = select(&data, &sorted(&data, 0, grown.iter().copied()), cap);
+                let marked: Vec<(Cand, bool)> = sorted(&data, 0, grown.iter().copied())
+                    .into_iter()
+                    .map(|c| (c, kept.contains(&c.1)))
+                    .collect();
+                assert_eq!(
+                    select_marked(&data, &marked, cap),
+                    full,
+                    "{metric:?} seed {seed}"
+                );
+            }
+        }
+    }
+
+    /// Marks are a licence only for pairs both kept before: a marked candidate is still
+    /// tested against an unmarked one (marking everything would keep the nearest `cap`).
+    #[test]
+    fn unmarked_pairs_are_still_tested() {
+        let v = points(200, 4, 7);
+        let data = AnnData::new(&v, 4, Metric::Euclidean).expect("data");
+        let cands = sorted(&data, 0, 1..120);
+        let all: Vec<(Cand, bool)> = cands.iter().map(|&c| (c, true)).collect();
+        let nearest: Vec<u32> = cands.iter().take(10).map(|c| c.1).collect();
+        assert_eq!(select_marked(&data, &all, 10), nearest);
+        let heuristic = select(&data, &cands, 10);
+        assert_ne!(heuristic, nearest, "the heuristic prunes these points");
+        let first_marked: Vec<(Cand, bool)> = cands
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i == 0))
+            .collect();
+        assert_eq!(select_marked(&data, &first_marked, 10), heuristic);
+    }
 }
