@@ -208,7 +208,7 @@ pub fn build(
                     .enumerate()
                     .map(|(i, &j)| (Cand(data.pair(t, j), j), i < before))
                     .collect();
-                cands.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                cands.sort_unstable_by_key(|a| a.0);
                 (t, l, select_marked(data, &cands, cap), true)
             })
             .collect();
