@@ -253,6 +253,8 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
         iterations: a.iterations,
         seed: a.seed,
         pca_dims: (a.pca_before > 0).then_some(a.pca_before),
+        // The command reports only the final KL divergence.
+        kl_every: 0,
         ..TsneParams::default()
     };
     let umap_params = UmapParams {

@@ -186,7 +186,11 @@ impl Job for Project {
             }
             ProjectSpec::Tsne(params) => {
                 let mut last = Instant::now() - PREVIEW_EVERY;
+                let mut last_kl = None;
                 tsne::project(set, params, |p| {
+                    if p.kl_divergence.is_some() {
+                        last_kl = p.kl_divergence;
+                    }
                     if ctx.cancelled() {
                         return ControlFlow::Break(());
                     }
@@ -202,10 +206,7 @@ impl Job for Project {
                                 p.layout.iter().map(|&v| v as f32).collect(),
                             ));
                         }
-                        let kl = p
-                            .kl_divergence
-                            .map(|k| format!(", KL {k:.4}"))
-                            .unwrap_or_default();
+                        let kl = last_kl.map(|k| format!(", KL {k:.4}")).unwrap_or_default();
                         ctx.progress(
                             Some(p.iteration as f32 / p.total.max(1) as f32),
                             format!("iteration {} / {}{kl}", p.iteration, p.total),

@@ -40,6 +40,8 @@ pub struct FftCache {
     k2: Vec<f64>,
     order: Vec<u32>,
     starts: Vec<usize>,
+    /// (FFT length, nodes per axis, node spacing bits) of the kernel spectra in `k1`/`k2`.
+    kernel_key: Option<(usize, usize, u64)>,
 }
 
 impl Default for FftCache {
@@ -54,55 +56,85 @@ impl Default for FftCache {
             k2: Vec::new(),
             order: Vec::new(),
             starts: Vec::new(),
+            kernel_key: None,
         }
     }
 }
 
-/// Forward 2-D FFT of an `n x n` grid whose rows `rows..n` are zero; the result is left
-/// TRANSPOSED (spectrum[v][u]): the kernels are symmetric in x and y, so products can be taken
-/// in that layout and the inverse undoes it.
+/// Forward 2-D FFT of an `n x n` grid whose rows `rows..n` are ignored (taken as zero); the
+/// result is left TRANSPOSED (spectrum[v][u]): the kernels are symmetric in x and y, so
+/// products can be taken in that layout and the inverse undoes it.
 fn fft2_forward_t(
-    grid: &mut [Complex64],
+    grid: &mut Vec<Complex64>,
     n: usize,
     rows: usize,
     plan: &Arc<dyn Fft<f64>>,
-    tmp: &mut [Complex64],
+    tmp: &mut Vec<Complex64>,
 ) {
     grid[..rows * n]
         .par_chunks_mut(n)
         .for_each(|row| plan.process(row));
-    transpose(grid, n, tmp);
+    transpose(grid, n, rows, n, tmp);
     grid.par_chunks_mut(n).for_each(|row| plan.process(row));
 }
 
 /// Inverse of `fft2_forward_t` (input transposed, output in normal layout); only rows
-/// `0..rows` of the output are computed.
+/// `0..rows` of the output are computed (the others are left undefined).
 fn fft2_inverse_t(
-    grid: &mut [Complex64],
+    grid: &mut Vec<Complex64>,
     n: usize,
     rows: usize,
     plan: &Arc<dyn Fft<f64>>,
-    tmp: &mut [Complex64],
+    tmp: &mut Vec<Complex64>,
 ) {
     grid.par_chunks_mut(n).for_each(|row| plan.process(row));
-    transpose(grid, n, tmp);
+    transpose(grid, n, n, rows, tmp);
     grid[..rows * n]
         .par_chunks_mut(n)
         .for_each(|row| plan.process(row));
 }
 
-fn transpose(grid: &mut [Complex64], n: usize, tmp: &mut [Complex64]) {
-    tmp.copy_from_slice(grid);
-    grid.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = tmp[j * n + i];
-        }
-    });
+/// Rows of the output a transpose task writes: each reads a 16-value stretch of every input
+/// row (four cache lines) and writes sixteen output rows front to back.
+const TILE: usize = 16;
+
+/// Transposes the `n x n` grid through `tmp` (the buffers are swapped, nothing is copied
+/// back): input rows `src_rows..n` count as zero, and only output rows `0..out_rows` are
+/// written.
+fn transpose(
+    grid: &mut Vec<Complex64>,
+    n: usize,
+    src_rows: usize,
+    out_rows: usize,
+    tmp: &mut Vec<Complex64>,
+) {
+    tmp.resize(n * n, Complex64::new(0.0, 0.0));
+    {
+        let src = &grid[..];
+        tmp[..out_rows * n]
+            .par_chunks_mut(TILE * n)
+            .enumerate()
+            .for_each(|(t, out)| {
+                let i0 = t * TILE;
+                let rows = out.len() / n;
+                for j in 0..src_rows {
+                    let col = &src[j * n + i0..j * n + i0 + rows];
+                    for (r, &v) in col.iter().enumerate() {
+                        out[r * n + j] = v;
+                    }
+                }
+                for r in 0..rows {
+                    out[r * n + src_rows..(r + 1) * n].fill(Complex64::new(0.0, 0.0));
+                }
+            });
+    }
+    std::mem::swap(grid, tmp);
 }
 
-fn reset(v: &mut Vec<Complex64>, len: usize) {
-    v.clear();
-    v.resize(len, Complex64::new(0.0, 0.0));
+/// `v` sized `n x n` with its first `rows` rows zeroed (the rest is left as it was).
+fn reset_rows(v: &mut Vec<Complex64>, n: usize, rows: usize) {
+    v.resize(n * n, Complex64::new(0.0, 0.0));
+    v[..rows * n].fill(Complex64::new(0.0, 0.0));
 }
 
 /// Smallest size >= `m` whose only prime factors are 2, 3 and 5 (fast FFT lengths).
@@ -133,6 +165,36 @@ pub struct Repulsion {
 /// Most boxes per axis (as openTSNE).
 const MAX_BOXES: usize = 1000;
 
+/// The interpolation grid for a layout `extent` wide: (boxes per axis, box size, FFT length).
+///
+/// The box size follows openTSNE's rule or is slightly finer: 1 / `boxes_per_unit` once the
+/// layout is `min_boxes` units wide, before that extent / `min_boxes` rounded down to a power
+/// of 2^(1/8) (at most 9% finer). The box count is then rounded up to fill the FFT length the
+/// points need. The kernel's transform depends only on the node spacing, the node count and
+/// the FFT length, so it stays the same from one iteration to the next while the layout grows
+/// within one FFT length and box size, and is reused (late in a run, most iterations).
+/// Beyond `MAX_BOXES` boxes the box size is stretched instead (as openTSNE).
+fn grid(extent: f64, params: &FftParams, p: usize) -> (usize, f64, usize) {
+    let unit = 1.0 / params.boxes_per_unit;
+    let h0 = extent / params.min_boxes.max(1) as f64;
+    let h = if h0 >= unit {
+        unit
+    } else {
+        2f64.powf((8.0 * h0.log2()).floor() / 8.0)
+    };
+    let need = ((extent / h).ceil() as usize).max(1);
+    if need > MAX_BOXES {
+        return (
+            MAX_BOXES,
+            extent / MAX_BOXES as f64,
+            nice_size(2 * MAX_BOXES * p - 1),
+        );
+    }
+    let nfft = nice_size(2 * need * p - 1);
+    let boxes = ((nfft + 1) / 2 / p).clamp(need, MAX_BOXES);
+    (boxes, h, nfft)
+}
+
 /// Evaluates the repulsive terms for a 2-D layout `y` (n x 2, row-major).
 pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsion {
     let n = y.len() / 2;
@@ -143,14 +205,9 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
         hi = hi.max(v);
     }
     let extent = (hi - lo).max(1e-12);
-    let boxes = params
-        .min_boxes
-        .max((extent * params.boxes_per_unit).ceil() as usize)
-        .min(MAX_BOXES);
-    let h = extent / boxes as f64;
+    let (boxes, h, nfft) = grid(extent, params, p);
     let m = boxes * p; // nodes per axis
     let delta = h / p as f64; // node spacing
-    let nfft = nice_size(2 * m - 1);
 
     // Lagrange basis on the nodes of one box, in box-local coordinates.
     let tau: Vec<f64> = (0..p).map(|l| (l as f64 + 0.5) / p as f64).collect();
@@ -188,6 +245,7 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
         k2,
         order,
         starts,
+        kernel_key,
     } = cache;
     // Points grouped by their x box (counting sort, stable): each group writes only its own p
     // grid rows, so spreading runs in parallel without locks and in a fixed order.
@@ -208,8 +266,8 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
         fill[b as usize] += 1;
     }
     // Charges: grid A = 1 + i*y1 and grid B = y2, on the m x m nodes (top-left of nfft x nfft).
-    reset(ga, nfft * nfft);
-    reset(gb, nfft * nfft);
+    reset_rows(ga, nfft, m);
+    reset_rows(gb, nfft, m);
     {
         let (order, starts) = (&*order, &*starts);
         ga.par_chunks_mut(p * nfft)
@@ -241,51 +299,54 @@ pub fn repulsion(y: &[f64], params: &FftParams, cache: &mut FftCache) -> Repulsi
     // Circulant kernels at node offsets (dx, dy), wrapped: K2 = 1/(1+d^2)^2 in the real part,
     // K1 = 1/(1+d^2) in the imaginary part (both are real and even, so their transforms are
     // real and even too and can be separated after one complex FFT).
-    reset(ker, nfft * nfft);
-    let off = |a: usize| -> Option<f64> {
-        if a < m {
-            Some(a as f64)
-        } else if a > nfft - m {
-            Some(a as f64 - nfft as f64)
-        } else {
-            None
-        }
-    };
-    ker.par_chunks_mut(nfft).enumerate().for_each(|(a, row)| {
-        if let Some(dx) = off(a) {
-            for (b, v) in row.iter_mut().enumerate() {
-                if let Some(dy) = off(b) {
-                    let d2 = (dx * dx + dy * dy) * delta * delta;
-                    let w = 1.0 / (1.0 + d2);
-                    *v = Complex64::new(w * w, w);
-                }
-            }
-        }
-    });
     let fwd = planner.plan_fft_forward(nfft);
     let inv = planner.plan_fft_inverse(nfft);
-    reset(tmp, nfft * nfft);
-    fft2_forward_t(ker, nfft, nfft, &fwd, tmp);
-    // Separate the two kernels' transforms: F[K2](u) = (F(u) + conj F(-u)) / 2,
-    // F[K1](u) = (F(u) - conj F(-u)) / (2i); both are real.
     let neg = |a: usize| if a == 0 { 0 } else { nfft - a };
-    k1.clear();
-    k2.clear();
-    k1.resize(nfft * nfft, 0.0);
-    k2.resize(nfft * nfft, 0.0);
-    {
-        let ker = &*ker;
-        k2.par_chunks_mut(nfft)
-            .zip(k1.par_chunks_mut(nfft))
-            .enumerate()
-            .for_each(|(a, (r2, r1))| {
-                for b in 0..nfft {
-                    let f = ker[a * nfft + b];
-                    let g = ker[neg(a) * nfft + neg(b)].conj();
-                    r2[b] = (f + g).re / 2.0;
-                    r1[b] = (f - g).im / 2.0;
+    let key = (nfft, m, delta.to_bits());
+    if *kernel_key != Some(key) {
+        reset_rows(ker, nfft, nfft);
+        let off = |a: usize| -> Option<f64> {
+            if a < m {
+                Some(a as f64)
+            } else if a > nfft - m {
+                Some(a as f64 - nfft as f64)
+            } else {
+                None
+            }
+        };
+        ker.par_chunks_mut(nfft).enumerate().for_each(|(a, row)| {
+            if let Some(dx) = off(a) {
+                for (b, v) in row.iter_mut().enumerate() {
+                    if let Some(dy) = off(b) {
+                        let d2 = (dx * dx + dy * dy) * delta * delta;
+                        let w = 1.0 / (1.0 + d2);
+                        *v = Complex64::new(w * w, w);
+                    }
                 }
-            });
+            }
+        });
+        fft2_forward_t(ker, nfft, nfft, &fwd, tmp);
+        // Separate the two kernels' transforms: F[K2](u) = (F(u) + conj F(-u)) / 2,
+        // F[K1](u) = (F(u) - conj F(-u)) / (2i); both are real.
+        k1.clear();
+        k2.clear();
+        k1.resize(nfft * nfft, 0.0);
+        k2.resize(nfft * nfft, 0.0);
+        {
+            let ker = &*ker;
+            k2.par_chunks_mut(nfft)
+                .zip(k1.par_chunks_mut(nfft))
+                .enumerate()
+                .for_each(|(a, (r2, r1))| {
+                    for b in 0..nfft {
+                        let f = ker[a * nfft + b];
+                        let g = ker[neg(a) * nfft + neg(b)].conj();
+                        r2[b] = (f + g).re / 2.0;
+                        r1[b] = (f - g).im / 2.0;
+                    }
+                });
+        }
+        *kernel_key = Some(key);
     }
     fft2_forward_t(ga, nfft, m, &fwd, tmp);
     fft2_forward_t(gb, nfft, m, &fwd, tmp);
