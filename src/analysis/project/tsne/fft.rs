@@ -191,7 +191,7 @@ fn grid(extent: f64, params: &FftParams, p: usize) -> (usize, f64, usize) {
         );
     }
     let nfft = nice_size(2 * need * p - 1);
-    let boxes = ((nfft + 1) / 2 / p).clamp(need, MAX_BOXES);
+    let boxes = (nfft.div_ceil(2) / p).clamp(need, MAX_BOXES);
     (boxes, h, nfft)
 }
 

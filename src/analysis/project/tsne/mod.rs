@@ -357,7 +357,7 @@ impl order::Relabel for Packed {
 /// 1,024 positions of each other goes from 0.14 in the input order to 0.24 by the end of
 /// early exaggeration and 0.39 after it, then stays there).
 fn relocate_at(it: usize, early: usize) -> bool {
-    matches!(it, 0 | 10 | 25 | 50) || it % 100 == 0 || it == early + 50
+    matches!(it, 0 | 10 | 25 | 50) || it.is_multiple_of(100) || it == early + 50
 }
 
 /// Attractive term per point: sum_j p_ij w_ij (y_i - y_j), written into `out` (n x dims).
