@@ -154,8 +154,28 @@ fn main() {
         ),
     ));
     umap.step(&mut h);
+    let mut next_report = 120.0;
     while busy(&h) {
         umap.step(&mut h);
+        // A long phase (millions of rows): the frames so far every two minutes, with the job's
+        // own progress line.
+        if t.elapsed().as_secs_f64() >= next_report {
+            next_report += 120.0;
+            let status = h
+                .state()
+                .app
+                .jobs
+                .first()
+                .map(|j| format!("{}: {}", j.label, j.text))
+                .unwrap_or_default();
+            Phase {
+                frames: umap.frames.clone(),
+            }
+            .print(
+                &format!("  UMAP so far ({status})"),
+                t.elapsed().as_secs_f64(),
+            );
+        }
         if t.elapsed() > Duration::from_secs(3600) {
             break;
         }

@@ -43,6 +43,12 @@ pub struct MapState {
     /// selection changes only this small list, never a pass over millions of points.
     overlay_key: u64,
     overlay: Arc<Vec<Instance>>,
+    /// The fallback painter's meshes (base points, then the flagged ones) and what each was
+    /// built from (points, camera, rect, radius): frames that change none of those reuse them
+    /// instead of a pass over up to `MAX_CPU_POINTS` points, and a new selection rebuilds only
+    /// the small flagged mesh.
+    fallback_keys: [u64; 2],
+    fallback: [Arc<egui::Mesh>; 2],
     last_search: u64,
     pub hovered: Option<usize>,
     /// Seconds the last hover lookup took.
@@ -66,6 +72,11 @@ impl MapState {
             base: Arc::new(Vec::new()),
             overlay_key: u64::MAX,
             overlay: Arc::new(Vec::new()),
+            fallback_keys: [u64::MAX; 2],
+            fallback: [
+                Arc::new(egui::Mesh::default()),
+                Arc::new(egui::Mesh::default()),
+            ],
             last_search: 0,
             hovered: None,
             hover_seconds: 0.0,
@@ -438,33 +449,67 @@ fn map_span(m: &MapView) -> f32 {
 
 /// egui's painter as the renderer where wgpu is not available: one small quad per visible
 /// point (at most `MAX_FALLBACK` points, a stated sample beyond).
-fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &MapState, radius: f32, dim: bool) {
-    let mut mesh = egui::Mesh::default();
-    for inst in all_instances(st) {
-        let p = st.to_screen(rect, inst.pos);
-        if !rect.expand(radius).contains(p) {
+fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &mut MapState, radius: f32, dim: bool) {
+    use std::hash::{Hash, Hasher};
+    let camera = |points: u64| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (points, dim).hash(&mut h);
+        for v in [
+            st.center[0],
+            st.center[1],
+            st.zoom,
+            radius,
+            rect.min.x,
+            rect.min.y,
+            rect.max.x,
+            rect.max.y,
+        ] {
+            v.to_bits().hash(&mut h);
+        }
+        h.finish()
+    };
+    let keys = [camera(st.base_key), camera(st.overlay_key)];
+    for part in 0..2 {
+        if keys[part] == st.fallback_keys[part] {
             continue;
         }
-        let [r, g, b, a] = inst.color.to_le_bytes();
-        let a = if dim && inst.flags == 0 {
-            (a as f32 * 0.18) as u8
+        let mut mesh = egui::Mesh::default();
+        let instances: Box<dyn Iterator<Item = &Instance>> = if part == 0 {
+            let step = st.base.len().div_ceil(MAX_CPU_POINTS).max(1);
+            Box::new(st.base.iter().step_by(step))
         } else {
-            a
+            Box::new(st.overlay.iter())
         };
-        let grow = if inst.flags & points::SELECTED != 0 {
-            2.2
-        } else if inst.flags != 0 {
-            1.6
-        } else {
-            1.0
-        };
-        let c = Color32::from_rgba_unmultiplied(r, g, b, a);
-        mesh.add_colored_rect(
-            Rect::from_center_size(p, Vec2::splat(2.0 * radius * grow)),
-            c,
-        );
+        for inst in instances {
+            let p = st.to_screen(rect, inst.pos);
+            if !rect.expand(radius).contains(p) {
+                continue;
+            }
+            let [r, g, b, a] = inst.color.to_le_bytes();
+            let a = if dim && inst.flags == 0 {
+                (a as f32 * 0.18) as u8
+            } else {
+                a
+            };
+            let grow = if inst.flags & points::SELECTED != 0 {
+                2.2
+            } else if inst.flags != 0 {
+                1.6
+            } else {
+                1.0
+            };
+            let c = Color32::from_rgba_unmultiplied(r, g, b, a);
+            mesh.add_colored_rect(
+                Rect::from_center_size(p, Vec2::splat(2.0 * radius * grow)),
+                c,
+            );
+        }
+        st.fallback[part] = Arc::new(mesh);
+        st.fallback_keys[part] = keys[part];
     }
-    painter.add(egui::Shape::mesh(mesh));
+    for mesh in &st.fallback {
+        painter.add(egui::Shape::Mesh(mesh.clone()));
+    }
 }
 
 fn draw_labels(
