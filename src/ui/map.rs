@@ -469,8 +469,8 @@ fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &mut MapState, radius
         h.finish()
     };
     let keys = [camera(st.base_key), camera(st.overlay_key)];
-    for part in 0..2 {
-        if keys[part] == st.fallback_keys[part] {
+    for (part, &key) in keys.iter().enumerate() {
+        if key == st.fallback_keys[part] {
             continue;
         }
         let mut mesh = egui::Mesh::default();
@@ -505,7 +505,7 @@ fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &mut MapState, radius
             );
         }
         st.fallback[part] = Arc::new(mesh);
-        st.fallback_keys[part] = keys[part];
+        st.fallback_keys[part] = key;
     }
     for mesh in &st.fallback {
         painter.add(egui::Shape::Mesh(mesh.clone()));
