@@ -752,6 +752,56 @@ pub fn xml_escape(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// One frame of the fallback painter; the meshes it holds afterwards.
+    fn paint(st: &mut MapState, dim: bool) -> [Arc<egui::Mesh>; 2] {
+        let ctx = egui::Context::default();
+        let rect = Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 300.0));
+        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+            let painter = ui.painter_at(rect);
+            paint_fallback(&painter, rect, st, 2.0, dim);
+        });
+        // No renderer here to take the font atlas.
+        out.textures_delta.clear();
+        st.fallback.clone()
+    }
+
+    #[test]
+    fn fallback_meshes_are_kept_until_their_inputs_change() {
+        let mut st = MapState::new(1);
+        st.zoom = 10.0;
+        let inst = |x: f32, flags: u32| Instance {
+            pos: [x, 0.0],
+            color: 0xff00_00ff,
+            flags,
+        };
+        st.base = Arc::new((0..100).map(|i| inst(i as f32 * 0.1, 0)).collect());
+        st.base_key = 7;
+        st.overlay_key = 8;
+        let first = paint(&mut st, false);
+        assert_eq!(first[0].vertices.len(), 4 * 100);
+        assert!(first[1].vertices.is_empty());
+        // Nothing changed: the same meshes, not rebuilt.
+        let again = paint(&mut st, false);
+        assert!(Arc::ptr_eq(&first[0], &again[0]) && Arc::ptr_eq(&first[1], &again[1]));
+        // A new flagged list (a selection): only the flagged mesh is rebuilt.
+        st.overlay = Arc::new(vec![inst(0.5, points::SELECTED)]);
+        st.overlay_key = 9;
+        let selected = paint(&mut st, false);
+        assert!(Arc::ptr_eq(&first[0], &selected[0]));
+        assert_eq!(selected[1].vertices.len(), 4);
+        // Dimming, a camera move, new base points: the base mesh is rebuilt.
+        let dimmed = paint(&mut st, true);
+        assert!(!Arc::ptr_eq(&selected[0], &dimmed[0]));
+        st.center[0] += 1.0;
+        let moved = paint(&mut st, true);
+        assert!(!Arc::ptr_eq(&dimmed[0], &moved[0]) && !Arc::ptr_eq(&dimmed[1], &moved[1]));
+        st.base = Arc::new(vec![inst(0.0, 0)]);
+        st.base_key = 10;
+        let rebuilt = paint(&mut st, true);
+        assert_eq!(rebuilt[0].vertices.len(), 4);
+        assert!(Arc::ptr_eq(&moved[1], &rebuilt[1]));
+    }
+
     #[test]
     fn xml_escape_neutralises_markup_and_shows_controls() {
         assert_eq!(
