@@ -175,21 +175,23 @@ pub fn joint(nbrs: &[Vec<(u32, f64)>], perplexity: f64) -> Csr {
 mod tests {
     use super::*;
 
+    /// exp(entropy) of a distribution.
+    fn perplexity_of(p: &[f64]) -> f64 {
+        let h: f64 = -p
+            .iter()
+            .filter(|&&x| x > 0.0)
+            .map(|&x| x * x.ln())
+            .sum::<f64>();
+        h.exp()
+    }
+
     #[test]
     fn perplexity_is_matched() {
         let d2: Vec<f64> = (1..=90).map(|i| (i as f64) * 0.37).collect();
         for perp in [5.0, 30.0] {
             let p = conditional_row(&d2, perp);
-            let h: f64 = -p
-                .iter()
-                .filter(|&&x| x > 0.0)
-                .map(|&x| x * x.ln())
-                .sum::<f64>();
-            assert!(
-                (h.exp() - perp).abs() < 1e-4,
-                "perplexity {} vs {perp}",
-                h.exp()
-            );
+            let got = perplexity_of(&p);
+            assert!((got - perp).abs() < 1e-4, "perplexity {got} vs {perp}");
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
     }
@@ -204,16 +206,8 @@ mod tests {
         ];
         for (c, d2) in cases.iter().enumerate() {
             let p = conditional_row(d2, 30.0);
-            let h: f64 = -p
-                .iter()
-                .filter(|&&x| x > 0.0)
-                .map(|&x| x * x.ln())
-                .sum::<f64>();
-            assert!(
-                (h.exp() - 30.0).abs() < 1e-4,
-                "case {c}: perplexity {}",
-                h.exp()
-            );
+            let got = perplexity_of(&p);
+            assert!((got - 30.0).abs() < 1e-4, "case {c}: perplexity {got}");
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12, "case {c}");
         }
         // Equal distances: every neighbour gets 1/k whatever the target.
