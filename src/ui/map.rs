@@ -190,8 +190,14 @@ fn build_overlay(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)])
 
 /// The base points then the flagged ones (drawn in this order).
 fn all_instances(st: &MapState) -> impl Iterator<Item = &Instance> {
+    base_sample(st).chain(st.overlay.iter())
+}
+
+/// The base points drawn without the GPU renderer: every one up to `MAX_CPU_POINTS`, an even
+/// sample beyond.
+fn base_sample(st: &MapState) -> impl Iterator<Item = &Instance> {
     let step = st.base.len().div_ceil(MAX_CPU_POINTS).max(1);
-    st.base.iter().step_by(step).chain(st.overlay.iter())
+    st.base.iter().step_by(step)
 }
 
 /// Most base points drawn without the GPU renderer (fallback painter, SVG).
@@ -475,8 +481,7 @@ fn paint_fallback(painter: &egui::Painter, rect: Rect, st: &mut MapState, radius
         }
         let mut mesh = egui::Mesh::default();
         let instances: Box<dyn Iterator<Item = &Instance>> = if part == 0 {
-            let step = st.base.len().div_ceil(MAX_CPU_POINTS).max(1);
-            Box::new(st.base.iter().step_by(step))
+            Box::new(base_sample(st))
         } else {
             Box::new(st.overlay.iter())
         };
