@@ -638,3 +638,113 @@ fn a_truncated_text_leaves_out_its_cut_last_word() {
         .expect("tokenize")[0];
     assert!(!t.truncated);
 }
+
+/// Sentence level keeps each document's full text (no cut at any length, line breaks kept)
+/// through the collector and an .npy round trip; word level carries the corpus's columns to the
+/// words and marks each sampled occurrence's word in its context.
+#[test]
+fn documents_keep_their_text_and_words_their_corpus_columns() {
+    use embedscope::core::{OCCURRENCES, ROWS_FACT, RowKind};
+    use embedscope::engine::encode::SentenceCollector;
+    let enc = tiny(None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = "the cat sat on the mat ".repeat(40);
+    let csv = format!(
+        "text,source\n\"{long}\",a\n\"a dog\nbarked\tloud\",b\n\"the cat slept\",a\n\"the \\\\ cat\",b\n"
+    );
+    let p = write(dir.path(), "c.csv", csv.as_bytes());
+    let mut corpus = Corpus::open(&p, &CorpusOptions::default()).expect("corpus");
+    let mut collect = SentenceCollector::new(enc.dim(), corpus.meta_names());
+    encode::encode_sentences(
+        &enc,
+        &mut corpus,
+        &EncodeOptions::default(),
+        &mut |r| {
+            collect.push(&r);
+            Ok(())
+        },
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("encode");
+    let backend = device::select(BackendChoice::Cpu).expect("cpu backend").1;
+    let prov = encode::provenance(
+        Path::new(FIX),
+        &enc,
+        encode::Level::Sentence,
+        &backend,
+        &p,
+        &corpus,
+    );
+    let set = collect.finish(prov).expect("set");
+    assert_eq!(set.row_kind(), RowKind::Documents);
+    let texts = &set.metadata.column("text").expect("text").values;
+    assert_eq!(texts[0], long, "a long document is kept whole");
+    assert!(texts[0].chars().count() > 900);
+    assert_eq!(texts[1], "a dog\nbarked\tloud");
+    assert_eq!(set.row_text(3), Some(r"the \\ cat"));
+    // Through .npy + metadata.tsv and back: the same texts.
+    let out = dir.path().join("docs.npy");
+    embedscope::formats::save(&set, &out, None).expect("save");
+    let back = embedscope::formats::load(&out, &Default::default()).expect("load");
+    assert_eq!(
+        &back.metadata.column("text").expect("text").values,
+        texts,
+        "texts survive the metadata file"
+    );
+    // Word level: the most frequent source per word and the counts per value.
+    let mut corpus = Corpus::open(&p, &CorpusOptions::default()).expect("corpus");
+    let (words, _) = encode::encode_words(
+        &enc,
+        &mut corpus,
+        &EncodeOptions::default(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .expect("words");
+    let t = &words.types;
+    let row = |w: &str| t.vocab.get(w).unwrap_or_else(|| panic!("{w}"));
+    let source = &t.metadata.column("source").expect("source column").values;
+    let values = &t.metadata.column("source_values").expect("counts").values;
+    // "cat": in the long document (as far as the model reads it) and one more in a, once in b.
+    let cat = t.vocab.counts().expect("counts")[row("cat")];
+    assert!(cat >= 4, "{cat}");
+    assert_eq!(source[row("cat")], "a");
+    assert_eq!(values[row("cat")], format!("a: {}; b: 1", cat - 1));
+    assert_eq!(source[row("dog")], "b");
+    assert_eq!(values[row("dog")], "b: 1");
+    // Each sampled occurrence marks its word in its context.
+    let o = &words.occurrences;
+    let ctx = &o.metadata.column("context").expect("context").values;
+    let at = &o.metadata.column("at").expect("at").values;
+    let word = &o.metadata.column("word").expect("word").values;
+    assert!(!ctx.is_empty());
+    for ((c, a), w) in ctx.iter().zip(at).zip(word) {
+        let (s, e) = a.split_once(':').expect("span");
+        let span = &c[s.parse::<usize>().expect("s")..e.parse::<usize>().expect("e")];
+        assert_eq!(span.to_lowercase(), *w, "{c:?} at {a}");
+        assert!(c.chars().count() <= 2 * encode::CONTEXT_CHARS + 40, "{c}");
+        assert!(!c.contains('\n'));
+    }
+    let mut occ = words.occurrences.clone();
+    occ.provenance = encode::occurrences_provenance(&t.provenance);
+    assert_eq!(occ.provenance.encoding_fact(ROWS_FACT), Some(OCCURRENCES));
+    assert_eq!(occ.row_kind(), RowKind::Occurrences);
+}
+
+#[test]
+fn an_occurrence_context_is_a_window_around_the_word() {
+    let text = format!("{} needle {}", "hay ".repeat(100), "straw ".repeat(100));
+    let s = text.find("needle").expect("needle");
+    let (ctx, (a, b)) = encode::context(&text, (s, s + 6));
+    assert_eq!(&ctx[a..b], "needle");
+    assert!(ctx.starts_with('…') && ctx.ends_with('…'), "{ctx}");
+    // Cut at white space: whole words on both ends.
+    assert!(ctx.starts_with("…hay ") && ctx.ends_with("straw…"), "{ctx}");
+    // Short texts whole, spans at the edges.
+    assert_eq!(encode::context("needle", (0, 6)), ("needle".into(), (0, 6)));
+    let (c, (a, b)) = encode::context("été x", (0, 5));
+    assert_eq!(&c[a..b], "été");
+    // A span that is not on character boundaries: the text, no span.
+    assert_eq!(encode::context("été", (1, 2)).1, (0, 0));
+}

@@ -111,6 +111,11 @@ pub struct Dataset {
     pub index: Option<Arc<crate::engine::jobs::ReadyIndex>>,
     /// The job building it, and for which metric.
     pub index_job: Option<(crate::engine::jobs::JobId, crate::analysis::knn::Metric)>,
+    /// A word-level set's sampled occurrences (each word in its sentences).
+    pub occurrences: Option<Arc<super::occurrences::Occurrences>>,
+    /// What the rows are, and the column holding their text (documents, occurrences).
+    pub kind: crate::core::RowKind,
+    text_col: Option<usize>,
 }
 
 impl Dataset {
@@ -123,6 +128,13 @@ impl Dataset {
     /// A set whose rows were scanned already (on the worker that opened it).
     pub fn with_scan(name: String, set: Arc<EmbeddingSet>, scan: Arc<RowScan>) -> Dataset {
         let n = set.rows();
+        let kind = set.row_kind();
+        let text_col = set.text_column().and_then(|c| {
+            set.metadata
+                .columns()
+                .iter()
+                .position(|x| std::ptr::eq(x, c))
+        });
         Dataset {
             name,
             set,
@@ -138,11 +150,38 @@ impl Dataset {
             clusters: None,
             index: None,
             index_job: None,
+            occurrences: None,
+            kind,
+            text_col,
         }
     }
 
     pub fn token(&self, row: usize) -> &str {
         self.set.vocab.token(row)
+    }
+
+    /// How a row is named on the map and in lists: a document by its text (at most
+    /// `max_chars` characters, on one line; its id when the text is empty), a word by itself.
+    pub fn label(&self, row: usize, max_chars: usize) -> String {
+        let text = match (self.kind, self.text_col) {
+            (crate::core::RowKind::Words, _) | (_, None) => None,
+            (_, Some(c)) => self.set.metadata.columns()[c]
+                .values
+                .get(row)
+                .filter(|t| !t.trim().is_empty()),
+        };
+        crate::core::one_line(text.map_or(self.token(row), String::as_str), max_chars)
+    }
+
+    /// A row's text (documents, occurrences).
+    pub fn text(&self, row: usize) -> Option<&str> {
+        match (self.kind, self.text_col) {
+            (crate::core::RowKind::Words, _) | (_, None) => None,
+            (_, Some(c)) => self.set.metadata.columns()[c]
+                .values
+                .get(row)
+                .map(String::as_str),
+        }
     }
 
     /// The inspected row: the last one selected.

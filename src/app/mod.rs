@@ -7,10 +7,12 @@ pub mod colors;
 pub mod compare;
 mod dataset;
 mod error;
+pub mod filter;
 pub mod grid;
 mod inspector;
 mod jobs;
 pub mod labels;
+pub mod occurrences;
 mod place;
 pub mod report;
 mod search;
@@ -21,11 +23,11 @@ use std::sync::Arc;
 
 use crate::analysis::analogy::{self, Method};
 use crate::analysis::knn::{KnnIndex, Metric, TopN};
-use crate::core::{EmbeddingSet, RowScan};
+use crate::core::{EmbeddingSet, RowKind, RowScan};
 use crate::engine::device::BackendInfo;
 use crate::engine::jobs::{
     Compare, Compared, Demo, EncodeSpec, Encoded, Evaluate, JobId, Load, Opened, Project,
-    ProjectSpec, Waker, Worker,
+    ProjectSpec, Waker, Worker, words_path,
 };
 use crate::formats::{self, LoadOptions};
 use colors::ColorMode;
@@ -33,8 +35,9 @@ pub use dataset::{Dataset, MapView};
 pub use error::AppError;
 pub use inspector::{Inspector, similarity};
 pub use jobs::{JobKind, JobView};
+use occurrences::Occurrences;
 pub use place::{PendingPlace, PlacedRows, placement_of};
-pub use search::{SearchMode, SearchState, search};
+pub use search::{SearchMode, SearchState, match_ranges, search};
 pub use session::{Bookmark, Session, Settings};
 
 /// How much a notification matters.
@@ -409,6 +412,9 @@ impl App {
                     }
                     app.encode_backend = Some(e.backend);
                     app.add_dataset(e.set);
+                    if let Some(occ) = e.occurrences {
+                        app.set_occurrences(app.datasets.len() - 1, occ);
+                    }
                 });
             }
             Command::SetColor(mode) => {
@@ -554,6 +560,18 @@ impl App {
                 seen.push(i);
             }
         }
+        if let Some(&i) = seen
+            .iter()
+            .find(|&&i| self.datasets[i].kind == RowKind::Occurrences)
+        {
+            let name = self.datasets[i].name.clone();
+            self.error(
+                format!("{name} holds sampled occurrences of words, not a version of a model"),
+                "Occurrences belong to the word set they were written with; open that set and \
+                 read them in the inspector.",
+            );
+            return;
+        }
         if seen.len() < 2 {
             self.error(
                 "compare needs two or more data sets",
@@ -595,7 +613,52 @@ impl App {
 
     /// Adds a set opened (and scanned) on the worker.
     fn add_opened(&mut self, o: Opened) {
+        if o.set.row_kind() == RowKind::Occurrences && self.attach_occurrences(&o.set) {
+            return;
+        }
         self.add_scanned(o.set, Some(o.scan), None);
+        if let Some(occ) = o.occurrences {
+            self.set_occurrences(self.datasets.len() - 1, occ);
+        }
+    }
+
+    /// Keeps `occ` with the words of data set `i`.
+    fn set_occurrences(&mut self, i: usize, occ: Arc<EmbeddingSet>) {
+        match Occurrences::new(occ) {
+            Some(o) => {
+                let d = &mut self.datasets[i];
+                let msg = format!(
+                    "{}: {} sampled occurrences of {} words kept with the words",
+                    d.name,
+                    o.set.rows(),
+                    o.words()
+                );
+                d.occurrences = Some(Arc::new(o));
+                self.info(msg);
+            }
+            None => self.info(format!(
+                "{}: the occurrences have no word column: not attached",
+                self.datasets[i].name
+            )),
+        }
+    }
+
+    /// An occurrences file opened on its own joins the open word set it was written with
+    /// (`x.occurrences.npy` beside `x.npy`); true when it did.
+    fn attach_occurrences(&mut self, occ: &Arc<EmbeddingSet>) -> bool {
+        let Some(words) = words_path(Path::new(&occ.provenance.source)) else {
+            return false;
+        };
+        let Some(i) = self
+            .datasets
+            .iter()
+            .position(|d| Path::new(&d.set.provenance.source) == words)
+        else {
+            return false;
+        };
+        self.set_occurrences(i, occ.clone());
+        self.active = Some(i);
+        true
     }
 
     /// Adds a set under `name` (default: its file's name), made unique with " (2)", ...;

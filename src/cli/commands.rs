@@ -10,7 +10,9 @@ use embedscope::analysis::eval::{self, AnalogyOptions, AnalogySet, PairOptions, 
 use embedscope::analysis::expr::Expr;
 use embedscope::analysis::knn::TopN;
 use embedscope::analysis::{KnnIndex, Metric, Neighbor, Query};
-use embedscope::core::{EmbeddingSet, IntegrityReport, RowScan, SidecarStatus};
+use embedscope::core::{
+    EmbeddingSet, IntegrityReport, LIST_CHARS, RowKind, RowScan, SidecarStatus,
+};
 use embedscope::engine::ann as ann_store;
 use embedscope::formats::{self, CacheStatus, Format};
 use embedscope::model::ModelSummary;
@@ -253,8 +255,17 @@ fn resolve(index: &KnnIndex, text: &str, metric: Metric) -> Result<Query, String
 }
 
 fn neighbor_json(set: &EmbeddingSet, list: &[Neighbor]) -> Vec<Value> {
+    let documents = set.row_kind() != RowKind::Words;
     list.iter()
-        .map(|n| json!({"token": set.vocab.token(n.index), "score": n.score, "row": n.index}))
+        .map(|n| {
+            let mut v =
+                json!({"token": set.vocab.token(n.index), "score": n.score, "row": n.index});
+            // A document is listed with its full text.
+            if documents && let Some(text) = set.row_text(n.index) {
+                v["text"] = json!(text);
+            }
+            v
+        })
         .collect()
 }
 
@@ -470,15 +481,30 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
                 format_args!("in {:.2} s", c.seconds)
             );
         }
+        let documents = set.row_kind() != RowKind::Words;
         for (q, list) in labels.iter().zip(&results) {
-            println!("{q}");
+            // A document query is shown with its text.
+            match set.vocab.get(q).filter(|_| documents) {
+                Some(row) => println!("{q}  {}", set.row_label(row, LIST_CHARS)),
+                None => println!("{q}"),
+            }
             for (r, n) in list.iter().enumerate() {
-                println!(
-                    "  {:>3}  {:<24} {:.6}",
-                    r + 1,
-                    set.vocab.token(n.index),
-                    n.score
-                );
+                if documents {
+                    println!(
+                        "  {:>3}  {:.6}  {:<8} {}",
+                        r + 1,
+                        n.score,
+                        set.vocab.token(n.index),
+                        set.row_label(n.index, LIST_CHARS)
+                    );
+                } else {
+                    println!(
+                        "  {:>3}  {:<24} {:.6}",
+                        r + 1,
+                        set.vocab.token(n.index),
+                        n.score
+                    );
+                }
             }
         }
     }

@@ -280,7 +280,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                     .map_err(rt)?;
             corpus.stats().note_in(&mut provenance);
             out.types.provenance = provenance.clone();
-            out.occurrences.provenance = provenance.clone();
+            out.occurrences.provenance = encode::occurrences_provenance(&provenance);
             let mut files = formats::save(&out.types, &a.out, Some(out_format))?;
             files.extend(write_record(
                 &a.out,
@@ -304,7 +304,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             files.extend(write_record(
                 &occ,
                 out_format,
-                &provenance,
+                &out.occurrences.provenance,
                 out.occurrences.rows(),
                 out.occurrences.dim(),
             )?);

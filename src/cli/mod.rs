@@ -11,6 +11,7 @@ mod embed;
 mod progress;
 mod project;
 mod report;
+mod search;
 mod transform;
 mod values;
 
@@ -69,6 +70,9 @@ pub enum Command {
     /// tokenizer diff, global measures, changed words with neighbours, aligned maps, bias
     /// probes, benchmarks; self-contained HTML, Markdown, JSON or CSV tables.
     Report(report::ReportArgs),
+    /// Semantic search: the documents closest in meaning to a query, encoded with the set's own
+    /// model (exact cosine ranking).
+    Search(search::SearchArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -228,6 +232,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Compare(a)) => a.json,
         Some(Command::Bias(a)) => a.json(),
         Some(Command::Report(a)) => a.json,
+        Some(Command::Search(a)) => a.json,
         None => false,
     }
 }
@@ -255,6 +260,7 @@ pub fn run() -> i32 {
             Some(Command::Compare(a)) => compare::compare(&a),
             Some(Command::Bias(a)) => bias::bias(&a),
             Some(Command::Report(a)) => report::report(&a),
+            Some(Command::Search(a)) => search::search(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {

@@ -6,6 +6,7 @@ mod integrity;
 mod matrix;
 mod metadata;
 mod provenance;
+mod rows;
 mod set;
 mod vocab;
 
@@ -17,5 +18,6 @@ pub use provenance::{
     DuplicateToken, ENCODING_FIELDS, FieldChange, LoadNotes, Provenance, ProvenanceDiff,
     ProvenanceStatus, SidecarNote, SidecarStatus,
 };
+pub use rows::{LIST_CHARS, OCCURRENCES, ROWS_FACT, RowKind, TEXT_COLUMNS, one_line};
 pub use set::EmbeddingSet;
 pub use vocab::Vocab;

@@ -2,7 +2,7 @@
 //! through the encoder, and emitted in input order. Progress (documents, bytes, rate, ETA) is
 //! reported after every batch and the job stops when `cancel` is set.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::EngineError;
 use super::device::MemoryLimit;
-use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+use crate::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab, one_line};
 use crate::formats::corpus::{Corpus, Doc};
 use crate::model::encoder::{Encoded, Encoder, Tokens, batches};
 use crate::model::{BertConfig, tokdiff};
@@ -330,25 +330,14 @@ fn run_chunk(
 }
 
 /// Collects sentence rows into an [`EmbeddingSet`]: token `d<record number>` (row i is record i
-/// unless records were skipped), metadata `line`, `text` (a preview) and the corpus's own columns.
+/// unless records were skipped), metadata `line`, `text` (the document's full text, as read) and
+/// the corpus's own columns.
 pub struct SentenceCollector {
     dim: usize,
     names: Vec<String>,
     data: Vec<f32>,
     tokens: Vec<String>,
     cols: Vec<Vec<String>>,
-}
-
-/// Documents are shown by their first characters.
-pub const PREVIEW_CHARS: usize = 200;
-
-/// The first [`PREVIEW_CHARS`] characters of a document, on one line.
-pub fn preview(text: &str) -> String {
-    let mut s: String = text.chars().take(PREVIEW_CHARS).collect();
-    if text.chars().nth(PREVIEW_CHARS).is_some() {
-        s.push('…');
-    }
-    s.replace(['\n', '\r', '\t'], " ")
 }
 
 impl SentenceCollector {
@@ -372,7 +361,7 @@ impl SentenceCollector {
 
     /// The token and metadata values of a row.
     pub fn row_values(r: &DocRow) -> (String, Vec<String>) {
-        let mut m = vec![r.doc.line.to_string(), preview(&r.doc.text)];
+        let mut m = vec![r.doc.line.to_string(), r.doc.text.clone()];
         m.extend(r.doc.meta.iter().cloned());
         (format!("d{}", r.doc.index), m)
     }
@@ -460,6 +449,28 @@ pub fn word_vectors(
     text: &str,
     lowercase: bool,
 ) -> Vec<(String, Vec<f32>)> {
+    word_vectors_at(t, hidden, dim, text, lowercase)
+        .into_iter()
+        .map(|w| (w.key, w.vector))
+        .collect()
+}
+
+/// One word occurrence: the word (lower-cased when the model is), its vector and its byte
+/// span in the text.
+pub struct WordVec {
+    pub key: String,
+    pub vector: Vec<f32>,
+    pub span: (usize, usize),
+}
+
+/// [`word_vectors`] with each occurrence's byte span in the text.
+pub fn word_vectors_at(
+    t: &Tokens,
+    hidden: &[f32],
+    dim: usize,
+    text: &str,
+    lowercase: bool,
+) -> Vec<WordVec> {
     let mut out = Vec::new();
     let n = t.ids.len();
     let last_word = if t.truncated {
@@ -493,19 +504,39 @@ pub fn word_vectors(
         let c = (j - i + 1) as f32;
         v.iter_mut().for_each(|a| *a /= c);
         if !key.is_empty() && last_word != Some(w) {
-            out.push((key, v));
+            out.push(WordVec {
+                key,
+                vector: v,
+                span: (start, end),
+            });
         }
         i = j + 1;
     }
     out
 }
 
+/// A sampled occurrence: (vector, document index, line, context, the word's byte span in the
+/// context).
+type Sample = (Vec<f32>, u64, u64, String, (usize, usize));
+
 struct WordAcc {
     sum: Vec<f64>,
     count: u64,
-    /// (vector, document index, line, context)
-    samples: Vec<(Vec<f32>, u64, u64, String)>,
+    samples: Vec<Sample>,
+    /// Per corpus column: occurrences per value (at most [`VALUES_PER_WORD`] values, the rest
+    /// under [`OTHER_VALUE`]).
+    values: Vec<HashMap<String, u64>>,
 }
+
+/// Characters of context kept on each side of a sampled occurrence.
+pub const CONTEXT_CHARS: usize = 120;
+/// Distinct values of a corpus column counted per word.
+const VALUES_PER_WORD: usize = 64;
+/// Values counted per word listed in a `<column>_values` cell.
+const VALUES_LISTED: usize = 5;
+/// A corpus column with more distinct values than this (ids, free text) is not carried to words.
+const MAX_COLUMN_VALUES: usize = 10_000;
+const OTHER_VALUE: &str = "(other)";
 
 /// Deterministic pseudo-random number for reservoir sampling.
 fn mix(a: u64, b: u64) -> u64 {
@@ -515,12 +546,81 @@ fn mix(a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn context(text: &str) -> String {
-    let mut s: String = text.chars().take(200).collect();
-    if s.len() < text.len() {
-        s.push('…');
+/// The text around an occurrence: up to [`CONTEXT_CHARS`] characters on each side of the span
+/// (cut at white space where one is near, `…` where cut), and the span's place in it.
+pub fn context(text: &str, span: (usize, usize)) -> (String, (usize, usize)) {
+    let (s, e) = (span.0.min(text.len()), span.1.min(text.len()));
+    if !text.is_char_boundary(s) || !text.is_char_boundary(e) || s > e {
+        return (one_line(text, 2 * CONTEXT_CHARS), (0, 0));
     }
-    s
+    let before = &text[..s];
+    let mut from = before
+        .char_indices()
+        .rev()
+        .nth(CONTEXT_CHARS - 1)
+        .map_or(0, |(i, _)| i);
+    if from > 0
+        && let Some(w) = before[from..].find(char::is_whitespace)
+        && w < 30
+    {
+        from += w + 1;
+    }
+    let after = &text[e..];
+    let mut to = after
+        .char_indices()
+        .nth(CONTEXT_CHARS)
+        .map_or(after.len(), |(i, _)| i);
+    if to < after.len()
+        && let Some(w) = after[..to].rfind(char::is_whitespace)
+        && to - w < 30
+    {
+        to = w;
+    }
+    let flat = |t: &str| t.replace(['\n', '\r', '\t'], " ");
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(&flat(&text[from..s]));
+    let at = out.len();
+    out.push_str(&flat(&text[s..e]));
+    let end = out.len();
+    out.push_str(&flat(&after[..to]));
+    if e + to < text.len() {
+        out.push('…');
+    }
+    (out, (at, end))
+}
+
+/// A word's values of one corpus column: the most frequent (ties: the first by value), and the
+/// first [`VALUES_LISTED`] as `value: count` by count, `; `-separated.
+fn value_summary(counts: &HashMap<String, u64>) -> (String, String) {
+    let mut v: Vec<(&String, &u64)> = counts.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let top = v.first().map(|(k, _)| (*k).clone()).unwrap_or_default();
+    let listed = v
+        .iter()
+        .take(VALUES_LISTED)
+        .map(|(k, c)| format!("{k}: {c}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (top, listed)
+}
+
+/// The provenance of a word-level set's sampled occurrences: the types' record, marked
+/// `rows = occurrences` so the occurrences are never taken for another version of the words.
+pub fn occurrences_provenance(types: &Provenance) -> Provenance {
+    let mut p = types.clone();
+    let facts = if p.params_are_encoding() {
+        &mut p.params
+    } else {
+        &mut p.encoding
+    };
+    facts.insert(
+        crate::core::ROWS_FACT.to_string(),
+        crate::core::OCCURRENCES.to_string(),
+    );
+    p
 }
 
 /// Word-level output: one row per word type (mean vector, occurrence count) and the sampled
@@ -543,6 +643,10 @@ pub fn encode_words(
     let dim = enc.hidden_size();
     let mut acc: HashMap<String, WordAcc> = HashMap::new();
     let mut docs = 0u64;
+    // The corpus's own columns, carried to the words (most frequent value, counts per value).
+    let col_names: Vec<String> = corpus.meta_names().to_vec();
+    let n_cols = col_names.len();
+    let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); n_cols];
     loop {
         let chunk = read_chunk(corpus, opts.chunk)?;
         if chunk.is_empty() {
@@ -550,10 +654,11 @@ pub fn encode_words(
         }
         let texts: Vec<&str> = chunk.iter().map(|d| d.text.as_str()).collect();
         let toks = enc.tokenize_plain(&texts)?;
-        let mut per_doc: Vec<Vec<(String, Vec<f32>)>> = vec![Vec::new(); chunk.len()];
+        let mut per_doc: Vec<Vec<WordVec>> = Vec::new();
+        per_doc.resize_with(chunk.len(), Vec::new);
         let each = &mut |i: usize, e: Encoded| {
             let hidden = e.hidden.unwrap_or_default();
-            per_doc[i] = word_vectors(&toks[i], &hidden, dim, texts[i], enc.lowercase);
+            per_doc[i] = word_vectors_at(&toks[i], &hidden, dim, texts[i], enc.lowercase);
         };
         run_chunk(enc, &toks, opts, true, cancel, each, &mut |n| {
             docs += n;
@@ -561,24 +666,49 @@ pub fn encode_words(
         })?;
         // Aggregate in input order (deterministic).
         for (d, words) in chunk.iter().zip(per_doc) {
-            for (w, v) in words {
-                let a = acc.entry(w.clone()).or_insert_with(|| WordAcc {
+            for (i, v) in d.meta.iter().enumerate().take(n_cols) {
+                if seen[i].len() <= MAX_COLUMN_VALUES && !seen[i].contains(v) {
+                    seen[i].insert(v.clone());
+                }
+            }
+            for WordVec { key, vector, span } in words {
+                let a = acc.entry(key).or_insert_with(|| WordAcc {
                     sum: vec![0.0; dim],
                     count: 0,
                     samples: Vec::new(),
+                    values: vec![HashMap::new(); n_cols],
                 });
-                for (s, &x) in a.sum.iter_mut().zip(&v) {
+                for (s, &x) in a.sum.iter_mut().zip(&vector) {
                     *s += f64::from(x);
                 }
                 a.count += 1;
-                let sample = (v, d.index, d.line, context(&d.text));
-                if a.samples.len() < opts.samples_per_word {
-                    a.samples.push(sample);
+                for (counts, v) in a.values.iter_mut().zip(&d.meta) {
+                    let v = if counts.len() < VALUES_PER_WORD || counts.contains_key(v) {
+                        v.as_str()
+                    } else {
+                        OTHER_VALUE
+                    };
+                    match counts.get_mut(v) {
+                        Some(c) => *c += 1,
+                        None => {
+                            counts.insert(v.to_string(), 1);
+                        }
+                    }
+                }
+                let slot = if a.samples.len() < opts.samples_per_word {
+                    Some(a.samples.len())
                 } else {
                     // Reservoir sampling: every occurrence is kept with equal probability.
-                    let r = mix(a.count, d.index) % a.count;
-                    if (r as usize) < opts.samples_per_word {
-                        a.samples[r as usize] = sample;
+                    let r = (mix(a.count, d.index) % a.count) as usize;
+                    (r < opts.samples_per_word).then_some(r)
+                };
+                if let Some(k) = slot {
+                    let (ctx, at) = context(&d.text, span);
+                    let sample = (vector, d.index, d.line, ctx, at);
+                    if k == a.samples.len() {
+                        a.samples.push(sample);
+                    } else {
+                        a.samples[k] = sample;
                     }
                 }
             }
@@ -590,18 +720,25 @@ pub fn encode_words(
     let mut data = Vec::with_capacity(n * dim);
     let mut counts = Vec::with_capacity(n);
     let mut occ_data = Vec::new();
-    let (mut occ_tok, mut occ_word, mut occ_doc, mut occ_line, mut occ_ctx) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut occ_tok, mut occ_word, mut occ_doc, mut occ_line, mut occ_ctx, mut occ_at) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for (w, a) in &words {
         data.extend(a.sum.iter().map(|&s| (s / a.count as f64) as f32));
         counts.push(a.count);
-        for (k, (v, doc, line, ctx)) in a.samples.iter().enumerate() {
+        for (k, (v, doc, line, ctx, at)) in a.samples.iter().enumerate() {
             occ_data.extend_from_slice(v);
             occ_tok.push(format!("{w}#{}", k + 1));
             occ_word.push(w.clone());
             occ_doc.push(doc.to_string());
             occ_line.push(line.to_string());
             occ_ctx.push(ctx.clone());
+            occ_at.push(format!("{}:{}", at.0, at.1));
         }
     }
     let bad = |e: crate::core::CoreError| EngineError::Output(e.to_string());
@@ -625,6 +762,18 @@ pub fn encode_words(
             n,
         )
         .map_err(bad)?;
+    for (i, name) in col_names.iter().enumerate() {
+        if seen[i].len() > MAX_COLUMN_VALUES || name == "count" {
+            continue;
+        }
+        let (top, listed): (Vec<String>, Vec<String>) = words
+            .iter()
+            .map(|(_, a)| value_summary(&a.values[i]))
+            .unzip();
+        for (name, values) in [(name.clone(), top), (format!("{name}_values"), listed)] {
+            tmeta.push(MetaColumn { name, values }, n).map_err(bad)?;
+        }
+    }
     let types = EmbeddingSet::new(
         vocab,
         Matrix::from_vec(n, dim, data).map_err(bad)?,
@@ -639,6 +788,7 @@ pub fn encode_words(
         ("doc", occ_doc),
         ("line", occ_line),
         ("context", occ_ctx),
+        ("at", occ_at),
     ] {
         meta.push(
             MetaColumn {

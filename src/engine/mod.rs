@@ -6,6 +6,7 @@ pub mod ann;
 pub mod device;
 pub mod encode;
 pub mod jobs;
+pub mod semantic;
 pub mod worker;
 
 use thiserror::Error;

@@ -323,7 +323,13 @@ pub(crate) fn read_npy_set(path: &Path, opts: &LoadOptions) -> Result<Loaded, Fo
     if mp.is_file() && l.vocab.len() == rows {
         let text = std::fs::read_to_string(&mp).map_err(|e| FormatError::io(&mp, e))?;
         let mut lines = text.lines();
-        let names: Vec<&str> = lines.next().unwrap_or("").split('\t').skip(1).collect();
+        let names: Vec<String> = lines
+            .next()
+            .unwrap_or("")
+            .split('\t')
+            .skip(1)
+            .map(tsv_uncell)
+            .collect();
         let mut cols: Vec<Vec<String>> = vec![Vec::with_capacity(rows); names.len()];
         let mut n = 0usize;
         for (i, line) in lines.enumerate() {
@@ -346,7 +352,7 @@ pub(crate) fn read_npy_set(path: &Path, opts: &LoadOptions) -> Result<Loaded, Fo
                 ));
             }
             for (c, v) in cols.iter_mut().zip(&cells[1..]) {
-                c.push((*v).to_string());
+                c.push(tsv_uncell(v));
             }
             n += 1;
         }
@@ -569,13 +575,75 @@ impl Drop for NpyStreamWriter {
 }
 
 /// A value made safe for one TSV cell (tabs and line breaks become spaces).
+/// A metadata cell as written to `x.metadata.tsv`: backslash, tab and line breaks escaped
+/// (`\\`, `\t`, `\n`, `\r`), so a document's full text survives the round trip.
 pub(crate) fn tsv_cell(s: &str) -> String {
-    s.replace(['\t', '\n', '\r'], " ")
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reads a cell written by [`tsv_cell`]; a backslash before any other character is kept as it is.
+pub(crate) fn tsv_uncell(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.peek() {
+            Some('\\') => out.push('\\'),
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            _ => {
+                out.push('\\');
+                continue;
+            }
+        }
+        it.next();
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_cells_round_trip() {
+        for s in [
+            "plain",
+            "",
+            "tab\there",
+            "two\nlines\r\n",
+            "back\\slash \\n not a break",
+            "\\",
+            "ends with \\",
+            "é ☃ \t\\t",
+        ] {
+            let c = tsv_cell(s);
+            assert!(!c.contains(['\t', '\n', '\r']), "{c:?}");
+            assert_eq!(tsv_uncell(&c), s);
+        }
+        // A lone backslash before another character (files written before escaping) stays.
+        assert_eq!(tsv_uncell("C:\\dir\\x"), "C:\\dir\\x");
+    }
 
     #[test]
     fn header_round_trip_and_alignment() {

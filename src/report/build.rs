@@ -16,7 +16,7 @@ use crate::analysis::bias;
 use crate::analysis::compare::{self, Comparison};
 use crate::analysis::eval::{self, BundledBenchmarks};
 use crate::analysis::knn::KnnIndex;
-use crate::core::ProvenanceDiff;
+use crate::core::{ProvenanceDiff, RowKind};
 use crate::model::tokdiff::TokenizerDiff;
 
 fn cancelled_or(e: AnalysisError) -> ReportError {
@@ -182,7 +182,21 @@ pub fn build(
     } else {
         None
     };
-    let eval = if has(Section::Eval) {
+    let documents: Vec<&str> = versions
+        .iter()
+        .filter(|v| v.set.row_kind() != RowKind::Words)
+        .map(|v| v.name.as_str())
+        .collect();
+    if has(Section::Eval) && !documents.is_empty() {
+        // Analogies and word-similarity benchmarks look words up: on documents every item
+        // would be out of vocabulary.
+        notes.push(format!(
+            "benchmarks left out: the rows of {} are documents, and the word benchmarks \
+             (analogies, word similarity) compare words",
+            documents.join(", ")
+        ));
+    }
+    let eval = if has(Section::Eval) && documents.is_empty() {
         let bench = BundledBenchmarks::load()?;
         let mut out = Vec::new();
         for (i, v) in versions.iter().enumerate() {

@@ -21,6 +21,12 @@ pub fn picker(app: &App, picked: &mut Vec<usize>, ui: &mut egui::Ui, cmds: &mut 
     }
     picked.retain(|&i| i < app.datasets.len());
     for (i, d) in app.datasets.iter().enumerate() {
+        if d.kind == crate::core::RowKind::Occurrences {
+            // Sampled occurrences of a word set are not a version of anything.
+            ui.weak(format!("{}: sampled occurrences, not a version", d.name));
+            picked.retain(|&p| p != i);
+            continue;
+        }
         let mut on = picked.contains(&i);
         let label = match picked.iter().position(|&p| p == i) {
             Some(pos) => format!("{}. {}", pos + 1, d.name),

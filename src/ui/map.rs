@@ -12,6 +12,7 @@ use super::placed;
 use super::points::{self, Instance, PointsCallback};
 use crate::app::colors::Legend;
 use crate::app::{Command, Dataset, MapView, SearchState, grid, labels};
+use crate::core::one_line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tool {
@@ -547,7 +548,7 @@ fn draw_labels(
     }
     let mut boxes = Vec::new();
     let mut placed = Vec::new();
-    let width = |t: &str| t.chars().count().min(40) as f32 * 6.6 + 4.0;
+    let width = |t: &str| t.chars().count() as f32 * 6.6 + 4.0;
     for &r in &rows {
         let Some(p) = m.position(r) else {
             continue;
@@ -556,14 +557,14 @@ fn draw_labels(
         if !rect.contains(s) {
             continue;
         }
-        let t = d.token(r);
+        let t = d.label(r, LABEL_CHARS);
         let x0 = s.x + 4.0;
-        boxes.push([x0, s.y - 8.0, x0 + width(t), s.y + 8.0]);
-        placed.push((r, s));
+        boxes.push([x0, s.y - 8.0, x0 + width(&t), s.y + 8.0]);
+        placed.push((r, s, t));
     }
     let forced_in_view = placed
         .iter()
-        .take_while(|(r, _)| d.selection.contains(r))
+        .take_while(|(r, _, _)| d.selection.contains(r))
         .count()
         .min(forced);
     let kept = labels::place(&boxes, forced_in_view, MAX_LABELS);
@@ -575,11 +576,7 @@ fn draw_labels(
         Color32::from_white_alpha(170)
     };
     for i in kept {
-        let (r, s) = placed[i];
-        let mut t: String = d.token(r).chars().take(40).collect();
-        if d.token(r).chars().nth(40).is_some() {
-            t.push('…');
-        }
+        let (r, s, t) = placed[i].clone();
         let color = if d.selection.contains(&r) {
             strong
         } else {
@@ -674,10 +671,22 @@ fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::V
     }
 }
 
+/// Characters of a label on the map (a document's first words).
+const LABEL_CHARS: usize = 32;
+
 fn tooltip(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, d: &Dataset, row: usize) {
     let mut lines = vec![d.token(row).to_string()];
+    // A document: its first lines, wrapped.
+    let text = d.text(row);
+    if let Some(text) = text {
+        lines.extend(wrap_lines(&one_line(text, 480), 72, 6));
+    }
     lines.push(format!("norm {:.4}", d.scan.norms[row]));
-    for c in d.set.metadata.columns().iter().take(6) {
+    let text_col = d.set.text_column().map(|c| c.name.as_str());
+    for c in d.set.metadata.columns().iter().take(7) {
+        if text.is_some() && Some(c.name.as_str()) == text_col {
+            continue;
+        }
         let mut v: String = c.values[row].chars().take(80).collect();
         if c.values[row].chars().nth(80).is_some() {
             v.push('…');
@@ -685,6 +694,37 @@ fn tooltip(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, d: &Dataset, row: 
         lines.push(format!("{}: {v}", c.name));
     }
     tooltip_box(painter, ui, pos, lines);
+}
+
+/// A one-line text wrapped at white space into at most `max_lines` lines of about `width`
+/// characters, the last one ending in `…` when the text goes on.
+pub fn wrap_lines(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut n = 0usize;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        if n > 0 && n + 1 + w > width {
+            lines.push(std::mem::take(&mut cur));
+            n = 0;
+            if lines.len() == max_lines {
+                if let Some(last) = lines.last_mut() {
+                    last.push('…');
+                }
+                return lines;
+            }
+        }
+        if n > 0 {
+            cur.push(' ');
+            n += 1;
+        }
+        cur.push_str(word);
+        n += w;
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
 
 pub(super) fn tooltip_box(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, lines: Vec<String>) {
@@ -738,7 +778,7 @@ pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
                     s.x + 6.0,
                     s.y + 4.0,
                     if dark { "#eeeeee" } else { "#111111" },
-                    xml_escape(d.token(r))
+                    xml_escape(&d.label(r, LABEL_CHARS))
                 ));
             }
         }

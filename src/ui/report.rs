@@ -189,7 +189,7 @@ fn datasets(app: &App, check: &ReportCheck, ui: &mut egui::Ui, cmds: &mut Vec<Co
                 ui.end_row();
             }
             for (i, d) in app.datasets.iter().enumerate() {
-                if chosen.contains(&i) {
+                if chosen.contains(&i) || d.kind == crate::core::RowKind::Occurrences {
                     continue;
                 }
                 ui.label("");

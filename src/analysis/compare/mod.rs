@@ -26,7 +26,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::error::AnalysisError;
-use crate::core::{EmbeddingSet, IntegrityReport, RowScan};
+use crate::core::{EmbeddingSet, IntegrityReport, RowKind, RowScan};
 pub use align::{Alignment, ProcrustesSummary, Reduced};
 pub use drift::{Drift, SideDrift};
 pub use gate::{Condition, Measure};
@@ -119,6 +119,9 @@ pub struct Timing {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WordChange {
     pub token: String,
+    /// A document's text (one line, cut), when the versions' rows are documents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// Frequency rank in A (1 = most frequent).
     pub rank: u32,
     /// `jaccard_at_K` for each k.
@@ -142,6 +145,8 @@ pub enum RankBy {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SideNeighbour {
     pub token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     pub similarity: f64,
     pub shared: bool,
 }
@@ -150,6 +155,8 @@ pub struct SideNeighbour {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WordDetail {
     pub token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     pub rank: u32,
     pub k: usize,
     pub jaccard: f64,
@@ -184,7 +191,12 @@ pub struct Comparison {
     pub timing: Timing,
     /// Shared token -> its index in `vocab.tokens`.
     token_index: hashbrown::HashMap<String, usize>,
+    /// Each shared row's text on one line (from A), when the rows are documents.
+    pub texts: Option<Vec<String>>,
 }
+
+/// Characters of a document's text kept with a comparison (for its ranked lists).
+pub const TEXT_CHARS: usize = 160;
 
 fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
@@ -394,8 +406,15 @@ pub fn compare(
         .enumerate()
         .map(|(i, t)| (t.clone(), i))
         .collect();
+    let texts = (a.row_kind() != RowKind::Words).then(|| {
+        vm.rows_a
+            .iter()
+            .map(|&r| a.row_label(r, TEXT_CHARS))
+            .collect()
+    });
     Ok(Comparison {
         token_index,
+        texts,
         options: CompareOptions {
             ks,
             ..options.clone()
@@ -470,9 +489,15 @@ impl Comparison {
         }
     }
 
+    /// Shared row `i`'s text, when the rows are documents.
+    pub fn text(&self, i: usize) -> Option<String> {
+        self.texts.as_ref().and_then(|t| t.get(i)).cloned()
+    }
+
     pub fn word(&self, i: usize) -> WordChange {
         WordChange {
             token: self.vocab.tokens[i].clone(),
+            text: self.text(i),
             rank: self.rank[i],
             jaccard: self
                 .jaccard
@@ -523,6 +548,7 @@ impl Comparison {
                 .zip(sims)
                 .map(|(&j, &s)| SideNeighbour {
                     token: self.vocab.tokens[j as usize].clone(),
+                    text: self.text(j as usize),
                     similarity: s,
                     shared: other.contains(&j),
                 })
@@ -530,6 +556,7 @@ impl Comparison {
         };
         Ok(WordDetail {
             token: self.vocab.tokens[i].clone(),
+            text: self.text(i),
             rank: self.rank[i],
             k,
             jaccard: neighbours::jaccard(neighbours::overlap(la, lb), k),

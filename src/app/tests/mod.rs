@@ -26,6 +26,7 @@ pub(super) fn demo_app() -> App {
 
 mod bias;
 mod core;
+mod documents;
 mod index;
 mod place;
 mod report;

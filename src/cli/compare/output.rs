@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use embedscope::analysis::compare::{self, Comparison, RankBy, VocabSummary};
-use embedscope::core::ProvenanceDiff;
+use embedscope::core::{LIST_CHARS, ProvenanceDiff, one_line};
 use embedscope::formats::{self, csv_field};
 use embedscope::model::tokdiff::TokenizerDiff;
 use embedscope::report::{ChangedWords, Measures, PairSection, VocabularyDiff, render};
@@ -138,17 +138,26 @@ pub(super) fn human(
                     "\n'{}' (rank {}): Jaccard@{k} {:.3}, aligned cosine {:.3}   [* = in both]",
                     d.token, d.rank, d.jaccard, d.aligned_cosine
                 );
-                let _ = writeln!(o, "  {:<30} {:<30}", "A", "B");
+                if let Some(text) = &d.text {
+                    let _ = writeln!(o, "  {}", one_line(text, LIST_CHARS));
+                }
+                let documents = d.text.is_some();
+                let width = if documents { 50 } else { 30 };
+                let _ = writeln!(o, "  {:<width$} {:<width$}", "A", "B");
                 for (x, y) in d.a.iter().zip(&d.b) {
                     let cell = |n: &compare::SideNeighbour| {
+                        // A document: its id and first words.
+                        let name = match &n.text {
+                            Some(text) => format!("{} {}", n.token, one_line(text, 32)),
+                            None => n.token.clone(),
+                        };
                         format!(
-                            "{}{} {:.3}",
+                            "{}{name} {:.3}",
                             if n.shared { "*" } else { " " },
-                            n.token,
                             n.similarity
                         )
                     };
-                    let _ = writeln!(o, "  {:<30} {:<30}", cell(x), cell(y));
+                    let _ = writeln!(o, "  {:<width$} {:<width$}", cell(x), cell(y));
                 }
             }
             Err(e) => {
@@ -170,10 +179,12 @@ pub(super) fn per_word_csv(c: &Comparison) -> String {
     for j in &c.jaccard {
         let _ = write!(o, ",jaccard_at_{}", j.k);
     }
-    let _ = writeln!(
+    let _ = write!(
         o,
         ",rbo_at_{k},aligned_cosine,neighbours_a_at_{k},neighbours_b_at_{k}"
     );
+    // Documents: their text last.
+    let _ = writeln!(o, "{}", if c.texts.is_some() { ",text" } else { "" });
     let names = |l: &[u32]| {
         l[..k]
             .iter()
@@ -186,7 +197,7 @@ pub(super) fn per_word_csv(c: &Comparison) -> String {
         for v in &c.word_jaccard {
             let _ = write!(o, ",{}", v[i]);
         }
-        let _ = writeln!(
+        let _ = write!(
             o,
             ",{},{},{},{}",
             c.word_rbo[i],
@@ -194,6 +205,12 @@ pub(super) fn per_word_csv(c: &Comparison) -> String {
             csv_field(&names(c.neighbours_a.of(i))),
             csv_field(&names(c.neighbours_b.of(i)))
         );
+        match c.text(i) {
+            Some(text) => {
+                let _ = writeln!(o, ",{}", csv_field(&text));
+            }
+            None => o.push('\n'),
+        }
     }
     o
 }

@@ -33,6 +33,8 @@ pub struct EncodeSpec {
 #[derive(Debug)]
 pub struct Encoded {
     pub set: Arc<EmbeddingSet>,
+    /// A word-level set's sampled occurrences (their sentences), kept with the words.
+    pub occurrences: Option<Arc<EmbeddingSet>>,
     pub backend: BackendInfo,
     pub documents: u64,
     pub docs_per_s: f64,
@@ -92,6 +94,7 @@ impl Job for EncodeSpec {
             &corpus,
         );
         let cancel = ctx.cancel_flag();
+        let mut occurrences = None;
         let set = match spec.level {
             Level::Sentence => {
                 let mut collect = SentenceCollector::new(enc.dim(), corpus.meta_names());
@@ -125,7 +128,9 @@ impl Job for EncodeSpec {
                     )));
                 }
                 corpus.stats().note_in(&mut provenance);
+                w.occurrences.provenance = encode::occurrences_provenance(&provenance);
                 w.types.provenance = provenance;
+                occurrences = Some(Arc::new(w.occurrences));
                 w.types
             }
         };
@@ -135,6 +140,7 @@ impl Job for EncodeSpec {
         let documents = corpus.stats().documents;
         Ok(Encoded {
             set: Arc::new(set),
+            occurrences,
             backend,
             documents,
             docs_per_s: documents as f64 / t.elapsed().as_secs_f64().max(1e-9),

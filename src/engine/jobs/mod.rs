@@ -18,7 +18,7 @@ pub use compare::{Compare, CompareLayouts, Compared, TokenizerDiffError};
 pub use encode::{EncodeSpec, Encoded, duration_text};
 pub use evaluate::Evaluate;
 pub use index::{BuildIndex, ExactNeighbours, FoundNeighbours, ReadyIndex};
-pub use load::{Demo, Load, Opened};
+pub use load::{Demo, Load, Opened, occurrences_path, words_path};
 pub use place::{PlaceHow, PlaceRows, Placed};
 pub use project::{LayoutPreview, MapMethod, Project, ProjectSpec, Projected};
 pub use report::{ReportJob, ReportRun};

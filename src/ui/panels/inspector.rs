@@ -5,7 +5,9 @@ use egui::RichText;
 
 use crate::analysis::analogy::Method;
 use crate::analysis::knn::Metric;
-use crate::app::{App, Command, JobKind, SearchMode};
+use crate::app::occurrences::Occurrences;
+use crate::app::{App, Command, JobKind, SearchMode, match_ranges};
+use crate::core::{RowKind, one_line};
 use crate::ui::job_row;
 
 /// What the user is typing in the inspector.
@@ -34,9 +36,15 @@ impl Default for InspectorPanel {
 
 impl InspectorPanel {
     pub fn show(&mut self, app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        let d = app.active_dataset();
+        let kind = d.map_or(RowKind::Words, |d| d.set.row_kind());
+        let documents = kind != RowKind::Words;
+        if !SearchMode::offered(documents).contains(&self.search_mode) {
+            self.search_mode = SearchMode::offered(documents)[0];
+        }
         ui.heading("Search");
         ui.horizontal(|ui| {
-            let label = ui.label("Find token");
+            let label = ui.label(if documents { "Find text" } else { "Find token" });
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.search)
@@ -49,11 +57,11 @@ impl InspectorPanel {
                 self.focus_search = false;
             }
             egui::ComboBox::from_label("mode")
-                .selected_text(format!("{:?}", self.search_mode).to_lowercase())
+                .selected_text(self.search_mode.name())
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.search_mode, SearchMode::Exact, "exact");
-                    ui.selectable_value(&mut self.search_mode, SearchMode::Prefix, "prefix");
-                    ui.selectable_value(&mut self.search_mode, SearchMode::Regex, "regex");
+                    for &m in SearchMode::offered(documents) {
+                        ui.selectable_value(&mut self.search_mode, m, m.name());
+                    }
                 });
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Find").clicked() || enter {
@@ -63,21 +71,35 @@ impl InspectorPanel {
         if let Some(e) = &app.search.error {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
-        let d = app.active_dataset();
         if let Some(d) = d {
             let n = app.search.matches.len();
             if !app.search.text.is_empty() {
                 ui.label(format!("{n} matches"));
-                ui.horizontal_wrapped(|ui| {
-                    for &r in app.search.matches.iter().take(30) {
-                        if ui.small_button(d.token(r)).clicked() {
+                if documents {
+                    for &r in app.search.matches.iter().take(20) {
+                        if ui
+                            .link(d.set.row_label(r, 70))
+                            .on_hover_text(d.token(r))
+                            .clicked()
+                        {
                             cmds.push(Command::Select { row: r, add: false });
                         }
                     }
-                    if n > 30 {
-                        ui.weak(format!("… and {} more", n - 30));
+                    if n > 20 {
+                        ui.weak(format!("… and {} more", n - 20));
                     }
-                });
+                } else {
+                    ui.horizontal_wrapped(|ui| {
+                        for &r in app.search.matches.iter().take(30) {
+                            if ui.small_button(d.token(r)).clicked() {
+                                cmds.push(Command::Select { row: r, add: false });
+                            }
+                        }
+                        if n > 30 {
+                            ui.weak(format!("… and {} more", n - 30));
+                        }
+                    });
+                }
             }
         }
         ui.separator();
@@ -85,17 +107,37 @@ impl InspectorPanel {
         if let Some(d) = d {
             match d.primary() {
                 Some(row) => {
-                    ui.label(RichText::new(d.token(row)).strong().size(18.0));
+                    let text_col = d.set.text_column().map(|c| c.name.clone());
+                    match d.set.row_text(row).filter(|_| documents) {
+                        Some(text) => {
+                            ui.label(RichText::new(d.token(row)).strong());
+                            let shown = one_line(text, 600);
+                            highlighted(ui, &shown, &app.search.text, app.search.mode);
+                        }
+                        None => {
+                            ui.label(RichText::new(d.token(row)).strong().size(18.0));
+                        }
+                    }
                     ui.label(format!("row {row}, norm {:.4}", d.scan.norms[row]));
                     if d.selection.len() > 1 {
                         ui.weak(format!("{} points selected", d.selection.len()));
                     }
                     for c in d.set.metadata.columns().iter().take(8) {
-                        ui.label(format!("{}: {}", c.name, c.values[row]));
+                        if documents && Some(&c.name) == text_col.as_ref() {
+                            continue;
+                        }
+                        ui.label(format!("{}: {}", c.name, one_line(&c.values[row], 80)));
+                    }
+                    if let Some(occ) = &d.occurrences {
+                        occurrences(ui, occ, d.token(row));
                     }
                 }
                 None => {
-                    ui.weak("click a point, or search for a token");
+                    ui.weak(if documents {
+                        "click a point, or search the text"
+                    } else {
+                        "click a point, or search for a token"
+                    });
                 }
             }
             let mut k = app.inspector.k;
@@ -127,7 +169,12 @@ impl InspectorPanel {
             egui::Grid::new("neighbours").striped(true).show(ui, |ui| {
                 for (rank, (r, s)) in app.inspector.neighbours.iter().enumerate() {
                     ui.label(format!("{}", rank + 1));
-                    if ui.link(d.token(*r)).clicked() {
+                    let link = if documents {
+                        ui.link(d.set.row_label(*r, 60)).on_hover_text(d.token(*r))
+                    } else {
+                        ui.link(d.token(*r))
+                    };
+                    if link.clicked() {
                         cmds.push(Command::Select {
                             row: *r,
                             add: false,
@@ -137,6 +184,15 @@ impl InspectorPanel {
                     ui.end_row();
                 }
             });
+        }
+        if documents {
+            ui.separator();
+            ui.weak(format!(
+                "Analogies, word similarity and the word benchmarks compare words; this set's rows \
+                 are {}.",
+                kind.name()
+            ));
+            return;
         }
         ui.separator();
         ui.heading("Analogy");
@@ -256,4 +312,57 @@ impl InspectorPanel {
             });
         });
     }
+}
+
+/// A text with the matches of the current search drawn highlighted.
+fn highlighted(ui: &mut egui::Ui, text: &str, query: &str, mode: SearchMode) {
+    let spans = match_ranges(text, query, mode, 50);
+    ui.label(marked(ui, text, &spans));
+}
+
+/// A text as a layout job with `spans` (byte ranges, ascending) drawn strong on a highlight.
+fn marked(ui: &egui::Ui, text: &str, spans: &[(usize, usize)]) -> egui::text::LayoutJob {
+    let mut job = egui::text::LayoutJob::default();
+    let plain = egui::TextFormat {
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    let strong = egui::TextFormat {
+        color: ui.visuals().strong_text_color(),
+        background: ui.visuals().selection.bg_fill.gamma_multiply(0.6),
+        ..Default::default()
+    };
+    let mut at = 0;
+    for &(a, b) in spans {
+        if a < at || b > text.len() || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
+            continue;
+        }
+        job.append(&text[at..a], 0.0, plain.clone());
+        job.append(&text[a..b], 0.0, strong.clone());
+        at = b;
+    }
+    job.append(&text[at..], 0.0, plain);
+    job.wrap.max_width = ui.available_width();
+    job
+}
+
+/// The sampled occurrences of a word, each in its sentence with the word marked.
+fn occurrences(ui: &mut egui::Ui, occ: &Occurrences, word: &str) {
+    let rows = occ.of(word);
+    egui::CollapsingHeader::new(format!("Occurrences ({})", rows.len()))
+        .default_open(true)
+        .show(ui, |ui| {
+            if rows.is_empty() {
+                ui.weak("no sampled occurrence of this word");
+            }
+            for &r in rows.iter().take(50) {
+                let (text, span) = occ.context(r as usize);
+                let spans: Vec<(usize, usize)> = span.into_iter().collect();
+                ui.label(marked(ui, text, &spans)).on_hover_text(format!(
+                    "document {}, line {}",
+                    occ.value(r as usize, "doc"),
+                    occ.value(r as usize, "line")
+                ));
+            }
+        });
 }

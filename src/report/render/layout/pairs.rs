@@ -3,6 +3,7 @@
 
 use super::pair_title;
 use crate::analysis::compare::SideNeighbour;
+use crate::core::one_line;
 use crate::model::tokdiff::TokenizerSummary;
 use crate::report::fmt::tokenizer_sentence;
 use crate::report::render::blocks::{Block, Cell, Span, para, table, text};
@@ -266,18 +267,27 @@ pub(super) fn measures_of(
 }
 
 fn neighbours(list: &[SideNeighbour]) -> String {
+    let documents = list.iter().any(|n| n.text.is_some());
     list.iter()
         .map(|n| {
+            // A document: its id and first words.
+            let name = match &n.text {
+                Some(text) => format!("{} \"{}\"", n.token, one_line(text, NEIGHBOUR_CHARS)),
+                None => n.token.clone(),
+            };
             format!(
-                "{}{} ({:.2})",
-                n.token,
+                "{name}{} ({:.2})",
                 if n.shared { "*" } else { "" },
                 n.similarity
             )
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(if documents { "; " } else { ", " })
 }
+
+/// Characters of a document's text in a ranked list and in a neighbour list.
+const ROW_CHARS: usize = 100;
+const NEIGHBOUR_CHARS: usize = 40;
 
 pub(super) fn words(r: &Report, b: &mut Vec<Block>) {
     for (p, pr) in r.pairs.iter().enumerate() {
@@ -332,7 +342,12 @@ pub(super) fn words_of(p: usize, pr: &PairSection, b: &mut Vec<Block>) {
         let jaccard = format!("Jaccard@{}", w.k);
         let in_a = format!("neighbours in {}", label(p));
         let in_b = format!("neighbours in {}", label(p + 1));
-        let mut head = vec!["word", "rank", &jaccard, "aligned cosine"];
+        let documents = list.iter().any(|d| d.text.is_some());
+        let mut head = if documents {
+            vec!["document", "text", "row", &jaccard, "aligned cosine"]
+        } else {
+            vec!["word", "rank", &jaccard, "aligned cosine"]
+        };
         if with_neighbours {
             head.extend([in_a.as_str(), in_b.as_str()]);
         }
@@ -341,12 +356,18 @@ pub(super) fn words_of(p: usize, pr: &PairSection, b: &mut Vec<Block>) {
             &head,
             list.iter()
                 .map(|d| {
-                    let mut row = vec![
-                        Cell::Text(d.token.clone()),
+                    let mut row = vec![Cell::Text(d.token.clone())];
+                    if documents {
+                        row.push(Cell::Text(one_line(
+                            d.text.as_deref().unwrap_or(""),
+                            ROW_CHARS,
+                        )));
+                    }
+                    row.extend([
                         Cell::Int(u64::from(d.rank)),
                         Cell::Num(d.jaccard, 3),
                         Cell::Num(d.aligned_cosine, 3),
-                    ];
+                    ]);
                     if with_neighbours {
                         row.push(Cell::Text(neighbours(&d.a)));
                         row.push(Cell::Text(neighbours(&d.b)));
