@@ -69,6 +69,7 @@ use rayon::prelude::*;
 use regex::Regex;
 
 use crate::analysis::AnalysisError;
+use crate::core::Vocab;
 
 /// Keywords per cluster by default (BERTopic's `top_n_words`).
 pub const DEFAULT_TOP_N: usize = 10;
@@ -361,7 +362,11 @@ fn sum_sorted(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 
 /// One chunk of documents counted with its own word ids.
 struct ChunkCounts {
-    words: Vec<Box<str>>,
+    /// The chunk's words (stop words included, flagged in `stop`), in first-seen order.
+    words: Vocab,
+    stop: Vec<bool>,
+    /// A word table past its limits (4 GiB of text or 2^32 words).
+    overflow: bool,
     /// Per class met in the chunk (ascending): its terms as (local key, count), by key.
     by_class: Vec<(u32, Vec<(u64, u64)>)>,
     /// Per document: its first and last kept word (`NONE` without words); bigrams only.
@@ -370,9 +375,10 @@ struct ChunkCounts {
 
 fn count_chunk<T: AsRef<str>>(an: &Analyzer, texts: &[T], classes: &[u32]) -> ChunkCounts {
     let bigrams = an.ngram_max == 2;
-    // A word's id, or `STOP` for a stop word: one look-up per occurrence.
-    let mut ids: HashMap<Box<str>, u32> = HashMap::new();
-    let mut words: Vec<Box<str>> = Vec::new();
+    // One look-up per occurrence gives the word's id, new or not.
+    let mut words = Vocab::new();
+    let mut stop: Vec<bool> = Vec::new();
+    let mut overflow = false;
     // Every term occurrence of a class, counted by sorting at the end.
     let mut bags: HashMap<u32, Vec<u64>> = HashMap::new();
     let mut ends = Vec::with_capacity(if bigrams { texts.len() } else { 0 });
@@ -388,23 +394,22 @@ fn count_chunk<T: AsRef<str>>(an: &Analyzer, texts: &[T], classes: &[u32]) -> Ch
         let bag = bags.entry(class).or_default();
         let (mut first, mut prev) = (NONE, NONE);
         an.each_token(&buf, |w| {
-            let id = match ids.get(w) {
-                Some(&id) => id,
-                None => {
-                    let id = if an.stop.contains(w) {
-                        STOP
-                    } else {
-                        // Ids that would reach STOP are refused when the chunks are merged.
-                        words.push(Box::from(w));
-                        (words.len() - 1).min(STOP as usize - 1) as u32
-                    };
-                    ids.insert(Box::from(w), id);
-                    id
+            let id = match words.push(w) {
+                Ok(Ok(new)) => {
+                    stop.push(an.stop.contains(w));
+                    new
+                }
+                Ok(Err(seen)) => seen,
+                Err(_) => {
+                    overflow = true;
+                    return;
                 }
             };
-            if id == STOP {
+            if stop[id] {
                 return;
             }
+            // Ids that would reach STOP are refused when the chunks are merged.
+            let id = id.min(STOP as usize - 1) as u32;
             bag.push(word_key(id));
             if bigrams {
                 if prev == NONE {
@@ -433,6 +438,8 @@ fn count_chunk<T: AsRef<str>>(an: &Analyzer, texts: &[T], classes: &[u32]) -> Ch
     by_class.sort_unstable_by_key(|e| e.0);
     ChunkCounts {
         words,
+        stop,
+        overflow,
         by_class,
         ends,
     }
@@ -488,38 +495,33 @@ pub fn cluster_keywords<T: AsRef<str> + Sync>(
         .map(|(t, c)| count_chunk(&analyzer, t, c))
         .collect();
 
-    // One word table; each chunk's ids mapped onto it, in chunk order.
-    let chunk_words: Vec<Vec<Box<str>>> = chunks
-        .iter_mut()
-        .map(|ch| std::mem::take(&mut ch.words))
-        .collect();
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    let mut words: Vec<&str> = Vec::new();
+    // One word table; each chunk's ids mapped onto it, in chunk order (stop words to NONE).
+    let too_many = || {
+        AnalysisError::InvalidParameter(
+            "cluster keywords: more distinct words than 2^32 - 2, or 4 GiB of them".into(),
+        )
+    };
+    let mut words = Vocab::new();
     let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
-    for local in &chunk_words {
+    for ch in &mut chunks {
+        if ch.overflow {
+            return Err(too_many());
+        }
+        let local = std::mem::take(&mut ch.words);
         let mut remap = Vec::with_capacity(local.len());
-        for w in local {
-            let id = match ids.get(&**w) {
-                Some(&id) => id,
-                None => {
-                    let id = u32::try_from(words.len())
-                        .ok()
-                        .filter(|&id| id < STOP)
-                        .ok_or_else(|| {
-                            AnalysisError::InvalidParameter(
-                                "cluster keywords: more distinct words than 2^32 - 2".into(),
-                            )
-                        })?;
-                    words.push(w);
-                    ids.insert(w, id);
-                    id
+        for (w, &stop) in local.iter().zip(&ch.stop) {
+            let id = if stop {
+                NONE
+            } else {
+                match words.push(w) {
+                    Ok(Ok(id) | Err(id)) if id < STOP as usize => id as u32,
+                    _ => return Err(too_many()),
                 }
             };
             remap.push(id);
         }
         remaps.push(remap);
     }
-    drop(ids);
 
     // Bigrams across documents: a class document joins its documents with a space.
     let mut joints: Vec<Vec<u64>> = vec![Vec::new(); if bigrams { n_classes } else { 0 }];
@@ -706,17 +708,17 @@ fn merge_spread(slices: &[&[(u64, u64)]], min_df: u64) -> Vec<Vec<u64>> {
     out
 }
 
-fn term_text(key: u64, words: &[&str]) -> String {
+fn term_text(key: u64, words: &Vocab) -> String {
     let (a, b) = key_parts(key);
     if b == NONE {
-        words[a as usize].to_owned()
+        words.token(a as usize).to_owned()
     } else {
-        format!("{} {}", words[a as usize], words[b as usize])
+        format!("{} {}", words.token(a as usize), words.token(b as usize))
     }
 }
 
 /// The `top_n` best candidates by score (descending), then term (ascending).
-fn top_terms(cands: &mut Vec<(f64, u64)>, top_n: usize, words: &[&str]) -> Vec<(String, f32)> {
+fn top_terms(cands: &mut Vec<(f64, u64)>, top_n: usize, words: &Vocab) -> Vec<(String, f32)> {
     if cands.len() > top_n {
         cands.select_nth_unstable_by(top_n - 1, |a, b| b.0.total_cmp(&a.0));
         let cut = cands[top_n - 1].0;
