@@ -56,7 +56,11 @@ fn semantic_search_matches_sentence_transformers() {
     .expect("json");
     assert_eq!(reference["documents"].as_u64(), Some(set.rows() as u64));
     let qe = QueryEncoder::for_set(&set, None, &dev).expect("the recorded folder");
-    assert!(qe.notes.iter().any(|n| n.contains("sha256 match")), "{:?}", qe.notes);
+    assert!(
+        qe.notes.iter().any(|n| n.contains("sha256 match")),
+        "{:?}",
+        qe.notes
+    );
     let index = KnnIndex::new(&set);
     let mut worst = 0f64;
     for q in reference["queries"].as_array().expect("queries") {
@@ -105,7 +109,10 @@ fn a_model_folder_that_is_gone_or_other_is_refused_by_name() {
         .err()
         .expect("other weights refused")
         .to_string();
-    assert!(e.contains("other weights") && e.contains("tiny-bert"), "{e}");
+    assert!(
+        e.contains("other weights") && e.contains("tiny-bert"),
+        "{e}"
+    );
     // The recorded folder moved away.
     set.provenance
         .params
@@ -114,5 +121,8 @@ fn a_model_folder_that_is_gone_or_other_is_refused_by_name() {
         .err()
         .expect("gone")
         .to_string();
-    assert!(e.contains("/nonexistent/all-MiniLM-L6-v2") && e.contains("not there"), "{e}");
+    assert!(
+        e.contains("/nonexistent/all-MiniLM-L6-v2") && e.contains("not there"),
+        "{e}"
+    );
 }

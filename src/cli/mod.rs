@@ -5,9 +5,11 @@
 //! 2 usage error, 3 a `compare --fail-if` condition held (release gate), 130 interrupted.
 
 mod bias;
+mod cluster;
 mod commands;
 mod compare;
 mod embed;
+mod maps;
 mod progress;
 mod project;
 mod report;
@@ -73,6 +75,9 @@ pub enum Command {
     /// Semantic search: the documents closest in meaning to a query, encoded with the set's own
     /// model (exact cosine ranking).
     Search(search::SearchArgs),
+    /// Clusters with labels: HDBSCAN (scikit-learn's defaults) or k-means over the vectors, a
+    /// saved map or a UMAP reduction; keywords by class-based TF-IDF over the documents' text.
+    Cluster(cluster::ClusterArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -233,6 +238,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Bias(a)) => a.json(),
         Some(Command::Report(a)) => a.json,
         Some(Command::Search(a)) => a.json,
+        Some(Command::Cluster(a)) => a.json,
         None => false,
     }
 }
@@ -261,6 +267,7 @@ pub fn run() -> i32 {
             Some(Command::Bias(a)) => bias::bias(&a),
             Some(Command::Report(a)) => report::report(&a),
             Some(Command::Search(a)) => search::search(&a),
+            Some(Command::Cluster(a)) => cluster::cluster(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
@@ -44,82 +44,6 @@ pub struct TransformArgs {
 
 fn runtime(e: impl std::fmt::Display) -> CliError {
     CliError::Runtime(anyhow::anyhow!("{e}"))
-}
-
-/// Splits one CSV line into fields ("" quoting, as `csv_field` writes).
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if cur.is_empty() => quoted = true,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-/// The map's tokens and positions (`n x dims`).
-fn read_map(path: &Path) -> Result<(Vec<String>, Vec<f32>, usize), CliError> {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if ext == "npy" {
-        let set = formats::load(path, &Default::default())?;
-        let tokens = (0..set.rows())
-            .map(|i| set.vocab.token(i).to_string())
-            .collect();
-        return Ok((tokens, set.matrix.as_slice().to_vec(), set.dim()));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("--map {}: cannot read: {e}", path.display())))?;
-    let mut lines = text.lines();
-    let header = split_csv(lines.next().unwrap_or_default());
-    let dims = header
-        .iter()
-        .skip(1)
-        .take_while(|h| ["x", "y", "z"].contains(&h.as_str()))
-        .count();
-    if header.first().map(String::as_str) != Some("token") || !(dims == 2 || dims == 3) {
-        return Err(usage(format!(
-            "--map {}: expected a map written by `embedscope project` (header token,x,y[,z])",
-            path.display()
-        )));
-    }
-    let mut tokens = Vec::new();
-    let mut coords = Vec::new();
-    for (ln, line) in lines.enumerate() {
-        let f = split_csv(line);
-        if f.len() < dims + 1 {
-            return Err(usage(format!(
-                "--map {}: line {}: expected a token and {dims} coordinates",
-                path.display(),
-                ln + 2
-            )));
-        }
-        for v in &f[1..=dims] {
-            let x: f32 = v.parse().map_err(|_| {
-                usage(format!(
-                    "--map {}: line {}: '{v}' is not a number",
-                    path.display(),
-                    ln + 2
-                ))
-            })?;
-            coords.push(x);
-        }
-        tokens.push(f[0].clone());
-    }
-    Ok((tokens, coords, dims))
 }
 
 pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
@@ -163,7 +87,11 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
         }
     };
     let t = Instant::now();
-    let (tokens, coords, dims) = read_map(&a.map)?;
+    let super::maps::MapFile {
+        tokens,
+        coords,
+        dims,
+    } = super::maps::read_map(&a.map, "--map")?;
     let ref_set = a.load.load(&reference)?.set;
     let new_set = a.load.load(&a.file)?.set;
     let load_s = t.elapsed().as_secs_f64();
@@ -298,18 +226,4 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
         let _ = writeln!(o, "  {compute:.2} s");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_split_with_quotes() {
-        assert_eq!(split_csv("a,1,2"), ["a", "1", "2"]);
-        assert_eq!(
-            split_csv("\"x,\"\"y\"\"\",1.5,-2"),
-            ["x,\"y\"", "1.5", "-2"]
-        );
-    }
 }

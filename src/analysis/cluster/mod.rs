@@ -11,4 +11,4 @@ mod tree;
 pub use hdbscan::{
     ClusterNode, Hdbscan, HdbscanParams, Selection, SpanningEdge, ValidHdbscan, hdbscan,
 };
-pub use kmeans::kmeans;
+pub use kmeans::{KMeans, KMeansParams, kmeans, kmeans_points};

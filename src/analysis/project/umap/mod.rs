@@ -27,6 +27,9 @@ pub use graph::KnnGraph;
 use graph::{Csr, as_set};
 pub use spectral::InitKind;
 
+/// The most dimensions UMAP maps to (above 3: reduced spaces for clustering).
+pub const MAX_DIMS: usize = 10;
+
 /// UMAP's parameters as the CLI and the app build them; [`UmapParams::check`] validates them
 /// once into [`ValidUmapParams`], [`ValidUmapParams::check_input`] adds the limits that depend
 /// on the data. [`run`] and [`project`] run both first.
@@ -90,7 +93,7 @@ impl UmapParams {
     }
 
     /// The limits that do not depend on the data:
-    /// - `dims`: 2 or 3;
+    /// - `dims`: 2 to [`MAX_DIMS`];
     /// - `n_neighbors`: 2 to [`MAX_NEIGHBORS`];
     /// - `min_dist`: finite, >= 0 and at most `spread`; `spread`: finite and > 0;
     /// - `n_epochs`: None, or 1 to [`MAX_EPOCHS`];
@@ -98,8 +101,11 @@ impl UmapParams {
     /// - `negative_sample_rate`: 0 to 100; `report_every`: at least 1.
     pub fn check(&self) -> Result<ValidUmapParams, ProjectError> {
         let bad = |m: String| Err(ProjectError::Param(m));
-        if !(self.dims == 2 || self.dims == 3) {
-            return bad(format!("UMAP maps to 2 or 3 dimensions, not {}", self.dims));
+        if !(2..=MAX_DIMS).contains(&self.dims) {
+            return bad(format!(
+                "UMAP maps to 2 to {MAX_DIMS} dimensions (2 or 3 to draw), not {}",
+                self.dims
+            ));
         }
         if !(2..=MAX_NEIGHBORS).contains(&self.n_neighbors) {
             return bad(format!(

@@ -224,7 +224,15 @@ impl Sgd<'_> {
                         unsafe { self.block_avx2::<3>(&step, first, ys, st) }
                     }
                     (2, _) => self.block::<2>(&step, first, ys, st),
-                    _ => self.block::<3>(&step, first, ys, st),
+                    (3, _) => self.block::<3>(&step, first, ys, st),
+                    // Reduced spaces for clustering (BERTopic's 5-D), not drawn.
+                    (4, _) => self.block::<4>(&step, first, ys, st),
+                    (5, _) => self.block::<5>(&step, first, ys, st),
+                    (6, _) => self.block::<6>(&step, first, ys, st),
+                    (7, _) => self.block::<7>(&step, first, ys, st),
+                    (8, _) => self.block::<8>(&step, first, ys, st),
+                    (9, _) => self.block::<9>(&step, first, ys, st),
+                    _ => self.block::<10>(&step, first, ys, st),
                 }
             })
             .collect();
