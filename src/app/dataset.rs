@@ -113,6 +113,12 @@ pub struct Dataset {
     pub index_job: Option<(crate::engine::jobs::JobId, crate::analysis::knn::Metric)>,
     /// A word-level set's sampled occurrences (each word in its sentences).
     pub occurrences: Option<Arc<super::occurrences::Occurrences>>,
+    /// Clusters of the current map with their labels, and the job finding them (with the map
+    /// version it started on).
+    pub map_clusters: Option<super::clusters::MapClusters>,
+    pub cluster_job: Option<(crate::engine::jobs::JobId, u64)>,
+    /// The column chosen as the documents' text, when not the one found by name.
+    pub text_column_override: Option<String>,
     /// What the rows are, and the column holding their text (documents, occurrences).
     pub kind: crate::core::RowKind,
     text_col: Option<usize>,
@@ -151,6 +157,9 @@ impl Dataset {
             index: None,
             index_job: None,
             occurrences: None,
+            map_clusters: None,
+            cluster_job: None,
+            text_column_override: None,
             kind,
             text_col,
         }
@@ -254,6 +263,12 @@ impl App {
                 },
                 None => (vec![colors::MISSING; n], Legend::None),
             },
+            ColorMode::Cluster
+                if let (Some(c), Some(m)) = (d.map_clusters.as_ref(), d.map.as_ref())
+                    && c.map_version == m.version =>
+            {
+                super::clusters::cluster_colors(c, &m.point_of_row)
+            }
             ColorMode::Cluster => {
                 if d.clusters.is_none() {
                     d.clusters = Some(crate::analysis::cluster::kmeans(&d.set.matrix, 10, 0));

@@ -46,6 +46,12 @@ pub enum JobKind {
     Neighbours,
     /// Rows of another set placed onto a map.
     Place,
+    /// Clusters of a map's points, with their keywords.
+    Cluster,
+    /// A data set's metadata filter charts, built.
+    Filter,
+    /// Rows written to a file.
+    Export,
 }
 
 /// Folds a finished job's output into the app.

@@ -3,6 +3,7 @@
 //! and `App::poll` folds finished background jobs (engine::jobs) into the state.
 
 pub mod bias;
+pub mod clusters;
 pub mod colors;
 pub mod compare;
 mod dataset;
@@ -88,6 +89,12 @@ pub enum Command {
     Evaluate,
     Encode(EncodeSpec),
     SetColor(ColorMode),
+    /// Clusters of the active map (HDBSCAN or k-means on its points), with keywords.
+    ClusterMap(crate::engine::jobs::ClusterMethod),
+    /// Drops the active map's clusters.
+    ClearClusters,
+    /// Selects the rows of a cluster of the active map.
+    SelectCluster(i32),
     Dismiss(usize),
     SaveSession(PathBuf),
     OpenSession(PathBuf),
@@ -417,6 +424,20 @@ impl App {
                     }
                 });
             }
+            Command::ClusterMap(method) => self.cluster_map(method),
+            Command::ClearClusters => {
+                if let Some(i) = self.active {
+                    let d = &mut self.datasets[i];
+                    d.map_clusters = None;
+                    if let Some((j, _)) = d.cluster_job.take() {
+                        self.worker.cancel(j);
+                    }
+                    if self.datasets[i].color == ColorMode::Cluster {
+                        self.set_color(i, ColorMode::Uniform);
+                    }
+                }
+            }
+            Command::SelectCluster(id) => self.select_cluster(id),
             Command::SetColor(mode) => {
                 if let Some(i) = self.active {
                     self.set_color(i, mode);

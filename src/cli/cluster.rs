@@ -8,15 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use embedscope::analysis::cluster::keywords::{
-    ClusterKeywords, KeywordParams, NoiseMode, StopWords, cluster_keywords,
-};
+use embedscope::analysis::cluster::keywords::{KeywordParams, StopWords};
 use embedscope::analysis::cluster::{
-    HdbscanParams, KMeansParams, Selection, hdbscan, kmeans_points,
+    ClusterSummary, HdbscanParams, KMeansParams, Selection, hdbscan, kmeans_points, summarise,
+    text_for,
 };
 use embedscope::analysis::knn::Metric;
 use embedscope::analysis::project::umap::{self, UmapParams};
-use embedscope::core::{EmbeddingSet, RowKind};
+use embedscope::core::EmbeddingSet;
 use embedscope::formats::{atomic_write_with, csv_field};
 use serde_json::{Value, json};
 
@@ -161,101 +160,21 @@ fn stop_words(spec: &str) -> Result<StopWords, CliError> {
     })
 }
 
-/// One cluster's entry.
-struct Entry {
-    id: i32,
-    size: usize,
-    keywords: Vec<(String, f32)>,
-    label: String,
-}
-
-/// Keywords of documents by class-based TF-IDF; for words, the cluster's first words.
+/// Summaries of the clusters (keywords of documents, first words of words).
 fn label_clusters(
     a: &ClusterArgs,
     set: &EmbeddingSet,
     rows: &[usize],
     labels: &[i32],
-) -> Result<Vec<Entry>, CliError> {
-    let text = match &a.text_column {
-        Some(name) => Some(set.metadata.column(name).ok_or_else(|| {
-            let names: Vec<&str> = set
-                .metadata
-                .columns()
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect();
-            usage(format!(
-                "--text-column {name}: {} has no such column (it has: {})",
-                a.file,
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ))
-        })?),
-        None if set.row_kind() != RowKind::Words => set.text_column(),
-        None => None,
+) -> Result<Vec<ClusterSummary>, CliError> {
+    let text = text_for(set, a.text_column.as_deref())
+        .map_err(|e| usage(format!("--text-column: {}: {e}", a.file)))?;
+    let params = KeywordParams {
+        top_n: a.keywords,
+        stop_words: stop_words(&a.stop_words)?,
+        ..KeywordParams::default()
     };
-    let mut sizes: HashMap<i32, usize> = HashMap::new();
-    for &l in labels {
-        *sizes.entry(l).or_default() += 1;
-    }
-    let mut ids: Vec<i32> = sizes.keys().copied().collect();
-    ids.sort_unstable();
-    if let Some(col) = text {
-        let texts: Vec<&str> = rows.iter().map(|&r| col.values[r].as_str()).collect();
-        let params = KeywordParams {
-            top_n: a.keywords,
-            stop_words: stop_words(&a.stop_words)?,
-            noise: NoiseMode::Exclude,
-            ..KeywordParams::default()
-        };
-        let kw: Vec<ClusterKeywords> =
-            cluster_keywords(&texts, labels, &params).map_err(|e| usage(e.to_string()))?;
-        let by_id: HashMap<i32, &ClusterKeywords> = kw.iter().map(|k| (k.cluster, k)).collect();
-        return Ok(ids
-            .iter()
-            .map(|&id| {
-                let k = by_id.get(&id);
-                Entry {
-                    id,
-                    size: sizes[&id],
-                    keywords: k.map(|k| k.keywords.clone()).unwrap_or_default(),
-                    label: if id < 0 {
-                        "noise".into()
-                    } else {
-                        k.map(|k| k.label()).unwrap_or_default()
-                    },
-                }
-            })
-            .collect());
-    }
-    // Words: each cluster named by its first words in the file's order (most frequent first in
-    // frequency-sorted files).
-    let mut first: HashMap<i32, Vec<String>> = HashMap::new();
-    for (&r, &l) in rows.iter().zip(labels) {
-        let v = first.entry(l).or_default();
-        if v.len() < a.keywords.max(1) {
-            v.push(set.vocab.token(r).to_string());
-        }
-    }
-    Ok(ids
-        .iter()
-        .map(|&id| {
-            let words = first.remove(&id).unwrap_or_default();
-            Entry {
-                id,
-                size: sizes[&id],
-                label: if id < 0 {
-                    "noise".into()
-                } else {
-                    words.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
-                },
-                keywords: words.into_iter().map(|w| (w, 1.0)).collect(),
-            }
-        })
-        .collect())
+    summarise(set, text, rows, labels, &params).map_err(|e| usage(e.to_string()))
 }
 
 fn write_csv(
@@ -389,7 +308,7 @@ pub fn cluster(a: &ClusterArgs) -> Result<(), CliError> {
             pts.space,
             100.0 * noise as f64 / n.max(1) as f64
         );
-        let mut shown: Vec<&Entry> = entries.iter().filter(|e| e.id >= 0).collect();
+        let mut shown: Vec<&ClusterSummary> = entries.iter().filter(|e| e.id >= 0).collect();
         shown.sort_by_key(|e| std::cmp::Reverse(e.size));
         for e in shown.iter().take(40) {
             let words: Vec<&str> = e.keywords.iter().take(8).map(|(w, _)| w.as_str()).collect();

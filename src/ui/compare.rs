@@ -103,6 +103,7 @@ pub fn show(
                         render_state,
                         point_size,
                         dark,
+                        cluster_labels: false,
                     };
                     let mut c = Vec::new();
                     map::show(ui, st, &input, &mut c);

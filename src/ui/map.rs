@@ -118,6 +118,8 @@ pub struct MapInput<'a> {
     pub render_state: Option<&'a egui_wgpu::RenderState>,
     pub point_size: f32,
     pub dark: bool,
+    /// Cluster names drawn on the map (when the map has clusters).
+    pub cluster_labels: bool,
 }
 
 fn base_key(d: &Dataset, m: &MapView) -> u64 {
@@ -530,13 +532,24 @@ fn draw_labels(
     const MAX_CANDIDATES: usize = 3000;
     let d = input.dataset;
     let font = egui::FontId::proportional(12.0);
+    // Cluster names first; then the points' labels around them.
+    let occupied = if input.cluster_labels {
+        draw_cluster_labels(ui, painter, rect, st, input, m)
+    } else {
+        Vec::new()
+    };
     let mut rows: Vec<usize> = d.selection.iter().rev().copied().collect();
     let forced = rows.len().min(50);
     rows.truncate(forced);
     rows.extend(input.neighbours.iter().map(|(r, _)| *r));
     rows.extend(input.search.matches.iter().take(50));
-    // Then the most frequent tokens (row order) that are in view.
+    // Then the most frequent tokens (row order) that are in view, unless cluster names say
+    // what the regions are.
+    let fill = occupied.is_empty();
     for r in 0..d.set.rows().min(200_000) {
+        if !fill {
+            break;
+        }
         if rows.len() >= MAX_CANDIDATES {
             break;
         }
@@ -546,7 +559,7 @@ fn draw_labels(
             rows.push(r);
         }
     }
-    let mut boxes = Vec::new();
+    let mut boxes = occupied.clone();
     let mut placed = Vec::new();
     let width = |t: &str| t.chars().count() as f32 * 6.6 + 4.0;
     for &r in &rows {
@@ -567,7 +580,13 @@ fn draw_labels(
         .take_while(|(r, _, _)| d.selection.contains(r))
         .count()
         .min(forced);
-    let kept = labels::place(&boxes, forced_in_view, MAX_LABELS);
+    // The cluster names' boxes lead, kept as they are; a point's label never covers one.
+    let skip = occupied.len();
+    let kept: Vec<usize> = labels::place(&boxes, skip + forced_in_view, skip + MAX_LABELS)
+        .into_iter()
+        .filter(|&i| i >= skip)
+        .map(|i| i - skip)
+        .collect();
     let strong = ui.visuals().strong_text_color();
     let weak = ui.visuals().text_color();
     let shadow = if input.dark {
@@ -592,6 +611,80 @@ fn draw_labels(
         painter.rect_filled(plate, 2.0, shadow);
         painter.galley(Pos2::new(pos.x, plate.top()), galley, color);
     }
+}
+
+/// Draws the names of the map's clusters at their centres, without overlap: the fine level, or
+/// the coarser one when too few fine names fit (zoomed out). Returns the boxes drawn.
+fn draw_cluster_labels(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    rect: Rect,
+    st: &MapState,
+    input: &MapInput,
+    m: &MapView,
+) -> Vec<labels::Rect> {
+    const MAX: usize = 60;
+    let Some(c) = input
+        .dataset
+        .map_clusters
+        .as_ref()
+        .filter(|c| c.map_version == m.version)
+    else {
+        return Vec::new();
+    };
+    let font = egui::FontId::proportional(14.0);
+    let layout = |level: &crate::app::clusters::LevelView| {
+        // Larger clusters first: they win the space.
+        let mut order: Vec<&crate::app::clusters::ClusterInfo> = level
+            .clusters
+            .iter()
+            .filter(|k| !k.summary.label.is_empty())
+            .collect();
+        order.sort_by_key(|k| std::cmp::Reverse(k.summary.size));
+        let mut boxes = Vec::new();
+        let mut items = Vec::new();
+        for k in order {
+            let s = st.to_screen(rect, k.centre);
+            if !rect.contains(s) {
+                continue;
+            }
+            let galley = painter.layout_no_wrap(
+                k.summary.label.clone(),
+                font.clone(),
+                ui.visuals().strong_text_color(),
+            );
+            let size = galley.size() + Vec2::new(8.0, 4.0);
+            let r = Rect::from_center_size(s, size);
+            boxes.push([r.left(), r.top(), r.right(), r.bottom()]);
+            items.push((r, galley));
+        }
+        let kept = labels::place(&boxes, 0, MAX);
+        (boxes, items, kept)
+    };
+    let (mut boxes, mut items, mut kept) = layout(&c.fine);
+    if let Some(coarse) = &c.coarse
+        && items.len() > 2
+        && (kept.len() as f32) < 0.6 * items.len() as f32
+    {
+        (boxes, items, kept) = layout(coarse);
+    }
+    let plate = if input.dark {
+        Color32::from_black_alpha(190)
+    } else {
+        Color32::from_white_alpha(215)
+    };
+    let mut out = Vec::with_capacity(kept.len());
+    for i in kept {
+        let (r, galley) = items[i].clone();
+        painter.rect_filled(r, 4.0, plate);
+        painter.galley(
+            r.min + Vec2::new(4.0, 2.0),
+            galley,
+            ui.visuals().strong_text_color(),
+        );
+        out.push(boxes[i]);
+    }
+    out
 }
 
 fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::Visuals) {

@@ -21,7 +21,8 @@ use crate::app::colors::ColorMode;
 use crate::app::{App, Command, Settings};
 use map::{MapState, Tool};
 use panels::{
-    BookmarksPanel, EncodePanel, FileMenu, InspectorPanel, ProjectionPanel, StatusBar, UiAction,
+    BookmarksPanel, ClustersPanel, EncodePanel, FileMenu, InspectorPanel, ProjectionPanel,
+    StatusBar, UiAction,
 };
 
 /// What the app opens with.
@@ -40,6 +41,7 @@ pub struct EmbedscopeApp {
     projection: ProjectionPanel,
     encode: EncodePanel,
     bookmarks: BookmarksPanel,
+    clusters: ClustersPanel,
     inspector: InspectorPanel,
     status: StatusBar,
     map: MapState,
@@ -105,6 +107,7 @@ impl EmbedscopeApp {
             projection: ProjectionPanel::default(),
             encode,
             bookmarks: BookmarksPanel::default(),
+            clusters: ClustersPanel::default(),
             inspector: InspectorPanel::default(),
             status: StatusBar::default(),
             map: MapState::new(1),
@@ -262,6 +265,8 @@ impl EmbedscopeApp {
         ui.separator();
         self.colour_panel(ui, cmds);
         ui.separator();
+        self.clusters.show(&self.app, ui, cmds);
+        ui.separator();
         self.encode.show(&self.app, ui, cmds);
         ui.separator();
         self.bookmarks.show(&self.app, &mut self.map, ui, cmds);
@@ -345,6 +350,7 @@ impl EmbedscopeApp {
             render_state: self.render_state.as_ref(),
             point_size: self.app.settings.point_size,
             dark: self.app.settings.dark,
+            cluster_labels: self.clusters.show_labels,
         };
         map::show(ui, &mut self.map, &input, cmds);
     }

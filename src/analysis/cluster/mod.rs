@@ -6,9 +6,11 @@ mod kdtree;
 pub mod keywords;
 mod kmeans;
 mod mst;
+pub mod summary;
 mod tree;
 
 pub use hdbscan::{
     ClusterNode, Hdbscan, HdbscanParams, Selection, SpanningEdge, ValidHdbscan, hdbscan,
 };
 pub use kmeans::{KMeans, KMeansParams, kmeans, kmeans_points};
+pub use summary::{ClusterSummary, summarise, text_for};

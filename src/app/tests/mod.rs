@@ -25,6 +25,7 @@ pub(super) fn demo_app() -> App {
 }
 
 mod bias;
+mod clusters;
 mod core;
 mod documents;
 mod index;

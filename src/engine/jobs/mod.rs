@@ -3,6 +3,7 @@
 //! is a new module here plus the app code that submits it and folds its output in.
 
 mod bias;
+mod cluster;
 mod compare;
 mod encode;
 mod evaluate;
@@ -14,6 +15,7 @@ mod report;
 
 pub use super::worker::{Job, JobContext, JobEvent, JobId, Payload, Waker, Worker};
 pub use bias::{Debiased, DirectBiasJob, DirectRun, DirectSpec, Weat, WeatCell, WeatRun};
+pub use cluster::{ClusterLevel, ClusterMethod, ClusterPoints, Clustered};
 pub use compare::{Compare, CompareLayouts, Compared, TokenizerDiffError};
 pub use encode::{EncodeSpec, Encoded, duration_text};
 pub use evaluate::Evaluate;

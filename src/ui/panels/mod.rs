@@ -2,6 +2,7 @@
 //! in it and draws itself from `app::App`, pushing `app::Command`s (applied once per frame).
 
 pub mod bookmarks;
+pub mod clusters;
 pub mod encode;
 pub mod inspector;
 pub mod menu;
@@ -9,6 +10,7 @@ pub mod projection;
 pub mod status;
 
 pub use bookmarks::BookmarksPanel;
+pub use clusters::ClustersPanel;
 pub use encode::EncodePanel;
 pub use inspector::InspectorPanel;
 pub use menu::{FileMenu, UiAction};

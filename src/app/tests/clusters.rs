@@ -1,0 +1,92 @@
+//! Clusters of a map: found on the finished map's points, named by keywords, selected from the
+//! list, dropped with the map they were found on; bad parameters are messages.
+
+use super::*;
+use crate::engine::jobs::ClusterMethod;
+
+fn cluster(app: &mut App, method: ClusterMethod) {
+    app.apply(Command::ClusterMap(method));
+    settle(app);
+}
+
+#[test]
+fn hdbscan_clusters_of_the_demo_map_are_named_coloured_and_selectable() {
+    let mut app = demo_app();
+    let i = app.active.expect("demo");
+    cluster(
+        &mut app,
+        ClusterMethod::Hdbscan {
+            min_cluster_size: 200,
+            min_samples: Some(20),
+        },
+    );
+    let d = &app.datasets[i];
+    let m = d.map.as_ref().expect("map");
+    let c = d.map_clusters.as_ref().expect("clusters");
+    assert_eq!(c.map_version, m.version);
+    assert_eq!(c.fine.labels.len(), m.coords.len());
+    assert!(!c.fine.clusters.is_empty(), "no clusters");
+    let noise = c.fine.labels.iter().filter(|&&l| l < 0).count();
+    assert_eq!(noise, c.fine.noise);
+    let sizes: usize = c.fine.clusters.iter().map(|k| k.summary.size).sum();
+    assert_eq!(sizes + noise, m.coords.len());
+    // Words are named by their first (most frequent) members.
+    for k in &c.fine.clusters {
+        assert!(!k.summary.label.is_empty());
+        let first = k.summary.keywords[0].0.as_str();
+        let row = d.set.vocab.get(first).expect("a member word");
+        let p = m.point_of_row[row] as usize;
+        assert_eq!(c.fine.labels[p], k.summary.id);
+        // The label sits on a member point.
+        assert!(
+            m.coords
+                .iter()
+                .zip(&c.fine.labels)
+                .any(|(q, &l)| l == k.summary.id && *q == k.centre)
+        );
+    }
+    assert_eq!(d.color, ColorMode::Cluster);
+    // Selecting a cluster selects exactly its rows.
+    let id = c.fine.clusters[0].summary.id;
+    let size = c.fine.clusters[0].summary.size;
+    app.apply(Command::SelectCluster(id));
+    let d = &app.datasets[i];
+    assert_eq!(d.selection.len(), size);
+    // A new map drops them from the map's point of view.
+    app.apply(Command::Project(ProjectSpec::Pca));
+    settle(&mut app);
+    let d = &app.datasets[i];
+    let v = d.map.as_ref().expect("map").version;
+    assert!(d.map_clusters.as_ref().is_none_or(|c| c.map_version != v));
+}
+
+#[test]
+fn kmeans_and_bad_parameters() {
+    let mut app = demo_app();
+    let i = app.active.expect("demo");
+    cluster(&mut app, ClusterMethod::Kmeans { k: 7, seed: 1 });
+    let c = app.datasets[i].map_clusters.as_ref().expect("clusters");
+    assert_eq!(c.fine.clusters.len(), 7);
+    assert_eq!(c.fine.noise, 0);
+    app.apply(Command::ClearClusters);
+    assert!(app.datasets[i].map_clusters.is_none());
+    let n = app.notifications.len();
+    cluster(
+        &mut app,
+        ClusterMethod::Hdbscan {
+            min_cluster_size: 10_000_000,
+            min_samples: None,
+        },
+    );
+    assert!(app.datasets[i].map_clusters.is_none());
+    assert!(
+        app.notifications[n..]
+            .iter()
+            .any(|x| x.title.contains("cannot cluster") && x.details.contains("larger than")),
+        "{:?}",
+        app.notifications[n..]
+            .iter()
+            .map(|x| (&x.title, &x.details))
+            .collect::<Vec<_>>()
+    );
+}
