@@ -122,6 +122,8 @@ pub struct Dataset {
     /// What the rows are, and the column holding their text (documents, occurrences).
     pub kind: crate::core::RowKind,
     text_col: Option<usize>,
+    /// The document table's and the metadata filter's state.
+    pub table: super::table::TableState,
 }
 
 impl Dataset {
@@ -162,6 +164,7 @@ impl Dataset {
             text_column_override: None,
             kind,
             text_col,
+            table: Default::default(),
         }
     }
 

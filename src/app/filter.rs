@@ -606,6 +606,13 @@ impl CrossFilter {
     }
 
     pub fn from_columns(columns: &[MetaColumn], rows: usize) -> Result<Self, FilterError> {
+        let refs: Vec<&MetaColumn> = columns.iter().collect();
+        Self::from_column_refs(&refs, rows)
+    }
+
+    /// [`CrossFilter::from_columns`] on some of a set's columns (a document set's text column
+    /// left out, say): chart `i` is `columns[i]`.
+    pub fn from_column_refs(columns: &[&MetaColumn], rows: usize) -> Result<Self, FilterError> {
         if let Some(c) = columns.iter().find(|c| c.values.len() != rows) {
             return Err(FilterError::RowCount {
                 name: c.name.clone(),
@@ -613,7 +620,7 @@ impl CrossFilter {
                 rows,
             });
         }
-        let columns: Vec<Column> = columns.par_iter().map(build_column).collect();
+        let columns: Vec<Column> = columns.par_iter().map(|c| build_column(c)).collect();
         let view = FilterView {
             mask: RowMask::all(rows),
             kept: rows,

@@ -8,6 +8,7 @@ pub mod colors;
 pub mod compare;
 mod dataset;
 mod error;
+pub mod export;
 pub mod filter;
 pub mod grid;
 mod inspector;
@@ -18,6 +19,7 @@ mod place;
 pub mod report;
 mod search;
 pub mod session;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -133,6 +135,8 @@ pub enum Command {
     PlaceOnMap {
         from: usize,
     },
+    /// The document table, the reader's text column, the metadata filter and row exports.
+    Table(table::TableCommand),
 }
 
 /// A picture of the map, ready to write.
@@ -269,6 +273,7 @@ impl App {
             }
             Command::Bias(c) => self.apply_bias(c),
             Command::Report(c) => self.apply_report(c),
+            Command::Table(c) => self.apply_table(c),
             Command::CloseCompare => {
                 if let Some(j) = self.compare.take().and_then(|c| c.job) {
                     self.worker.cancel(j);

@@ -16,7 +16,7 @@ mod safetensors_io;
 mod sidecar;
 mod sink;
 mod table;
-pub use table::{Part, is_part_folder, list_parts};
+pub use table::{CellType, Cells, Part, is_part_folder, list_parts, write_parquet_table};
 mod text;
 mod vocab_file;
 mod w2v_binary;

@@ -31,3 +31,4 @@ mod documents;
 mod index;
 mod place;
 mod report;
+mod table;

@@ -5,7 +5,9 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, StringArray};
+use arrow_array::{
+    ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray,
+};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -77,6 +79,114 @@ pub(crate) fn write_parquet(set: &EmbeddingSet, path: &Path) -> Result<(), Forma
             let batch = batch_of(set, &schema, &item, dim_i32, start, end, path)?;
             w.write(&batch).map_err(|e| write_error(path, e))?;
             start = end;
+        }
+        let file = w.into_inner().map_err(|e| write_error(path, e))?;
+        file.sync_all().map_err(|e| FormatError::io(path, e))
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        FormatError::io(path, e)
+    })
+}
+
+/// The type of one column of a plain table written by [`write_parquet_table`] (every column
+/// nullable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellType {
+    Utf8,
+    Float32,
+    Int64,
+}
+
+/// One batch of one column's values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    Utf8(Vec<Option<String>>),
+    Float32(Vec<Option<f32>>),
+    Int64(Vec<Option<i64>>),
+}
+
+impl Cells {
+    fn len(&self) -> usize {
+        match self {
+            Cells::Utf8(v) => v.len(),
+            Cells::Float32(v) => v.len(),
+            Cells::Int64(v) => v.len(),
+        }
+    }
+
+    fn into_array(self) -> ArrayRef {
+        match self {
+            Cells::Utf8(v) => Arc::new(StringArray::from(v)),
+            Cells::Float32(v) => Arc::new(Float32Array::from(v)),
+            Cells::Int64(v) => Arc::new(Int64Array::from(v)),
+        }
+    }
+}
+
+/// Writes a plain table (named, typed, nullable columns; no vectors) as Parquet through a
+/// temporary file renamed into place: each item of `batches` is one batch of every column, in
+/// `columns`' order, and becomes a row group. Nothing is left at `path` or beside it on error.
+pub fn write_parquet_table(
+    path: &Path,
+    columns: &[(String, CellType)],
+    batches: impl IntoIterator<Item = Vec<Cells>>,
+) -> Result<(), FormatError> {
+    let mut fields: Vec<Field> = Vec::with_capacity(columns.len());
+    for (name, ty) in columns {
+        if fields.iter().any(|f| f.name() == name) {
+            return Err(FormatError::unrepresentable(
+                path,
+                Location::None,
+                format!("two columns are named {name:?}"),
+            ));
+        }
+        let dt = match ty {
+            CellType::Utf8 => DataType::Utf8,
+            CellType::Float32 => DataType::Float32,
+            CellType::Int64 => DataType::Int64,
+        };
+        fields.push(Field::new(name.as_str(), dt, true));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let tmp = crate::formats::write::temp_path(path);
+    let write = || -> Result<(), FormatError> {
+        let file = File::create(&tmp).map_err(|e| FormatError::io(path, e))?;
+        let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| write_error(path, e))?;
+        let mut written = 0u64;
+        for batch in batches {
+            let typed = batch.len() == columns.len()
+                && batch.iter().zip(columns).all(|(c, (_, ty))| {
+                    matches!(
+                        (c, ty),
+                        (Cells::Utf8(_), CellType::Utf8)
+                            | (Cells::Float32(_), CellType::Float32)
+                            | (Cells::Int64(_), CellType::Int64)
+                    )
+                });
+            let rows = batch.first().map_or(0, Cells::len);
+            if !typed || batch.iter().any(|c| c.len() != rows) {
+                return Err(FormatError::unrepresentable(
+                    path,
+                    Location::Row(written),
+                    "a batch does not match the table's columns",
+                ));
+            }
+            let arrays: Vec<ArrayRef> = batch.into_iter().map(Cells::into_array).collect();
+            let rb = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| {
+                FormatError::unrepresentable(path, Location::Row(written), e.to_string())
+            })?;
+            w.write(&rb).map_err(|e| write_error(path, e))?;
+            w.flush().map_err(|e| write_error(path, e))?;
+            written += rows as u64;
         }
         let file = w.into_inner().map_err(|e| write_error(path, e))?;
         file.sync_all().map_err(|e| FormatError::io(path, e))
