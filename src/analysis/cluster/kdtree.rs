@@ -165,52 +165,127 @@ impl KdTree {
             &self.hi[node * d..(node + 1) * d],
         )
     }
+}
 
-    /// The `k` nearest positions to position `pos` (itself included, as scikit-learn counts),
-    /// nearest first, with their squared distances. Ties at the k-th distance: whichever the
-    /// (deterministic) traversal met first.
-    pub fn knn(&self, pos: usize, k: usize, out: &mut Vec<(f64, u32)>, stack: &mut Vec<u32>) {
-        out.clear();
-        stack.clear();
-        let p = self.point(pos);
-        let mut worst = f64::INFINITY;
-        stack.push(0);
-        while let Some(node) = stack.pop() {
-            let nd = self.nodes[node as usize];
-            if out.len() == k && self.node_box_dist2(node as usize, p) >= worst {
+/// Squared distance between two boxes, summed like `dist2` (never above the distance between
+/// any two points inside them).
+#[inline]
+fn box_box_dist2(alo: &[f64], ahi: &[f64], blo: &[f64], bhi: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for (((al, ah), bl), bh) in alo.iter().zip(ahi).zip(blo).zip(bhi) {
+        let t = if ah < bl {
+            bl - ah
+        } else if bh < al {
+            al - bh
+        } else {
+            0.0
+        };
+        s += t * t;
+    }
+    s
+}
+
+/// Scratch space of `KdTree::knn_leaf`.
+#[derive(Default)]
+pub(crate) struct LeafKnn {
+    /// Per point of the leaf: its best `k` (squared distance, position), nearest first.
+    pub best: Vec<Vec<(f64, u32)>>,
+    stack: Vec<(u32, f64)>,
+}
+
+impl KdTree {
+    /// The `k` nearest positions (itself included, as scikit-learn counts) of every point of
+    /// leaf `leaf`, searched together: one walk of the tree for the leaf, pruned by the box
+    /// distance to the leaf against its points' worst k-th distance, then per point. Ties at
+    /// the k-th distance: whichever the (deterministic) walk met first.
+    pub fn knn_leaf(&self, leaf: usize, k: usize, s: &mut LeafKnn) {
+        let d = self.dim;
+        let nd = self.nodes[leaf];
+        let m = (nd.end - nd.start) as usize;
+        s.best.resize_with(m, Vec::new);
+        for b in &mut s.best[..m] {
+            b.clear();
+        }
+        let (llo, lhi) = (
+            &self.lo[leaf * d..(leaf + 1) * d],
+            &self.hi[leaf * d..(leaf + 1) * d],
+        );
+        let node_dist = |node: usize| {
+            box_box_dist2(
+                llo,
+                lhi,
+                &self.lo[node * d..(node + 1) * d],
+                &self.hi[node * d..(node + 1) * d],
+            )
+        };
+        // The leaf's bound: the largest k-th distance among its points (infinite until all
+        // have k).
+        let mut bound = f64::INFINITY;
+        s.stack.clear();
+        s.stack.push((0, 0.0));
+        while let Some((node, bd)) = s.stack.pop() {
+            if bd >= bound {
                 continue;
             }
-            if nd.is_leaf() {
-                for q in nd.start..nd.end {
-                    let d = dist2(p, self.point(q as usize));
-                    if out.len() < k {
-                        let at = out.partition_point(|e| e.0 <= d);
-                        out.insert(at, (d, q));
-                        if out.len() == k {
-                            worst = out[k - 1].0;
+            let nn = self.nodes[node as usize];
+            if nn.is_leaf() {
+                let (nlo, nhi) = (
+                    &self.lo[node as usize * d..(node as usize + 1) * d],
+                    &self.hi[node as usize * d..(node as usize + 1) * d],
+                );
+                let mut full = true;
+                let mut worst_all: f64 = 0.0;
+                for (i, out) in s.best[..m].iter_mut().enumerate() {
+                    let p = self.point(nd.start as usize + i);
+                    let mut worst = if out.len() == k {
+                        out[k - 1].0
+                    } else {
+                        f64::INFINITY
+                    };
+                    if box_dist2(p, nlo, nhi) < worst {
+                        for q in nn.start..nn.end {
+                            let dq = dist2(p, self.point(q as usize));
+                            if out.len() < k {
+                                let at = out.partition_point(|e| e.0 <= dq);
+                                out.insert(at, (dq, q));
+                                if out.len() == k {
+                                    worst = out[k - 1].0;
+                                }
+                            } else if dq < worst {
+                                let at = out.partition_point(|e| e.0 <= dq);
+                                out.insert(at, (dq, q));
+                                out.pop();
+                                worst = out[k - 1].0;
+                            }
                         }
-                    } else if d < worst {
-                        let at = out.partition_point(|e| e.0 <= d);
-                        out.insert(at, (d, q));
-                        out.pop();
-                        worst = out[k - 1].0;
                     }
+                    full &= out.len() == k;
+                    worst_all = worst_all.max(worst);
+                }
+                if full {
+                    bound = worst_all;
                 }
             } else {
                 let l = node + 1;
-                let r = nd.right;
-                let dl = self.node_box_dist2(l as usize, p);
-                let dr = self.node_box_dist2(r as usize, p);
-                // Nearer child popped first.
+                let r = nn.right;
+                let dl = node_dist(l as usize);
+                let dr = node_dist(r as usize);
                 if dl <= dr {
-                    stack.push(r);
-                    stack.push(l);
+                    s.stack.push((r, dr));
+                    s.stack.push((l, dl));
                 } else {
-                    stack.push(l);
-                    stack.push(r);
+                    s.stack.push((l, dl));
+                    s.stack.push((r, dr));
                 }
             }
         }
+    }
+
+    /// The leaves, in position order.
+    pub fn leaves(&self) -> Vec<u32> {
+        (0..self.nodes.len() as u32)
+            .filter(|&i| self.nodes[i as usize].is_leaf())
+            .collect()
     }
 }
 
@@ -235,22 +310,23 @@ mod tests {
     }
 
     #[test]
-    fn knn_matches_brute_force() {
+    fn leaf_knn_matches_brute_force() {
         for (dim, grid) in [(2, None), (3, Some(4.0)), (5, None), (1, Some(3.0))] {
-            let n = 500;
-            let pts = rand_points(n, dim, 3 + dim as u64, grid);
+            let n = 700;
+            let pts = rand_points(n, dim, 5 + dim as u64, grid);
             let t = KdTree::build(&pts, dim);
-            assert_eq!(t.len(), n);
-            let mut out = Vec::new();
-            let mut stack = Vec::new();
-            for k in [1, 2, 7] {
-                for pos in 0..n {
-                    t.knn(pos, k, &mut out, &mut stack);
-                    let mut all: Vec<f64> =
-                        (0..n).map(|q| dist2(t.point(pos), t.point(q))).collect();
-                    all.sort_by(f64::total_cmp);
-                    let got: Vec<f64> = out.iter().map(|e| e.0).collect();
-                    assert_eq!(got, all[..k].to_vec(), "dim {dim} k {k} pos {pos}");
+            let mut s = LeafKnn::default();
+            for k in [1, 3, 16, 40] {
+                for leaf in t.leaves() {
+                    t.knn_leaf(leaf as usize, k, &mut s);
+                    let nd = t.nodes[leaf as usize];
+                    for (i, pos) in (nd.start as usize..nd.end as usize).enumerate() {
+                        let mut all: Vec<f64> =
+                            (0..n).map(|q| dist2(t.point(pos), t.point(q))).collect();
+                        all.sort_by(f64::total_cmp);
+                        let got: Vec<f64> = s.best[i].iter().map(|e| e.0).collect();
+                        assert_eq!(got, all[..k].to_vec(), "dim {dim} k {k} pos {pos}");
+                    }
                 }
             }
         }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::kdtree::{KdTree, dist2};
+use super::kdtree::{KdTree, LeafKnn, dist2};
 use crate::analysis::AnalysisError;
 
 /// Nearest neighbours looked at per row for the first candidates of each round.
@@ -95,20 +95,29 @@ pub(crate) fn core_distances_and_mst(
     let k = min_samples;
     let mut core = vec![0.0f64; n];
     let mut nbrs = vec![NONE; n * k];
-    core.par_iter_mut()
-        .zip(nbrs.par_chunks_mut(k.max(1)))
-        .enumerate()
-        .with_min_len(256)
-        .for_each_init(
-            || (Vec::new(), Vec::new()),
-            |(out, stack), (pos, (c, nb))| {
-                tree.knn(pos, k, out, stack);
-                *c = out.last().map_or(0.0, |e| e.0.sqrt());
-                for (slot, e) in nb.iter_mut().zip(out.iter()) {
+    // One task per leaf (leaves hold consecutive positions, in order).
+    let leaves = tree.leaves();
+    let mut tasks = Vec::with_capacity(leaves.len());
+    let (mut core_rest, mut nbrs_rest) = (&mut core[..], &mut nbrs[..]);
+    for &leaf in &leaves {
+        let m = (tree.nodes[leaf as usize].end - tree.nodes[leaf as usize].start) as usize;
+        let (c, cr) = core_rest.split_at_mut(m);
+        let (b, br) = nbrs_rest.split_at_mut(m * k);
+        tasks.push((leaf as usize, c, b));
+        core_rest = cr;
+        nbrs_rest = br;
+    }
+    tasks
+        .into_par_iter()
+        .for_each_init(LeafKnn::default, |s, (leaf, c, b)| {
+            tree.knn_leaf(leaf, k, s);
+            for ((ci, bi), best) in c.iter_mut().zip(b.chunks_mut(k.max(1))).zip(&s.best) {
+                *ci = best.last().map_or(0.0, |e| e.0.sqrt());
+                for (slot, e) in bi.iter_mut().zip(best) {
                     *slot = e.1;
                 }
-            },
-        );
+            }
+        });
     cancelled(cancel)?;
     let edges = boruvka(&tree, &core, &nbrs, k, cancel)?;
     cancelled(cancel)?;
