@@ -4,6 +4,11 @@
 //! charts and row codes of the three columns), and one filter change (a range on the numbers
 //! plus a set of categories in place, then the range moved: the pass that runs on every brush
 //! step), against the target of 50 ms.
+//!
+//! `filter_1m_app` (with the `gui` feature): the same rows opened in the app (a 1M x 2 set with
+//! its map), the filter built by the app, then one brush step as the user sees it: the range
+//! command applied to the app and the map's point list rebuilt with the rows left out faded
+//! (`ui::map::build_base`, what the renderer uploads next frame).
 
 use std::hint::black_box;
 
@@ -107,5 +112,84 @@ fn bench_filter(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_filter);
+#[cfg(feature = "gui")]
+fn bench_app_update(c: &mut Criterion) {
+    use std::time::{Duration, Instant};
+
+    use embedscope::app::table::TableCommand;
+    use embedscope::app::{App, Command, Settings};
+    use embedscope::core::{EmbeddingSet, Matrix, Metadata, Provenance, Vocab};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("filter-1m.npy");
+    {
+        let mut meta = Metadata::new();
+        for col in columns() {
+            meta.push(col, ROWS).expect("column");
+        }
+        let data: Vec<f32> = (0..ROWS * 2)
+            .map(|k| ((k.wrapping_mul(2_654_435_761) % 100_003) as f32) / 100_003.0)
+            .collect();
+        let set = EmbeddingSet::new(
+            Vocab::from_unique((0..ROWS).map(|i| format!("w{i}"))).expect("vocab"),
+            Matrix::from_vec(ROWS, 2, data).expect("matrix"),
+            meta,
+            Provenance::default(),
+        )
+        .expect("set");
+        embedscope::formats::save(&set, &path, None).expect("save");
+    }
+    let settle = |app: &mut App| {
+        let t = Instant::now();
+        loop {
+            app.poll();
+            if !app.busy() {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(600), "jobs still running");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::OpenPath(path));
+    settle(&mut app);
+    let t = Instant::now();
+    app.apply(Command::Table(TableCommand::BuildFilter));
+    settle(&mut app);
+    eprintln!(
+        "filter_1m_app: the app's filter (3 charts) built on the worker in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    app.apply(Command::Table(TableCommand::SetCategoryFilter {
+        column: 2,
+        values: (0..10).map(|i| format!("category-{i:02}")).collect(),
+        other: false,
+        missing: false,
+    }));
+    let mut g = c.benchmark_group("filter_1m_app");
+    g.sample_size(30);
+    let mut step = 0u32;
+    g.bench_function("range_command_and_map_points", |b| {
+        b.iter(|| {
+            step = (step + 1) % 20;
+            let lo = 10.0 * f64::from(step);
+            app.apply(Command::Table(TableCommand::SetRangeFilter {
+                column: 0,
+                lo,
+                hi: lo + 400.0,
+            }));
+            let d = &app.datasets[0];
+            let m = d.map.as_ref().expect("map");
+            black_box(embedscope::ui::map::build_base(d, m).len())
+        })
+    });
+    g.finish();
+    let d = &app.datasets[0];
+    assert!(d.table.kept().is_some_and(|k| k.count() < ROWS));
+}
+
+#[cfg(not(feature = "gui"))]
+fn bench_app_update(_: &mut Criterion) {}
+
+criterion_group!(benches, bench_filter, bench_app_update);
 criterion_main!(benches);

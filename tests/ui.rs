@@ -62,7 +62,7 @@ fn demo_search_king_shows_queen_and_pca_reruns() {
         let a = h.state();
         let d = a.app.active_dataset().expect("demo open");
         assert!(d.set.rows() > 50_000);
-        assert_eq!(d.map.as_ref().expect("map").method, "PCA");
+        assert_eq!(d.map.as_ref().expect("map").method, "UMAP");
     }
     h.get_by_label("Find token").focus();
     h.step();
@@ -415,4 +415,128 @@ fn the_encode_panel_describes_the_model_folder_and_offers_its_prompts() {
     h.get_by_label_contains("up to 32 tokens");
     // The folder names "query" as its default prompt: the prompt box shows it.
     h.get_by_value("folder default (query)");
+}
+
+/// Twelve short documents (`docs.npy` + vocabulary + metadata with a `text` and a `fruit`
+/// column), so the whole table fits on screen.
+fn small_documents() -> (tempfile::TempDir, PathBuf) {
+    use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+    let n = 12;
+    let fruit = |i: usize| ["apple", "pear", "plum"][i % 3];
+    let mut meta = Metadata::new();
+    meta.push(
+        MetaColumn {
+            name: "text".into(),
+            values: (0..n)
+                .map(|i| format!("note {i} about {}", fruit(i)))
+                .collect(),
+        },
+        n,
+    )
+    .expect("text");
+    meta.push(
+        MetaColumn {
+            name: "fruit".into(),
+            values: (0..n).map(|i| fruit(i).to_string()).collect(),
+        },
+        n,
+    )
+    .expect("fruit");
+    let data: Vec<f32> = (0..n * 4)
+        .map(|k| ((k * 7919 % 101) as f32 / 101.0) - 0.5)
+        .collect();
+    let set = EmbeddingSet::new(
+        Vocab::from_unique((0..n).map(|i| format!("d{i}"))).expect("vocab"),
+        Matrix::from_vec(n, 4, data).expect("matrix"),
+        meta,
+        Provenance::default(),
+    )
+    .expect("set");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("docs.npy");
+    embedscope::formats::save(&set, &p, None).expect("save");
+    (dir, p)
+}
+
+/// Steps until a widget labelled `label` shows (panics after `secs`).
+fn until_shown(h: &mut Harness<'static, EmbedscopeApp>, secs: u64, label: &str) {
+    let t = Instant::now();
+    while h.query_by_label(label).is_none() {
+        h.step();
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {label:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn document_table_row_opens_the_reader_and_a_category_filters_the_table() {
+    let (_dir, path) = small_documents();
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the map of the documents", map_ready);
+    // The Documents panel opens from its one-line bar and lists every row.
+    h.get_by_label("Documents").click();
+    until_shown(&mut h, 20, "note 2 about plum");
+    h.get_by_label("note 0 about apple");
+    h.get_by_label("note 1 about pear");
+    // Clicking a row selects it, the reader shows its text, and the map centres on it.
+    h.get_by_label("note 2 about plum").click();
+    until(&mut h, 10, "the row selected", |a| {
+        a.app.active_dataset().is_some_and(|d| d.selection == [2])
+    });
+    h.run_steps(2);
+    assert!(
+        h.get_all_by_label("note 2 about plum").count() >= 2,
+        "the table's cell and the reader (and the inspector)"
+    );
+    h.get_by_label("d2 · row 2");
+    let centre = h.state().map_state().center;
+    let p = h
+        .state()
+        .app
+        .active_dataset()
+        .and_then(|d| d.map.as_ref())
+        .and_then(|m| m.position(2))
+        .expect("on the map");
+    assert_eq!(centre, p, "the map is centred on the row");
+    // The table still lists every row (the pick does not narrow it).
+    h.get_by_label("note 1 about pear");
+
+    // The filter: open the section, click a category of the fruit chart.
+    let filter = h.get_by_label("Filter");
+    filter.scroll_to_me();
+    h.step();
+    h.get_by_label("Filter").click();
+    until(&mut h, 20, "the filter charts", |a| {
+        a.app
+            .active_dataset()
+            .is_some_and(|d| d.table.cross_filter().is_some())
+    });
+    until_shown(&mut h, 10, "apple · 4 of 4");
+    let apple = h.get_by_label("apple · 4 of 4");
+    apple.scroll_to_me();
+    h.step();
+    h.get_by_label("apple · 4 of 4").click();
+    until(&mut h, 10, "the filter", |a| {
+        a.app
+            .active_dataset()
+            .is_some_and(|d| d.table.kept().map(|m| m.count()) == Some(4))
+    });
+    h.run_steps(3);
+    // Only the apple rows are listed; the counts follow.
+    for i in [0, 3, 6, 9] {
+        h.get_by_label(&format!("note {i} about apple"));
+    }
+    assert!(h.query_by_label("note 1 about pear").is_none());
+    assert!(h.get_all_by_label_contains("4 of 12 rows").count() >= 2);
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("documents_filter.png"));
+    }
 }

@@ -8,6 +8,15 @@ use crate::engine::jobs::{ClusterLevel, ClusterMethod, ClusterPoints, Clustered,
 use super::colors::{self, ColorMode};
 use super::{App, JobKind};
 
+/// The clusters the demo opens with: the leaves of HDBSCAN's tree on its 50k words (about a
+/// hundred named regions, their parents when zoomed out; excess of mass would keep one
+/// cluster of 46k words).
+pub const DEMO_CLUSTERS: ClusterMethod = ClusterMethod::Hdbscan {
+    min_cluster_size: 100,
+    min_samples: Some(10),
+    leaf: true,
+};
+
 /// One cluster as the map and the list show it.
 #[derive(Debug, Clone)]
 pub struct ClusterInfo {
@@ -106,10 +115,16 @@ fn level(l: ClusterLevel, coords: &[[f32; 2]]) -> LevelView {
 impl App {
     /// Clusters the active map's points (a finished map; the job replaces any running one).
     pub(super) fn cluster_map(&mut self, method: ClusterMethod) {
-        let Some(i) = self.active else {
+        if let Some(i) = self.active {
+            self.cluster_dataset(i, method);
+        }
+    }
+
+    /// Clusters data set `i`'s map.
+    pub(super) fn cluster_dataset(&mut self, i: usize, method: ClusterMethod) {
+        let Some(d) = self.datasets.get(i) else {
             return;
         };
-        let d = &self.datasets[i];
         let Some(m) = d.map.as_ref() else {
             self.error("no map to cluster", "Make a map first (Projection).");
             return;

@@ -212,6 +212,13 @@ impl App {
             if let Some(m) = self.datasets.get_mut(ds).and_then(|d| d.map.as_mut()) {
                 m.spec = spec;
             }
+            if self
+                .pending_demo_clusters
+                .take_if(|&mut d| d == ds)
+                .is_some()
+            {
+                self.cluster_dataset(ds, super::clusters::DEMO_CLUSTERS);
+            }
         }
     }
 

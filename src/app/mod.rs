@@ -116,6 +116,11 @@ pub enum Command {
         left: f32,
         right: Option<f32>,
     },
+    /// Shows or hides the side panels.
+    SetPanelsOpen {
+        left: bool,
+        right: bool,
+    },
     /// A message from the UI itself.
     Notify {
         error: bool,
@@ -167,6 +172,8 @@ pub struct App {
     pub settings_path: Option<PathBuf>,
     /// Sets loaded from a session wait for their maps' coordinates (by path).
     pending_maps: Vec<(PathBuf, session::SavedMap, Vec<usize>)>,
+    /// The demo set whose shipped map gets its clusters found once it is shown.
+    pending_demo_clusters: Option<usize>,
     /// The compare screen, while open.
     pub compare: Option<compare::CompareView>,
     /// The bias probes panel.
@@ -193,6 +200,7 @@ impl App {
             bookmarks: Vec::new(),
             settings_path,
             pending_maps: Vec::new(),
+            pending_demo_clusters: None,
             compare: None,
             bias: bias::BiasState::default(),
             report: report::ReportState::default(),
@@ -261,7 +269,7 @@ impl App {
         match cmd {
             Command::OpenDemo => {
                 self.start(Demo, JobKind::Load, None, |app, _, o: Opened| {
-                    app.add_opened(o)
+                    app.add_opened(o);
                 });
             }
             Command::OpenPath(path) => self.open_path(path),
@@ -483,6 +491,10 @@ impl App {
                 self.save_settings();
             }
             Command::SetPointSize(size) => self.settings.point_size = size.clamp(0.5, 10.0),
+            Command::SetPanelsOpen { left, right } => {
+                self.settings.left_panel_open = left;
+                self.settings.right_panel_open = right;
+            }
             Command::SetPanelWidths { left, right } => {
                 self.settings.left_panel_width = left;
                 if let Some(r) = right {
@@ -547,6 +559,64 @@ impl App {
 
     /// Starts a projection of data set `i` (a running one is cancelled first).
     pub fn project(&mut self, i: usize, spec: ProjectSpec) {
+        self.project_with(i, spec, None);
+    }
+
+    /// The demo set opens on its shipped UMAP map (its quality measured in the background)
+    /// and the map's clusters are found at once, so the first window shows named regions
+    /// (a session restoring its own map of the demo keeps that one).
+    /// Returns whether it did (the set is the demo and the shipped map fits it).
+    fn open_demo_map(&mut self, i: usize) -> bool {
+        let Some(d) = self.datasets.get(i) else {
+            return false;
+        };
+        if !formats::is_demo(&d.set.provenance) {
+            return false;
+        }
+        let Some(coords) = formats::demo_map(d.set.rows()) else {
+            return false;
+        };
+        let params = crate::analysis::project::umap::UmapParams {
+            metric: crate::analysis::knn::Metric::Cosine,
+            seed: formats::DEMO_MAP_SEED,
+            ..Default::default()
+        };
+        let (a, b) = crate::analysis::project::umap::curve::fit_ab(params.spread, params.min_dist);
+        let n = coords.len();
+        let projection = crate::analysis::project::Projection {
+            dims: 2,
+            coords: coords.iter().flat_map(|p| [p[0], p[1]]).collect(),
+            rows: (0..n).collect(),
+            excluded: Vec::new(),
+            details: crate::analysis::project::Details::Umap {
+                n_neighbors: params.n_neighbors,
+                min_dist: params.min_dist,
+                spread: params.spread,
+                n_epochs: 200,
+                metric: params.metric,
+                a,
+                b,
+                knn_recall: None,
+                edges: 0,
+                seconds: Default::default(),
+            },
+            notes: vec![
+                "shipped with the demo, made by `embedscope project demo --method umap \
+                 --metric cosine --seed 1`"
+                    .into(),
+            ],
+        };
+        self.project_with(i, ProjectSpec::Umap(params), Some(Arc::new(projection)));
+        self.pending_demo_clusters = Some(i);
+        true
+    }
+
+    fn project_with(
+        &mut self,
+        i: usize,
+        spec: ProjectSpec,
+        precomputed: Option<Arc<crate::analysis::project::Projection>>,
+    ) {
         let Some(d) = self.datasets.get(i) else {
             return;
         };
@@ -562,6 +632,7 @@ impl App {
                 spec: spec.clone(),
                 quality_k: 10,
                 index,
+                precomputed,
             },
             JobKind::Project,
             Some(i),
@@ -753,7 +824,7 @@ impl App {
                 .filter(|&r| r < self.datasets[i].set.rows())
                 .collect();
             self.project(i, saved.spec());
-        } else {
+        } else if !self.open_demo_map(i) {
             self.project(i, ProjectSpec::Pca);
         }
         self.refresh_search();

@@ -24,6 +24,9 @@ pub struct Settings {
     pub dark: bool,
     pub left_panel_width: f32,
     pub right_panel_width: f32,
+    /// Whether the side panels are shown (the map takes the room of a hidden one).
+    pub left_panel_open: bool,
+    pub right_panel_open: bool,
     pub point_size: f32,
     pub last_model: Option<PathBuf>,
     pub last_corpus: Option<PathBuf>,
@@ -34,8 +37,10 @@ impl Default for Settings {
         Settings {
             recent: Vec::new(),
             dark: true,
-            left_panel_width: 280.0,
-            right_panel_width: 300.0,
+            left_panel_width: 250.0,
+            right_panel_width: 280.0,
+            left_panel_open: true,
+            right_panel_open: true,
             point_size: 2.0,
             last_model: None,
             last_corpus: None,

@@ -33,7 +33,7 @@ pub(crate) use crate::core::hash::hex as to_hex;
 use crate::core::{EmbeddingSet, LoadNotes, Matrix, Metadata, Provenance, Vocab};
 
 pub use cache::{CacheStatus, default_cache_dir};
-pub use demo::{DEMO_NAME, demo_set};
+pub use demo::{DEMO_MAP_SEED, DEMO_NAME, demo_map, demo_set, is_demo};
 pub use detect::{detect, detect_bytes};
 pub use error::{ErrorKind, FormatError, Location};
 pub use native::NATIVE_EXTENSION;

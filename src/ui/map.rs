@@ -129,6 +129,7 @@ fn base_key(d: &Dataset, m: &MapView) -> u64 {
     m.coords.len().hash(&mut h);
     format!("{:?}", d.color).hash(&mut h);
     (d.colors.as_ptr() as usize).hash(&mut h);
+    d.table.version.hash(&mut h);
     h.finish()
 }
 
@@ -145,18 +146,29 @@ fn overlay_key(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -
     h.finish()
 }
 
-/// Every point of the map with its colour, unflagged.
-fn build_base(d: &Dataset, m: &MapView) -> Vec<Instance> {
+/// Every point of the map with its colour, unflagged; the rows the metadata filter leaves out
+/// faded (public for the filter benchmark).
+pub fn build_base(d: &Dataset, m: &MapView) -> Vec<Instance> {
+    let kept = d.table.kept();
     m.coords
         .iter()
         .zip(&m.rows)
-        .map(|(p, &r)| Instance {
-            pos: *p,
-            color: points::pack(d.colors[r as usize]),
-            flags: 0,
+        .map(|(p, &r)| {
+            let mut c = d.colors[r as usize];
+            if kept.is_some_and(|k| !k.contains(r as usize)) {
+                c[3] = (f32::from(c[3]) * FILTERED_OUT_ALPHA) as u8;
+            }
+            Instance {
+                pos: *p,
+                color: points::pack(c),
+                flags: 0,
+            }
         })
         .collect()
 }
+
+/// Opacity of the points the metadata filter leaves out, relative to their colour's.
+const FILTERED_OUT_ALPHA: f32 = 0.12;
 
 /// The flagged points with their flags: matches and neighbours first, the selection on top.
 fn build_overlay(d: &Dataset, m: &MapView, s: &SearchState, nb: &[(usize, f32)]) -> Vec<Instance> {

@@ -42,6 +42,8 @@ pub struct EmbedscopeApp {
     encode: EncodePanel,
     bookmarks: BookmarksPanel,
     clusters: ClustersPanel,
+    documents: panels::DocumentsPanel,
+    filter: panels::FilterPanel,
     inspector: InspectorPanel,
     status: StatusBar,
     map: MapState,
@@ -108,6 +110,8 @@ impl EmbedscopeApp {
             encode,
             bookmarks: BookmarksPanel::default(),
             clusters: ClustersPanel::default(),
+            documents: panels::DocumentsPanel::default(),
+            filter: panels::FilterPanel::default(),
             inspector: InspectorPanel::default(),
             status: StatusBar::default(),
             map: MapState::new(1),
@@ -141,10 +145,19 @@ impl EmbedscopeApp {
             self.status
                 .show(&self.app, &self.renderer, &self.map, ui, &mut cmds)
         });
+        self.documents.panel(&self.app, ui, &mut cmds, &mut actions);
+        // Side panels: resizable, and hidden with one click (the map takes their room).
+        let (mut left_open, mut right_open) = (
+            self.app.settings.left_panel_open,
+            self.app.settings.right_panel_open,
+        );
+        // At most 28% of the window each: the map keeps the middle.
+        let max_side = (ui.available_width() * 0.28).max(200.0);
         let left = egui::Panel::left("left")
             .resizable(true)
             .default_size(self.app.settings.left_panel_width)
-            .show(ui, |ui| {
+            .max_size(max_side)
+            .show_collapsible(ui, &mut left_open, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.left(ui, &mut cmds));
             });
         // The compare screen uses the inspector's room for its lists.
@@ -153,15 +166,31 @@ impl EmbedscopeApp {
             let right = egui::Panel::right("inspector")
                 .resizable(true)
                 .default_size(self.app.settings.right_panel_width)
-                .show(ui, |ui| {
+                .max_size(max_side)
+                .show_collapsible(ui, &mut right_open, |ui| {
                     egui::ScrollArea::vertical()
                         .show(ui, |ui| self.inspector.show(&self.app, ui, &mut cmds));
                 });
-            right_width = Some(right.response.rect.width());
+            right_width = right.map(|r| r.response.rect.width());
         }
-        // The layout is saved with the settings on exit.
-        let left_width = left.response.rect.width();
+        if (left_open, right_open)
+            != (
+                self.app.settings.left_panel_open,
+                self.app.settings.right_panel_open,
+            )
+        {
+            cmds.push(Command::SetPanelsOpen {
+                left: left_open,
+                right: right_open,
+            });
+        }
+        // The layout is saved with the settings on exit (widths of open panels only).
         let s = &self.app.settings;
+        let left_width = left
+            .map(|l| l.response.rect.width())
+            .filter(|_| s.left_panel_open)
+            .unwrap_or(s.left_panel_width);
+        let right_width = right_width.filter(|_| s.right_panel_open);
         if left_width != s.left_panel_width || right_width.is_some_and(|w| w != s.right_panel_width)
         {
             cmds.push(Command::SetPanelWidths {
@@ -190,6 +219,17 @@ impl EmbedscopeApp {
             UiAction::ShowBias => self.bias_ui.open = true,
             UiAction::ShowReport => self.report_ui.open = true,
             UiAction::ModelFolder(p) => self.encode.model = p.display().to_string(),
+            UiAction::CenterOn(row) => {
+                if let Some(p) = self
+                    .app
+                    .active_dataset()
+                    .and_then(|d| d.map.as_ref())
+                    .and_then(|m| m.position(row))
+                {
+                    self.map.center = p;
+                    self.map.auto_fit = false;
+                }
+            }
             UiAction::FitMap => {
                 self.map.auto_fit = true;
                 if let Some(m) = self.app.active_dataset().and_then(|d| d.map.as_ref())
@@ -237,11 +277,16 @@ impl EmbedscopeApp {
         for (i, d) in self.app.datasets.iter().enumerate() {
             ui.horizontal(|ui| {
                 let active = self.app.active == Some(i);
+                // Long file names are cut (the whole name on hover): the panel keeps its width.
                 if ui
-                    .selectable_label(
-                        active,
-                        format!("{} ({} × {})", d.name, d.set.rows(), d.set.dim()),
+                    .add(
+                        egui::Button::selectable(
+                            active,
+                            format!("{} ({} × {})", d.name, d.set.rows(), d.set.dim()),
+                        )
+                        .truncate(),
                     )
+                    .on_hover_text(&d.name)
                     .clicked()
                 {
                     cmds.push(Command::SetActive(i));
@@ -265,6 +310,8 @@ impl EmbedscopeApp {
         ui.separator();
         self.colour_panel(ui, cmds);
         ui.separator();
+        self.filter.show(&self.app, ui, cmds);
+        ui.separator();
         self.clusters.show(&self.app, ui, cmds);
         ui.separator();
         self.encode.show(&self.app, ui, cmds);
@@ -285,7 +332,14 @@ impl EmbedscopeApp {
                 ColorMode::Recall,
                 "projection quality (kNN recall)".to_string(),
             ),
-            (ColorMode::Cluster, "cluster (k-means, 10)".to_string()),
+            (
+                ColorMode::Cluster,
+                if d.map_clusters.is_some() {
+                    "cluster (the map's clusters)".to_string()
+                } else {
+                    "cluster (k-means, 10)".to_string()
+                },
+            ),
         ];
         for c in d.set.metadata.columns() {
             choices.push((
@@ -321,6 +375,26 @@ impl EmbedscopeApp {
             return;
         }
         ui.horizontal(|ui| {
+            let s = &self.app.settings;
+            let (left, right) = (s.left_panel_open, s.right_panel_open);
+            if ui
+                .selectable_label(left, "◧")
+                .on_hover_text("show or hide the left panel")
+                .clicked()
+            {
+                cmds.push(Command::SetPanelsOpen { left: !left, right });
+            }
+            if ui
+                .selectable_label(right, "◨")
+                .on_hover_text("show or hide the inspector")
+                .clicked()
+            {
+                cmds.push(Command::SetPanelsOpen {
+                    left,
+                    right: !right,
+                });
+            }
+            ui.separator();
             ui.label("tool:");
             ui.selectable_value(&mut self.map.tool, Tool::Pan, "pan")
                 .on_hover_text("drag to pan, scroll to zoom, Shift-drag for a box");

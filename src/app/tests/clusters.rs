@@ -18,6 +18,7 @@ fn hdbscan_clusters_of_the_demo_map_are_named_coloured_and_selectable() {
         ClusterMethod::Hdbscan {
             min_cluster_size: 200,
             min_samples: Some(20),
+            leaf: false,
         },
     );
     let d = &app.datasets[i];
@@ -76,6 +77,7 @@ fn kmeans_and_bad_parameters() {
         ClusterMethod::Hdbscan {
             min_cluster_size: 10_000_000,
             min_samples: None,
+            leaf: false,
         },
     );
     assert!(app.datasets[i].map_clusters.is_none());

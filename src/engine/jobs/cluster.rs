@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use crate::analysis::cluster::keywords::KeywordParams;
 use crate::analysis::cluster::{
-    ClusterSummary, Hdbscan, HdbscanParams, KMeansParams, hdbscan, kmeans_points, summarise,
-    text_for,
+    ClusterSummary, Hdbscan, HdbscanParams, KMeansParams, Selection, hdbscan, kmeans_points,
+    summarise, text_for,
 };
 use crate::core::EmbeddingSet;
 use crate::engine::EngineError;
@@ -18,10 +18,13 @@ use crate::engine::worker::{Job, JobContext};
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
 pub enum ClusterMethod {
-    /// scikit-learn's HDBSCAN (euclidean, excess of mass); `min_samples` None = the size.
+    /// scikit-learn's HDBSCAN (euclidean; excess of mass, or the tree's leaves with `leaf`);
+    /// `min_samples` None = the size.
     Hdbscan {
         min_cluster_size: usize,
         min_samples: Option<usize>,
+        #[serde(default)]
+        leaf: bool,
     },
     Kmeans {
         k: usize,
@@ -35,8 +38,10 @@ impl ClusterMethod {
             ClusterMethod::Hdbscan {
                 min_cluster_size,
                 min_samples,
+                leaf,
             } => format!(
-                "HDBSCAN, min cluster size {min_cluster_size}, min samples {}",
+                "HDBSCAN{}, min cluster size {min_cluster_size}, min samples {}",
+                if *leaf { " (leaves)" } else { "" },
                 min_samples.unwrap_or(*min_cluster_size)
             ),
             ClusterMethod::Kmeans { k, seed } => format!("k-means, k {k}, seed {seed}"),
@@ -49,6 +54,7 @@ impl ClusterMethod {
             ClusterMethod::Hdbscan {
                 min_cluster_size,
                 min_samples,
+                ..
             } => {
                 HdbscanParams {
                     min_cluster_size: *min_cluster_size,
@@ -99,18 +105,28 @@ pub struct Clustered {
     pub seconds: f64,
 }
 
-/// The parents of the chosen clusters (the root's children stay themselves), those inside
-/// another left out; None when that does not merge anything.
+/// A coarser cut of the cluster tree for the zoomed-out map: each chosen cluster climbs to its
+/// largest ancestor that holds at most an eighth of the points (so the cut has at least eight
+/// parts where the tree allows), nested picks merged; None when that merges nothing or leaves
+/// fewer than three clusters.
 fn coarser(h: &Hdbscan) -> Option<Vec<usize>> {
     let nodes = &h.clusters;
+    let total = h.labels.len();
+    let cap = (total / 8).max(1);
     let chosen: Vec<usize> = (0..nodes.len())
         .filter(|&c| nodes[c].label.is_some())
         .collect();
     let mut up: Vec<usize> = chosen
         .iter()
-        .map(|&c| match nodes[c].parent {
-            Some(p) if nodes[p].parent.is_some() => p,
-            _ => c,
+        .map(|&c| {
+            let mut at = c;
+            while let Some(p) = nodes[at].parent {
+                if nodes[p].parent.is_none() || nodes[p].size > cap {
+                    break;
+                }
+                at = p;
+            }
+            at
         })
         .collect();
     up.sort_unstable();
@@ -126,7 +142,7 @@ fn coarser(h: &Hdbscan) -> Option<Vec<usize>> {
         false
     };
     let kept: Vec<usize> = up.iter().copied().filter(|&c| !inside(c, &up)).collect();
-    (kept.len() >= 2 && kept.len() < chosen.len()).then_some(kept)
+    (kept.len() >= 3 && kept.len() < chosen.len()).then_some(kept)
 }
 
 impl Job for ClusterPoints {
@@ -152,10 +168,16 @@ impl Job for ClusterPoints {
             ClusterMethod::Hdbscan {
                 min_cluster_size,
                 min_samples,
+                leaf,
             } => {
                 let p = HdbscanParams {
                     min_cluster_size: *min_cluster_size,
                     min_samples: *min_samples,
+                    selection: if *leaf {
+                        Selection::Leaf
+                    } else {
+                        Selection::Eom
+                    },
                     ..HdbscanParams::default()
                 };
                 let h = hdbscan(&flat, 2, &p, Some(ctx.cancel_flag()))?;

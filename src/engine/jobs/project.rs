@@ -145,6 +145,9 @@ pub struct Project {
     /// The set's neighbour index, when one is ready: UMAP of a large set takes its neighbours
     /// from it (when it searches by UMAP's metric) instead of building its own.
     pub index: Option<Arc<super::ReadyIndex>>,
+    /// A map made before (the demo's shipped UMAP map): shown as it is, only its quality
+    /// measured.
+    pub precomputed: Option<Arc<Projection>>,
 }
 
 /// A finished map.
@@ -173,9 +176,10 @@ impl Job for Project {
     fn run(&self, ctx: &JobContext) -> Result<Projected, EngineError> {
         let set = &self.set;
         let t = Instant::now();
-        let projection = match &self.spec {
-            ProjectSpec::Pca => pca::project(set, 2)?.0,
-            ProjectSpec::Axes { x, y } => {
+        let projection = match (&self.precomputed, &self.spec) {
+            (Some(p), _) => (**p).clone(),
+            (None, ProjectSpec::Pca) => pca::project(set, 2)?.0,
+            (None, ProjectSpec::Axes { x, y }) => {
                 let xs = axes::AxisSpec::parse(x)?;
                 let ys = y
                     .as_deref()
@@ -184,7 +188,7 @@ impl Job for Project {
                     .transpose()?;
                 axes::project(set, &xs, ys.as_ref())?
             }
-            ProjectSpec::Tsne(params) => {
+            (None, ProjectSpec::Tsne(params)) => {
                 let mut last = Instant::now() - PREVIEW_EVERY;
                 let mut last_kl = None;
                 tsne::project(set, params, |p| {
@@ -215,7 +219,7 @@ impl Job for Project {
                     ControlFlow::Continue(())
                 })?
             }
-            ProjectSpec::Umap(params) => {
+            (None, ProjectSpec::Umap(params)) => {
                 let ready = self
                     .index
                     .as_ref()

@@ -50,6 +50,7 @@ fn jobs_report_results_errors_and_cancellation() {
         spec: ProjectSpec::Pca,
         quality_k: 10,
         index: None,
+        precomputed: None,
     });
     match finish(&mut w, id) {
         JobEvent::Done { output, .. } => {
@@ -75,6 +76,7 @@ fn jobs_report_results_errors_and_cancellation() {
         }),
         quality_k: 10,
         index: None,
+        precomputed: None,
     });
     let mut saw_layout = false;
     loop {

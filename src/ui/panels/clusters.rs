@@ -11,6 +11,8 @@ pub struct ClustersPanel {
     min_samples: usize,
     /// 0: the same as the min cluster size (scikit-learn's default).
     k: usize,
+    /// The tree's leaves instead of its most stable clusters.
+    leaf: bool,
     /// Cluster names drawn on the map.
     pub show_labels: bool,
 }
@@ -22,6 +24,7 @@ impl Default for ClustersPanel {
             min_cluster_size: 15,
             min_samples: 0,
             k: 12,
+            leaf: false,
             show_labels: true,
         }
     }
@@ -35,6 +38,7 @@ impl ClustersPanel {
             ClusterMethod::Hdbscan {
                 min_cluster_size: self.min_cluster_size,
                 min_samples: (self.min_samples > 0).then_some(self.min_samples),
+                leaf: self.leaf,
             }
         }
     }
@@ -61,6 +65,8 @@ impl ClustersPanel {
                     .logarithmic(true)
                     .text("min samples (0: = size)"),
             );
+            ui.checkbox(&mut self.leaf, "leaf clusters")
+                .on_hover_text("the smallest clusters of the tree instead of the most stable ones");
         }
         let ready = d.map.as_ref().is_some_and(|m| m.finished);
         ui.horizontal(|ui| {

@@ -49,13 +49,19 @@ impl InspectorPanel {
                 .add(
                     egui::TextEdit::singleline(&mut self.search)
                         .hint_text("Ctrl+F")
-                        .desired_width(120.0),
+                        .desired_width(150.0),
                 )
                 .labelled_by(label.id);
             if self.focus_search {
                 r.request_focus();
                 self.focus_search = false;
             }
+            if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                cmds.push(Command::Search(self.search.clone(), self.search_mode));
+            }
+        });
+        // The mode and the button on a row of their own: the panel stays narrow.
+        ui.horizontal(|ui| {
             egui::ComboBox::from_label("mode")
                 .selected_text(self.search_mode.name())
                 .show_ui(ui, |ui| {
@@ -63,8 +69,7 @@ impl InspectorPanel {
                         ui.selectable_value(&mut self.search_mode, m, m.name());
                     }
                 });
-            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Find").clicked() || enter {
+            if ui.button("Find").clicked() {
                 cmds.push(Command::Search(self.search.clone(), self.search_mode));
             }
         });

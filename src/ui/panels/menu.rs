@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::app::export::{ExportFormat, ExportRows};
+use crate::app::table::TableCommand;
 use crate::app::{App, Command, MapImage};
 use crate::ui::map::{self, MapState};
 
@@ -14,6 +16,8 @@ pub enum UiAction {
     /// A model folder was picked: the Encode panel takes it.
     ModelFolder(PathBuf),
     FitMap,
+    /// Centre the map on a row (picked in the document table).
+    CenterOn(usize),
 }
 
 /// The File menu's fields, the open-by-path window and a PNG export in flight.
@@ -175,9 +179,10 @@ impl FileMenu {
             ui.close();
         }
         if ui.button("Export neighbours as CSV").clicked() && ok {
-            cmds.push(Command::ExportNeighboursCsv(p));
+            cmds.push(Command::ExportNeighboursCsv(p.clone()));
             ui.close();
         }
+        export_rows(app, &p, ok, ui, cmds);
         ui.separator();
         if ui
             .button("Export report...")
@@ -254,4 +259,45 @@ impl FileMenu {
             }),
         }
     }
+}
+
+/// File > Export rows: the rows the filter keeps, or the selection, with text, metadata, map
+/// position and cluster, as CSV, JSONL or Parquet (written by the app, atomically).
+fn export_rows(
+    app: &App,
+    path: &std::path::Path,
+    ok: bool,
+    ui: &mut egui::Ui,
+    cmds: &mut Vec<Command>,
+) {
+    let Some(d) = app.active_dataset() else {
+        return;
+    };
+    let filtered = crate::app::table::kept_summary(d);
+    let selected = d.selection.len();
+    ui.menu_button("Export rows", |ui| {
+        if !ok {
+            ui.weak("type the file to write in \"Export to (path)\" first");
+        }
+        for (which, what) in [
+            (ExportRows::Filtered, format!("filtered rows ({filtered})")),
+            (
+                ExportRows::Selection,
+                format!("selection ({selected} rows)"),
+            ),
+        ] {
+            let enabled = ok && (which == ExportRows::Filtered || selected > 0);
+            for format in ExportFormat::ALL {
+                let b = egui::Button::new(format!("{what} as {}", format.name()));
+                if ui.add_enabled(enabled, b).clicked() {
+                    cmds.push(Command::Table(TableCommand::Export {
+                        path: path.to_path_buf(),
+                        format,
+                        rows: which,
+                    }));
+                    ui.close();
+                }
+            }
+        }
+    });
 }

@@ -3,7 +3,9 @@
 
 pub mod bookmarks;
 pub mod clusters;
+pub mod documents;
 pub mod encode;
+pub mod filter;
 pub mod inspector;
 pub mod menu;
 pub mod projection;
@@ -11,7 +13,9 @@ pub mod status;
 
 pub use bookmarks::BookmarksPanel;
 pub use clusters::ClustersPanel;
+pub use documents::DocumentsPanel;
 pub use encode::EncodePanel;
+pub use filter::FilterPanel;
 pub use inspector::InspectorPanel;
 pub use menu::{FileMenu, UiAction};
 pub use projection::ProjectionPanel;

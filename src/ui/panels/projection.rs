@@ -23,6 +23,8 @@ pub struct ProjectionPanel {
     metric: Metric,
     x_axis: String,
     y_axis: String,
+    /// The map version the form last took its method from.
+    seen_map: u64,
 }
 
 impl Default for ProjectionPanel {
@@ -41,6 +43,7 @@ impl Default for ProjectionPanel {
             seed: d.seed,
             x_axis: "man, he -> woman, she".into(),
             y_axis: String::new(),
+            seen_map: 0,
         }
     }
 }
@@ -75,6 +78,34 @@ impl ProjectionPanel {
         }
     }
 
+    /// Takes the method and parameters of a map that was made elsewhere (the demo's shipped
+    /// map, a session's map), so the form says what is shown.
+    fn adopt(&mut self, spec: &ProjectSpec) {
+        match spec {
+            ProjectSpec::Pca => self.method = MapMethod::Pca,
+            ProjectSpec::Tsne(p) => {
+                self.method = MapMethod::Tsne;
+                self.perplexity = p.perplexity;
+                self.iterations = p.iterations;
+                self.seed = p.seed;
+            }
+            ProjectSpec::Umap(p) => {
+                self.method = MapMethod::Umap;
+                self.n_neighbors = p.n_neighbors;
+                self.min_dist = p.min_dist;
+                self.spread = p.spread;
+                self.epochs = p.n_epochs.unwrap_or(0);
+                self.metric = p.metric;
+                self.seed = p.seed;
+            }
+            ProjectSpec::Axes { x, y } => {
+                self.method = MapMethod::Axes;
+                self.x_axis = x.clone();
+                self.y_axis = y.clone().unwrap_or_default();
+            }
+        }
+    }
+
     pub fn show(
         &mut self,
         app: &App,
@@ -83,6 +114,15 @@ impl ProjectionPanel {
         cmds: &mut Vec<Command>,
     ) {
         ui.heading("Projection");
+        if let Some(m) = app.active_dataset().and_then(|d| d.map.as_ref())
+            && m.finished
+            && m.version != self.seen_map
+        {
+            self.seen_map = m.version;
+            if let Some(spec) = &m.spec {
+                self.adopt(spec);
+            }
+        }
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.method, MapMethod::Pca, "PCA");
             ui.selectable_value(&mut self.method, MapMethod::Tsne, "t-SNE");
