@@ -8,7 +8,8 @@
 //! `filter_1m_app` (with the `gui` feature): the same rows opened in the app (a 1M x 2 set with
 //! its map), the filter built by the app, then one brush step as the user sees it: the range
 //! command applied to the app and the map's point list rebuilt with the rows left out faded
-//! (`ui::map::build_base`, what the renderer uploads next frame).
+//! (`ui::map::build_base`, what the renderer uploads next frame); then the document table's
+//! sort of all 1M rows by the numeric and by the categorical column.
 
 use std::hint::black_box;
 
@@ -183,9 +184,29 @@ fn bench_app_update(c: &mut Criterion) {
             black_box(embedscope::ui::map::build_base(d, m).len())
         })
     });
-    g.finish();
+    // The document table sorted by a column (every row listed: no filter).
+    app.apply(Command::Table(TableCommand::ClearFilters));
     let d = &app.datasets[0];
-    assert!(d.table.kept().is_some_and(|k| k.count() < ROWS));
+    let all: Vec<u32> = (0..ROWS as u32).collect();
+    g.sample_size(10);
+    for (name, column) in [
+        ("sort_table_by_numbers", 0),
+        ("sort_table_by_categories", 2),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut rows = all.clone();
+                embedscope::app::table::sort_rows(
+                    d,
+                    &mut rows,
+                    embedscope::app::table::SortColumn::Meta(column),
+                    true,
+                );
+                black_box(rows[0])
+            })
+        });
+    }
+    g.finish();
 }
 
 #[cfg(not(feature = "gui"))]

@@ -176,53 +176,52 @@ pub enum SortColumn {
 }
 
 /// Sorts `rows` by a column: numbers numerically when every non-blank value among the rows
-/// is a number, else text by bytes; blanks last in either direction, ties by row.
+/// is a number, else text by bytes; blanks last in either direction, ties by row. Each row
+/// gets one integer key (the number's order-preserving bits, or the rank of its text among the
+/// distinct texts), so the sort itself compares integers.
 pub fn sort_rows(d: &Dataset, rows: &mut [u32], by: SortColumn, ascending: bool) {
     let cols = d.set.metadata.columns();
-    let values: Option<&[String]> = match by {
-        SortColumn::Row => None,
+    let values: &[String] = match by {
+        SortColumn::Row => {
+            if ascending {
+                rows.par_sort_unstable();
+            } else {
+                rows.par_sort_unstable_by(|a, b| b.cmp(a));
+            }
+            return;
+        }
         SortColumn::Id => {
             let v = &d.set.vocab;
             sort_by_text(rows, |r| v.token(r as usize), ascending);
             return;
         }
-        SortColumn::Text => text_column(d)
-            .and_then(|c| cols.get(c))
-            .map(|c| &c.values[..]),
-        SortColumn::Meta(c) => cols.get(c).map(|c| &c.values[..]),
-    };
-    let Some(values) = values else {
-        if ascending {
-            rows.par_sort_unstable();
-        } else {
-            rows.par_sort_unstable_by(|a, b| b.cmp(a));
-        }
-        return;
+        SortColumn::Text => match text_column(d).and_then(|c| cols.get(c)) {
+            Some(c) => &c.values,
+            None => return,
+        },
+        SortColumn::Meta(c) => match cols.get(c) {
+            Some(c) => &c.values,
+            None => return,
+        },
     };
     let cell = |r: u32| values.get(r as usize).map_or("", String::as_str);
-    let numbers: Option<Vec<(f64, u32)>> = rows
+    // Blank: u64::MAX (last either way); numbers: their bits in an order-preserving form.
+    let numbers: Option<Vec<(u64, u32)>> = rows
         .par_iter()
         .map(|&r| {
             let t = cell(r).trim();
             if t.is_empty() {
-                Some((f64::NAN, r))
-            } else {
-                t.parse::<f64>().ok().map(|v| (v, r))
+                return Some((u64::MAX, r));
             }
+            let v = t.parse::<f64>().ok().filter(|v| !v.is_nan())?;
+            let b = v.to_bits();
+            let k = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+            Some(((if ascending { k } else { !k }).min(u64::MAX - 1), r))
         })
         .collect();
     match numbers {
-        Some(mut keyed) if keyed.iter().any(|(v, _)| !v.is_nan()) => {
-            keyed.par_sort_unstable_by(|(a, ra), (b, rb)| {
-                let ord = match (a.is_nan(), b.is_nan()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    (false, false) if ascending => a.total_cmp(b),
-                    (false, false) => b.total_cmp(a),
-                };
-                ord.then(ra.cmp(rb))
-            });
+        Some(mut keyed) if keyed.iter().any(|(k, _)| *k != u64::MAX) => {
+            keyed.par_sort_unstable();
             for (slot, (_, r)) in rows.iter_mut().zip(keyed) {
                 *slot = r;
             }
@@ -231,21 +230,40 @@ pub fn sort_rows(d: &Dataset, rows: &mut [u32], by: SortColumn, ascending: bool)
     }
 }
 
+/// Sorts rows by a text key (bytes), blanks last, ties by row: the distinct texts are sorted
+/// once and each row sorted by its text's rank.
 fn sort_by_text<'a>(rows: &mut [u32], key: impl Fn(u32) -> &'a str + Sync, ascending: bool) {
-    let mut keyed: Vec<(&str, u32)> = rows.par_iter().map(|&r| (key(r), r)).collect();
-    keyed.par_sort_unstable_by(|(a, ra), (b, rb)| {
-        let blank = (a.trim().is_empty(), b.trim().is_empty());
-        let ord = match blank {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ if ascending => a.cmp(b),
-            _ => b.cmp(a),
-        };
-        ord.then(ra.cmp(rb))
-    });
-    for (slot, (_, r)) in rows.iter_mut().zip(keyed) {
-        *slot = r;
+    let mut distinct: Vec<&str> = {
+        let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+        for &r in rows.iter() {
+            let t = key(r);
+            if !t.trim().is_empty() {
+                seen.insert(t);
+            }
+        }
+        seen.into_iter().collect()
+    };
+    distinct.par_sort_unstable();
+    let rank: hashbrown::HashMap<&str, u32> = distinct
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (t, i as u32))
+        .collect();
+    let last = distinct.len() as u32;
+    let mut keyed: Vec<u64> = rows
+        .par_iter()
+        .map(|&r| {
+            let k = match rank.get(key(r)) {
+                Some(&i) if ascending => i,
+                Some(&i) => last - 1 - i,
+                None => last,
+            };
+            (u64::from(k) << 32) | u64::from(r)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    for (slot, k) in rows.iter_mut().zip(keyed) {
+        *slot = k as u32;
     }
 }
 

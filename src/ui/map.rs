@@ -558,6 +558,8 @@ fn draw_labels(
     // Then the most frequent tokens (row order) that are in view, unless cluster names say
     // what the regions are.
     let fill = occupied.is_empty();
+    // Rows the metadata filter leaves out (faded) are not named.
+    let kept = d.table.kept();
     for r in 0..d.set.rows().min(200_000) {
         if !fill {
             break;
@@ -566,6 +568,7 @@ fn draw_labels(
             break;
         }
         if let Some(p) = m.position(r)
+            && kept.is_none_or(|k| k.contains(r))
             && rect.contains(st.to_screen(rect, p))
         {
             rows.push(r);

@@ -595,3 +595,46 @@ fn an_export_that_cannot_be_written_is_an_error_naming_the_file_and_loses_nothin
         );
     }
 }
+
+#[test]
+fn sort_keys_order_negative_numbers_infinities_and_texts() {
+    let values = ["-2", "10", "", "-inf", "3.5", "-0.5", "inf"];
+    let n = values.len();
+    let mut meta = Metadata::new();
+    meta.push(
+        column("v", values.iter().map(|s| s.to_string()).collect()),
+        n,
+    )
+    .expect("column");
+    meta.push(
+        column(
+            "w",
+            ["pear", "", "apple", "pear", "fig", "Zed", "apple"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+        n,
+    )
+    .expect("column");
+    let set = EmbeddingSet::new(
+        Vocab::from_unique((0..n).map(|i| format!("w{i}"))).expect("vocab"),
+        crate::core::Matrix::from_vec(n, 2, (0..2 * n).map(|k| k as f32).collect())
+            .expect("matrix"),
+        meta,
+        Provenance::default(),
+    )
+    .expect("set");
+    let app = app_with(set);
+    let d = app.active_dataset().expect("set");
+    let mut rows: Vec<u32> = (0..n as u32).collect();
+    sort_rows(d, &mut rows, SortColumn::Meta(0), true);
+    assert_eq!(rows, [3, 0, 5, 4, 1, 6, 2]);
+    sort_rows(d, &mut rows, SortColumn::Meta(0), false);
+    assert_eq!(rows, [6, 1, 4, 5, 0, 3, 2]);
+    // Text by bytes (upper case first), ties by row, blanks last.
+    sort_rows(d, &mut rows, SortColumn::Meta(1), true);
+    assert_eq!(rows, [5, 2, 6, 4, 0, 3, 1]);
+    sort_rows(d, &mut rows, SortColumn::Meta(1), false);
+    assert_eq!(rows, [0, 3, 4, 2, 6, 5, 1]);
+}
