@@ -232,6 +232,15 @@ pub fn hdbscan(
             u32::MAX / 2
         )));
     }
+    // The neighbour lists (and the tie candidates made from them) hold n * min_samples entries.
+    const MAX_NEIGHBOUR_ENTRIES: usize = 1 << 31;
+    if n.saturating_mul(valid.min_samples) > MAX_NEIGHBOUR_ENTRIES {
+        return Err(AnalysisError::InvalidParameter(format!(
+            "HDBSCAN min_samples {} is too large for {n} rows: rows x min_samples must stay \
+             below {MAX_NEIGHBOUR_ENTRIES}",
+            valid.min_samples
+        )));
+    }
     if let Some(bad) = points
         .chunks_exact(dim)
         .position(|r| r.iter().any(|x| !x.is_finite()))
@@ -328,6 +337,12 @@ mod tests {
         inf[4] = f32::NEG_INFINITY;
         assert!(err_text(hdbscan(&inf, 2, &params(2), None)).contains("row 2 "));
         assert!(params(3).check(3).is_ok());
+        // Neighbour lists too large to hold: refused before any work.
+        let wide = HdbscanParams {
+            min_samples: Some(50_000),
+            ..params(2)
+        };
+        assert!(err_text(hdbscan(&vec![0.0; 50_000], 1, &wide, None)).contains("too large"));
     }
 
     #[test]
