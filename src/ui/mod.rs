@@ -378,14 +378,14 @@ impl EmbedscopeApp {
             let s = &self.app.settings;
             let (left, right) = (s.left_panel_open, s.right_panel_open);
             if ui
-                .selectable_label(left, "◧")
+                .selectable_label(left, "« panel")
                 .on_hover_text("show or hide the left panel")
                 .clicked()
             {
                 cmds.push(Command::SetPanelsOpen { left: !left, right });
             }
             if ui
-                .selectable_label(right, "◨")
+                .selectable_label(right, "inspector »")
                 .on_hover_text("show or hide the inspector")
                 .clicked()
             {
