@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use embedscope::ui::{EmbedscopeApp, StartOptions};
 
 fn harness(opts: StartOptions) -> Harness<'static, EmbedscopeApp> {
@@ -31,10 +31,25 @@ fn until(
         if done(h.state()) {
             return;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
+        if t.elapsed() >= Duration::from_secs(secs) {
+            let a = h.state();
+            let jobs: Vec<String> = a
+                .app
+                .jobs
+                .iter()
+                .map(|j| format!("{} ({:?}, {})", j.label, j.kind, j.text))
+                .collect();
+            let notes: Vec<&str> = a
+                .app
+                .notifications
+                .iter()
+                .map(|n| n.title.as_str())
+                .collect();
+            panic!(
+                "timed out waiting for {what}; running: {jobs:?}; data sets: {}; notes: {notes:?}",
+                a.app.datasets.len()
+            );
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -79,13 +94,16 @@ fn demo_search_king_shows_queen_and_pca_reruns() {
     }
     // "queen" is a link in the neighbour list.
     h.get_by_label("queen");
-    // Run PCA again from the projection panel.
+    // Run PCA from the projection panel (it shows the method of the map on screen: UMAP).
     let before = h
         .state()
         .app
         .active_dataset()
         .and_then(|d| d.map.as_ref().map(|m| m.version))
         .expect("version");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "PCA")
+        .click();
+    h.step();
     h.get_by_label("Run projection").click();
     h.step();
     until(&mut h, 120, "the new PCA map", |a| {
@@ -417,8 +435,8 @@ fn the_encode_panel_describes_the_model_folder_and_offers_its_prompts() {
     h.get_by_value("folder default (query)");
 }
 
-/// Twelve short documents (`docs.npy` + vocabulary + metadata with a `text` and a `fruit`
-/// column), so the whole table fits on screen.
+/// Twelve short documents (`docs.npy` + vocabulary + metadata with a `text`, a `fruit` and a
+/// `score` column: 0, 10, ..., 110), so the table fits on screen.
 fn small_documents() -> (tempfile::TempDir, PathBuf) {
     use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
     let n = 12;
@@ -442,6 +460,14 @@ fn small_documents() -> (tempfile::TempDir, PathBuf) {
         n,
     )
     .expect("fruit");
+    meta.push(
+        MetaColumn {
+            name: "score".into(),
+            values: (0..n).map(|i| format!("{}", i * 10)).collect(),
+        },
+        n,
+    )
+    .expect("score");
     let data: Vec<f32> = (0..n * 4)
         .map(|k| ((k * 7919 % 101) as f32 / 101.0) - 0.5)
         .collect();
@@ -463,10 +489,13 @@ fn until_shown(h: &mut Harness<'static, EmbedscopeApp>, secs: u64, label: &str) 
     let t = Instant::now();
     while h.query_by_label(label).is_none() {
         h.step();
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {label:?}"
-        );
+        if t.elapsed() >= Duration::from_secs(secs) {
+            let shown: Vec<String> = h
+                .query_all(egui_kittest::kittest::by())
+                .filter_map(|n| n.accesskit_node().label())
+                .collect();
+            panic!("timed out waiting for {label:?}; labels shown: {shown:?}");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -547,4 +576,104 @@ fn document_table_row_opens_the_reader_and_a_category_filters_the_table() {
     {
         let _ = img.save(PathBuf::from(dir).join("documents_filter.png"));
     }
+}
+
+#[test]
+fn dragging_across_a_histogram_keeps_a_range_and_the_set_without_text_offers_a_column() {
+    let (_dir, path) = small_documents();
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the map of the documents", map_ready);
+    h.get_by_label("Filter").scroll_to_me();
+    h.step();
+    h.get_by_label("Filter").click();
+    until_shown(&mut h, 20, "score histogram");
+    h.get_by_label("score histogram").scroll_to_me();
+    h.step();
+    // Drag from the left edge to the middle of the bars.
+    let r = h.get_by_label("score histogram").rect();
+    let y = r.center().y;
+    let (x0, x1) = (r.left() + 1.0, r.left() + r.width() * 0.5);
+    h.hover_at(egui::pos2(x0, y));
+    h.step();
+    h.drag_at(egui::pos2(x0, y));
+    h.step();
+    for k in 1..=8 {
+        h.hover_at(egui::pos2(x0 + (x1 - x0) * k as f32 / 8.0, y));
+        h.step();
+    }
+    h.drop_at(egui::pos2(x1, y));
+    h.run_steps(3);
+    let (lo, hi, kept) = {
+        let d = h.state().app.active_dataset().expect("set");
+        let cf = d.table.cross_filter().expect("charts");
+        let col = cf.column_index("score").expect("score chart");
+        let Some(embedscope::app::filter::Filter::Range { lo, hi }) = cf.filter(col).cloned()
+        else {
+            panic!("no range kept: {:?}", cf.filter(col));
+        };
+        let kept: Vec<usize> = d.table.kept().expect("filtered").iter().collect();
+        (lo, hi, kept)
+    };
+    // The range starts at the smallest value and ends about half way (0..110).
+    assert_eq!(lo, 0.0);
+    assert!((40.0..=70.0).contains(&hi), "{hi}");
+    let direct: Vec<usize> = (0..12).filter(|&i| (i * 10) as f64 <= hi).collect();
+    assert_eq!(kept, direct);
+    h.get_by_label_contains("kept: 0 to");
+    // The table lists those rows only.
+    h.get_by_label("Documents").click();
+    until_shown(&mut h, 20, "note 0 about apple");
+    assert!(h.query_by_label("note 11 about plum").is_none());
+    h.get_by_label("Clear all").click();
+    until(&mut h, 10, "the filter cleared", |a| {
+        a.app
+            .active_dataset()
+            .is_some_and(|d| d.table.kept().is_none())
+    });
+
+    // A set without a text column: the reader says so and offers its columns.
+    let set = embedscope::formats::demo_set(Some(50)).expect("demo");
+    let mut meta = embedscope::core::Metadata::new();
+    meta.push(
+        embedscope::core::MetaColumn {
+            name: "gloss".into(),
+            values: (0..50).map(|i| format!("gloss of word {i}")).collect(),
+        },
+        50,
+    )
+    .expect("gloss");
+    let set = embedscope::core::EmbeddingSet::new(
+        set.vocab.clone(),
+        set.matrix.clone(),
+        meta,
+        Default::default(),
+    )
+    .expect("set");
+    let words = _dir.path().join("words.npy");
+    embedscope::formats::save(&set, &words, None).expect("save");
+    h.state_mut()
+        .app
+        .apply(embedscope::app::Command::OpenPath(words));
+    until(&mut h, 120, "the word set", |a| {
+        map_ready(a) && a.app.datasets.len() == 2
+    });
+    h.state_mut()
+        .app
+        .apply(embedscope::app::Command::Select { row: 3, add: false });
+    until_shown(&mut h, 10, "This set has no text column.");
+    h.get_by_value("choose a column").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "column gloss")
+        .click();
+    until(&mut h, 10, "the text column picked", |a| {
+        a.app
+            .active_dataset()
+            .is_some_and(|d| d.text_column_override.as_deref() == Some("gloss"))
+    });
+    h.run_steps(2);
+    assert!(h.get_all_by_label("gloss of word 3").count() >= 1);
+    assert!(h.query_by_label("This set has no text column.").is_none());
 }

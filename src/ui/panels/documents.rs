@@ -375,7 +375,10 @@ fn no_text(d: &Dataset, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
         .selected_text("choose a column")
         .show_ui(ui, |ui| {
             for c in cols {
-                if ui.selectable_label(false, &c.name).clicked() {
+                if ui
+                    .selectable_label(false, format!("column {}", c.name))
+                    .clicked()
+                {
                     cmds.push(Command::Table(TableCommand::SetTextColumn(Some(
                         c.name.clone(),
                     ))));

@@ -152,8 +152,11 @@ impl FilterPanel {
                 .min(nb - 1)
         };
         // Brushing: drag across the bars (the filter follows the drag), or click one bar.
+        // The brush starts where the button went down (a drag is seen a few points later).
         if resp.drag_started()
-            && let Some(p) = resp.interact_pointer_pos()
+            && let Some(p) = ui
+                .input(|i| i.pointer.press_origin())
+                .or(resp.interact_pointer_pos())
         {
             let b = bin_at(p.x);
             self.brush = Some((i, b, b));
@@ -190,6 +193,9 @@ impl FilterPanel {
             }));
         }
         let resp = resp.on_hover_text("drag across the bars to keep a range; click a bar for one");
+        // Named after the hover text, which would otherwise become the accessible name.
+        let name = format!("{} histogram", chart.name);
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &name));
 
         let painter = ui.painter_at(rect);
         let v = ui.visuals();
