@@ -124,6 +124,8 @@ pub struct Dataset {
     text_col: Option<usize>,
     /// The document table's and the metadata filter's state.
     pub table: super::table::TableState,
+    /// The model that encoded the last query by meaning, kept for the next one.
+    pub query_model: Option<crate::engine::jobs::LoadedQueryModel>,
 }
 
 impl Dataset {
@@ -165,6 +167,7 @@ impl Dataset {
             kind,
             text_col,
             table: Default::default(),
+            query_model: None,
         }
     }
 

@@ -13,6 +13,9 @@ pub enum AppError {
     NoCosine,
     #[error("regular expression: {0}")]
     Regex(String),
+    /// A search by meaning could not run (the model folder, the query).
+    #[error("{0}")]
+    Search(String),
     #[error("no data set")]
     NoDataset,
     #[error(transparent)]

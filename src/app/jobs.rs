@@ -52,6 +52,8 @@ pub enum JobKind {
     Filter,
     /// Rows written to a file.
     Export,
+    /// A query encoded and the rows ranked by meaning.
+    Search,
 }
 
 /// Folds a finished job's output into the app.
@@ -197,6 +199,7 @@ impl App {
             c.job = None;
         }
         self.bias_job_ended(id);
+        self.meaning_search_ended(id, error);
         self.report_job_ended(id, error);
     }
 

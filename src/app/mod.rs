@@ -66,6 +66,11 @@ pub enum Command {
     SetActive(usize),
     CloseDataset(usize),
     Search(String, SearchMode),
+    /// The model folder searches by meaning encode their queries with (None: the set's own);
+    /// a search by meaning that is shown runs again.
+    SetSearchModel(Option<PathBuf>),
+    /// How many documents a search by meaning lists.
+    SetSearchK(usize),
     /// Select a row; `add` keeps the current selection (Ctrl/Shift-click).
     Select {
         row: usize,
@@ -319,9 +324,24 @@ impl App {
                     self.refresh_neighbours();
                 }
             }
+            Command::Search(text, SearchMode::Meaning) => {
+                self.search.text = text;
+                self.search.mode = SearchMode::Meaning;
+                self.search_by_meaning();
+            }
+            Command::SetSearchModel(dir) => {
+                self.search.model = dir;
+                if self.search.mode == SearchMode::Meaning && !self.search.text.trim().is_empty() {
+                    self.search_by_meaning();
+                }
+            }
+            Command::SetSearchK(k) => self.search.k = k.max(1),
             Command::Search(text, mode) => {
                 self.search.text = text;
                 self.search.mode = mode;
+                if let Some(j) = self.search.meaning_job.take() {
+                    self.worker.cancel(j);
+                }
                 self.refresh_search();
                 self.search.generation += 1;
                 // An exact hit is selected, as a user expects from a search box.

@@ -27,6 +27,9 @@ pub enum EngineError {
     Project(#[from] ProjectError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// A set's queries cannot be encoded with this model folder (gone, other weights).
+    #[error(transparent)]
+    QueryModel(#[from] semantic::QueryModelError),
     #[error("{0}")]
     Device(String),
     #[error("cancelled")]

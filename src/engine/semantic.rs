@@ -35,6 +35,14 @@ pub enum QueryModelError {
         expected: String,
         found: String,
     },
+    #[error("{dir} is not a folder")]
+    NotAFolder { dir: PathBuf },
+    #[error("{dir} gives {found}-dimensional vectors, the set has {expected}")]
+    OtherDim {
+        dir: PathBuf,
+        found: usize,
+        expected: usize,
+    },
 }
 
 /// The model a set's queries are encoded with, ready to encode.
@@ -48,7 +56,10 @@ pub struct QueryEncoder {
 pub fn model_folder(set: &EmbeddingSet, given: Option<&Path>) -> Result<PathBuf, QueryModelError> {
     let recorded = set.provenance.encoding_fact("model").map(PathBuf::from);
     match (given, recorded) {
-        (Some(dir), _) => Ok(dir.to_path_buf()),
+        (Some(dir), _) if dir.is_dir() => Ok(dir.to_path_buf()),
+        (Some(dir), _) => Err(QueryModelError::NotAFolder {
+            dir: dir.to_path_buf(),
+        }),
         (None, Some(r)) if r.is_dir() => Ok(r),
         (None, Some(recorded)) => Err(QueryModelError::Gone { recorded }),
         (None, None) => Err(QueryModelError::NoModel),
@@ -64,22 +75,20 @@ impl QueryEncoder {
         given: Option<&Path>,
         device: &Device,
     ) -> Result<QueryEncoder, EngineError> {
-        let dir = model_folder(set, given).map_err(|e| EngineError::Output(e.to_string()))?;
+        let dir = model_folder(set, given)?;
         let p = &set.provenance;
         let pooling = p.encoding_fact("pooling").and_then(|s| s.parse().ok());
         let mut encoder = Encoder::load(&dir, device, pooling)?;
         let mut notes = vec![format!("model {}", dir.display())];
         match p.encoding_fact("weights_sha256") {
             Some(expected) if expected != encoder.weights_sha256 => {
-                return Err(EngineError::Output(
-                    QueryModelError::OtherWeights {
-                        dir,
-                        recorded: p.encoding_fact("model").unwrap_or("?").to_string(),
-                        expected: expected.to_string(),
-                        found: encoder.weights_sha256.clone(),
-                    }
-                    .to_string(),
-                ));
+                return Err(QueryModelError::OtherWeights {
+                    dir,
+                    recorded: p.encoding_fact("model").unwrap_or("?").to_string(),
+                    expected: expected.to_string(),
+                    found: encoder.weights_sha256.clone(),
+                }
+                .into());
             }
             Some(_) => notes.push("weights sha256 match the set's encoding record".into()),
             None => notes
@@ -107,12 +116,12 @@ impl QueryEncoder {
             ));
         }
         if encoder.dim() != set.dim() {
-            return Err(EngineError::Output(format!(
-                "{} gives {}-dimensional vectors, the set has {}",
-                dir.display(),
-                encoder.dim(),
-                set.dim()
-            )));
+            return Err(QueryModelError::OtherDim {
+                found: encoder.dim(),
+                expected: set.dim(),
+                dir,
+            }
+            .into());
         }
         Ok(QueryEncoder { encoder, notes })
     }
@@ -164,9 +173,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let s = set(Some(&dir.path().display().to_string()));
         assert_eq!(model_folder(&s, None).unwrap(), dir.path());
+        let other = tempfile::tempdir().expect("dir");
+        assert_eq!(model_folder(&s, Some(other.path())).unwrap(), other.path());
+        // A given folder must be there too.
         assert_eq!(
-            model_folder(&s, Some(Path::new("/other"))).unwrap(),
-            Path::new("/other")
+            model_folder(&s, Some(Path::new("/nonexistent/other"))),
+            Err(QueryModelError::NotAFolder {
+                dir: "/nonexistent/other".into()
+            })
         );
     }
 

@@ -145,3 +145,144 @@ fn occurrences_stay_with_their_words_and_are_never_a_version() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_search_by_meaning_ranks_with_the_sets_own_model_and_asks_for_one_when_it_cannot() {
+    use crate::analysis::knn::KnnIndex;
+    use crate::engine::semantic::{self, QueryEncoder};
+    let dir = tempfile::tempdir().expect("tmp");
+    let corpus = dir.path().join("c.jsonl");
+    let docs = [
+        "my refund never arrived",
+        "the parcel came late and broken",
+        "how do I reset my password",
+        "great service, thank you",
+        "I want my money back for this order",
+        "the app crashes when I log in",
+        "delivery was fast",
+        "charged twice on my card",
+    ];
+    let lines: String = docs
+        .iter()
+        .map(|t| format!("{{\"text\": \"{t}\"}}\n"))
+        .collect();
+    std::fs::write(&corpus, lines).expect("write");
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::Encode(spec(
+        corpus,
+        crate::engine::encode::Level::Sentence,
+    )));
+    settle(&mut app);
+    assert_eq!(
+        app.active_dataset().expect("encoded").kind,
+        RowKind::Documents
+    );
+    app.apply(Command::SetSearchK(5));
+    app.apply(Command::Search(
+        "money back please".into(),
+        SearchMode::Meaning,
+    ));
+    assert!(app.search.meaning_job.is_some(), "runs on the worker");
+    settle(&mut app);
+    assert!(app.search.error.is_none(), "{:?}", app.search.error);
+    // The same rows and scores as encoding the query with the recorded folder and ranking
+    // every row by cosine.
+    let set = app.active_dataset().expect("set").set.clone();
+    let dev = crate::engine::device::select(crate::engine::device::BackendChoice::Cpu)
+        .expect("cpu")
+        .0;
+    let qe = QueryEncoder::for_set(&set, None, &dev).expect("recorded folder");
+    let direct = |query: &str| -> Vec<(usize, f32)> {
+        let v = qe.encode(query).expect("encode");
+        semantic::rank(&KnnIndex::new(&set), &v, 5)
+            .expect("rank")
+            .into_iter()
+            .map(|n| (n.index, n.score))
+            .collect()
+    };
+    let same = |got: &[(usize, f32)], want: &[(usize, f32)]| {
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g.0, w.0, "{got:?} vs {want:?}");
+            assert!((g.1 - w.1).abs() < 1e-6, "{g:?} vs {w:?}");
+        }
+    };
+    let want = direct("money back please");
+    same(&app.search.ranked, &want);
+    let mut rows: Vec<usize> = want.iter().map(|w| w.0).collect();
+    rows.sort_unstable();
+    assert_eq!(app.search.matches, rows, "the map highlights the hits");
+    assert!(
+        app.search.notes.iter().any(|n| n.contains("sha256 match")),
+        "{:?}",
+        app.search.notes
+    );
+    let generation = app.search.generation;
+    // The next query reuses the loaded model.
+    app.apply(Command::Search("password".into(), SearchMode::Meaning));
+    settle(&mut app);
+    assert_eq!(app.search.seconds.map(|s| s[0]), Some(0.0), "model kept");
+    same(&app.search.ranked, &direct("password"));
+    assert!(app.search.generation > generation);
+    // Text modes clear the ranking.
+    app.apply(Command::Search("refund".into(), SearchMode::Substring));
+    assert!(app.search.ranked.is_empty());
+    assert_eq!(app.search.matches, [0]);
+
+    // A folder with other weights: said, nothing ranked, a folder asked for.
+    app.apply(Command::Search("refund".into(), SearchMode::Meaning));
+    settle(&mut app);
+    app.apply(Command::SetSearchModel(Some(PathBuf::from(
+        "tests/fixtures/encoder/tiny-roberta",
+    ))));
+    settle(&mut app);
+    let e = app.search.error.as_ref().expect("refused").to_string();
+    assert!(
+        e.contains("other weights") && e.contains("tiny-roberta"),
+        "{e}"
+    );
+    assert!(app.search.model_problem && app.search.ranked.is_empty());
+    // A folder that is not there.
+    app.apply(Command::SetSearchModel(Some(dir.path().join("nowhere"))));
+    settle(&mut app);
+    let e = app.search.error.as_ref().expect("refused").to_string();
+    assert!(e.contains("nowhere") && e.contains("not a folder"), "{e}");
+    // Back to the set's own folder: ranked again.
+    app.apply(Command::SetSearchModel(None));
+    settle(&mut app);
+    assert!(app.search.error.is_none() && !app.search.model_problem);
+    same(&app.search.ranked, &direct("refund"));
+
+    // A set whose record names no model: says so and asks for the folder.
+    let mut plain = (*app.active_dataset().expect("set").set).clone();
+    plain.provenance = Default::default();
+    app.datasets
+        .push(crate::app::Dataset::new("plain".into(), Arc::new(plain)));
+    app.apply(Command::SetActive(1));
+    app.apply(Command::SetSearchModel(None));
+    app.apply(Command::Search("refund".into(), SearchMode::Meaning));
+    settle(&mut app);
+    assert!(app.search.model_problem);
+    assert!(
+        app.search
+            .error
+            .as_ref()
+            .is_some_and(|e| e.to_string().contains("records no model folder")),
+        "{:?}",
+        app.search.error
+    );
+    // Given the folder, it ranks (the sha256 cannot be checked: said in the notes).
+    app.apply(Command::SetSearchModel(Some(PathBuf::from(
+        "tests/fixtures/encoder/tiny-bert",
+    ))));
+    settle(&mut app);
+    assert_eq!(app.search.ranked.len(), 5);
+    assert!(
+        app.search
+            .notes
+            .iter()
+            .any(|n| n.contains("could not be checked")),
+        "{:?}",
+        app.search.notes
+    );
+}

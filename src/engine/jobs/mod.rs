@@ -12,6 +12,7 @@ mod load;
 mod place;
 mod project;
 mod report;
+mod search;
 
 pub use super::worker::{Job, JobContext, JobEvent, JobId, Payload, Waker, Worker};
 pub use bias::{Debiased, DirectBiasJob, DirectRun, DirectSpec, Weat, WeatCell, WeatRun};
@@ -24,6 +25,7 @@ pub use load::{Demo, Load, Opened, occurrences_path, words_path};
 pub use place::{PlaceHow, PlaceRows, Placed};
 pub use project::{LayoutPreview, MapMethod, Project, ProjectSpec, Projected};
 pub use report::{ReportJob, ReportRun};
+pub use search::{LoadedQueryModel, SemanticFound, SemanticSearch};
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,8 @@ use crate::ui::job_row;
 pub struct InspectorPanel {
     search: String,
     search_mode: SearchMode,
+    /// The model folder typed for searches by meaning.
+    model_dir: String,
     /// Ctrl+F asked for the search box.
     pub focus_search: bool,
     analogy: [String; 3],
@@ -26,6 +28,7 @@ impl Default for InspectorPanel {
         InspectorPanel {
             search: String::new(),
             search_mode: SearchMode::Exact,
+            model_dir: String::new(),
             focus_search: false,
             analogy: ["man".into(), "king".into(), "woman".into()],
             analogy_mul: false,
@@ -73,12 +76,53 @@ impl InspectorPanel {
                 cmds.push(Command::Search(self.search.clone(), self.search_mode));
             }
         });
+        if documents && self.search_mode == SearchMode::Meaning {
+            self.meaning_options(app, ui, cmds);
+        }
         if let Some(e) = &app.search.error {
             ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
         if let Some(d) = d {
             let n = app.search.matches.len();
-            if !app.search.text.is_empty() {
+            if app.search.mode == SearchMode::Meaning {
+                if let Some(j) = app
+                    .search
+                    .meaning_job
+                    .and_then(|id| app.jobs.iter().find(|j| j.id == id))
+                {
+                    job_row(ui, j, cmds);
+                } else if !app.search.ranked.is_empty() {
+                    let took = app.search.seconds.map_or(String::new(), |[l, e, r]| {
+                        format!(
+                            " ({}query {:.0} ms, ranking {:.0} ms)",
+                            if l > 0.0 {
+                                format!("model {:.1} s, ", l)
+                            } else {
+                                String::new()
+                            },
+                            e * 1e3,
+                            r * 1e3
+                        )
+                    });
+                    ui.label(format!("{n} closest in meaning{took}"))
+                        .on_hover_text(app.search.notes.join("\n"));
+                    egui::Grid::new("meaning-hits")
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for &(r, score) in &app.search.ranked {
+                                ui.monospace(format!("{score:.3}"));
+                                if ui
+                                    .link(d.set.row_label(r, 60))
+                                    .on_hover_text(d.token(r))
+                                    .clicked()
+                                {
+                                    cmds.push(Command::Select { row: r, add: false });
+                                }
+                                ui.end_row();
+                            }
+                        });
+                }
+            } else if !app.search.text.is_empty() {
                 ui.label(format!("{n} matches"));
                 if documents {
                     for &r in app.search.matches.iter().take(20) {
@@ -316,6 +360,63 @@ impl InspectorPanel {
                 }
             });
         });
+    }
+}
+
+impl InspectorPanel {
+    /// For a search by meaning: how many documents, and the model folder the query is encoded
+    /// with (the set's own unless one is given; offered when the set's cannot be used).
+    fn meaning_options(&mut self, app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            let mut k = app.search.k;
+            let label = ui.label("documents");
+            if ui
+                .add(egui::DragValue::new(&mut k).range(1..=10_000))
+                .labelled_by(label.id)
+                .changed()
+            {
+                cmds.push(Command::SetSearchK(k));
+            }
+        });
+        let recorded = app
+            .active_dataset()
+            .and_then(|d| d.set.provenance.encoding_fact("model").map(str::to_string));
+        match (&app.search.model, &recorded) {
+            (Some(dir), _) => {
+                ui.horizontal(|ui| {
+                    ui.weak(format!("model {}", dir.display()));
+                    if recorded.is_some() && ui.small_button("use the set's own").clicked() {
+                        cmds.push(Command::SetSearchModel(None));
+                    }
+                });
+            }
+            (None, Some(r)) => {
+                ui.weak(format!("model {r} (the set's own)"));
+            }
+            (None, None) => {}
+        }
+        if app.search.model_problem || (recorded.is_none() && app.search.model.is_none()) {
+            ui.label("the model folder the set was encoded with:");
+            ui.horizontal(|ui| {
+                if ui
+                    .small_button("…")
+                    .on_hover_text("choose a folder")
+                    .clicked()
+                    && let Some(p) = rfd::FileDialog::new().pick_folder()
+                {
+                    self.model_dir = p.display().to_string();
+                }
+                let label = ui.label("model folder");
+                ui.add(egui::TextEdit::singleline(&mut self.model_dir).desired_width(120.0))
+                    .labelled_by(label.id);
+                if ui
+                    .add_enabled(!self.model_dir.trim().is_empty(), egui::Button::new("Use"))
+                    .clicked()
+                {
+                    cmds.push(Command::SetSearchModel(Some(self.model_dir.trim().into())));
+                }
+            });
+        }
     }
 }
 
