@@ -7,6 +7,7 @@ pub mod ann;
 pub mod bias;
 pub mod cluster;
 pub mod compare;
+pub mod density;
 pub mod error;
 pub mod eval;
 pub mod expr;
