@@ -104,7 +104,8 @@ impl App {
         for e in events {
             self.handle(e);
         }
-        changed
+        // The density layer follows the map and the filter (nothing to do when neither moved).
+        self.refresh_density() || changed
     }
 
     /// Whether background work is still running.

@@ -7,6 +7,7 @@ pub mod clusters;
 pub mod colors;
 pub mod compare;
 mod dataset;
+pub mod density;
 mod error;
 pub mod export;
 pub mod filter;
@@ -147,6 +148,8 @@ pub enum Command {
     },
     /// The document table, the reader's text column, the metadata filter and row exports.
     Table(table::TableCommand),
+    /// Shows or hides the map's density contours (saved at once).
+    SetDensity(bool),
 }
 
 /// A picture of the map, ready to write.
@@ -287,6 +290,7 @@ impl App {
             Command::Bias(c) => self.apply_bias(c),
             Command::Report(c) => self.apply_report(c),
             Command::Table(c) => self.apply_table(c),
+            Command::SetDensity(on) => self.set_density(on),
             Command::CloseCompare => {
                 if let Some(j) = self.compare.take().and_then(|c| c.job) {
                     self.worker.cancel(j);

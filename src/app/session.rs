@@ -30,6 +30,8 @@ pub struct Settings {
     pub point_size: f32,
     pub last_model: Option<PathBuf>,
     pub last_corpus: Option<PathBuf>,
+    /// The map's density contours shown.
+    pub density: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +46,7 @@ impl Default for Settings {
             point_size: 2.0,
             last_model: None,
             last_corpus: None,
+            density: false,
         }
     }
 }

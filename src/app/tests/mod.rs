@@ -27,6 +27,7 @@ pub(super) fn demo_app() -> App {
 mod bias;
 mod clusters;
 mod core;
+mod density;
 mod documents;
 mod index;
 mod place;
