@@ -677,3 +677,52 @@ fn dragging_across_a_histogram_keeps_a_range_and_the_set_without_text_offers_a_c
     assert!(h.get_all_by_label("gloss of word 3").count() >= 1);
     assert!(h.query_by_label("This set has no text column.").is_none());
 }
+
+#[test]
+fn density_contours_turn_on_and_off_from_the_view_menu() {
+    let (_dir, path) = small_vectors(2000);
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the PCA map of the small set", map_ready);
+    let holds = |a: &EmbedscopeApp| {
+        a.app
+            .active_dataset()
+            .is_some_and(|d| d.density.as_ref().is_some_and(|c| c.is_current(d)))
+    };
+    assert!(!holds(h.state()), "off by default");
+    // View > Density contours (the menu opened first when the click closed it).
+    let toggle = |h: &mut Harness<'static, EmbedscopeApp>| {
+        if h.query_by_label("Density contours").is_none() {
+            h.get_by_label("View").click();
+            h.run_steps(3);
+        }
+        h.get_by_label("Density contours").click();
+        h.run_steps(2);
+    };
+    toggle(&mut h);
+    until(&mut h, 20, "the density contours of the map", |a| {
+        a.app.settings.density && holds(a)
+    });
+    {
+        let d = h.state().app.active_dataset().expect("set");
+        let c = d.density.as_ref().expect("contours");
+        assert_eq!(c.levels.len(), 4);
+        assert!(c.levels.iter().all(|l| !l.lines.is_empty()), "{:?}", c.note);
+        assert_eq!(c.points, d.map.as_ref().expect("map").coords.len());
+    }
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR") {
+        if h.query_by_label("Density contours").is_some() {
+            h.get_by_label("View").click();
+            h.run_steps(3);
+        }
+        if let Ok(img) = h.render() {
+            let _ = img.save(PathBuf::from(dir).join("density_contours.png"));
+        }
+    }
+    toggle(&mut h);
+    until(&mut h, 20, "the contours dropped", |a| {
+        !a.app.settings.density && a.app.datasets.iter().all(|d| d.density.is_none())
+    });
+}

@@ -104,6 +104,7 @@ pub fn show(
                         point_size,
                         dark,
                         cluster_labels: false,
+                        density: None,
                     };
                     let mut c = Vec::new();
                     map::show(ui, st, &input, &mut c);

@@ -11,6 +11,7 @@ use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
 use super::placed;
 use super::points::{self, Instance, PointsCallback};
 use crate::app::colors::Legend;
+use crate::app::density::MapDensity;
 use crate::app::{Command, Dataset, MapView, SearchState, grid, labels};
 use crate::core::one_line;
 
@@ -120,6 +121,8 @@ pub struct MapInput<'a> {
     pub dark: bool,
     /// Cluster names drawn on the map (when the map has clusters).
     pub cluster_labels: bool,
+    /// The density contours drawn over the points (the layer on, made for this map).
+    pub density: Option<&'a MapDensity>,
 }
 
 fn base_key(d: &Dataset, m: &MapView) -> u64 {
@@ -396,6 +399,9 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
         }
         None => paint_fallback(&painter, rect, st, radius, dim),
     }
+    if let Some(c) = input.density {
+        draw_density(&painter, rect, st, c, input.dark);
+    }
 
     // Lines from the inspected point to its neighbours.
     let line = if input.dark {
@@ -434,6 +440,38 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
             }
         }
         _ => {}
+    }
+}
+
+/// The density contours, over the points and under the labels: thin lines, the denser levels
+/// more opaque (and the densest a little wider); light on the dark theme, dark on the light one.
+fn draw_density(painter: &egui::Painter, rect: Rect, st: &MapState, c: &MapDensity, dark: bool) {
+    let n = c.levels.len();
+    // Levels come densest first: draw the outer ones first, the denser over them.
+    for (k, level) in c.levels.iter().enumerate().rev() {
+        let dense = if n > 1 {
+            1.0 - k as f32 / (n - 1) as f32
+        } else {
+            1.0
+        };
+        let alpha = (70.0 + 160.0 * dense) as u8;
+        let color = if dark {
+            Color32::from_rgba_unmultiplied(235, 240, 255, alpha)
+        } else {
+            Color32::from_rgba_unmultiplied(20, 30, 70, alpha)
+        };
+        let stroke = Stroke::new(if k == 0 { 1.5 } else { 1.0 }, color);
+        for line in &level.lines {
+            let pts: Vec<Pos2> = line.points.iter().map(|p| st.to_screen(rect, *p)).collect();
+            if pts.len() < 2 || !Rect::from_points(&pts).intersects(rect) {
+                continue;
+            }
+            painter.add(if line.closed {
+                egui::Shape::closed_line(pts, stroke)
+            } else {
+                egui::Shape::line(pts, stroke)
+            });
+        }
     }
 }
 

@@ -425,6 +425,10 @@ impl EmbedscopeApp {
             point_size: self.app.settings.point_size,
             dark: self.app.settings.dark,
             cluster_labels: self.clusters.show_labels,
+            density: d
+                .density
+                .as_ref()
+                .filter(|c| self.app.settings.density && c.is_current(d)),
         };
         map::show(ui, &mut self.map, &input, cmds);
     }

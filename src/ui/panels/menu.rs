@@ -84,6 +84,25 @@ impl FileMenu {
                 {
                     cmds.push(Command::SetPointSize(size));
                 }
+                let mut density = app.settings.density;
+                if ui
+                    .checkbox(&mut density, "Density contours")
+                    .on_hover_text(
+                        "Kernel density contours of the map's points (only the rows the filter \
+                         keeps): the densest regions holding 25%, 50%, 75% and 90% of them",
+                    )
+                    .changed()
+                {
+                    cmds.push(Command::SetDensity(density));
+                }
+                if let Some(note) = app
+                    .active_dataset()
+                    .filter(|_| density)
+                    .and_then(|d| d.density.as_ref())
+                    .and_then(|c| c.note.as_deref())
+                {
+                    ui.weak(note);
+                }
                 if ui.button("Fit map").clicked() {
                     actions.push(UiAction::FitMap);
                 }
