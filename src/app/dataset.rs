@@ -202,6 +202,38 @@ impl Dataset {
         }
     }
 
+    /// What the map's tooltip shows for a row: its id; a document's first lines, wrapped; the
+    /// norm; the first metadata columns (values cut at 80 characters).
+    pub fn hover_lines(&self, row: usize) -> Vec<String> {
+        let mut lines = vec![self.token(row).to_string()];
+        let text = self.text(row);
+        if let Some(text) = text {
+            lines.extend(crate::core::wrap_lines(
+                &crate::core::one_line(text, 480),
+                72,
+                6,
+            ));
+        }
+        if let Some(n) = self.scan.norms.get(row) {
+            lines.push(format!("norm {n:.4}"));
+        }
+        let text_col = self.text_col;
+        for (i, c) in self.set.metadata.columns().iter().enumerate().take(7) {
+            if text.is_some() && Some(i) == text_col {
+                continue;
+            }
+            let Some(value) = c.values.get(row) else {
+                continue;
+            };
+            let mut v: String = value.chars().take(80).collect();
+            if value.chars().nth(80).is_some() {
+                v.push('…');
+            }
+            lines.push(format!("{}: {v}", c.name));
+        }
+        lines
+    }
+
     /// The inspected row: the last one selected.
     pub fn primary(&self) -> Option<usize> {
         self.selection.last().copied()

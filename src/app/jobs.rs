@@ -115,6 +115,7 @@ impl App {
 
     fn handle(&mut self, e: JobEvent) {
         let id = e.id();
+        let is_final = e.is_final();
         let job = self.jobs.iter().position(|j| j.id == id);
         let view = job.map(|j| self.jobs[j].clone());
         if e.is_final() {
@@ -159,6 +160,10 @@ impl App {
                 let what = view.map(|v| v.label).unwrap_or_else(|| "a job".into());
                 self.info(format!("{what}: cancelled"));
             }
+        }
+        // A session being opened may wait for this job (a map, the charts, a load).
+        if is_final && (!self.restoring.is_empty() || self.session_tail.is_some()) {
+            self.continue_restore();
         }
     }
 

@@ -18,6 +18,7 @@ pub mod labels;
 pub mod occurrences;
 mod place;
 pub mod report;
+mod restore;
 mod search;
 pub mod session;
 pub mod table;
@@ -178,8 +179,12 @@ pub struct App {
     pub bookmarks: Vec<Bookmark>,
     /// Where the settings live (None: not persisted, as in tests).
     pub settings_path: Option<PathBuf>,
-    /// Sets loaded from a session wait for their maps' coordinates (by path).
-    pending_maps: Vec<(PathBuf, session::SavedMap, Vec<usize>)>,
+    /// Sets of a session being opened, by path, with their place in the session.
+    pending_maps: Vec<(PathBuf, usize, session::SavedDataset)>,
+    /// Restored sets waiting for their charts or map (filters, colours, clusters).
+    restoring: Vec<restore::Restoring>,
+    /// The session's active set and search, once its sets are open.
+    session_tail: Option<restore::SessionTail>,
     /// The demo set whose shipped map gets its clusters found once it is shown.
     pending_demo_clusters: Option<usize>,
     /// The compare screen, while open.
@@ -208,6 +213,8 @@ impl App {
             bookmarks: Vec::new(),
             settings_path,
             pending_maps: Vec::new(),
+            restoring: Vec::new(),
+            session_tail: None,
             pending_demo_clusters: None,
             compare: None,
             bias: bias::BiasState::default(),
@@ -842,12 +849,19 @@ impl App {
             .then(|| self.pending_maps.iter().position(|(p, _, _)| *p == source))
             .flatten();
         if let Some(k) = pending {
-            let (_, saved, selection) = self.pending_maps.remove(k);
-            self.datasets[i].selection = selection
-                .into_iter()
-                .filter(|&r| r < self.datasets[i].set.rows())
-                .collect();
-            self.project(i, saved.spec());
+            let (_, place, saved) = self.pending_maps.remove(k);
+            // The demo's shipped map when the session shows it, else the map made again.
+            let spec = saved.map.spec();
+            let shipped = matches!(&spec, ProjectSpec::Umap(p)
+                if p.seed == formats::DEMO_MAP_SEED
+                    && p.metric == crate::analysis::knn::Metric::Cosine
+                    && p.n_neighbors == crate::analysis::project::umap::UmapParams::default().n_neighbors);
+            if !(shipped && self.open_demo_map(i)) {
+                self.project(i, spec);
+            }
+            // The session says which clusters, if any.
+            self.pending_demo_clusters = None;
+            self.restore_dataset(i, place, saved);
         } else if !self.open_demo_map(i) {
             self.project(i, ProjectSpec::Pca);
         }
@@ -870,16 +884,24 @@ impl App {
     }
 
     fn restore(&mut self, s: Session) {
-        for d in s.datasets {
+        self.session_tail = Some(restore::SessionTail {
+            active: s.active,
+            search: s.search,
+            opened: Vec::new(),
+            expected: s.datasets.len(),
+        });
+        for (place, d) in s.datasets.into_iter().enumerate() {
             let path = PathBuf::from(&d.source);
-            self.pending_maps.push((path.clone(), d.map, d.selection));
-            if d.source.starts_with("embedded:") {
+            let demo = d.source.starts_with("embedded:");
+            self.pending_maps.push((path.clone(), place, d));
+            if demo {
                 self.apply(Command::OpenDemo);
             } else {
                 self.load(path);
             }
         }
         self.bookmarks = s.bookmarks;
+        self.continue_restore();
     }
 }
 

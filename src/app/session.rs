@@ -1,16 +1,19 @@
 //! What outlives a run: `Settings` (recent files, theme, panel layout; a small struct whose
 //! missing fields take defaults, so old files keep loading) and `Session` files (data sets,
-//! their maps' methods and parameters, selections, bookmarks), both written atomically as JSON.
+//! their maps' methods and parameters, selections, text columns, colours, metadata filters,
+//! cluster methods; the active set, the search; bookmarks), both written atomically as JSON.
 //! Also the CSV exports of the selection and of neighbour lists.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::AppError;
+use super::filter::Filter;
 use super::{App, Dataset, Inspector};
+use super::{AppError, ColorMode, SearchMode};
 use crate::analysis::project::tsne::TsneParams;
 use crate::analysis::project::umap::UmapParams;
+use crate::engine::jobs::ClusterMethod;
 use crate::engine::jobs::{MapMethod, ProjectSpec};
 pub use crate::formats::csv_field;
 
@@ -217,6 +220,76 @@ pub struct SavedDataset {
     pub selection: Vec<usize>,
     /// Selected tokens (checked against the rows when the session is opened).
     pub selection_tokens: Vec<String>,
+    /// The column read as the documents' text, when the user chose one.
+    #[serde(default)]
+    pub text_column: Option<String>,
+    #[serde(default)]
+    pub color: ColorMode,
+    /// The metadata filters, by column name.
+    #[serde(default)]
+    pub filters: Vec<SavedFilter>,
+    /// How the map's clusters (and their labels) were found: found again on the restored map.
+    #[serde(default)]
+    pub clusters: Option<ClusterMethod>,
+}
+
+/// A metadata filter on a named column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SavedFilter {
+    Range {
+        column: String,
+        lo: f64,
+        hi: f64,
+    },
+    Categories {
+        column: String,
+        values: Vec<String>,
+        #[serde(default)]
+        other: bool,
+        #[serde(default)]
+        missing: bool,
+    },
+}
+
+impl SavedFilter {
+    pub fn column(&self) -> &str {
+        match self {
+            SavedFilter::Range { column, .. } | SavedFilter::Categories { column, .. } => column,
+        }
+    }
+
+    pub fn filter(&self) -> Filter {
+        match self {
+            SavedFilter::Range { lo, hi, .. } => Filter::Range { lo: *lo, hi: *hi },
+            SavedFilter::Categories {
+                values,
+                other,
+                missing,
+                ..
+            } => Filter::Categories {
+                values: values.clone(),
+                other: *other,
+                missing: *missing,
+            },
+        }
+    }
+}
+
+/// The search box as it was (a search by meaning runs again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedSearch {
+    pub text: String,
+    pub mode: SearchMode,
+    #[serde(default = "meaning_k")]
+    pub k: usize,
+    /// The model folder given for searches by meaning.
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+}
+
+fn meaning_k() -> usize {
+    super::search::MEANING_K
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,20 +299,71 @@ pub struct Session {
     pub version: u32,
     pub datasets: Vec<SavedDataset>,
     pub bookmarks: Vec<Bookmark>,
+    /// The data set shown (an index into `datasets`).
+    #[serde(default)]
+    pub active: Option<usize>,
+    #[serde(default)]
+    pub search: Option<SavedSearch>,
+}
+
+/// The filters set on a data set's charts, by column name.
+fn saved_filters(d: &Dataset) -> Vec<SavedFilter> {
+    let Some(cf) = d.table.cross_filter() else {
+        return Vec::new();
+    };
+    cf.charts()
+        .enumerate()
+        .filter_map(|(i, chart)| {
+            let column = chart.name.clone();
+            cf.filter(i).map(|f| match f {
+                Filter::Range { lo, hi } => SavedFilter::Range {
+                    column,
+                    lo: *lo,
+                    hi: *hi,
+                },
+                Filter::Categories {
+                    values,
+                    other,
+                    missing,
+                } => SavedFilter::Categories {
+                    column,
+                    values: values.clone(),
+                    other: *other,
+                    missing: *missing,
+                },
+            })
+        })
+        .collect()
 }
 
 pub const SESSION_KIND: &str = "embedscope-session";
 
 impl Session {
     pub fn capture(app: &App) -> Session {
-        let datasets = app
+        let saved: Vec<&Dataset> = app
             .datasets
             .iter()
             .filter(|d| !d.set.provenance.source.is_empty())
             // Sets made in the app (hard-debiased) exist only in memory: reopening their
             // source would give the original.
             .filter(|d| !d.set.provenance.params.contains_key("debias"))
+            .collect();
+        let active = app
+            .active_dataset()
+            .and_then(|a| saved.iter().position(|d| std::ptr::eq(*d, a)));
+        let search = (!app.search.text.trim().is_empty()).then(|| SavedSearch {
+            text: app.search.text.clone(),
+            mode: app.search.mode,
+            k: app.search.k,
+            model: app.search.model.clone(),
+        });
+        let datasets = saved
+            .into_iter()
             .map(|d| SavedDataset {
+                text_column: d.text_column_override.clone(),
+                color: d.color.clone(),
+                filters: saved_filters(d),
+                clusters: d.map_clusters.as_ref().map(|c| c.method.clone()),
                 name: d.name.clone(),
                 source: d.set.provenance.source.clone(),
                 map: d
@@ -257,9 +381,11 @@ impl Session {
             .collect();
         Session {
             kind: SESSION_KIND.into(),
-            version: 1,
+            version: 2,
             datasets,
             bookmarks: app.bookmarks.clone(),
+            active,
+            search,
         }
     }
 

@@ -419,7 +419,7 @@ impl App {
 
     /// Builds data set `i`'s filter if needed: here when `now` or the set is small, else on
     /// the worker. True when it is ready.
-    fn ensure_filter(&mut self, i: usize, now: bool) -> bool {
+    pub(super) fn ensure_filter(&mut self, i: usize, now: bool) -> bool {
         let d = &mut self.datasets[i];
         match &d.table.filter {
             FilterSlot::Ready(_) => return true,
@@ -466,7 +466,7 @@ impl App {
     }
 
     /// Changes data set `i`'s filter (built first if needed); an error is shown.
-    fn change_filter(
+    pub(super) fn change_filter(
         &mut self,
         i: usize,
         f: impl FnOnce(&mut CrossFilter) -> Result<(), super::filter::FilterError>,

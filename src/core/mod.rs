@@ -18,6 +18,6 @@ pub use provenance::{
     DuplicateToken, ENCODING_FIELDS, FieldChange, LoadNotes, Provenance, ProvenanceDiff,
     ProvenanceStatus, SidecarNote, SidecarStatus,
 };
-pub use rows::{LIST_CHARS, OCCURRENCES, ROWS_FACT, RowKind, TEXT_COLUMNS, one_line};
+pub use rows::{LIST_CHARS, OCCURRENCES, ROWS_FACT, RowKind, TEXT_COLUMNS, one_line, wrap_lines};
 pub use set::EmbeddingSet;
 pub use vocab::Vocab;

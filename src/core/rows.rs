@@ -76,6 +76,37 @@ pub fn one_line(text: &str, max_chars: usize) -> String {
     out
 }
 
+/// A one-line text wrapped at white space into at most `max_lines` lines of about `width`
+/// characters, the last one ending in `…` when the text goes on.
+pub fn wrap_lines(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut n = 0usize;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        if n > 0 && n + 1 + w > width {
+            lines.push(std::mem::take(&mut cur));
+            n = 0;
+            if lines.len() == max_lines {
+                if let Some(last) = lines.last_mut() {
+                    last.push('…');
+                }
+                return lines;
+            }
+        }
+        if n > 0 {
+            cur.push(' ');
+            n += 1;
+        }
+        cur.push_str(word);
+        n += w;
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
 impl EmbeddingSet {
     /// What the rows stand for: from the encoding record (`level`, `rows`), else a document
     /// set when a metadata column is named like a text column ([`TEXT_COLUMNS`]).

@@ -13,7 +13,6 @@ use super::points::{self, Instance, PointsCallback};
 use crate::app::colors::Legend;
 use crate::app::density::MapDensity;
 use crate::app::{Command, Dataset, MapView, SearchState, grid, labels};
-use crate::core::one_line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tool {
@@ -821,56 +820,7 @@ fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::V
 const LABEL_CHARS: usize = 32;
 
 fn tooltip(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, d: &Dataset, row: usize) {
-    let mut lines = vec![d.token(row).to_string()];
-    // A document: its first lines, wrapped.
-    let text = d.text(row);
-    if let Some(text) = text {
-        lines.extend(wrap_lines(&one_line(text, 480), 72, 6));
-    }
-    lines.push(format!("norm {:.4}", d.scan.norms[row]));
-    let text_col = d.set.text_column().map(|c| c.name.as_str());
-    for c in d.set.metadata.columns().iter().take(7) {
-        if text.is_some() && Some(c.name.as_str()) == text_col {
-            continue;
-        }
-        let mut v: String = c.values[row].chars().take(80).collect();
-        if c.values[row].chars().nth(80).is_some() {
-            v.push('…');
-        }
-        lines.push(format!("{}: {v}", c.name));
-    }
-    tooltip_box(painter, ui, pos, lines);
-}
-
-/// A one-line text wrapped at white space into at most `max_lines` lines of about `width`
-/// characters, the last one ending in `…` when the text goes on.
-pub fn wrap_lines(text: &str, width: usize, max_lines: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut n = 0usize;
-    for word in text.split(' ') {
-        let w = word.chars().count();
-        if n > 0 && n + 1 + w > width {
-            lines.push(std::mem::take(&mut cur));
-            n = 0;
-            if lines.len() == max_lines {
-                if let Some(last) = lines.last_mut() {
-                    last.push('…');
-                }
-                return lines;
-            }
-        }
-        if n > 0 {
-            cur.push(' ');
-            n += 1;
-        }
-        cur.push_str(word);
-        n += w;
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
-    }
-    lines
+    tooltip_box(painter, ui, pos, d.hover_lines(row));
 }
 
 pub(super) fn tooltip_box(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, lines: Vec<String>) {

@@ -638,3 +638,157 @@ fn sort_keys_order_negative_numbers_infinities_and_texts() {
     sort_rows(d, &mut rows, SortColumn::Meta(1), false);
     assert_eq!(rows, [0, 3, 4, 2, 6, 5, 1]);
 }
+
+#[test]
+fn a_session_keeps_filters_clusters_colours_the_text_column_and_the_search() {
+    use crate::app::session::{SavedFilter, Session};
+    use crate::engine::jobs::ClusterMethod;
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("docs.npy");
+    crate::formats::save(&documents(N), &file, None).expect("save");
+    let mut app = App::new(Settings::default(), None);
+    app.apply(Command::OpenPath(file.clone()));
+    settle(&mut app);
+    table(&mut app, TableCommand::SetTextColumn(Some("text".into())));
+    table(&mut app, TableCommand::BuildFilter);
+    let (src, sc) = {
+        let cf = app
+            .active_dataset()
+            .and_then(|d| d.table.cross_filter())
+            .expect("charts");
+        (
+            cf.column_index("source").expect("source"),
+            cf.column_index("score").expect("score"),
+        )
+    };
+    table(
+        &mut app,
+        TableCommand::SetCategoryFilter {
+            column: src,
+            values: vec!["a".into(), "c".into()],
+            other: false,
+            missing: true,
+        },
+    );
+    table(
+        &mut app,
+        TableCommand::SetRangeFilter {
+            column: sc,
+            lo: 5.0,
+            hi: 35.0,
+        },
+    );
+    let method = ClusterMethod::Kmeans { k: 4, seed: 3 };
+    app.apply(Command::ClusterMap(method.clone()));
+    settle(&mut app);
+    app.apply(Command::SetColor(ColorMode::Column("source".into())));
+    app.apply(Command::Select { row: 9, add: false });
+    app.apply(Command::Search("refunds".into(), SearchMode::WholeWord));
+    assert!(errors(&app).is_empty(), "{:?}", errors(&app));
+    let before = {
+        let d = app.active_dataset().expect("set");
+        let m = d.map.as_ref().expect("map");
+        let c = d.map_clusters.as_ref().expect("clusters");
+        (
+            d.table
+                .kept()
+                .expect("filtered")
+                .iter()
+                .collect::<Vec<usize>>(),
+            c.row_labels(&m.point_of_row),
+            app.search.matches.clone(),
+        )
+    };
+    assert!(!before.0.is_empty() && !before.2.is_empty());
+
+    let path = dir.path().join("s.embedscope.json");
+    app.apply(Command::SaveSession(path.clone()));
+    let saved = Session::load(&path).expect("loads");
+    assert_eq!(saved.version, 2);
+    let sd = &saved.datasets[0];
+    assert_eq!(sd.text_column.as_deref(), Some("text"));
+    assert_eq!(sd.clusters.as_ref(), Some(&method));
+    assert_eq!(sd.color, ColorMode::Column("source".into()));
+    assert_eq!(sd.filters.len(), 2);
+    assert!(sd.filters.contains(&SavedFilter::Range {
+        column: "score".into(),
+        lo: 5.0,
+        hi: 35.0
+    }));
+    assert_eq!(
+        saved.search.as_ref().map(|s| s.text.as_str()),
+        Some("refunds")
+    );
+
+    let mut other = App::new(Settings::default(), None);
+    other.apply(Command::OpenSession(path.clone()));
+    settle(&mut other);
+    assert!(errors(&other).is_empty(), "{:?}", errors(&other));
+    let d = other.active_dataset().expect("restored");
+    let m = d.map.as_ref().expect("map");
+    let c = d.map_clusters.as_ref().expect("clusters found again");
+    assert_eq!(c.method, method);
+    assert_eq!(c.row_labels(&m.point_of_row), before.1, "the same clusters");
+    assert_eq!(
+        d.table
+            .kept()
+            .expect("filtered")
+            .iter()
+            .collect::<Vec<usize>>(),
+        before.0,
+        "the same rows kept"
+    );
+    assert_eq!(d.color, ColorMode::Column("source".into()));
+    assert_eq!(d.text_column_override.as_deref(), Some("text"));
+    assert_eq!(d.selection, [9]);
+    assert_eq!(other.search.mode, SearchMode::WholeWord);
+    assert_eq!(other.search.matches, before.2, "the search found again");
+
+    // A session of the first version (none of these fields) still opens.
+    let mut v1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    for key in ["active", "search"] {
+        v1.as_object_mut().expect("object").remove(key);
+    }
+    let ds = v1["datasets"][0].as_object_mut().expect("set");
+    for key in ["text_column", "color", "filters", "clusters"] {
+        ds.remove(key);
+    }
+    v1["version"] = 1.into();
+    // And a filter on a column the file no longer has is said, the rest restored.
+    let mut gone = saved.clone();
+    gone.datasets[0].filters.push(SavedFilter::Categories {
+        column: "region".into(),
+        values: vec!["north".into()],
+        other: false,
+        missing: false,
+    });
+    let v1_path = dir.path().join("v1.json");
+    std::fs::write(&v1_path, v1.to_string()).expect("write");
+    let gone_path = dir.path().join("gone.json");
+    gone.save(&gone_path).expect("save");
+    let mut third = App::new(Settings::default(), None);
+    third.apply(Command::OpenSession(v1_path));
+    settle(&mut third);
+    assert!(errors(&third).is_empty(), "{:?}", errors(&third));
+    let d = third.active_dataset().expect("restored");
+    assert!(d.table.kept().is_none() && d.map_clusters.is_none());
+    assert_eq!(d.selection, [9]);
+    let mut fourth = App::new(Settings::default(), None);
+    fourth.apply(Command::OpenSession(gone_path));
+    settle(&mut fourth);
+    let e = errors(&fourth);
+    assert!(
+        e.len() == 1 && e[0].contains("region"),
+        "one message naming the column: {e:?}"
+    );
+    let d = fourth.active_dataset().expect("restored");
+    assert_eq!(
+        d.table
+            .kept()
+            .expect("filtered")
+            .iter()
+            .collect::<Vec<usize>>(),
+        before.0
+    );
+}
