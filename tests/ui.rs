@@ -726,3 +726,209 @@ fn density_contours_turn_on_and_off_from_the_view_menu() {
         !a.app.settings.density && a.app.datasets.iter().all(|d| d.density.is_none())
     });
 }
+
+/// A corpus of support tickets encoded in the app with the tiny test encoder (its record names
+/// the model folder), then the atlas flows through the widgets: hover shows a document's text,
+/// a search by meaning lists scored documents and a click selects one, a text search lists
+/// matches, k-means clusters are found and one is selected from the list, and the cluster table
+/// and the filtered rows are exported from the File menu.
+#[test]
+fn tickets_hover_search_by_meaning_and_text_cluster_and_export() {
+    use embedscope::app::{Command, SearchMode};
+    let dir = tempfile::tempdir().expect("tmp");
+    let corpus = dir.path().join("tickets.jsonl");
+    let topics = [
+        "refund for my order never arrived",
+        "password reset link does not work",
+        "the parcel came late and broken",
+        "charged twice on my credit card",
+    ];
+    let lines: String = (0..40)
+        .map(|i| {
+            format!(
+                "{{\"text\": \"ticket {i}: {}\", \"channel\": \"{}\"}}\n",
+                topics[i % 4],
+                ["mail", "chat"][i % 2]
+            )
+        })
+        .collect();
+    std::fs::write(&corpus, lines).expect("corpus");
+    let mut h = harness(StartOptions {
+        empty: true,
+        ..StartOptions::default()
+    });
+    h.state_mut()
+        .app
+        .apply(Command::Encode(embedscope::engine::jobs::EncodeSpec {
+            model: PathBuf::from("tests/fixtures/encoder/tiny-bert"),
+            corpus,
+            corpus_options: Default::default(),
+            level: embedscope::engine::encode::Level::Sentence,
+            backend: embedscope::engine::device::BackendChoice::Cpu,
+            pooling: None,
+            prompt: embedscope::model::PromptChoice::FolderDefault,
+            truncate_dim: None,
+            batch_size: 8,
+        }));
+    until(&mut h, 120, "the encoded tickets and their map", map_ready);
+
+    // Hover: the point under the cursor, its text in the tooltip.
+    let (row, pos) = {
+        let a = h.state();
+        let d = a.app.active_dataset().expect("set");
+        let m = d.map.as_ref().expect("map");
+        let st = a.map_state();
+        let p = st.to_screen(st.rect, m.coords[0]);
+        (m.rows[0] as usize, p)
+    };
+    h.hover_at(pos);
+    h.run_steps(2);
+    {
+        let a = h.state();
+        let hovered = a.map_state().hovered.expect("a point under the cursor");
+        let d = a.app.active_dataset().expect("set");
+        let lines = d.hover_lines(hovered);
+        assert!(
+            lines.iter().any(|l| l.starts_with("ticket ")),
+            "the tooltip shows the text: {lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("channel: ")),
+            "{lines:?}"
+        );
+        let _ = row;
+    }
+
+    // Search by meaning through the search box.
+    h.get_by_label("mode").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "meaning")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Find text").focus();
+    h.step();
+    h.get_by_label("Find text")
+        .type_text("money back for a missing order");
+    h.step();
+    h.get_by_label("Find").click();
+    until(&mut h, 60, "documents ranked by meaning", |a| {
+        a.app.search.meaning_job.is_none() && !a.app.search.ranked.is_empty()
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("closest in meaning");
+    let (best, best_label) = {
+        let a = h.state();
+        let d = a.app.active_dataset().expect("set");
+        let r = a.app.search.ranked[0].0;
+        (r, d.set.row_label(r, 60))
+    };
+    assert_eq!(h.state().app.search.ranked.len(), 20);
+    h.get_all_by_label(&best_label)
+        .next()
+        .expect("the best document listed")
+        .click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().app.active_dataset().and_then(|d| d.primary()),
+        Some(best)
+    );
+
+    // Text search: whole words.
+    h.get_by_label("mode").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "whole word")
+        .click();
+    h.run_steps(2);
+    retype(&mut h, "Find text", "password");
+    h.get_by_label("Find").click();
+    h.run_steps(2);
+    assert_eq!(h.state().app.search.mode, SearchMode::WholeWord);
+    h.get_by_label("10 matches");
+
+    // Clusters: k-means on the map, a cluster picked from the list.
+    h.get_by_label("Clusters").scroll_to_me();
+    h.step();
+    h.get_by_label("Clusters").click();
+    h.run_steps(2);
+    h.get_by_label("k-means").click();
+    h.run_steps(2);
+    h.get_by_label("Find clusters").click();
+    until(&mut h, 60, "the clusters", |a| {
+        !a.app.busy()
+            && a.app
+                .active_dataset()
+                .is_some_and(|d| d.map_clusters.is_some())
+    });
+    h.run_steps(2);
+    let (first_name, members) = {
+        let d = h.state().app.active_dataset().expect("set");
+        let c = d.map_clusters.as_ref().expect("clusters");
+        let big = c
+            .fine
+            .clusters
+            .iter()
+            .max_by_key(|k| (k.summary.size, std::cmp::Reverse(k.summary.id)))
+            .expect("a cluster");
+        (big.summary.label.clone(), big.summary.size)
+    };
+    h.get_all_by_label(&first_name)
+        .next()
+        .expect("listed")
+        .click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().app.active_dataset().map(|d| d.selection.len()),
+        Some(members)
+    );
+
+    // Exports from the File menu: the cluster table, then the selection's rows as CSV.
+    let out = dir.path().join("clusters.csv");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    retype(&mut h, "Export to (path):", &out.display().to_string());
+    h.get_by_label("Export clusters as CSV").click();
+    h.run_steps(3);
+    let text = std::fs::read_to_string(&out).expect("cluster table written");
+    assert!(
+        text.starts_with("level,cluster,size,share,label,keywords,x,y\n"),
+        "{text}"
+    );
+    let rows_out = dir.path().join("rows.csv");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    retype(&mut h, "Export to (path):", &rows_out.display().to_string());
+    h.get_by_label("Export rows").hover();
+    h.run_steps(3);
+    h.get_by_label(&format!("selection ({members} rows) as CSV"))
+        .click();
+    h.run_steps(2);
+    until(&mut h, 30, "the rows written", |a| !a.app.busy());
+    let text = std::fs::read_to_string(&rows_out).expect("rows written");
+    assert_eq!(
+        csv::Reader::from_reader(text.as_bytes()).records().count(),
+        members
+    );
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR") {
+        h.run_steps(2);
+        if let Ok(img) = h.render() {
+            let _ = img.save(PathBuf::from(dir).join("tickets_atlas.png"));
+        }
+    }
+}
+
+/// Replaces the text of the field labelled `label` (focused, emptied, typed).
+fn retype(h: &mut Harness<'static, EmbedscopeApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    let old = h
+        .get_by_label(label)
+        .accesskit_node()
+        .value()
+        .map_or(0, |v| v.chars().count());
+    for _ in 0..old {
+        h.key_press(egui::Key::Backspace);
+    }
+    h.step();
+    h.get_by_label(label).type_text(text);
+    h.run_steps(2);
+}

@@ -233,3 +233,41 @@ pub(super) fn cluster_colors(
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     colors::categorical(&refs, "noise")
 }
+
+/// The cluster table as CSV, one row per cluster of each level (`fine`, then `coarse` when the
+/// clustering gives one) and one for the noise: level, cluster id (-1 noise), size, its share
+/// of the map's points, label, keywords with their c-TF-IDF weights, and where the label sits.
+pub fn clusters_csv(c: &MapClusters) -> String {
+    use crate::formats::csv_field;
+    let mut out = String::from("level,cluster,size,share,label,keywords,x,y\n");
+    let points = c.fine.labels.len().max(1) as f64;
+    let levels = std::iter::once(("fine", &c.fine)).chain(c.coarse.iter().map(|l| ("coarse", l)));
+    for (name, level) in levels {
+        let mut list: Vec<&ClusterInfo> = level.clusters.iter().collect();
+        list.sort_by_key(|i| (std::cmp::Reverse(i.summary.size), i.summary.id));
+        for info in list {
+            let s = &info.summary;
+            let keywords: Vec<String> = s
+                .keywords
+                .iter()
+                .map(|(w, score)| format!("{w} {score:.4}"))
+                .collect();
+            out.push_str(&format!(
+                "{name},{},{},{:.6},{},{},{},{}\n",
+                s.id,
+                s.size,
+                s.size as f64 / points,
+                csv_field(&s.label),
+                csv_field(&keywords.join("; ")),
+                info.centre[0],
+                info.centre[1]
+            ));
+        }
+        out.push_str(&format!(
+            "{name},-1,{},{:.6},noise,,,\n",
+            level.noise,
+            level.noise as f64 / points
+        ));
+    }
+    out
+}

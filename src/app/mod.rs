@@ -109,6 +109,8 @@ pub enum Command {
     OpenSession(PathBuf),
     AddBookmark(Bookmark),
     ExportSelectionCsv(PathBuf),
+    /// The active map's cluster table (each cluster's size, label and keywords) as CSV.
+    ExportClustersCsv(PathBuf),
     ExportNeighboursCsv(PathBuf),
     /// Writes the map as drawn (SVG text or PNG bytes made by the UI) to a file.
     ExportMap {
@@ -501,6 +503,15 @@ impl App {
                 Err(e) => self.error("could not open the session", e.to_string()),
             },
             Command::AddBookmark(b) => self.bookmarks.push(b),
+            Command::ExportClustersCsv(path) => {
+                let r = self
+                    .active_dataset()
+                    .and_then(|d| d.map_clusters.as_ref())
+                    .map(clusters::clusters_csv)
+                    .ok_or_else(|| AppError::Invalid("the map has no clusters to export".into()))
+                    .and_then(|text| write_file(&path, text.as_bytes()));
+                self.report_export(r, &path);
+            }
             Command::ExportSelectionCsv(path) => {
                 let r = self
                     .active_dataset()

@@ -69,8 +69,51 @@ fn kmeans_and_bad_parameters() {
     let c = app.datasets[i].map_clusters.as_ref().expect("clusters");
     assert_eq!(c.fine.clusters.len(), 7);
     assert_eq!(c.fine.noise, 0);
+    // The cluster table as CSV: a row per cluster and one for the noise, sizes adding up to
+    // the map's points; a place that cannot be written is said.
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("clusters.csv");
+    app.apply(Command::ExportClustersCsv(path.clone()));
+    let text = std::fs::read_to_string(&path).expect("written");
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        rd.headers().expect("header").iter().collect::<Vec<_>>(),
+        [
+            "level", "cluster", "size", "share", "label", "keywords", "x", "y"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 7 + 1);
+    let c = app.datasets[i].map_clusters.as_ref().expect("clusters");
+    let total: usize = rows
+        .iter()
+        .map(|r| r[2].parse::<usize>().expect("size"))
+        .sum();
+    assert_eq!(total, c.fine.labels.len());
+    for r in &rows[..7] {
+        let id: i32 = r[1].parse().expect("id");
+        assert_eq!(Some(&r[4]), c.name(id), "label of cluster {id}");
+        assert!(!r[5].is_empty(), "keywords");
+    }
+    assert_eq!(&rows[7][1], "-1");
+    let n = app.notifications.len();
+    app.apply(Command::ExportClustersCsv(
+        dir.path().join("no/such/folder/c.csv"),
+    ));
+    assert!(
+        app.notifications[n..]
+            .iter()
+            .any(|x| x.level == Severity::Error && x.title.contains("could not write"))
+    );
     app.apply(Command::ClearClusters);
     assert!(app.datasets[i].map_clusters.is_none());
+    let n = app.notifications.len();
+    app.apply(Command::ExportClustersCsv(path.clone()));
+    assert!(
+        app.notifications[n..]
+            .iter()
+            .any(|x| x.details.contains("no clusters"))
+    );
     let n = app.notifications.len();
     cluster(
         &mut app,

@@ -193,6 +193,18 @@ impl FileMenu {
             }
             ui.close();
         }
+        let has_clusters = app
+            .active_dataset()
+            .is_some_and(|d| d.map_clusters.is_some());
+        if ui
+            .add_enabled(has_clusters, egui::Button::new("Export clusters as CSV"))
+            .on_disabled_hover_text("find the map's clusters first (Clusters panel)")
+            .clicked()
+            && ok
+        {
+            cmds.push(Command::ExportClustersCsv(p.clone()));
+            ui.close();
+        }
         if ui.button("Export selection as CSV").clicked() && ok {
             cmds.push(Command::ExportSelectionCsv(p.clone()));
             ui.close();
