@@ -3,27 +3,16 @@
 //! model (and refuses another), `cluster` writes the documented CSV and JSON with keywords, and
 //! bad parameters fail with a message and no file.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
 const TINY: &str = "tests/fixtures/encoder/tiny-bert";
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args(args)
-        .env(
-            "EMBEDSCOPE_CACHE_DIR",
-            std::env::temp_dir().join("embedscope-test-cache-atlas"),
-        )
-        .output()
-        .expect("run embedscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_embedscope(args, Some("atlas"))
 }
 
 fn json(args: &[&str]) -> Value {

@@ -1,21 +1,13 @@
 //! `embedscope bias`: JSON shapes, a debiased "v2" compared with the original, user word lists,
 //! bad input (exit 1 / 2).
 
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .arg("bias")
-        .args(args)
-        .output()
-        .expect("run embedscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let all: Vec<&str> = [&["bias"][..], args].concat();
+    common::run_embedscope(&all, None)
 }
 
 fn one_json(out: &str) -> Value {

@@ -1,23 +1,11 @@
 //! The CLI's documented JSON shapes, human output and exit codes (README "Command line").
 
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args(args)
-        .env(
-            "EMBEDSCOPE_CACHE_DIR",
-            std::env::temp_dir().join("embedscope-test-cache-cli"),
-        )
-        .output()
-        .expect("run embedscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_embedscope(args, Some("cli"))
 }
 
 fn json(args: &[&str]) -> Value {

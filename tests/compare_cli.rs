@@ -1,7 +1,8 @@
 //! `embedscope compare`: JSON shape, release gates (exit 3), bad input (exit 1 / 2).
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -14,17 +15,8 @@ fn fixture(name: &str) -> String {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .arg("compare")
-        .args(args)
-        .arg("--no-cache")
-        .output()
-        .expect("run embedscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let all: Vec<&str> = [&["compare"][..], args, &["--no-cache"]].concat();
+    common::run_embedscope(&all, None)
 }
 
 fn one_json(out: &str) -> Value {

@@ -1,6 +1,8 @@
 //! `embedscope embed` end to end on the tiny BERT fixture: output formats, input order, metadata,
 //! the documented JSON, corpus problems, and that a failed or interrupted job leaves no file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -12,19 +14,7 @@ use serde_json::Value;
 const TINY: &str = "tests/fixtures/encoder/tiny-bert";
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args(args)
-        .env(
-            "EMBEDSCOPE_CACHE_DIR",
-            std::env::temp_dir().join("embedscope-test-cache-embed"),
-        )
-        .output()
-        .expect("run embedscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::run_embedscope(args, Some("embed"))
 }
 
 fn embed_json(args: &[&str]) -> Value {

@@ -1,8 +1,9 @@
 //! `embedscope report`: every output format by its path, byte-identical JSON across runs, the
 //! regenerating command line, hostile tokens from a file, bad input (exit 1 / 2).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -15,17 +16,8 @@ fn fixture(name: &str) -> String {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .arg("report")
-        .args(args)
-        .arg("--no-cache")
-        .output()
-        .expect("run embedscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let all: Vec<&str> = [&["report"][..], args, &["--no-cache"]].concat();
+    common::run_embedscope(&all, None)
 }
 
 fn path_str(p: &Path) -> String {

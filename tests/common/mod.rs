@@ -214,3 +214,22 @@ pub fn copy_folder(src: &Path) -> tempfile::TempDir {
     }
     d
 }
+
+/// Runs the `embedscope` binary with `args` (and `EMBEDSCOPE_CACHE_DIR` at a per-suite
+/// folder under the temp dir when `cache` names one): exit code, stdout, stderr.
+pub fn run_embedscope(args: &[&str], cache: Option<&str>) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"));
+    cmd.args(args);
+    if let Some(c) = cache {
+        cmd.env(
+            "EMBEDSCOPE_CACHE_DIR",
+            std::env::temp_dir().join(format!("embedscope-test-cache-{c}")),
+        );
+    }
+    let out = cmd.output().expect("run embedscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -19,6 +19,7 @@ use crate::app::table::{
 use crate::app::{App, Command, Dataset, SearchMode, match_ranges};
 use crate::core::one_line;
 use crate::ui::panels::UiAction;
+use crate::ui::panels::inspector::marked;
 
 /// Height of a table row (points).
 const ROW_HEIGHT: f32 = 18.0;
@@ -385,32 +386,6 @@ fn no_text(d: &Dataset, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
                 }
             }
         });
-}
-
-/// A text as a layout job with `spans` (byte ranges, ascending) drawn strong on a highlight.
-fn marked(ui: &egui::Ui, text: &str, spans: &[(usize, usize)]) -> egui::text::LayoutJob {
-    let mut job = egui::text::LayoutJob::default();
-    let plain = egui::TextFormat {
-        color: ui.visuals().text_color(),
-        ..Default::default()
-    };
-    let strong = egui::TextFormat {
-        color: ui.visuals().strong_text_color(),
-        background: ui.visuals().selection.bg_fill.gamma_multiply(0.6),
-        ..Default::default()
-    };
-    let mut at = 0;
-    for &(a, b) in spans {
-        if a < at || b > text.len() || !text.is_char_boundary(a) || !text.is_char_boundary(b) {
-            continue;
-        }
-        job.append(&text[at..a], 0.0, plain.clone());
-        job.append(&text[a..b], 0.0, strong.clone());
-        at = b;
-    }
-    job.append(&text[at..], 0.0, plain);
-    job.wrap.max_width = ui.available_width();
-    job
 }
 
 /// The sampled occurrences of a word, each in its sentence with the word marked.

@@ -427,7 +427,7 @@ fn highlighted(ui: &mut egui::Ui, text: &str, query: &str, mode: SearchMode) {
 }
 
 /// A text as a layout job with `spans` (byte ranges, ascending) drawn strong on a highlight.
-fn marked(ui: &egui::Ui, text: &str, spans: &[(usize, usize)]) -> egui::text::LayoutJob {
+pub(super) fn marked(ui: &egui::Ui, text: &str, spans: &[(usize, usize)]) -> egui::text::LayoutJob {
     let mut job = egui::text::LayoutJob::default();
     let plain = egui::TextFormat {
         color: ui.visuals().text_color(),
