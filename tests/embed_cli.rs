@@ -611,3 +611,48 @@ fn bad_records_are_encoded_as_the_empty_text_with_a_warning_naming_the_line() {
     let types = formats::load(&out, &LoadOptions::default()).expect("types");
     assert!(types.vocab.get("zebra").is_some() && types.vocab.get("cat").is_some());
 }
+
+#[test]
+fn a_length_cap_is_an_option_and_every_cut_is_counted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let corpus = dir.path().join("c.txt");
+    std::fs::write(
+        &corpus,
+        "a rather long first document\nshort\nanother long document here\n",
+    )
+    .expect("write");
+    let out = dir.path().join("docs.npy");
+    let v = embed_json(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        corpus.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+        "--backend",
+        "cpu",
+        "--max-doc-bytes",
+        "12",
+        "--json",
+    ]);
+    assert_eq!(v["skipped"]["truncated"], 2, "{v}");
+    assert_eq!(v["skipped"]["max_doc_bytes"], 12, "{v}");
+    let set = formats::load(&out, &LoadOptions::default()).expect("load");
+    let text = set.text_column().expect("text");
+    assert_eq!(text.values, ["a rather lon", "short", "another long"]);
+    assert_eq!(set.provenance.encoding_fact("documents_cut"), Some("2"));
+    let (code, _, err) = run(&[
+        "embed",
+        "--model",
+        TINY,
+        "--input",
+        corpus.to_str().expect("utf8"),
+        "--out",
+        dir.path().join("x.npy").to_str().expect("utf8"),
+        "--max-doc-bytes",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-doc-bytes"), "{err}");
+}

@@ -61,6 +61,11 @@ pub struct EmbedArgs {
     /// opens as one data set.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Longest text kept per document, in bytes (default 262144); longer documents are cut at a
+    /// character boundary, counted in the output (`skipped.truncated`) and in the encoding
+    /// record (`documents_cut`).
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_doc_bytes: Option<u64>,
     #[arg(long, value_enum, default_value_t = LevelArg::Sentence)]
     pub level: LevelArg,
     /// Output: .npy (streamed, with .vocab.txt and .metadata.tsv), .parquet, .vec, .tsv, .esv.
@@ -173,6 +178,9 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
         text_field: a.field.clone().or_else(|| a.text_column.clone()),
         skip_empty: a.skip_empty,
         shard: a.shard,
+        max_doc_bytes: a
+            .max_doc_bytes
+            .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
     };
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -387,7 +395,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
                 stats.bad_records,
                 stats.invalid_utf8,
                 stats.truncated,
-                formats::corpus::MAX_DOC_BYTES
+                stats.max_doc_bytes
             );
         }
     }

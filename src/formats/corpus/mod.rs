@@ -29,7 +29,8 @@ use jsonl::{jsonl_fields, jsonl_record};
 pub use shard::Shard;
 pub use stats::{CorpusStats, SKIPPED_LISTED, SkippedRecord};
 
-/// Longest document kept (bytes); far beyond any model's token limit.
+/// Longest document kept (bytes) unless the options say otherwise; far beyond any model's
+/// token limit. Longer ones are cut at a character boundary and counted (`truncated`).
 pub const MAX_DOC_BYTES: usize = 256 << 10;
 /// Longest physical line read before it is cut.
 const MAX_LINE_BYTES: usize = 64 << 20;
@@ -130,6 +131,9 @@ pub struct CorpusOptions {
     /// Read only this shard's records ([`Shard`]); the others are passed over, their record
     /// numbers kept.
     pub shard: Option<Shard>,
+    /// Longest text kept per document, in bytes (None: [`MAX_DOC_BYTES`]); longer texts are
+    /// cut at a character boundary and counted.
+    pub max_doc_bytes: Option<usize>,
 }
 
 /// One document: its position, text and metadata values (aligned with `Corpus::meta_names`).
@@ -190,6 +194,8 @@ pub struct Corpus {
     plain: bool,
     skip_empty: bool,
     shard: Option<Shard>,
+    /// Longest text kept per document (bytes).
+    max_doc: usize,
     line: u64,
     next_index: u64,
     total_bytes: u64,
@@ -356,6 +362,7 @@ impl Corpus {
         let skip_empty = opts
             .skip_empty
             .unwrap_or_else(|| format.skips_empty_by_default());
+        let max_doc = opts.max_doc_bytes.unwrap_or(MAX_DOC_BYTES).max(1);
         Ok(Corpus {
             path: path.to_path_buf(),
             source,
@@ -364,11 +371,13 @@ impl Corpus {
             stats: CorpusStats {
                 skip_empty,
                 shard: opts.shard,
+                max_doc_bytes: max_doc,
                 ..CorpusStats::default()
             },
             plain: matches!(format, CorpusFormat::Lines | CorpusFormat::Paragraphs),
             skip_empty,
             shard: opts.shard,
+            max_doc,
             line: 0,
             next_index: 0,
             total_bytes,
@@ -492,7 +501,7 @@ impl Corpus {
             self.stats.empty_kept += 1;
         }
         self.stats.records += 1;
-        if cut(&mut text, MAX_DOC_BYTES) {
+        if cut(&mut text, self.max_doc) {
             self.stats.truncated += 1;
         }
         let d = Doc {
@@ -541,7 +550,7 @@ impl Corpus {
                         } else {
                             para.push(' ');
                         }
-                        if para.len() < MAX_DOC_BYTES * 2 {
+                        if para.len() < self.max_doc.saturating_mul(2) {
                             para.push_str(t.trim());
                         }
                     }

@@ -40,7 +40,10 @@ pub struct CorpusStats {
     /// Blank lines between JSONL records (not records).
     pub blank_lines: u64,
     pub invalid_utf8: u64,
+    /// Documents cut to `max_doc_bytes`.
     pub truncated: u64,
+    /// The longest text kept per document (bytes).
+    pub max_doc_bytes: usize,
     /// Records whose text could not be read: documents with the empty text, or left out when
     /// skipping.
     pub bad_records: u64,
@@ -91,6 +94,10 @@ impl CorpusStats {
         }
         if self.empty_kept > 0 {
             params.insert("empty_records_encoded".into(), self.empty_kept.to_string());
+        }
+        if self.truncated > 0 {
+            params.insert("documents_cut".into(), self.truncated.to_string());
+            params.insert("max_doc_bytes".into(), self.max_doc_bytes.to_string());
         }
         if self.bad_records > 0 {
             params.insert("bad_records".into(), self.bad_records.to_string());

@@ -298,4 +298,22 @@ fn long_documents_are_cut() {
     let (v, s, _) = docs("c.txt", long.as_bytes(), CorpusOptions::default());
     assert!(v[0].text.len() <= MAX_DOC_BYTES);
     assert_eq!(s.truncated, 1);
+    assert_eq!(s.max_doc_bytes, MAX_DOC_BYTES);
+    // A cap of the user's: cut at a character boundary (é is two bytes), each cut counted,
+    // and both written in the encoding record.
+    let (v, s, _) = docs(
+        "c.txt",
+        "abcdé\nshort\nxyzéé\n".as_bytes(),
+        CorpusOptions {
+            max_doc_bytes: Some(5),
+            ..CorpusOptions::default()
+        },
+    );
+    let texts: Vec<&str> = v.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(texts, ["abcd", "short", "xyzé"]);
+    assert_eq!(s.truncated, 2);
+    let mut p = crate::core::Provenance::default();
+    s.note_in(&mut p);
+    assert_eq!(p.params.get("documents_cut").map(String::as_str), Some("2"));
+    assert_eq!(p.params.get("max_doc_bytes").map(String::as_str), Some("5"));
 }

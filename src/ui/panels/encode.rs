@@ -151,6 +151,7 @@ impl EncodePanel {
                     text_field: Some(self.text_column.trim().to_string()).filter(|s| !s.is_empty()),
                     skip_empty: self.skip_empty,
                     shard: None,
+                    max_doc_bytes: None,
                 },
                 level: self.level,
                 backend: self.backend,
