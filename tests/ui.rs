@@ -772,6 +772,13 @@ fn tickets_hover_search_by_meaning_and_text_cluster_and_export() {
         }));
     until(&mut h, 120, "the encoded tickets and their map", map_ready);
 
+    // The map stays left of the inspector (nothing of it drawn under the panel).
+    let inspector_left = h.get_by_label("Inspector").rect().left();
+    assert!(
+        h.state().map_state().rect.right() <= inspector_left,
+        "map {:?} runs under the inspector at {inspector_left}",
+        h.state().map_state().rect
+    );
     // Hover: the point under the cursor, its text in the tooltip.
     let (row, pos) = {
         let a = h.state();

@@ -396,11 +396,17 @@ impl EmbedscopeApp {
             }
             ui.separator();
             ui.label("tool:");
+            // The hints go in the tools' hover texts: a row wider than the central panel would
+            // widen the map beyond it (under the inspector).
+            let hint = "Ctrl-click adds to the selection; double-click fits the map";
             ui.selectable_value(&mut self.map.tool, Tool::Pan, "pan")
-                .on_hover_text("drag to pan, scroll to zoom, Shift-drag for a box");
-            ui.selectable_value(&mut self.map.tool, Tool::Box, "box select");
-            ui.selectable_value(&mut self.map.tool, Tool::Lasso, "lasso select");
-            ui.weak("Ctrl-click adds to the selection; double-click fits the map");
+                .on_hover_text(format!(
+                    "drag to pan, scroll to zoom, Shift-drag for a box. {hint}"
+                ));
+            ui.selectable_value(&mut self.map.tool, Tool::Box, "box select")
+                .on_hover_text(hint);
+            ui.selectable_value(&mut self.map.tool, Tool::Lasso, "lasso select")
+                .on_hover_text(hint);
         });
         let Some(d) = self.app.active_dataset() else {
             ui.centered_and_justified(|ui| {
