@@ -1,5 +1,6 @@
 //! L0 plain data: the embedding set and its parts. No I/O beyond memory maps, no threads.
 
+pub mod dates;
 mod error;
 pub mod hash;
 mod integrity;
