@@ -652,7 +652,11 @@ fn trace(l: &Lattice, values: &[f64], level: f64) -> Vec<Polyline> {
     }
     let position = |edge: usize| -> [f32; 2] {
         let a = edge / 2;
-        let b = if edge.is_multiple_of(2) { a + 1 } else { a + nx };
+        let b = if edge.is_multiple_of(2) {
+            a + 1
+        } else {
+            a + nx
+        };
         let (va, vb) = (values[a], values[b]);
         let mut t = (level - va) / (vb - va);
         if !t.is_finite() {
