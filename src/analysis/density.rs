@@ -249,41 +249,67 @@ fn usable(p: &[f32; 2]) -> bool {
     p[0].is_finite() && p[1].is_finite()
 }
 
-fn kept(keep: Option<&[bool]>, k: usize) -> bool {
-    keep.is_none_or(|m| m.get(k).copied().unwrap_or(false))
+/// Calls `$f` (a generic function) with the points of `$points` the mask `$keep` keeps (every
+/// one without a mask): one loop each way, no test of the mask's absence per point.
+macro_rules! with_kept {
+    ($points:expr, $keep:expr, $f:ident($($arg:expr),*)) => {
+        match $keep {
+            None => $f($points.iter(), $($arg),*),
+            Some(m) => $f(
+                $points.iter().zip(m).filter_map(|(p, &k)| k.then_some(p)),
+                $($arg),*
+            ),
+        }
+    };
+}
+
+/// Count, non-finite count, sums and range of the points.
+fn first_pass<'a>(
+    it: impl Iterator<Item = &'a [f32; 2]>,
+) -> (u64, u64, [f64; 2], [f32; 2], [f32; 2]) {
+    let (mut n, mut bad) = (0u64, 0u64);
+    let mut sum = [0f64; 2];
+    let mut lo = [f32::INFINITY; 2];
+    let mut hi = [f32::NEG_INFINITY; 2];
+    for p in it {
+        if !usable(p) {
+            bad += 1;
+            continue;
+        }
+        n += 1;
+        sum[0] += f64::from(p[0]);
+        sum[1] += f64::from(p[1]);
+        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+    }
+    (n, bad, sum, lo, hi)
+}
+
+/// Sums of squared deviations from `mean`.
+fn second_pass<'a>(it: impl Iterator<Item = &'a [f32; 2]>, mean: [f64; 2]) -> [f64; 2] {
+    let mut m2 = [0f64; 2];
+    for p in it.filter(|p| usable(p)) {
+        let (dx, dy) = (f64::from(p[0]) - mean[0], f64::from(p[1]) - mean[1]);
+        m2[0] += dx * dx;
+        m2[1] += dy * dy;
+    }
+    m2
 }
 
 fn chunk_moments(points: &[[f32; 2]], keep: Option<&[bool]>) -> Moments {
-    let mut m = Moments::EMPTY;
-    let mut sum = [0f64; 2];
-    for (k, p) in points.iter().enumerate() {
-        if !kept(keep, k) {
-            continue;
-        }
-        if !usable(p) {
-            m.non_finite += 1;
-            continue;
-        }
-        m.n += 1;
-        for a in 0..2 {
-            let v = f64::from(p[a]);
-            sum[a] += v;
-            m.lo[a] = m.lo[a].min(v);
-            m.hi[a] = m.hi[a].max(v);
-        }
-    }
-    if m.n == 0 {
+    let (n, non_finite, sum, lo, hi) = with_kept!(points, keep, first_pass());
+    let mut m = Moments {
+        non_finite,
+        ..Moments::EMPTY
+    };
+    if n == 0 {
         return m;
     }
-    m.mean = [sum[0] / m.n as f64, sum[1] / m.n as f64];
-    for (k, p) in points.iter().enumerate() {
-        if kept(keep, k) && usable(p) {
-            for ((m2, v), mean) in m.m2.iter_mut().zip(p).zip(m.mean) {
-                let d = f64::from(*v) - mean;
-                *m2 += d * d;
-            }
-        }
-    }
+    m.n = n;
+    m.lo = lo.map(f64::from);
+    m.hi = hi.map(f64::from);
+    m.mean = [sum[0] / n as f64, sum[1] / n as f64];
+    m.m2 = with_kept!(points, keep, second_pass(m.mean));
     m
 }
 
@@ -417,13 +443,6 @@ pub fn estimate(
 fn bin(points: &[[f32; 2]], keep: Option<&[bool]>, l: &Lattice) -> Vec<f64> {
     let [nx, ny] = l.size;
     let chunk = points.len().div_ceil(MAX_BIN_CHUNKS).max(MIN_BIN_CHUNK);
-    let inv = [1.0 / l.step[0], 1.0 / l.step[1]];
-    let locate = |v: f32, a: usize, n: usize| -> (usize, f64) {
-        let f = (f64::from(v) - l.origin[a]) * inv[a];
-        // Inside by construction; the clamps only guard the last node and rounding.
-        let i = (f.floor().max(0.0) as usize).min(n - 2);
-        (i, (f - i as f64).clamp(0.0, 1.0))
-    };
     let partial: Vec<Vec<f64>> = points
         .par_chunks(chunk)
         .enumerate()
@@ -431,18 +450,7 @@ fn bin(points: &[[f32; 2]], keep: Option<&[bool]>, l: &Lattice) -> Vec<f64> {
             let start = c * chunk;
             let keep = keep.map(|m| &m[start..start + pts.len()]);
             let mut acc = vec![0f64; nx * ny];
-            for (k, p) in pts.iter().enumerate() {
-                if !kept(keep, k) || !usable(p) {
-                    continue;
-                }
-                let (i, tx) = locate(p[0], 0, nx);
-                let (j, ty) = locate(p[1], 1, ny);
-                let o = j * nx + i;
-                acc[o] += (1.0 - tx) * (1.0 - ty);
-                acc[o + 1] += tx * (1.0 - ty);
-                acc[o + nx] += (1.0 - tx) * ty;
-                acc[o + nx + 1] += tx * ty;
-            }
+            with_kept!(pts, keep, bin_into(&mut acc, l));
             acc
         })
         .collect();
@@ -454,6 +462,28 @@ fn bin(points: &[[f32; 2]], keep: Option<&[bool]>, l: &Lattice) -> Vec<f64> {
         }
     }
     out
+}
+
+/// Adds the points' bilinear weights to `acc` (the lattice's nodes, row by row).
+fn bin_into<'a>(it: impl Iterator<Item = &'a [f32; 2]>, acc: &mut [f64], l: &Lattice) {
+    let [nx, ny] = l.size;
+    let inv = [1.0 / l.step[0], 1.0 / l.step[1]];
+    let locate = |v: f32, a: usize, n: usize| -> (usize, f64) {
+        let f = (f64::from(v) - l.origin[a]) * inv[a];
+        // Inside by construction (f >= 0: truncation is the floor; a cast saturates); the
+        // clamps only guard the last node and rounding.
+        let i = (f as usize).min(n - 2);
+        (i, (f - i as f64).clamp(0.0, 1.0))
+    };
+    for p in it.filter(|p| usable(p)) {
+        let (i, tx) = locate(p[0], 0, nx);
+        let (j, ty) = locate(p[1], 1, ny);
+        let o = j * nx + i;
+        acc[o] += (1.0 - tx) * (1.0 - ty);
+        acc[o + 1] += tx * (1.0 - ty);
+        acc[o + nx] += (1.0 - tx) * ty;
+        acc[o + nx + 1] += tx * ty;
+    }
 }
 
 /// The Gaussian's weights at lattice offsets 0..=L (per map unit: `phi(k step / h) / h`).
@@ -477,20 +507,25 @@ fn blur(counts: &[f64], l: &Lattice, h: [f64; 2], n: f64) -> Vec<f64> {
         *w /= n;
     }
     let ky = kernel(h[1], l.step[1], ny);
-    // Along x: each row scattered from its non-zero counts.
+    // Along x: each row padded with zeros, then one pass over it per kernel offset.
+    let r = kx.len() - 1;
     let mut tmp = vec![0f64; nx * ny];
     tmp.par_chunks_mut(nx)
         .zip(counts.par_chunks(nx))
         .for_each(|(out, row)| {
-            let r = kx.len() - 1;
-            for (s, &c) in row.iter().enumerate() {
-                if c == 0.0 {
-                    continue;
-                }
-                let lo = s.saturating_sub(r);
-                let hi = (s + r).min(nx - 1);
-                for (d, o) in out[lo..=hi].iter_mut().enumerate() {
-                    *o += c * kx[(lo + d).abs_diff(s)];
+            if row.iter().all(|&c| c == 0.0) {
+                return;
+            }
+            let mut padded = vec![0f64; nx + 2 * r];
+            padded[r..r + nx].copy_from_slice(row);
+            for (o, c) in out.iter_mut().zip(row) {
+                *o = kx[0] * c;
+            }
+            for (k, w) in kx.iter().enumerate().skip(1) {
+                let left = &padded[r - k..r - k + nx];
+                let right = &padded[r + k..r + k + nx];
+                for ((o, a), b) in out.iter_mut().zip(left).zip(right) {
+                    *o += w * (a + b);
                 }
             }
         });
@@ -531,13 +566,15 @@ pub fn hdr_levels(grid: &DensityGrid, fractions: &[f64]) -> Result<Vec<f64>, Ana
             "density level: mass fraction {p} is not in (0, 1]"
         )));
     }
-    let mut sorted: Vec<f64> = grid
+    // Positive finite floats order as their bit patterns do: sorted as integers, densest first.
+    let mut bits: Vec<u64> = grid
         .values
         .iter()
-        .copied()
-        .filter(|v| v.is_finite() && *v > 0.0)
+        .filter(|v| v.is_finite() && **v > 0.0)
+        .map(|v| v.to_bits())
         .collect();
-    sorted.par_sort_unstable_by(|a, b| b.total_cmp(a));
+    bits.par_sort_unstable_by(|a, b| b.cmp(a));
+    let sorted: Vec<f64> = bits.into_iter().map(f64::from_bits).collect();
     let mut prefix = Vec::with_capacity(sorted.len());
     let mut run = 0f64;
     for v in &sorted {
