@@ -159,7 +159,7 @@ pub enum Op {
 }
 
 impl Op {
-    fn symbol(self) -> &'static str {
+    pub fn symbol(self) -> &'static str {
         match self {
             Op::Lt => "<",
             Op::Le => "<=",
@@ -169,7 +169,7 @@ impl Op {
             Op::Ne => "!=",
         }
     }
-    fn holds(self, x: f64, y: f64) -> bool {
+    pub fn holds(self, x: f64, y: f64) -> bool {
         match self {
             Op::Lt => x < y,
             Op::Le => x <= y,
@@ -199,37 +199,42 @@ fn usage(text: &str, why: &str) -> AnalysisError {
     ))
 }
 
+/// `NAME OP NUMBER` split into its parts (the name trimmed; the number finite), or why not.
+pub fn split_condition(text: &str) -> Result<(&str, Op, f64), String> {
+    // Two-character operators first.
+    let ops = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ];
+    let Some((pos, sym, op)) = ops
+        .iter()
+        .filter_map(|&(sym, op)| text.find(sym).map(|p| (p, sym, op)))
+        .min_by_key(|&(p, sym, _)| (p, std::cmp::Reverse(sym.len())))
+    else {
+        return Err("no comparison operator".into());
+    };
+    let (lhs, rhs) = (text[..pos].trim(), text[pos + sym.len()..].trim());
+    if lhs.is_empty() {
+        return Err("no measure before the operator".into());
+    }
+    let threshold: f64 = rhs
+        .parse()
+        .map_err(|_| format!("{rhs:?} is not a number"))?;
+    if !threshold.is_finite() {
+        return Err("the threshold must be a finite number".into());
+    }
+    Ok((lhs, op, threshold))
+}
+
 impl Condition {
     pub fn parse(text: &str) -> Result<Condition, AnalysisError> {
-        // Two-character operators first.
-        let ops = [
-            ("<=", Op::Le),
-            (">=", Op::Ge),
-            ("==", Op::Eq),
-            ("!=", Op::Ne),
-            ("<", Op::Lt),
-            (">", Op::Gt),
-        ];
-        let Some((pos, sym, op)) = ops
-            .iter()
-            .filter_map(|&(sym, op)| text.find(sym).map(|p| (p, sym, op)))
-            .min_by_key(|&(p, sym, _)| (p, std::cmp::Reverse(sym.len())))
-        else {
-            return Err(usage(text, "no comparison operator"));
-        };
-        let (lhs, rhs) = (&text[..pos], &text[pos + sym.len()..]);
-        if lhs.trim().is_empty() {
-            return Err(usage(text, "no measure before the operator"));
-        }
-        let measure = Measure::parse(lhs)
-            .ok_or_else(|| usage(text, &format!("unknown measure {:?}", lhs.trim())))?;
-        let threshold: f64 = rhs
-            .trim()
-            .parse()
-            .map_err(|_| usage(text, &format!("{:?} is not a number", rhs.trim())))?;
-        if !threshold.is_finite() {
-            return Err(usage(text, "the threshold must be a finite number"));
-        }
+        let (lhs, op, threshold) = split_condition(text).map_err(|why| usage(text, &why))?;
+        let measure =
+            Measure::parse(lhs).ok_or_else(|| usage(text, &format!("unknown measure {lhs:?}")))?;
         Ok(Condition {
             measure,
             op,
