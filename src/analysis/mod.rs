@@ -8,6 +8,7 @@ pub mod bias;
 pub mod cluster;
 pub mod compare;
 pub mod density;
+pub mod drift;
 pub mod error;
 pub mod eval;
 pub mod expr;
