@@ -8,6 +8,7 @@ mod bias;
 mod cluster;
 mod commands;
 mod compare;
+mod drift;
 mod embed;
 mod maps;
 mod progress;
@@ -78,6 +79,10 @@ pub enum Command {
     /// Clusters with labels: HDBSCAN (scikit-learn's defaults) or k-means over the vectors, a
     /// saved map or a UMAP reduction; keywords by class-based TF-IDF over the documents' text.
     Cluster(cluster::ClusterArgs),
+    /// Drift between a reference and a current sample of one space (two sets of one model, or
+    /// one set split by a column): six two-sample tests with permutation p-values, the clusters
+    /// whose share changed, a `--fail-if` gate (exit 3).
+    Drift(drift::DriftArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -239,6 +244,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Report(a)) => a.json,
         Some(Command::Search(a)) => a.json,
         Some(Command::Cluster(a)) => a.json,
+        Some(Command::Drift(a)) => a.json,
         None => false,
     }
 }
@@ -268,6 +274,7 @@ pub fn run() -> i32 {
             Some(Command::Report(a)) => report::report(&a),
             Some(Command::Search(a)) => search::search(&a),
             Some(Command::Cluster(a)) => cluster::cluster(&a),
+            Some(Command::Drift(a)) => drift::drift(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {
