@@ -224,7 +224,22 @@ fn bad_input_is_said_and_nothing_panics() {
         other.to_str().unwrap(),
         few.to_str().unwrap(),
     );
-    let cases: [(&[&str], i32, &[&str]); 8] = [
+    let cases: [(&[&str], i32, &[&str]); 11] = [
+        (
+            &["drift", r, r, "--clusters", "1000000000000"],
+            2,
+            &["--clusters"],
+        ),
+        (
+            &["drift", r, r, "--keywords", "18446744073709551615"],
+            2,
+            &["--keywords"],
+        ),
+        (
+            &["drift", r, r, "--permutations", "1000000000000"],
+            2,
+            &["permutations"],
+        ),
         (&["drift", r, other], 1, &["8-dimensional", "4-dimensional"]),
         (&["drift", r, few], 1, &["at least 10 rows", "current 5"]),
         (

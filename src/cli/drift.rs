@@ -80,6 +80,10 @@ pub struct DriftArgs {
     pub json: bool,
 }
 
+/// Most clusters of the joint rows, and keywords per cluster, a run lists.
+const MAX_CLUSTERS: usize = 1000;
+const MAX_KEYWORDS: usize = 100;
+
 /// One `--fail-if` condition.
 struct Gate {
     text: String,
@@ -155,6 +159,18 @@ struct Side<'a> {
 
 pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
     let methods = DriftMethod::parse_list(&a.methods).map_err(|e| usage(e.to_string()))?;
+    if a.clusters > MAX_CLUSTERS {
+        return Err(usage(format!(
+            "--clusters {}: at most {MAX_CLUSTERS} clusters are listed",
+            a.clusters
+        )));
+    }
+    if a.keywords > MAX_KEYWORDS {
+        return Err(usage(format!(
+            "--keywords {}: at most {MAX_KEYWORDS} keywords per cluster",
+            a.keywords
+        )));
+    }
     let params = DriftParams {
         methods: methods.clone(),
         pca: a.pca,
