@@ -689,7 +689,7 @@ fn density_contours_turn_on_and_off_from_the_view_menu() {
     let holds = |a: &EmbedscopeApp| {
         a.app
             .active_dataset()
-            .is_some_and(|d| d.density.as_ref().is_some_and(|c| c.is_current(d)))
+            .is_some_and(|d| d.density.contours.as_ref().is_some_and(|c| c.is_current(d)))
     };
     assert!(!holds(h.state()), "off by default");
     // View > Density contours (the menu opened first when the click closed it).
@@ -707,7 +707,7 @@ fn density_contours_turn_on_and_off_from_the_view_menu() {
     });
     {
         let d = h.state().app.active_dataset().expect("set");
-        let c = d.density.as_ref().expect("contours");
+        let c = d.density.contours.as_ref().expect("contours");
         assert_eq!(c.levels.len(), 4);
         assert!(c.levels.iter().all(|l| !l.lines.is_empty()), "{:?}", c.note);
         assert_eq!(c.points, d.map.as_ref().expect("map").coords.len());
@@ -723,7 +723,7 @@ fn density_contours_turn_on_and_off_from_the_view_menu() {
     }
     toggle(&mut h);
     until(&mut h, 20, "the contours dropped", |a| {
-        !a.app.settings.density && a.app.datasets.iter().all(|d| d.density.is_none())
+        !a.app.settings.density && a.app.datasets.iter().all(|d| d.density.contours.is_none())
     });
 }
 

@@ -118,7 +118,7 @@ pub struct Dataset {
     pub map_clusters: Option<super::clusters::MapClusters>,
     pub cluster_job: Option<(crate::engine::jobs::JobId, u64)>,
     /// The density contours of the map under the filter, while the layer is on.
-    pub density: Option<super::density::MapDensity>,
+    pub density: super::density::DensityState,
     /// The column chosen as the documents' text, when not the one found by name.
     pub text_column_override: Option<String>,
     /// What the rows are, and the column holding their text (documents, occurrences).
@@ -165,7 +165,7 @@ impl Dataset {
             occurrences: None,
             map_clusters: None,
             cluster_job: None,
-            density: None,
+            density: Default::default(),
             text_column_override: None,
             kind,
             text_col,

@@ -54,6 +54,8 @@ pub enum JobKind {
     Export,
     /// A query encoded and the rows ranked by meaning.
     Search,
+    /// A large map's density contours.
+    Density,
 }
 
 /// Folds a finished job's output into the app.

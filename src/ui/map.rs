@@ -120,7 +120,7 @@ pub struct MapInput<'a> {
     pub dark: bool,
     /// Cluster names drawn on the map (when the map has clusters).
     pub cluster_labels: bool,
-    /// The density contours drawn over the points (the layer on, made for this map).
+    /// The density contours drawn over the points (the layer on, made on this map).
     pub density: Option<&'a MapDensity>,
 }
 

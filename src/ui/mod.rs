@@ -431,10 +431,7 @@ impl EmbedscopeApp {
             point_size: self.app.settings.point_size,
             dark: self.app.settings.dark,
             cluster_labels: self.clusters.show_labels,
-            density: d
-                .density
-                .as_ref()
-                .filter(|c| self.app.settings.density && c.is_current(d)),
+            density: d.density.shown(d).filter(|_| self.app.settings.density),
         };
         map::show(ui, &mut self.map, &input, cmds);
     }

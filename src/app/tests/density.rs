@@ -1,10 +1,10 @@
 //! The map's density layer: off by default; on, the active map's contours are made for its map
 //! and filter versions and made again when either changes (only the kept rows counted; a
-//! filter keeping nothing leaves no contours and says why); off drops them; the setting is
-//! saved and old settings files load with it off.
+//! filter keeping nothing leaves no contours and says why); off drops them; a large map's are
+//! made on the worker; the setting is saved and old settings files load with it off.
 
 use super::*;
-use crate::app::density::{MapDensity, map_density};
+use crate::app::density::{DENSITY_JOB_POINTS, MapDensity, map_density};
 use crate::app::table::TableCommand;
 use crate::core::{MetaColumn, Metadata, Provenance, Vocab};
 
@@ -51,7 +51,7 @@ fn grouped() -> EmbeddingSet {
 
 fn current(app: &App) -> &MapDensity {
     let d = app.active_dataset().expect("set");
-    let c = d.density.as_ref().expect("contours");
+    let c = d.density.contours.as_ref().expect("contours");
     assert!(c.is_current(d), "made for the current map and filter");
     c
 }
@@ -76,7 +76,13 @@ fn density_contours_follow_the_map_and_the_filter_and_go_when_turned_off() {
     assert!(!app.settings.density, "off by default");
     app.add_dataset(Arc::new(grouped()));
     settle(&mut app);
-    assert!(app.active_dataset().expect("set").density.is_none());
+    assert!(
+        app.active_dataset()
+            .expect("set")
+            .density
+            .contours
+            .is_none()
+    );
 
     app.apply(Command::SetDensity(true));
     assert!(app.settings.density);
@@ -144,32 +150,90 @@ fn density_contours_follow_the_map_and_the_filter_and_go_when_turned_off() {
 
     app.apply(Command::SetDensity(false));
     assert!(!app.settings.density);
-    assert!(app.active_dataset().expect("set").density.is_none());
+    assert!(
+        app.active_dataset()
+            .expect("set")
+            .density
+            .contours
+            .is_none()
+    );
     app.poll();
-    assert!(app.active_dataset().expect("set").density.is_none());
+    assert!(
+        app.active_dataset()
+            .expect("set")
+            .density
+            .contours
+            .is_none()
+    );
 }
 
 #[test]
 fn points_that_do_not_spread_give_no_contours_and_a_note() {
-    let mut m = MapView::new(
-        4,
-        vec![0, 1, 2, 3],
-        vec![[1.0, 2.0]; 4],
-        crate::engine::jobs::MapMethod::Pca,
-    );
-    let c = map_density(&m, None, 7);
+    let c = map_density(&[[1.0, 2.0]; 4], None, 3, 7);
     assert!(c.levels.is_empty());
-    assert_eq!(c.filter_version, 7);
+    assert_eq!((c.map_version, c.filter_version), (3, 7));
     assert!(
         c.note.as_deref().is_some_and(|n| n.contains("spread")),
         "{:?}",
         c.note
     );
     // Non-finite points are left out.
-    m.coords = vec![[0.0, 0.0], [1.0, 0.5], [f32::NAN, 1.0], [0.3, 1.0]];
-    let c = map_density(&m, None, 7);
+    let coords = [[0.0, 0.0], [1.0, 0.5], [f32::NAN, 1.0], [0.3, 1.0]];
+    let c = map_density(&coords, None, 3, 7);
     assert_eq!(c.points, 3);
     assert_eq!(c.levels.len(), 4);
+    // Every point masked: no contours, and why.
+    let c = map_density(&coords, Some(&[false; 4]), 3, 7);
+    assert!(c.levels.is_empty());
+    assert!(
+        c.note
+            .as_deref()
+            .is_some_and(|n| n.contains("keeps no rows"))
+    );
+}
+
+#[test]
+fn a_large_map_gets_its_contours_on_the_worker() {
+    let n = DENSITY_JOB_POINTS;
+    // Two discs of points in 2-D (the PCA map is the points turned).
+    let data: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let t = (i as f32 * 0.618_034).fract() * std::f32::consts::TAU;
+            let r = ((i * 7919 % 1000) as f32 / 1000.0).sqrt();
+            let c = if i % 2 == 0 { -3.0 } else { 3.0 };
+            [c + r * t.cos(), r * t.sin()]
+        })
+        .collect();
+    let set = EmbeddingSet::new(
+        Vocab::from_unique((0..n).map(|i| format!("p{i}"))).expect("vocab"),
+        crate::core::Matrix::from_vec(n, 2, data).expect("matrix"),
+        Metadata::new(),
+        Provenance::default(),
+    )
+    .expect("set");
+    let mut app = App::new(Settings::default(), None);
+    app.add_dataset(Arc::new(set));
+    settle(&mut app);
+    app.apply(Command::SetDensity(true));
+    assert!(
+        app.jobs.iter().any(|j| j.kind == JobKind::Density),
+        "a job, not the UI thread"
+    );
+    assert!(
+        app.active_dataset()
+            .expect("set")
+            .density
+            .contours
+            .is_none()
+    );
+    settle(&mut app);
+    let c = current(&app);
+    assert_eq!(c.points, n);
+    assert_eq!(c.levels.len(), 4);
+    // Two discs: the densest quarter is two loops.
+    assert!(c.levels[0].lines.len() >= 2, "{}", c.levels[0].lines.len());
+    assert!(!app.poll(), "nothing to make again");
+    assert!(app.jobs.is_empty());
 }
 
 #[test]

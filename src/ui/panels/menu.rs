@@ -98,7 +98,7 @@ impl FileMenu {
                 if let Some(note) = app
                     .active_dataset()
                     .filter(|_| density)
-                    .and_then(|d| d.density.as_ref())
+                    .and_then(|d| d.density.contours.as_ref())
                     .and_then(|c| c.note.as_deref())
                 {
                     ui.weak(note);
