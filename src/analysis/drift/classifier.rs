@@ -382,12 +382,11 @@ fn auc_from_rank_sum(s: f64, n1: usize, n0: usize) -> f64 {
 /// rows of a slot are its positives, `n_pos` of them).
 pub(super) fn permuted_aucs(ranks: &[f64], labels: &Labels, n_pos: usize) -> Vec<f64> {
     let mut sums = vec![0f64; labels.words * 64];
-    for (i, &r) in ranks.iter().enumerate() {
-        for (w, &word) in labels.row(i).iter().enumerate() {
+    for (w, lane_sums) in sums.chunks_exact_mut(64).enumerate() {
+        for (&word, &r) in labels.col(w).iter().zip(ranks) {
             let mut bits = word;
             while bits != 0 {
-                let t = bits.trailing_zeros() as usize;
-                sums[w * 64 + t] += r;
+                lane_sums[bits.trailing_zeros() as usize] += r;
                 bits &= bits - 1;
             }
         }

@@ -48,10 +48,14 @@ pub(super) fn shuffled(n: usize, seed: u64) -> Vec<usize> {
 /// (rows `0..k`), every other a uniformly random `k`-subset drawn by selection sampling
 /// (Knuth's Algorithm S) from its own seeded stream, so a relabelling does not depend on the
 /// batch it falls in or on the number of threads.
+///
+/// Stored by word: `col(w)[i]` holds row `i`'s labels under slots `64 w .. 64 w + 63` (bit
+/// `s % 64`), so a sweep over the rows in any order for 64 relabellings reads one array of
+/// `n` words.
 pub(super) struct Labels {
     pub slots: usize,
     pub words: usize,
-    bits: Vec<u64>,
+    cols: Vec<Vec<u64>>,
 }
 
 impl Labels {
@@ -84,36 +88,30 @@ impl Labels {
                 col
             })
             .collect();
-        let mut bits = vec![0u64; n * words];
-        bits.par_chunks_mut(words.max(1))
-            .enumerate()
-            .for_each(|(i, row)| {
-                for (w, b) in row.iter_mut().enumerate() {
-                    *b = cols[w][i];
-                }
-            });
-        Labels { slots, words, bits }
+        Labels { slots, words, cols }
     }
 
-    /// The label words of row `i` (bit `s % 64` of word `s / 64`: slot `s`).
+    /// Every row's labels under slots `64 w ..`.
     #[inline]
-    pub fn row(&self, i: usize) -> &[u64] {
-        &self.bits[i * self.words..(i + 1) * self.words]
+    pub fn col(&self, w: usize) -> &[u64] {
+        &self.cols[w]
     }
 
     #[cfg(test)]
     pub fn get(&self, i: usize, s: usize) -> bool {
-        self.bits[i * self.words + s / 64] >> (s % 64) & 1 == 1
+        self.cols[s / 64][i] >> (s % 64) & 1 == 1
     }
 
-    /// Row-major `n x slots` 0/1 matrix of rows `rows` (for matrix products).
+    /// Row-major `rows x slots` 0/1 matrix of rows `rows` (for matrix products).
     pub fn dense_rows(&self, rows: std::ops::Range<usize>, out: &mut [f32]) {
         let s = self.slots;
         for (r, i) in rows.enumerate() {
             let dst = &mut out[r * s..(r + 1) * s];
-            let words = self.row(i);
-            for (j, o) in dst.iter_mut().enumerate() {
-                *o = (words[j / 64] >> (j % 64) & 1) as f32;
+            for (w, chunk) in dst.chunks_mut(64).enumerate() {
+                let word = self.cols[w][i];
+                for (l, o) in chunk.iter_mut().enumerate() {
+                    *o = (word >> l & 1) as f32;
+                }
             }
         }
     }

@@ -67,49 +67,20 @@ pub(super) fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     }
 }
 
-/// `f32` lanes (one per relabelling slot, padded to 64) and their f64 totals.
-struct Lanes {
-    cnt: Vec<f32>,
-    s1: Vec<f32>,
-    s2: Vec<f32>,
-    w1: Vec<f32>,
-    s1d: Vec<f64>,
-    s2d: Vec<f64>,
-    w1d: Vec<f64>,
+/// Sums over one sweep for 64 relabellings: the reference side's sum of values and of their
+/// squares, and the distance.
+pub(super) struct Sums64 {
+    pub s1: [f64; 64],
+    pub s2: [f64; 64],
+    pub w1: [f64; 64],
 }
 
-impl Lanes {
-    fn new(n: usize) -> Lanes {
-        Lanes {
-            cnt: vec![0.0; n],
-            s1: vec![0.0; n],
-            s2: vec![0.0; n],
-            w1: vec![0.0; n],
-            s1d: vec![0.0; n],
-            s2d: vec![0.0; n],
-            w1d: vec![0.0; n],
-        }
-    }
-
-    fn reset(&mut self) {
-        for v in [&mut self.cnt, &mut self.s1, &mut self.s2, &mut self.w1] {
-            v.iter_mut().for_each(|x| *x = 0.0);
-        }
-        for v in [&mut self.s1d, &mut self.s2d, &mut self.w1d] {
-            v.iter_mut().for_each(|x| *x = 0.0);
-        }
-    }
-
-    fn flush(&mut self) {
-        for (d, s) in [
-            (&mut self.s1d, &mut self.s1),
-            (&mut self.s2d, &mut self.s2),
-            (&mut self.w1d, &mut self.w1),
-        ] {
-            for (a, b) in d.iter_mut().zip(s.iter_mut()) {
-                *a += f64::from(*b);
-                *b = 0.0;
-            }
+impl Sums64 {
+    fn new() -> Sums64 {
+        Sums64 {
+            s1: [0.0; 64],
+            s2: [0.0; 64],
+            w1: [0.0; 64],
         }
     }
 }
@@ -129,34 +100,25 @@ static BIT_LUT: [[f32; 8]; 256] = {
     t
 };
 
-/// Steps `k0..k1` of the sorted order for every slot. `v`: the sorted (centred) values.
+/// The sweep for the 64 relabellings whose labels are `col` (indexed by row), over the rows
+/// in sorted order `order` with sorted (centred) values `v`. `alpha = 1/n_ref + 1/n_cur`:
+/// after k + 1 values, `F_R - F_C = count * alpha - (k + 1) / n_cur`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn sweep_generic(
-    order: &[u32],
-    v: &[f32],
-    k0: usize,
-    k1: usize,
-    labels: &Labels,
-    alpha: f32,
-    inv_nc: f32,
-    lanes: &mut Lanes,
-) {
-    let n = order.len();
+fn sweep64_generic(col: &[u64], order: &[u32], v: &[f32], alpha: f32, inv_nc: f32) -> Sums64 {
+    let n = v.len();
+    let mut out = Sums64::new();
+    let mut cnt = [0f32; 64];
     let mut bits = [0f32; 64];
-    for k in k0..k1 {
-        let row = labels.row(order[k] as usize);
-        let x = v[k];
-        let x2 = x * x;
-        let gap = if k + 1 < n { v[k + 1] - x } else { 0.0 };
-        let ck = (k + 1) as f32 * inv_nc;
-        for ((((&word, cnt), s1), s2), w1) in row
-            .iter()
-            .zip(lanes.cnt.chunks_exact_mut(64))
-            .zip(lanes.s1.chunks_exact_mut(64))
-            .zip(lanes.s2.chunks_exact_mut(64))
-            .zip(lanes.w1.chunks_exact_mut(64))
-        {
+    let mut k0 = 0;
+    while k0 < n {
+        let k1 = (k0 + CHUNK).min(n);
+        let (mut s1, mut s2, mut w1) = ([0f32; 64], [0f32; 64], [0f32; 64]);
+        for k in k0..k1 {
+            let word = col[order[k] as usize];
+            let x = v[k];
+            let x2 = x * x;
+            let gap = if k + 1 < n { v[k + 1] - x } else { 0.0 };
+            let ck = (k + 1) as f32 * inv_nc;
             for (byte, dst) in bits.chunks_exact_mut(8).enumerate() {
                 dst.copy_from_slice(&BIT_LUT[((word >> (8 * byte)) & 0xff) as usize]);
             }
@@ -169,56 +131,86 @@ fn sweep_generic(
                 w1[l] += (c * alpha - ck).abs() * gap;
             }
         }
+        for l in 0..64 {
+            out.s1[l] += f64::from(s1[l]);
+            out.s2[l] += f64::from(s2[l]);
+            out.w1[l] += f64::from(w1[l]);
+        }
+        k0 = k1;
     }
+    out
 }
 
+/// The same sweep with AVX-512: each 16 relabellings' labels are a mask register, the
+/// accumulators stay in 16 vector registers for a whole chunk.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn sweep_v4(
-    order: &[u32],
-    v: &[f32],
-    k0: usize,
-    k1: usize,
-    labels: &Labels,
-    alpha: f32,
-    inv_nc: f32,
-    lanes: &mut Lanes,
-) {
-    sweep_generic(order, v, k0, k1, labels, alpha, inv_nc, lanes)
+#[target_feature(enable = "avx512f")]
+fn sweep64_avx512(col: &[u64], order: &[u32], v: &[f32], alpha: f32, inv_nc: f32) -> Sums64 {
+    use std::arch::x86_64::*;
+    let n = v.len();
+    let mut out = Sums64::new();
+    let one = _mm512_set1_ps(1.0);
+    let al = _mm512_set1_ps(alpha);
+    let mut cnt = [_mm512_setzero_ps(); 4];
+    let mut k0 = 0;
+    while k0 < n {
+        let k1 = (k0 + CHUNK).min(n);
+        let mut s1 = [_mm512_setzero_ps(); 4];
+        let mut s2 = [_mm512_setzero_ps(); 4];
+        let mut w1 = [_mm512_setzero_ps(); 4];
+        for k in k0..k1 {
+            let word = col[order[k] as usize];
+            let x = v[k];
+            let gap = if k + 1 < n { v[k + 1] - x } else { 0.0 };
+            let xb = _mm512_set1_ps(x);
+            let x2b = _mm512_set1_ps(x * x);
+            let gb = _mm512_set1_ps(gap);
+            let ckb = _mm512_set1_ps((k + 1) as f32 * inv_nc);
+            for q in 0..4 {
+                let m = (word >> (16 * q)) as u16;
+                cnt[q] = _mm512_mask_add_ps(cnt[q], m, cnt[q], one);
+                s1[q] = _mm512_mask_add_ps(s1[q], m, s1[q], xb);
+                s2[q] = _mm512_mask_add_ps(s2[q], m, s2[q], x2b);
+                let t = _mm512_abs_ps(_mm512_fmsub_ps(cnt[q], al, ckb));
+                w1[q] = _mm512_fmadd_ps(t, gb, w1[q]);
+            }
+        }
+        let mut buf = [0f32; 16];
+        for q in 0..4 {
+            for (acc, reg) in [
+                (&mut out.s1, s1[q]),
+                (&mut out.s2, s2[q]),
+                (&mut out.w1, w1[q]),
+            ] {
+                // SAFETY: `buf` holds 16 f32, what one unaligned store writes.
+                unsafe { _mm512_storeu_ps(buf.as_mut_ptr(), reg) };
+                for (a, &b) in acc[16 * q..16 * q + 16].iter_mut().zip(&buf) {
+                    *a += f64::from(b);
+                }
+            }
+        }
+        k0 = k1;
+    }
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn sweep_v3(
-    order: &[u32],
-    v: &[f32],
-    k0: usize,
-    k1: usize,
-    labels: &Labels,
-    alpha: f32,
-    inv_nc: f32,
-    lanes: &mut Lanes,
-) {
-    sweep_generic(order, v, k0, k1, labels, alpha, inv_nc, lanes)
+fn sweep64_v3(col: &[u64], order: &[u32], v: &[f32], alpha: f32, inv_nc: f32) -> Sums64 {
+    sweep64_generic(col, order, v, alpha, inv_nc)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Level {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Level {
     V4,
     V3,
     Base,
 }
 
-fn level() -> Level {
+pub(super) fn level() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx512f") {
             return Level::V4;
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
@@ -229,25 +221,21 @@ fn level() -> Level {
     Level::Base
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep(
+pub(super) fn sweep64(
     level: Level,
+    col: &[u64],
     order: &[u32],
     v: &[f32],
-    k0: usize,
-    k1: usize,
-    labels: &Labels,
     alpha: f32,
     inv_nc: f32,
-    lanes: &mut Lanes,
-) {
+) -> Sums64 {
     match level {
         // SAFETY: the CPU has the features these functions are compiled for (`level`).
         #[cfg(target_arch = "x86_64")]
-        Level::V4 => unsafe { sweep_v4(order, v, k0, k1, labels, alpha, inv_nc, lanes) },
+        Level::V4 => unsafe { sweep64_avx512(col, order, v, alpha, inv_nc) },
         #[cfg(target_arch = "x86_64")]
-        Level::V3 => unsafe { sweep_v3(order, v, k0, k1, labels, alpha, inv_nc, lanes) },
-        _ => sweep_generic(order, v, k0, k1, labels, alpha, inv_nc, lanes),
+        Level::V3 => unsafe { sweep64_v3(col, order, v, alpha, inv_nc) },
+        _ => sweep64_generic(col, order, v, alpha, inv_nc),
     }
 }
 
@@ -293,7 +281,6 @@ pub(super) fn pass(
     let n = x.len() / d;
     let n_cur = n - n_ref;
     let slots = labels.slots;
-    let lanes_n = labels.words * 64;
     let alpha = (1.0 / n_ref as f64 + 1.0 / n_cur as f64) as f32;
     let inv_nc = (1.0 / n_cur as f64) as f32;
     let lv = level();
@@ -316,7 +303,6 @@ pub(super) fn pass(
             let mut sums = vec![0f64; slots];
             let mut keys = Vec::with_capacity(n);
             let mut tmp = Vec::with_capacity(n);
-            let mut lanes = Lanes::new(lanes_n);
             let mut order = vec![0u32; n];
             let mut sorted = vec![0f32; n];
             let mut raw = vec![0f64; n];
@@ -341,25 +327,19 @@ pub(super) fn pass(
                 let w1 = w1_observed(&raw, |k| (order[k] as usize) < n_ref, n_ref);
                 let sd = std_pop(col[..n_ref].iter().map(|&v| f64::from(v)));
                 observed.push(w1 / sd.max(STD_FLOOR));
-                // Every relabelling of the batch.
-                lanes.reset();
-                let mut k0 = 0;
-                while k0 < n {
-                    let k1 = (k0 + CHUNK).min(n);
-                    sweep(
-                        lv, &order, &sorted, k0, k1, labels, alpha, inv_nc, &mut lanes,
-                    );
-                    lanes.flush();
-                    k0 = k1;
-                }
-                for s in 0..slots {
-                    let m = lanes.s1d[s] / n_ref as f64;
-                    let var = (lanes.s2d[s] / n_ref as f64 - m * m).max(0.0);
-                    let norm = lanes.w1d[s] / var.sqrt().max(STD_FLOOR);
-                    if norm >= component {
-                        counts[s] += 1;
+                // Every relabelling of the batch, 64 at a time.
+                for w in 0..labels.words {
+                    let sums64 = sweep64(lv, labels.col(w), &order, &sorted, alpha, inv_nc);
+                    for l in 0..64.min(slots - 64 * w) {
+                        let s = 64 * w + l;
+                        let m = sums64.s1[l] / n_ref as f64;
+                        let var = (sums64.s2[l] / n_ref as f64 - m * m).max(0.0);
+                        let norm = sums64.w1[l] / var.sqrt().max(STD_FLOOR);
+                        if norm >= component {
+                            counts[s] += 1;
+                        }
+                        sums[s] += norm;
                     }
-                    sums[s] += norm;
                 }
             }
             Ok((observed, counts, sums))

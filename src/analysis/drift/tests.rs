@@ -419,3 +419,39 @@ fn parameters_are_checked() {
     assert_eq!(DriftMethod::parse_list("all").expect("all").len(), 6);
     assert!(DriftMethod::parse_list("mmd,kl").is_err());
 }
+
+#[test]
+fn every_sweep_level_gives_the_same_sums() {
+    let n = 3000;
+    let x = data(n, 1, 6, 0.0);
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&a, &b| x[a as usize].total_cmp(&x[b as usize]));
+    let v: Vec<f32> = order.iter().map(|&i| x[i as usize]).collect();
+    let labels = Labels::new(n, 1200, 0, 64, 2, 1);
+    let (alpha, inv_nc) = ((1.0 / 1200.0 + 1.0 / 1800.0) as f32, (1.0 / 1800.0) as f32);
+    let base = ratio::sweep64(ratio::Level::Base, labels.col(0), &order, &v, alpha, inv_nc);
+    let mut levels = vec![ratio::level()];
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        levels.push(ratio::Level::V3);
+    }
+    for here in levels {
+        let fast = ratio::sweep64(here, labels.col(0), &order, &v, alpha, inv_nc);
+        check_lanes(&base, &fast, here);
+    }
+}
+
+fn check_lanes(base: &ratio::Sums64, fast: &ratio::Sums64, here: ratio::Level) {
+    for l in 0..64 {
+        for (a, b) in [
+            (base.s1[l], fast.s1[l]),
+            (base.s2[l], fast.s2[l]),
+            (base.w1[l], fast.w1[l]),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                "{here:?} lane {l}: {a} vs {b}"
+            );
+        }
+    }
+}
