@@ -4,7 +4,8 @@
 //! reference side's sum changes: for a batch of relabellings the sums are one matrix product,
 //! `Z^T X` with `Z` the rows' 0/1 labels (one column per relabelling), over row blocks of the
 //! rows centred on the pooled mean (f32 products, f64 totals). The current side's sum is the
-//! total minus the reference's; the cosine distance adds the pooled mean back.
+//! total minus the reference's; the cosine distance adds the pooled mean back. The same
+//! product gives the ratio test its per-relabelling sums of squares (`[Xc | Xc^2]`).
 
 use std::sync::atomic::AtomicBool;
 
@@ -60,46 +61,62 @@ pub(super) fn column_sums(x: &[f32], d: usize, rows: std::ops::Range<usize>) -> 
     s
 }
 
-/// Both distances under every relabelling of the batch `labels` (slot order).
-pub(super) fn permuted(
+/// Per slot of a batch, the reference side's sums (f64) of the rows centred on `mean32`
+/// (`slots x d`) and, when asked, of their squares (for the ratio test's standard deviations).
+pub(super) struct LabelSums {
+    pub s1: Vec<f64>,
+    pub s2: Option<Vec<f64>>,
+    pub mean32: Vec<f32>,
+    /// The centred total over every row (close to 0).
+    total: Vec<f64>,
+}
+
+/// The sums of every slot of `labels`: `Z^T [Xc | Xc^2]` over row blocks (f32 products,
+/// f64 totals).
+pub(super) fn label_sums(
     x: &[f32],
     d: usize,
-    n_ref: usize,
     mean: &[f64],
     labels: &Labels,
+    squares: bool,
     cancel: Option<&AtomicBool>,
-) -> Result<(Vec<f64>, Vec<f64>), AnalysisError> {
+) -> Result<LabelSums, AnalysisError> {
     let n = x.len() / d;
     let s = labels.slots;
+    let w = if squares { 2 * d } else { d };
     let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
     let partial: Vec<Result<Vec<f64>, AnalysisError>> = fixed_parts(n)
         .into_par_iter()
         .map(|(a, b)| {
-            let mut acc = vec![0f64; s * d];
-            let mut sums = vec![0f32; s * d];
-            let mut xc = vec![0f32; BLOCK * d];
+            let mut acc = vec![0f64; s * w];
+            let mut sums = vec![0f32; s * w];
+            let mut xc = vec![0f32; BLOCK * w];
             let mut z = vec![0f32; BLOCK * s];
             let mut i = a;
             while i < b {
                 cancelled(cancel)?;
                 let nb = BLOCK.min(b - i);
                 for (dst, src) in xc
-                    .chunks_exact_mut(d)
+                    .chunks_exact_mut(w)
                     .zip(x[i * d..(i + nb) * d].chunks_exact(d))
                 {
-                    for ((o, &v), &m) in dst.iter_mut().zip(src).zip(&mean32) {
+                    let (lin, sq) = dst.split_at_mut(d);
+                    for ((o, &v), &m) in lin.iter_mut().zip(src).zip(&mean32) {
                         *o = v - m;
+                    }
+                    for (q, &o) in sq.iter_mut().zip(lin.iter()) {
+                        *q = o * o;
                     }
                 }
                 labels.dense_rows(i..i + nb, &mut z);
-                // sums (s x d) = z^T (s x nb) xc (nb x d)
+                // sums (s x w) = z^T (s x nb) xc (nb x w)
                 matmul(
                     &mut sums,
-                    Layout::row_major(s, d),
+                    Layout::row_major(s, w),
                     &z,
                     Layout::row_major(nb, s).t(),
                     &xc,
-                    Layout::row_major(nb, d),
+                    Layout::row_major(nb, w),
                     Write::Overwrite,
                 );
                 for (t, &v) in acc.iter_mut().zip(&sums) {
@@ -110,33 +127,54 @@ pub(super) fn permuted(
             Ok(acc)
         })
         .collect();
-    let mut total_r = vec![0f64; s * d];
+    let mut all = vec![0f64; s * w];
     for p in partial {
-        for (t, v) in total_r.iter_mut().zip(p?) {
+        for (t, v) in all.iter_mut().zip(p?) {
             *t += v;
         }
     }
-    // The centred total (close to 0; computed as the products see the rows).
     let mut total = vec![0f64; d];
     for r in x.chunks_exact(d) {
         for ((t, &v), &m) in total.iter_mut().zip(r).zip(&mean32) {
             *t += f64::from(v - m);
         }
     }
+    let (s1, s2) = if squares {
+        let mut s1 = Vec::with_capacity(s * d);
+        let mut s2 = Vec::with_capacity(s * d);
+        for row in all.chunks_exact(w) {
+            s1.extend_from_slice(&row[..d]);
+            s2.extend_from_slice(&row[d..]);
+        }
+        (s1, Some(s2))
+    } else {
+        (all, None)
+    };
+    Ok(LabelSums {
+        s1,
+        s2,
+        mean32,
+        total,
+    })
+}
+
+/// Both distances under every slot of `sums` (slot order).
+pub(super) fn permuted(sums: &LabelSums, d: usize, n_ref: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
     let n_cur = n - n_ref;
-    let mut eu = Vec::with_capacity(s);
-    let mut co = Vec::with_capacity(s);
+    let slots = sums.s1.len() / d;
+    let mut eu = Vec::with_capacity(slots);
+    let mut co = Vec::with_capacity(slots);
     let mut ca = vec![0f64; d];
     let mut cb = vec![0f64; d];
-    for sr in total_r.chunks_exact(d) {
+    for sr in sums.s1.chunks_exact(d) {
         for j in 0..d {
-            let m = f64::from(mean32[j]);
+            let m = f64::from(sums.mean32[j]);
             ca[j] = m + sr[j] / n_ref as f64;
-            cb[j] = m + (total[j] - sr[j]) / n_cur as f64;
+            cb[j] = m + (sums.total[j] - sr[j]) / n_cur as f64;
         }
         let (e, c) = distances(&ca, &cb);
         eu.push(e);
         co.push(c);
     }
-    Ok((eu, co))
+    (eu, co)
 }

@@ -469,23 +469,32 @@ pub fn drift(
             .map(|s| s / n as f64)
             .collect();
         let (mut eu, mut co) = (Vec::new(), Vec::new());
-        let (mut counts, mut sums) = (Vec::new(), Vec::new());
+        let (mut counts, mut sums_norm) = (Vec::new(), Vec::new());
         let mut observed_norm = Vec::new();
         for (bi, &(first, slots)) in batch_list.iter().enumerate() {
             cancelled(cancel)?;
             let labels = Labels::new(n, n_ref, first, slots, p.seed, perm::STREAM_FULL);
+            let sums = centroid::label_sums(x, d, &mean, &labels, run_ratio, cancel)?;
             if run_eu || run_co {
-                let (e, c) = centroid::permuted(x, d, n_ref, &mean, &labels, cancel)?;
+                let (e, c) = centroid::permuted(&sums, d, n_ref, n);
                 eu.extend(e);
                 co.extend(c);
             }
             if run_ratio {
-                let r = ratio::pass(x, d, n_ref, &labels, p.thresholds.ratio_component, cancel)?;
+                let r = ratio::pass(
+                    x,
+                    d,
+                    n_ref,
+                    &labels,
+                    &sums,
+                    p.thresholds.ratio_component,
+                    cancel,
+                )?;
                 if bi == 0 {
                     observed_norm = r.observed;
                 }
                 counts.extend(r.counts);
-                sums.extend(r.sums);
+                sums_norm.extend(r.sums);
             }
             stages.report(stage, (bi + 1) as f32 / batch_list.len() as f32);
         }
@@ -533,10 +542,10 @@ pub fn drift(
             let drifted = observed_norm.iter().filter(|&&v| v >= comp).count();
             let share = drifted as f64 / d as f64;
             // Lexicographic (share, mean normalised distance): ties in the share broken.
-            let (c0, s0) = (counts[0], sums[0]);
+            let (c0, s0) = (counts[0], sums_norm[0]);
             let b = counts[1..]
                 .iter()
-                .zip(&sums[1..])
+                .zip(&sums_norm[1..])
                 .filter(|&(&c, &s)| c > c0 || (c == c0 && s >= s0))
                 .count();
             let p_val = (1 + b) as f64 / counts.len() as f64;

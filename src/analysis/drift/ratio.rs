@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 use rayon::prelude::*;
 
 use super::cancelled;
+use super::centroid::LabelSums;
 use super::perm::Labels;
 use crate::analysis::AnalysisError;
 
@@ -67,21 +68,14 @@ pub(super) fn radix_sort(keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     }
 }
 
-/// Sums over one sweep for 64 relabellings: the reference side's sum of values and of their
-/// squares, and the distance.
+/// The Wasserstein-1 distance of 64 relabellings after one sweep.
 pub(super) struct Sums64 {
-    pub s1: [f64; 64],
-    pub s2: [f64; 64],
     pub w1: [f64; 64],
 }
 
 impl Sums64 {
     fn new() -> Sums64 {
-        Sums64 {
-            s1: [0.0; 64],
-            s2: [0.0; 64],
-            w1: [0.0; 64],
-        }
+        Sums64 { w1: [0.0; 64] }
     }
 }
 
@@ -112,11 +106,10 @@ fn sweep64_generic(col: &[u64], order: &[u32], v: &[f32], alpha: f32, inv_nc: f3
     let mut k0 = 0;
     while k0 < n {
         let k1 = (k0 + CHUNK).min(n);
-        let (mut s1, mut s2, mut w1) = ([0f32; 64], [0f32; 64], [0f32; 64]);
+        let mut w1 = [0f32; 64];
         for k in k0..k1 {
             let word = col[order[k] as usize];
             let x = v[k];
-            let x2 = x * x;
             let gap = if k + 1 < n { v[k + 1] - x } else { 0.0 };
             let ck = (k + 1) as f32 * inv_nc;
             for (byte, dst) in bits.chunks_exact_mut(8).enumerate() {
@@ -126,15 +119,11 @@ fn sweep64_generic(col: &[u64], order: &[u32], v: &[f32], alpha: f32, inv_nc: f3
                 let b = bits[l];
                 let c = cnt[l] + b;
                 cnt[l] = c;
-                s1[l] += b * x;
-                s2[l] += b * x2;
                 w1[l] += (c * alpha - ck).abs() * gap;
             }
         }
-        for l in 0..64 {
-            out.s1[l] += f64::from(s1[l]);
-            out.s2[l] += f64::from(s2[l]);
-            out.w1[l] += f64::from(w1[l]);
+        for (o, &v) in out.w1.iter_mut().zip(&w1) {
+            *o += f64::from(v);
         }
         k0 = k1;
     }
@@ -155,38 +144,26 @@ fn sweep64_avx512(col: &[u64], order: &[u32], v: &[f32], alpha: f32, inv_nc: f32
     let mut k0 = 0;
     while k0 < n {
         let k1 = (k0 + CHUNK).min(n);
-        let mut s1 = [_mm512_setzero_ps(); 4];
-        let mut s2 = [_mm512_setzero_ps(); 4];
         let mut w1 = [_mm512_setzero_ps(); 4];
         for k in k0..k1 {
             let word = col[order[k] as usize];
             let x = v[k];
             let gap = if k + 1 < n { v[k + 1] - x } else { 0.0 };
-            let xb = _mm512_set1_ps(x);
-            let x2b = _mm512_set1_ps(x * x);
             let gb = _mm512_set1_ps(gap);
             let ckb = _mm512_set1_ps((k + 1) as f32 * inv_nc);
             for q in 0..4 {
                 let m = (word >> (16 * q)) as u16;
                 cnt[q] = _mm512_mask_add_ps(cnt[q], m, cnt[q], one);
-                s1[q] = _mm512_mask_add_ps(s1[q], m, s1[q], xb);
-                s2[q] = _mm512_mask_add_ps(s2[q], m, s2[q], x2b);
                 let t = _mm512_abs_ps(_mm512_fmsub_ps(cnt[q], al, ckb));
                 w1[q] = _mm512_fmadd_ps(t, gb, w1[q]);
             }
         }
         let mut buf = [0f32; 16];
-        for q in 0..4 {
-            for (acc, reg) in [
-                (&mut out.s1, s1[q]),
-                (&mut out.s2, s2[q]),
-                (&mut out.w1, w1[q]),
-            ] {
-                // SAFETY: `buf` holds 16 f32, what one unaligned store writes.
-                unsafe { _mm512_storeu_ps(buf.as_mut_ptr(), reg) };
-                for (a, &b) in acc[16 * q..16 * q + 16].iter_mut().zip(&buf) {
-                    *a += f64::from(b);
-                }
+        for (reg, acc) in w1.iter().zip(out.w1.chunks_exact_mut(16)) {
+            // SAFETY: `buf` holds 16 f32, what one unaligned store writes.
+            unsafe { _mm512_storeu_ps(buf.as_mut_ptr(), *reg) };
+            for (a, &b) in acc.iter_mut().zip(&buf) {
+                *a += f64::from(b);
             }
         }
         k0 = k1;
@@ -275,9 +252,16 @@ pub(super) fn pass(
     d: usize,
     n_ref: usize,
     labels: &Labels,
+    label_sums: &LabelSums,
     component: f64,
     cancel: Option<&AtomicBool>,
 ) -> Result<RatioPass, AnalysisError> {
+    let Some(s2) = &label_sums.s2 else {
+        return Err(AnalysisError::InvalidParameter(
+            "the ratio test needs the relabelled sums of squares".into(),
+        ));
+    };
+    let s1 = &label_sums.s1;
     let n = x.len() / d;
     let n_cur = n - n_ref;
     let slots = labels.slots;
@@ -306,7 +290,8 @@ pub(super) fn pass(
             let mut order = vec![0u32; n];
             let mut sorted = vec![0f32; n];
             let mut raw = vec![0f64; n];
-            for col in cols.chunks_exact(n) {
+            for (t, col) in cols.chunks_exact(n).enumerate() {
+                let j = j0 + t;
                 cancelled(cancel)?;
                 keys.clear();
                 keys.extend(
@@ -332,8 +317,8 @@ pub(super) fn pass(
                     let sums64 = sweep64(lv, labels.col(w), &order, &sorted, alpha, inv_nc);
                     for l in 0..64.min(slots - 64 * w) {
                         let s = 64 * w + l;
-                        let m = sums64.s1[l] / n_ref as f64;
-                        let var = (sums64.s2[l] / n_ref as f64 - m * m).max(0.0);
+                        let m = s1[s * d + j] / n_ref as f64;
+                        let var = (s2[s * d + j] / n_ref as f64 - m * m).max(0.0);
                         let norm = sums64.w1[l] / var.sqrt().max(STD_FLOOR);
                         if norm >= component {
                             counts[s] += 1;
