@@ -6,14 +6,11 @@
 use std::time::Instant;
 
 use clap::Args;
-use embedscope::analysis::cluster::keywords::{KeywordParams, cluster_keywords};
-use embedscope::analysis::cluster::{KMeansParams, kmeans_points, text_for};
 use embedscope::analysis::compare::gate::{Op, split_condition};
 use embedscope::analysis::drift::{
-    self, ClusterDrift, DriftInput, DriftMethod, DriftParams, DriftReport,
+    self, DriftMethod, DriftParams, DriftReport, DriftSides, DriftStudy, StudyParams,
 };
-use embedscope::analysis::split::{self, SplitRule};
-use embedscope::core::{EmbeddingSet, RowKind};
+use embedscope::analysis::split::SplitRule;
 use serde_json::{Value, json};
 
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
@@ -79,10 +76,6 @@ pub struct DriftArgs {
     #[arg(long)]
     pub json: bool,
 }
-
-/// Most clusters of the joint rows, and keywords per cluster, a run lists.
-const MAX_CLUSTERS: usize = 1000;
-const MAX_KEYWORDS: usize = 100;
 
 /// One `--fail-if` condition.
 struct Gate {
@@ -151,36 +144,29 @@ fn gate_value(r: &DriftReport, name: &str) -> Option<f64> {
     }
 }
 
-/// One side's rows of a set.
-struct Side<'a> {
-    set: &'a EmbeddingSet,
-    rows: Vec<usize>,
-}
-
 pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
     let methods = DriftMethod::parse_list(&a.methods).map_err(|e| usage(e.to_string()))?;
-    if a.clusters > MAX_CLUSTERS {
-        return Err(usage(format!(
-            "--clusters {}: at most {MAX_CLUSTERS} clusters are listed",
-            a.clusters
-        )));
-    }
-    if a.keywords > MAX_KEYWORDS {
-        return Err(usage(format!(
-            "--keywords {}: at most {MAX_KEYWORDS} keywords per cluster",
-            a.keywords
-        )));
-    }
-    let params = DriftParams {
-        methods: methods.clone(),
-        pca: a.pca,
-        seed: a.seed,
-        permutations: a.permutations,
-        kernel_sample: a.kernel_sample,
-        ..DriftParams::default()
+    let flag = |e: String| {
+        usage(
+            e.replacen("clusters ", "--clusters ", 1)
+                .replacen("keywords ", "--keywords ", 1),
+        )
+    };
+    let params = StudyParams {
+        drift: DriftParams {
+            methods: methods.clone(),
+            pca: a.pca,
+            seed: a.seed,
+            permutations: a.permutations,
+            kernel_sample: a.kernel_sample,
+            ..DriftParams::default()
+        },
+        clusters: a.clusters,
+        keywords: a.keywords,
+        map: false,
     }
     .check()
-    .map_err(|e| usage(e.to_string()))?;
+    .map_err(|e| flag(e.to_string()))?;
     let gates = a
         .fail_if
         .iter()
@@ -226,93 +212,21 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
         None => None,
     };
     let load_s = t_load.elapsed().as_secs_f64();
-    let mut warnings = Vec::new();
-    let mut split_json = Value::Null;
-    let (ref_side, cur_side) = match (&current, &rule, &a.split_by) {
-        (Some(cur), _, _) => {
-            if cur.dim() != reference.dim() {
-                return Err(CliError::Runtime(anyhow::anyhow!(
-                    "{} has {}-dimensional rows and {} {}-dimensional ones: two sets of one \
-                     model have one dimension",
-                    a.reference,
-                    reference.dim(),
-                    a.current.as_deref().unwrap_or("?"),
-                    cur.dim()
-                )));
-            }
-            if let Some(w) =
-                split::same_model(&reference.provenance, &cur.provenance, a.allow_other_models)
-                    .map_err(|e| CliError::Runtime(e.into()))?
-            {
-                warnings.push(w);
-            }
-            (
-                Side {
-                    set: &reference,
-                    rows: (0..reference.rows()).collect(),
-                },
-                Side {
-                    set: cur,
-                    rows: (0..cur.rows()).collect(),
-                },
-            )
-        }
-        (None, Some(rule), Some(column)) => {
-            let s = split::split_by(&reference.metadata, reference.rows(), column, rule)
-                .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", a.reference)))?;
-            if s.left_out > 0 {
-                warnings.push(format!(
-                    "{} rows on neither side of the split were left out{}",
-                    s.left_out,
-                    if s.unreadable.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (e.g. row {} {:?})", s.unreadable[0].0, s.unreadable[0].1)
-                    }
-                ));
-            }
-            split_json = json!({
-                "column": s.column,
-                "rule": s.rule,
-                "description": s.description,
-                "reference_rows": s.reference.len(),
-                "current_rows": s.current.len(),
-                "left_out": s.left_out,
-            });
-            (
-                Side {
-                    set: &reference,
-                    rows: s.reference,
-                },
-                Side {
-                    set: &reference,
-                    rows: s.current,
-                },
-            )
-        }
+    let sides = match (&current, &rule, &a.split_by) {
+        (Some(cur), _, _) => DriftSides::Two {
+            reference: &reference,
+            current: cur,
+            allow_other_models: a.allow_other_models,
+        },
+        (None, Some(rule), Some(column)) => DriftSides::Split {
+            set: &reference,
+            column,
+            rule,
+        },
         _ => return Err(usage("--split-by needs a column")),
     };
-    if ref_side.rows.len() < DriftParams::MIN_ROWS || cur_side.rows.len() < DriftParams::MIN_ROWS {
-        return Err(CliError::Runtime(anyhow::anyhow!(
-            "drift needs at least {} rows per side: the reference has {}, the current {}",
-            DriftParams::MIN_ROWS,
-            ref_side.rows.len(),
-            cur_side.rows.len()
-        )));
-    }
 
     let t = Instant::now();
-    let input = match &current {
-        Some(cur) => DriftInput::Two {
-            reference: &reference.matrix,
-            current: &cur.matrix,
-        },
-        None => DriftInput::Split {
-            matrix: &reference.matrix,
-            reference: &ref_side.rows,
-            current: &cur_side.rows,
-        },
-    };
     let quiet = a.json;
     let mut last = String::new();
     let mut progress = |p: drift::DriftProgress| {
@@ -321,18 +235,16 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
             last = p.stage.to_string();
         }
     };
-    let report = drift::drift(input, &params, &mut progress, None)
+    let study = drift::study(&sides, &params, &mut progress, None)
         .map_err(|e| CliError::Runtime(e.into()))?;
-    let tests_s = t.elapsed().as_secs_f64();
-
-    // Where: clusters of the joint rows that were used.
-    let t = Instant::now();
-    let clusters = if a.clusters > 0 {
-        joint_clusters(&ref_side, &cur_side, &report, a)?
-    } else {
-        Vec::new()
-    };
-    let clusters_s = t.elapsed().as_secs_f64();
+    let seconds = t.elapsed().as_secs_f64();
+    let DriftStudy {
+        report,
+        split,
+        warnings,
+        clusters,
+        ..
+    } = &study;
 
     let held: Vec<(String, f64)> = gates
         .iter()
@@ -355,7 +267,7 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
         print_json(&json!({
             "reference": a.reference,
             "current": a.current,
-            "split": split_json,
+            "split": split,
             "methods": methods,
             "n_ref": report.n_ref,
             "n_cur": report.n_cur,
@@ -366,25 +278,22 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
             "permutations": report.permutations,
             "alpha": report.alpha,
             "params": report.params,
-            "clusters": clusters.iter().map(|(c, kw)| json!({
-                "id": c.id,
-                "n_ref": c.n_ref,
-                "n_cur": c.n_cur,
-                "share_ref": c.share_ref,
-                "share_cur": c.share_cur,
-                "ratio": c.ratio,
-                "keywords": kw,
-            })).collect::<Vec<_>>(),
+            "clusters": clusters,
             "warnings": warnings,
             "fail_if": gates.iter().map(|g| json!({
                 "condition": g.text,
                 "value": gate_value(&report, &g.name),
                 "holds": held.iter().any(|(t, _)| *t == g.text),
             })).collect::<Vec<_>>(),
-            "timing_s": {"load": load_s, "tests": tests_s, "clusters": clusters_s},
+            "timing_s": {
+                "load": load_s,
+                "tests": study.seconds.tests,
+                "clusters": study.seconds.clusters,
+                "total": seconds,
+            },
         }));
     } else {
-        for w in &warnings {
+        for w in warnings {
             eprintln!("warning: {w}");
         }
         println!(
@@ -426,14 +335,14 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
         }
         if !clusters.is_empty() {
             println!("clusters by change of share (ratio = (C - R) / (C + R) of the shares):");
-            for (c, kw) in clusters.iter().take(12) {
+            for c in clusters.iter().take(12) {
                 println!(
                     "  {:>4} {:>+7.3}  ref {:>6}  cur {:>6}  {}",
-                    c.id,
-                    c.ratio,
-                    c.n_ref,
-                    c.n_cur,
-                    kw.join(", ")
+                    c.drift.id,
+                    c.drift.ratio,
+                    c.drift.n_ref,
+                    c.drift.n_cur,
+                    c.keywords.join(", ")
                 );
             }
         }
@@ -446,84 +355,4 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
         ));
     }
     Ok(())
-}
-
-/// k-means (cosine) of the joint rows used by the tests, each cluster's change of share, and
-/// its keywords where the rows have text (the first rows' tokens otherwise).
-fn joint_clusters(
-    r: &Side,
-    c: &Side,
-    report: &DriftReport,
-    a: &DriftArgs,
-) -> Result<Vec<(ClusterDrift, Vec<String>)>, CliError> {
-    // The rows the tests used, as rows of each side's set.
-    let (rr, cr) = (&report.kept.reference, &report.kept.current);
-    let dim = r.set.dim();
-    let mut points = Vec::with_capacity((rr.len() + cr.len()) * dim);
-    for &i in rr {
-        points.extend_from_slice(r.set.matrix.row(i));
-    }
-    for &i in cr {
-        points.extend_from_slice(c.set.matrix.row(i));
-    }
-    let km = kmeans_points(
-        &points,
-        dim,
-        &KMeansParams {
-            k: a.clusters.min(rr.len() + cr.len()),
-            seed: a.seed,
-            normalise: true,
-            ..KMeansParams::default()
-        },
-    )
-    .map_err(|e| CliError::Runtime(e.into()))?;
-    let drifts =
-        drift::cluster_drift(&km.labels, rr.len()).map_err(|e| CliError::Runtime(e.into()))?;
-    // Keywords from the rows' text, where both sides have it.
-    fn text_of(set: &EmbeddingSet) -> Option<&embedscope::core::MetaColumn> {
-        (set.row_kind() != RowKind::Words)
-            .then(|| text_for(set, None).ok().flatten())
-            .flatten()
-    }
-    let keywords: Vec<Vec<String>> = match (text_of(r.set), text_of(c.set)) {
-        (Some(tr), Some(tc)) if a.keywords > 0 => {
-            let texts: Vec<&str> = rr
-                .iter()
-                .map(|&i| tr.values[i].as_str())
-                .chain(cr.iter().map(|&i| tc.values[i].as_str()))
-                .collect();
-            let params = KeywordParams {
-                top_n: a.keywords,
-                ..KeywordParams::default()
-            };
-            let kw = cluster_keywords(&texts, &km.labels, &params)
-                .map_err(|e| CliError::Runtime(e.into()))?;
-            drifts
-                .iter()
-                .map(|d| {
-                    kw.iter()
-                        .find(|k| i64::from(k.cluster) == d.id)
-                        .map(|k| k.keywords.iter().map(|(w, _)| w.clone()).collect())
-                        .unwrap_or_default()
-                })
-                .collect()
-        }
-        _ => drifts
-            .iter()
-            .map(|d| {
-                km.labels
-                    .iter()
-                    .zip(
-                        rr.iter()
-                            .map(|&i| (r.set, i))
-                            .chain(cr.iter().map(|&i| (c.set, i))),
-                    )
-                    .filter(|(l, _)| i64::from(**l) == d.id)
-                    .take(a.keywords)
-                    .map(|(_, (s, i))| s.vocab.token(i).to_string())
-                    .collect()
-            })
-            .collect(),
-    };
-    Ok(drifts.into_iter().zip(keywords).collect())
 }

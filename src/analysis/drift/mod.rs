@@ -53,6 +53,7 @@ mod kernel;
 mod params;
 mod perm;
 mod ratio;
+mod study;
 #[cfg(test)]
 mod tests;
 
@@ -70,6 +71,11 @@ pub use classifier::{LogisticFit, average_ranks, fit_logistic, roc_auc};
 pub use clusters::{ClusterDrift, cluster_drift};
 pub use params::{
     ClassifierParams, DriftMethod, DriftParams, Thresholds, ValidDriftParams, min_permutations,
+};
+
+pub use study::{
+    ClusterRow, DriftSides, DriftStudy, JointMap, SideRow, SplitInfo, StudyParams, StudySeconds,
+    ValidStudyParams, study,
 };
 
 use perm::{Labels, batches, p_value, permutation_threshold, shuffled, stream_seed};
