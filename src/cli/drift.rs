@@ -249,7 +249,7 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
     let held: Vec<(String, f64)> = gates
         .iter()
         .filter_map(|g| {
-            let v = gate_value(&report, &g.name)?;
+            let v = gate_value(report, &g.name)?;
             g.op.holds(v, g.threshold).then(|| (g.text.clone(), v))
         })
         .collect();
@@ -282,7 +282,7 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
             "warnings": warnings,
             "fail_if": gates.iter().map(|g| json!({
                 "condition": g.text,
-                "value": gate_value(&report, &g.name),
+                "value": gate_value(report, &g.name),
                 "holds": held.iter().any(|(t, _)| *t == g.text),
             })).collect::<Vec<_>>(),
             "timing_s": {

@@ -200,10 +200,16 @@ impl DriftStudy {
     }
 }
 
+/// The two sides' rows, checked.
+struct CheckedSides {
+    reference: Vec<usize>,
+    current: Vec<usize>,
+    split: Option<SplitInfo>,
+    warnings: Vec<String>,
+}
+
 /// The two sides' rows, checked: one dimension, one model, enough rows.
-fn sides(
-    s: &DriftSides,
-) -> Result<(Vec<usize>, Vec<usize>, Option<SplitInfo>, Vec<String>), AnalysisError> {
+fn sides(s: &DriftSides) -> Result<CheckedSides, AnalysisError> {
     let mut warnings = Vec::new();
     let name = |set: &EmbeddingSet| {
         if set.provenance.source.is_empty() {
@@ -273,7 +279,12 @@ fn sides(
             c.len()
         )));
     }
-    Ok((r, c, info, warnings))
+    Ok(CheckedSides {
+        reference: r,
+        current: c,
+        split: info,
+        warnings,
+    })
 }
 
 /// Runs a study: the sides, the tests, then (on the rows the tests used) the clusters and the
@@ -285,7 +296,12 @@ pub fn study(
     progress: &mut dyn FnMut(DriftProgress),
     cancel: Option<&AtomicBool>,
 ) -> Result<DriftStudy, AnalysisError> {
-    let (ref_rows, cur_rows, split_info, warnings) = sides(s)?;
+    let CheckedSides {
+        reference: ref_rows,
+        current: cur_rows,
+        split: split_info,
+        warnings,
+    } = sides(s)?;
     let (rset, cset) = s.sets();
     let input = match *s {
         DriftSides::Two { .. } => DriftInput::Two {
