@@ -56,6 +56,8 @@ pub enum JobKind {
     Search,
     /// A large map's density contours.
     Density,
+    /// Drift tests of two samples.
+    Drift,
 }
 
 /// Folds a finished job's output into the app.
@@ -207,6 +209,7 @@ impl App {
             c.job = None;
         }
         self.bias_job_ended(id);
+        self.drift_job_ended(id);
         self.meaning_search_ended(id, error);
         self.report_job_ended(id, error);
     }

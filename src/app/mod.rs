@@ -8,6 +8,7 @@ pub mod colors;
 pub mod compare;
 mod dataset;
 pub mod density;
+pub mod drift;
 mod error;
 pub mod export;
 pub mod filter;
@@ -145,6 +146,8 @@ pub enum Command {
     Bias(bias::BiasCommand),
     /// The export report dialog.
     Report(report::ReportCommand),
+    /// The Drift window.
+    Drift(drift::DriftCommand),
     /// Place the rows of open set `from` onto the active set's map.
     PlaceOnMap {
         from: usize,
@@ -195,6 +198,8 @@ pub struct App {
     pub bias: bias::BiasState,
     /// The export report dialog.
     pub report: report::ReportState,
+    /// The Drift window.
+    pub drift: drift::DriftState,
     /// How each running job's output is folded into the state.
     done: jobs::DoneHandlers,
 }
@@ -221,6 +226,7 @@ impl App {
             compare: None,
             bias: bias::BiasState::default(),
             report: report::ReportState::default(),
+            drift: drift::DriftState::default(),
             done: jobs::DoneHandlers::default(),
         }
     }
@@ -298,6 +304,7 @@ impl App {
             }
             Command::Bias(c) => self.apply_bias(c),
             Command::Report(c) => self.apply_report(c),
+            Command::Drift(c) => self.apply_drift(c),
             Command::Table(c) => self.apply_table(c),
             Command::SetDensity(on) => self.set_density(on),
             Command::CloseCompare => {

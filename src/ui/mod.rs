@@ -5,6 +5,7 @@
 
 pub mod bias;
 pub mod compare;
+pub mod drift;
 pub mod map;
 pub mod panels;
 mod placed;
@@ -57,6 +58,8 @@ pub struct EmbedscopeApp {
     compare_pick: Vec<usize>,
     /// The bias probes window.
     bias_ui: bias::BiasUi,
+    /// The Drift window.
+    drift_ui: drift::DriftUi,
     /// The export report window.
     report_ui: report::ReportUi,
 }
@@ -121,6 +124,7 @@ impl EmbedscopeApp {
             compare_maps: Vec::new(),
             compare_pick: Vec::new(),
             bias_ui: bias::BiasUi::default(),
+            drift_ui: drift::DriftUi::default(),
             report_ui: report::ReportUi::default(),
         }
     }
@@ -217,6 +221,7 @@ impl EmbedscopeApp {
     fn act(&mut self, a: UiAction) {
         match a {
             UiAction::ShowBias => self.bias_ui.open = true,
+            UiAction::ShowDrift => self.drift_ui.open = true,
             UiAction::ShowReport => self.report_ui.open = true,
             UiAction::ModelFolder(p) => self.encode.model = p.display().to_string(),
             UiAction::CenterOn(row) => {
@@ -440,6 +445,9 @@ impl EmbedscopeApp {
         self.menu.open_path_window(ctx, cmds);
         if self.bias_ui.open {
             bias::window(&self.app, &mut self.bias_ui, ctx, cmds);
+        }
+        if self.drift_ui.open {
+            drift::window(&self.app, &mut self.drift_ui, ctx, cmds);
         }
         if self.report_ui.open {
             report::window(&self.app, &mut self.report_ui, ctx, cmds);

@@ -29,6 +29,7 @@ mod clusters;
 mod core;
 mod density;
 mod documents;
+mod drift;
 mod index;
 mod place;
 mod report;

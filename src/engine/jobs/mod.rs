@@ -5,6 +5,7 @@
 mod bias;
 mod cluster;
 mod compare;
+mod drift;
 mod encode;
 mod evaluate;
 mod index;
@@ -18,6 +19,7 @@ pub use super::worker::{Job, JobContext, JobEvent, JobId, Payload, Waker, Worker
 pub use bias::{Debiased, DirectBiasJob, DirectRun, DirectSpec, Weat, WeatCell, WeatRun};
 pub use cluster::{ClusterLevel, ClusterMethod, ClusterPoints, Clustered};
 pub use compare::{Compare, CompareLayouts, Compared, TokenizerDiffError};
+pub use drift::{DriftJob, DriftJobSides, DriftRun};
 pub use encode::{EncodeSpec, Encoded, duration_text};
 pub use evaluate::Evaluate;
 pub use index::{BuildIndex, ExactNeighbours, FoundNeighbours, ReadyIndex};

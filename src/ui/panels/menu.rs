@@ -12,6 +12,7 @@ use crate::ui::map::{self, MapState};
 /// What the menu asks of the window around it (its own panels and camera).
 pub enum UiAction {
     ShowBias,
+    ShowDrift,
     ShowReport,
     /// A model folder was picked: the Encode panel takes it.
     ModelFolder(PathBuf),
@@ -64,6 +65,17 @@ impl FileMenu {
                     .clicked()
                 {
                     actions.push(UiAction::ShowBias);
+                    ui.close();
+                }
+                if ui
+                    .button("Drift")
+                    .on_hover_text(
+                        "Has the data moved? Two sets of one model, or one set split by a \
+                         column: six tests with p-values, and the regions that moved",
+                    )
+                    .clicked()
+                {
+                    actions.push(UiAction::ShowDrift);
                     ui.close();
                 }
             });
