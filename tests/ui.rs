@@ -939,3 +939,137 @@ fn retype(h: &mut Harness<'static, EmbedscopeApp>, label: &str, text: &str) {
     h.get_by_label(label).type_text(text);
     h.run_steps(2);
 }
+
+/// 400 tickets of 16 dimensions with a text and a date column: January's first, then June's,
+/// whose last 40 point another way and are about refunds.
+fn dated_tickets() -> (tempfile::TempDir, PathBuf) {
+    use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+    let (n, dim) = (400, 16);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut noise = || {
+        // A sum of uniforms: close enough to normal for a planted region to stand out.
+        (0..4)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+            })
+            .sum::<f64>()
+    };
+    let mut data = Vec::with_capacity(n * dim);
+    for i in 0..n {
+        for j in 0..dim {
+            let lean = match (i >= 360, j) {
+                (false, 0) | (true, 3) => 3.0,
+                _ => 0.0,
+            };
+            data.push((noise() + lean) as f32);
+        }
+    }
+    let words = ["login", "invoice", "shipping", "delay", "colour", "size"];
+    let mut meta = Metadata::new();
+    meta.push(
+        MetaColumn {
+            name: "text".into(),
+            values: (0..n)
+                .map(|i| {
+                    if i >= 360 {
+                        "refund password reset".to_string()
+                    } else {
+                        format!("{} {}", words[i % 6], words[(i / 6) % 6])
+                    }
+                })
+                .collect(),
+        },
+        n,
+    )
+    .expect("text");
+    meta.push(
+        MetaColumn {
+            name: "date".into(),
+            values: (0..n)
+                .map(|i| if i < 200 { "2024-01-15" } else { "2024-06-15" }.into())
+                .collect(),
+        },
+        n,
+    )
+    .expect("date");
+    let set = EmbeddingSet::new(
+        Vocab::from_unique((0..n).map(|i| format!("t{i}"))).expect("vocab"),
+        Matrix::from_vec(n, dim, data).expect("matrix"),
+        meta,
+        Provenance::default(),
+    )
+    .expect("set");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("tickets.npy");
+    embedscope::formats::save(&set, &p, None).expect("save");
+    (dir, p)
+}
+
+#[test]
+fn drift_window_splits_a_set_by_date_runs_the_tests_and_shows_the_new_region() {
+    let (_dir, path) = dated_tickets();
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the tickets' map", map_ready);
+    h.get_by_label("Analysis").click();
+    h.run_steps(3);
+    h.get_by_label("Drift").click();
+    h.run_steps(3);
+    until_shown(&mut h, 10, "Run drift tests");
+    // One set split by its date column before March.
+    h.get_by_label("one set, split").click();
+    h.run_steps(2);
+    h.get_by_value("(choose)").click();
+    h.run_steps(3);
+    h.get_by_label("date").click();
+    h.run_steps(2);
+    assert_eq!(h.state().app.drift.form.column, "date");
+    retype(&mut h, "value", "2024-03-01");
+    assert_eq!(h.state().app.drift.form.value, "2024-03-01");
+    h.get_by_label("Run drift tests").click();
+    until(&mut h, 120, "the drift results", |a| {
+        !a.app.drift.busy() && a.app.drift.run.is_some()
+    });
+    h.run_steps(3);
+    let a = &h.state().app;
+    let run = a.drift.run.as_ref().expect("results");
+    assert_eq!((run.study.report.n_ref, run.study.report.n_cur), (200, 200));
+    // The methods table: each method's checkbox and its row.
+    for m in embedscope::analysis::drift::DriftMethod::ALL {
+        assert_eq!(h.query_all_by_label(m.name()).count(), 2, "{}", m.name());
+    }
+    h.get_by_label_contains("reference 200 rows, current 200 rows");
+    // The new region leads the clusters (k-means may cut it in two), is chosen, and its
+    // documents are listed.
+    let top = run.study.clusters[0].clone();
+    assert!(top.drift.ratio > 0.99, "{top:?}");
+    assert_eq!(a.drift.cluster, Some(top.drift.id));
+    let label = format!("+1.00 new · 0 -> {} · ", top.drift.n_cur);
+    h.get_by_label_contains(&label);
+    let docs = h.query_all_by_label("refund password reset").count();
+    assert_eq!(docs, top.drift.n_cur);
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("drift.png"));
+    }
+    // Unchoosing the cluster hides its documents; choosing it again lists them.
+    h.get_by_label_contains(&label).click();
+    h.run_steps(2);
+    assert_eq!(h.state().app.drift.cluster, None);
+    assert_eq!(h.query_all_by_label("refund password reset").count(), 0);
+    h.get_by_label_contains(&label).click();
+    h.run_steps(2);
+    assert_eq!(h.state().app.drift.cluster, Some(top.drift.id));
+    // Its rows selected on the main map.
+    h.get_by_label("Select on the map").click();
+    h.run_steps(2);
+    let selected = h.state().app.datasets[0].selection.clone();
+    assert_eq!(selected.len(), top.drift.n_cur);
+    assert!(selected.iter().all(|&r| r >= 360), "{selected:?}");
+}

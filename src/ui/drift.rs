@@ -5,7 +5,7 @@
 //! keywords, and the chosen cluster's documents.
 
 use egui::{Color32, RichText};
-use egui_plot::{Corner, Legend, Plot, PlotPoints, Points};
+use egui_plot::{Corner, Legend, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::analysis::drift::{DriftMethod, MethodResult};
 use crate::app::drift::{DriftCommand, DriftForm, DriftMode, SplitKind};
@@ -25,6 +25,8 @@ const SIDE_COLORS: [Color32; 2] = [
     Color32::from_rgb(251, 140, 0),
 ];
 const SIDE_TAGS: [&str; 2] = ["ref", "cur"];
+/// The chosen cluster's points, over both sides'.
+const CHOSEN: Color32 = Color32::from_rgb(236, 64, 160);
 /// Points drawn per side on the joint map (every n-th above it).
 const MAP_POINTS: usize = 20_000;
 /// Documents listed for the chosen cluster.
@@ -289,7 +291,7 @@ fn results(app: &App, run: &DriftRun, ui: &mut egui::Ui, cmds: &mut Vec<Command>
         ));
     }
     for w in &s.warnings {
-        ui.colored_label(Color32::from_rgb(200, 120, 0), format!("⚠ {w}"));
+        ui.colored_label(Color32::from_rgb(200, 120, 0), format!("warning: {w}"));
     }
     ui.add_space(4.0);
     methods_table(r.methods.iter(), r.alpha, ui);
@@ -379,10 +381,18 @@ fn joint_map(app: &App, run: &DriftRun, ui: &mut egui::Ui) {
                     continue;
                 }
                 plot.points(
-                    Points::new("chosen cluster", PlotPoints::new(pts))
-                        .id(("drift_cluster", i))
-                        .color(SIDE_COLORS[i])
-                        .radius(3.0),
+                    Points::new(
+                        format!("chosen cluster ({})", SIDE_TAGS[i]),
+                        PlotPoints::new(pts),
+                    )
+                    .id(("drift_cluster", i))
+                    .color(CHOSEN)
+                    .shape(if i == 0 {
+                        MarkerShape::Square
+                    } else {
+                        MarkerShape::Circle
+                    })
+                    .radius(3.0),
                 );
             }
         });
@@ -418,7 +428,7 @@ fn clusters(app: &App, run: &DriftRun, ui: &mut egui::Ui, cmds: &mut Vec<Command
                 let d = &c.drift;
                 let chosen = app.drift.cluster == Some(d.id);
                 let text = format!(
-                    "{:+.2} {} · {} → {} · {}",
+                    "{:+.2} {} · {} -> {} · {}",
                     d.ratio,
                     change_word(d.ratio),
                     d.n_ref,
