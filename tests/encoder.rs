@@ -397,10 +397,7 @@ fn minilm_matches_sentence_transformers_on_the_cpu_backend() {
 fn minilm_matches_sentence_transformers_on_the_wgpu_backend() {
     let (dev, info) = match device::select(BackendChoice::Wgpu) {
         Ok(x) => x,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipping the wgpu test: {e}");
-            return;
-        }
+        Err(e) if common::skip_unless_ci(&format!("the wgpu test: no adapter ({e})")) => return,
         Err(e) => panic!("CI: no wgpu adapter ({e}); install mesa-vulkan-drivers"),
     };
     eprintln!("wgpu test on {}", info.describe());
@@ -418,10 +415,7 @@ fn minilm_matches_sentence_transformers_on_the_wgpu_backend() {
 fn tiny_bert_on_wgpu_matches_the_cpu_backend() {
     let dev = match device::select(BackendChoice::Wgpu) {
         Ok((dev, _)) => dev,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipping the wgpu test: {e}");
-            return;
-        }
+        Err(e) if common::skip_unless_ci(&format!("the wgpu test: no adapter ({e})")) => return,
         Err(e) => panic!("CI: no wgpu adapter ({e})"),
     };
     let r = json(&format!("{FIX}/tiny-bert-reference.json"));

@@ -171,10 +171,7 @@ fn every_pooling_mode_matches_sentence_transformers() {
 fn every_family_on_wgpu_matches_the_references() {
     let dev = match device::select(BackendChoice::Wgpu) {
         Ok((dev, _)) => dev,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping the wgpu test: {e}");
-            return;
-        }
+        Err(e) if common::skip_unless_ci(&format!("the wgpu test: no adapter ({e})")) => return,
         Err(e) => panic!("CI: no wgpu adapter ({e}); install mesa-vulkan-drivers"),
     };
     for arch in FAMILIES {
