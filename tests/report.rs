@@ -797,3 +797,342 @@ fn three_versions_and_sections_that_cannot_be_computed() {
     let v: Value = serde_json::from_str(&render::json(&rep).expect("json")).expect("parse");
     assert_eq!(v["notes"].as_array().map(Vec::len), Some(2));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Drift
+
+/// A quarter of 240 support tickets in 16 dimensions encoded by one model (the encoding record
+/// names the same weights): every row leans along axis 0; with `planted`, the last 40 rows lean
+/// along axis 3 instead and are about refunds. `dim` other than 16 makes another space.
+fn tickets(seed: u64, planted: bool, dim: usize, weights: &str) -> EmbeddingSet {
+    let n = 240;
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let mut data = Vec::with_capacity(n * dim);
+    for i in 0..n {
+        let moved = planted && i >= n - 40;
+        for j in 0..dim {
+            let lean = match (moved, j) {
+                (false, 0) | (true, 3) => 3.0,
+                _ => 0.0,
+            };
+            data.push((next() + lean) as f32);
+        }
+    }
+    let words = ["login", "invoice", "shipping", "delay", "colour", "size"];
+    let text = (0..n)
+        .map(|i| {
+            if planted && i >= n - 40 {
+                "refund password reset please".to_string()
+            } else {
+                format!("{} {}", words[i % 6], words[(i / 6) % 6])
+            }
+        })
+        .collect();
+    let mut meta = Metadata::new();
+    meta.push(
+        embedscope::core::MetaColumn {
+            name: "text".into(),
+            values: text,
+        },
+        n,
+    )
+    .expect("text column");
+    let prov = Provenance {
+        source: format!("tickets_{seed}.npy"),
+        format: "npy".into(),
+        encoding: [
+            ("model".to_string(), "mini-encoder".to_string()),
+            ("weights_sha256".to_string(), weights.repeat(64 / weights.len())),
+        ]
+        .into_iter()
+        .collect(),
+        ..Provenance::default()
+    };
+    let vocab = Vocab::from_unique((0..n).map(|i| format!("t{seed}_{i}"))).expect("vocab");
+    EmbeddingSet::new(
+        vocab,
+        Matrix::from_vec(n, dim, data).expect("matrix"),
+        meta,
+        prov,
+    )
+    .expect("set")
+}
+
+fn drift_options(sections: Vec<Section>) -> ReportOptions {
+    let mut o = ReportOptions {
+        title: "Tickets".into(),
+        sections,
+        map_points: 200,
+        ..ReportOptions::default()
+    };
+    o.command = report::command_line(&["q1.npy".into(), "q2.npy".into()], &o, "r.md");
+    o
+}
+
+fn drift_report(versions: &[Version], o: &ReportOptions) -> report::Report {
+    report::build(
+        versions,
+        &vec![None; versions.len() - 1],
+        o,
+        &mut |_, _| {},
+        &AtomicBool::new(false),
+    )
+    .expect("build")
+}
+
+#[test]
+fn drift_section_flags_the_planted_shift_in_every_format() {
+    let q1 = tickets(1, false, 16, "ab");
+    let q2 = tickets(2, true, 16, "ab");
+    let versions = [
+        Version {
+            name: "q1.npy".into(),
+            set: &q1,
+        },
+        Version {
+            name: "q2.npy".into(),
+            set: &q2,
+        },
+    ];
+    let o = drift_options(vec![Section::Drift, Section::Parameters]);
+    let mut shares = Vec::new();
+    let r = report::build(
+        &versions,
+        &[None],
+        &o,
+        &mut |f, _| shares.push(f),
+        &AtomicBool::new(false),
+    )
+    .expect("build");
+    assert!(shares.windows(2).all(|w| w[0] <= w[1]), "{shares:?}");
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    let pairs = r.drift.as_ref().expect("drift section");
+    assert_eq!(pairs.len(), 1);
+    let d = &pairs[0];
+    assert_eq!((d.reference.as_str(), d.current.as_str()), ("A", "B"));
+    assert_eq!((d.n_ref, d.n_cur, d.dim), (240, 240, 16));
+    // One model on both sides: no warning.
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    // Every test runs, in report order; the planted region moves the distribution.
+    let names: Vec<&str> = d.tests.iter().map(|t| t.method.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "distance_euclidean",
+            "distance_cosine",
+            "mmd",
+            "classifier",
+            "ratio",
+            "energy"
+        ]
+    );
+    for t in &d.tests {
+        assert_eq!(t.permutations, 1000, "{t:?}");
+        // The ratio test counts drifted dimensions: 40 rows of 240 move too few of them.
+        if t.method.name() != "ratio" {
+            assert!(t.significant && t.p_value < 0.01, "{t:?}");
+        }
+    }
+    for m in ["mmd", "classifier", "energy"] {
+        let t = d.tests.iter().find(|t| t.method.name() == m).expect(m);
+        assert!(t.drift, "{t:?}");
+    }
+    // The planted cluster first: current rows only, about refunds.
+    assert_eq!(d.cluster_count, 8);
+    assert_eq!(d.clusters.len(), 8);
+    let top = &d.clusters[0];
+    assert_eq!((top.drift.n_ref, top.drift.n_cur), (0, 40), "{top:?}");
+    assert!((top.drift.ratio - 1.0).abs() < 1e-12, "{top:?}");
+    assert!(top.keywords.iter().any(|k| k == "refund"), "{top:?}");
+    // The map: 480 joint rows drawn as 200 (100 a side), the planted cluster named.
+    let map = d.map.as_ref().expect("map");
+    assert_eq!((map.drawn.reference, map.drawn.current), (100, 100));
+    assert_eq!(map.reference_points.len(), 100);
+    assert_eq!(map.labelled[0].cluster, top.drift.id);
+    assert!(map.explained[0] > 0.0 && map.explained[0] + map.explained[1] <= 1.0 + 1e-9);
+
+    // Markdown: the section, its tables and its image, which draws both sides.
+    let (md, images) = render::markdown(&r, "r_files").expect("markdown");
+    assert!(md.contains("## Drift between samples"), "{md}");
+    assert!(md.contains("### A vs B: q1.npy vs q2.npy"), "{md}");
+    assert!(
+        md.contains("tests over their thresholds; 5 significant at alpha 0.05.**"),
+        "{md}"
+    );
+    assert!(md.contains("| mmd | "), "{md}");
+    assert!(md.contains("| 0 | 40 | 0.0000 | "), "{md}");
+    assert!(md.contains("| password, refund, reset |"), "{md}");
+    if let Ok(dir) = std::env::var("EMBEDSCOPE_DRIFT_SVG") {
+        std::fs::write(Path::new(&dir).join("drift_map.svg"), &images[0].1).expect("svg");
+    }
+    assert_eq!(
+        images.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["drift_a_b_map.svg"]
+    );
+    assert!(md.contains("](r_files/drift_a_b_map.svg)"));
+    let svg = &images[0].1;
+    let [rc, cc] = report::charts::DRIFT_SIDES;
+    for c in [rc, cc] {
+        let hex = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        assert!(svg.contains(&hex), "{hex} not in the map");
+    }
+    assert!(svg.contains("reference A: q1.npy") && svg.contains("current B: q2.npy"));
+    assert!(
+        svg.contains("+1.00 password, refund, reset"),
+        "planted cluster not named"
+    );
+    insta::assert_snapshot!("drift_planted_markdown", md);
+
+    // CSV: the tests and the clusters, numbers in full precision.
+    let csv = render::csv_tables(&r).expect("csv");
+    let table = |name: &str| {
+        parse_csv(
+            &csv.iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("{name} missing"))
+                .1,
+        )
+    };
+    let tests = table("drift_a_b.csv");
+    assert_eq!(
+        tests[0],
+        [
+            "test",
+            "score",
+            "threshold",
+            "threshold from",
+            "drift",
+            "p-value",
+            "significant",
+            "permutations",
+            "rows A",
+            "rows B"
+        ]
+    );
+    assert_eq!(tests.len(), 7);
+    let mmd = tests.iter().find(|r| r[0] == "mmd").expect("mmd row");
+    let score: f64 = mmd[1].parse().expect("score");
+    let exact = d.tests[2].score;
+    assert_eq!(score, exact, "CSV keeps full precision");
+    let clusters = table("drift_a_b_clusters.csv");
+    assert_eq!(clusters[0][0], "cluster");
+    assert_eq!(clusters.len(), 9);
+    assert_eq!(&clusters[1][1..3], ["0", "40"]);
+    assert!(clusters[1][6].contains("refund"));
+
+    // JSON: the numbers, no points, no timings; the same bytes from a second build.
+    let json = render::json(&r).expect("json");
+    let v: Value = serde_json::from_str(&json).expect("parse");
+    let p = &v["drift"][0];
+    assert_eq!(p["tests"].as_array().map(Vec::len), Some(6));
+    assert_eq!(p["tests"][2]["method"], "mmd");
+    assert_eq!(p["clusters"][0]["n_cur"], 40);
+    assert_eq!(p["map"]["drawn"]["reference"], 100);
+    assert!(p["map"].get("reference_points").is_none());
+    assert_eq!(v["parameters"]["drift"]["tests"]["permutations"], 1000);
+    assert_eq!(v["parameters"]["drift"]["tests"]["kernel_sample"], 2000);
+    assert_eq!(v["parameters"]["drift"]["top"], 12);
+    assert!(!json.contains("seconds") && !json.contains("timing"));
+    assert!(json == render::json(&drift_report(&versions, &o)).expect("json"));
+    // Plain text and HTML follow from the same blocks.
+    let text = render::text::report(&r).expect("text");
+    assert!(text.contains("Drift between samples") && text.contains("refund"));
+    let html = render::html(&r).expect("html");
+    assert!(html.contains("id=\"drift\"") && html.matches("<svg").count() == 1);
+}
+
+#[test]
+fn drift_pairs_not_in_one_space_get_a_note_and_the_rest_stands() {
+    let q1 = tickets(1, false, 16, "ab");
+    let q2 = tickets(2, true, 16, "ab");
+    let other_dim = tickets(3, false, 8, "ab");
+    let other_model = tickets(4, false, 16, "cd");
+    let versions = [
+        Version {
+            name: "q1.npy".into(),
+            set: &q1,
+        },
+        Version {
+            name: "q2.npy".into(),
+            set: &q2,
+        },
+        Version {
+            name: "small.npy".into(),
+            set: &other_dim,
+        },
+    ];
+    let mut o = drift_options(vec![Section::Datasets, Section::Drift]);
+    o.drift.permutations = 99;
+    o.drift.methods = vec![
+        embedscope::analysis::drift::DriftMethod::Mmd,
+        embedscope::analysis::drift::DriftMethod::Classifier,
+    ];
+    let r = drift_report(&versions, &o);
+    // A vs B is studied; B vs C (16 vs 8 dimensions) is a note; the data sets stand.
+    let pairs = r.drift.as_ref().expect("drift");
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(pairs[0].tests.len(), 2);
+    assert_eq!(pairs[0].tests[0].permutations, 99);
+    assert_eq!(r.datasets.as_ref().map(Vec::len), Some(3));
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+    assert!(
+        r.notes[0].starts_with("drift: B vs C: tickets_2.npy has 16-dimensional rows and"),
+        "{:?}",
+        r.notes
+    );
+    let (md, images) = render::markdown(&r, "f").expect("md");
+    assert!(md.contains("### A vs B: q1.npy vs q2.npy"), "{md}");
+    assert!(!md.contains("### B vs C"), "{md}");
+    assert!(
+        md.contains("**Not computed:** B vs C: tickets\\_2.npy has 16-dimensional rows"),
+        "{md}"
+    );
+    assert_eq!(images.len(), 1);
+
+    // Encoding records that name other weights: a note, unless other models are allowed
+    // (then studied, with the warning beside the results).
+    let two = [
+        Version {
+            name: "q1.npy".into(),
+            set: &q1,
+        },
+        Version {
+            name: "other.npy".into(),
+            set: &other_model,
+        },
+    ];
+    let r = drift_report(&two, &o);
+    assert_eq!(r.drift.as_ref().map(Vec::len), Some(0));
+    assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+    assert!(
+        r.notes[0].contains("different models") && r.notes[0].contains("--allow-other-models"),
+        "{:?}",
+        r.notes
+    );
+    o.drift.allow_other_models = true;
+    let r = drift_report(&two, &o);
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
+    let d = &r.drift.as_ref().expect("drift")[0];
+    assert!(
+        d.warnings.iter().any(|w| w.contains("compared anyway")),
+        "{:?}",
+        d.warnings
+    );
+    let (md, _) = render::markdown(&r, "f").expect("md");
+    assert!(md.contains("**Warning:** the two sets come from different models"), "{md}");
+    // Bad drift options are refused before anything runs; cancelling stops the study.
+    o.drift.permutations = 5;
+    let e = report::build(&two, &[None], &o, &mut |_, _| {}, &AtomicBool::new(false))
+        .expect_err("too few permutations");
+    assert!(e.to_string().contains("permutations"), "{e}");
+    o.drift.permutations = 99;
+    let e = report::build(&two, &[None], &o, &mut |_, _| {}, &AtomicBool::new(true))
+        .expect_err("cancel");
+    assert!(matches!(e, report::ReportError::Cancelled), "{e}");
+}

@@ -1,6 +1,6 @@
 //! The "Export report" dialog's state (egui-free): which report sections are ticked, which data
 //! sets take part and in which order (each version is compared with the next), which bundled
-//! WEAT tests the bias section runs, the title, the output path and format, and the last
+//! WEAT tests the bias section runs, the drift section's options, the title, the output path and format, and the last
 //! export's result (the files written and the report as Markdown for the preview) or error.
 //! `App::report_check` validates all of it and builds the plan the export job (`engine::jobs::ReportJob`)
 //! runs, with the `embedscope report ...` command line that regenerates the same report.
@@ -12,7 +12,9 @@ use crate::analysis::bias;
 use crate::engine::encode;
 use crate::engine::jobs::{JobId, ReportJob, ReportRun};
 use crate::formats;
-use crate::report::{self, MapMethod, OutputFormat, ReportError, ReportOptions, Section};
+use crate::report::{
+    self, DriftOptions, MapMethod, OutputFormat, ReportError, ReportOptions, Section,
+};
 
 /// The formats offered, with the name `embedscope report --as` takes.
 pub const FORMATS: [(OutputFormat, &str, &str); 4] = [
@@ -67,6 +69,8 @@ pub struct ReportState {
     pub title: String,
     /// How the maps section lays the versions out.
     pub map_method: MapMethod,
+    /// The drift section's tests, clusters and model check.
+    pub drift: DriftOptions,
     /// The output path as typed.
     pub path: String,
     /// The format chosen over the path's extension (None: from the path).
@@ -87,6 +91,7 @@ impl Default for ReportState {
             probes: Vec::new(),
             title: ReportOptions::default().title,
             map_method: MapMethod::Pca,
+            drift: DriftOptions::default(),
             path: String::new(),
             format: None,
             job: None,
@@ -131,6 +136,8 @@ pub enum ReportCommand {
     SetTitle(String),
     /// How the maps are laid out (principal axes or UMAP).
     SetMapMethod(MapMethod),
+    /// The drift section's options.
+    SetDrift(DriftOptions),
     SetPath(String),
     /// The format over the path's extension (None: from the path).
     SetFormat(Option<OutputFormat>),
@@ -278,6 +285,15 @@ impl App {
                     .to_string(),
             );
         }
+        if r.has(Section::Drift) {
+            let options = ReportOptions {
+                drift: r.drift.clone(),
+                ..ReportOptions::default()
+            };
+            if let Err(e) = options.drift_params() {
+                problems.push(format!("Drift: {e}."));
+            }
+        }
         let mut names = Vec::with_capacity(chosen.len());
         for &i in &chosen {
             let (name, note) = file_argument(&self.datasets[i]);
@@ -318,6 +334,7 @@ impl App {
                 title: r.title.trim().to_string(),
                 sections: r.sections.clone(),
                 map_method: r.map_method,
+                drift: r.drift.clone(),
                 ..ReportOptions::default()
             };
             // As `embedscope report` sets it (`--words` is also the comparison's list length);
@@ -410,6 +427,7 @@ impl App {
             }
             ReportCommand::SetTitle(t) => self.report.title = t,
             ReportCommand::SetMapMethod(m) => self.report.map_method = m,
+            ReportCommand::SetDrift(d) => self.report.drift = d,
             ReportCommand::SetPath(p) => self.report.path = p,
             ReportCommand::SetFormat(f) => self.report.format = f,
             ReportCommand::Export => self.export_report(),

@@ -6,7 +6,10 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use embedscope::analysis::bias::{self, WeatOptions, WeatTest};
-use embedscope::report::{self, OutputFormat, ReportError, ReportOptions, Section, Version};
+use embedscope::analysis::drift::DriftMethod;
+use embedscope::report::{
+    self, DriftOptions, OutputFormat, ReportError, ReportOptions, Section, Version,
+};
 use serde_json::json;
 
 use super::compare::{EncodeArgs, MeasureArgs, compare_options, load_versions};
@@ -31,7 +34,7 @@ pub struct ReportArgs {
     #[arg(long, default_value = "Model comparison")]
     pub title: String,
     /// Sections, comma-separated: all, or datasets, integrity, vocabulary, measures, words,
-    /// maps, bias, eval, parameters.
+    /// maps, drift, bias, eval, parameters.
     #[arg(long, value_name = "LIST", default_value = "all")]
     pub sections: String,
     /// Bias tests for the bias section, comma-separated: weat1 ... weat10, or all.
@@ -69,6 +72,29 @@ pub struct ReportArgs {
     /// Seed of the bias probes' permutations and bootstrap.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub probe_seed: u64,
+    /// Drift section: the tests, `all` or a comma-separated list of distance_euclidean,
+    /// distance_cosine, mmd, classifier, ratio, energy.
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    pub drift_methods: String,
+    /// Drift section: permutations per test (p = (b + 1) / (permutations + 1)).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub drift_permutations: usize,
+    /// Drift section: rows per side at most behind MMD and energy (a seeded sample above it).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub drift_kernel_sample: usize,
+    /// Drift section: k-means clusters of the joint rows (cosine); 0: none.
+    #[arg(long, value_name = "K", default_value_t = 8)]
+    pub drift_clusters: usize,
+    /// Drift section: keywords per cluster.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub drift_keywords: usize,
+    /// Drift section: clusters listed per pair, the largest changes of share first.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub drift_top: usize,
+    /// Drift section: study two versions whose encoding records name different weights (said
+    /// in the report); without it such a pair is left out with a note.
+    #[arg(long)]
+    pub allow_other_models: bool,
     /// Analogy and word-pair benchmarks use only the first N rows (gensim's restrict_vocab).
     #[arg(long, value_name = "N", default_value_t = 300_000)]
     pub restrict_vocab: usize,
@@ -109,7 +135,17 @@ fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
         return Err(usage("--restrict-vocab must be at least 1"));
     }
     let d = ReportOptions::default();
-    Ok(ReportOptions {
+    let drift = DriftOptions {
+        methods: DriftMethod::parse_list(&a.drift_methods)
+            .map_err(|e| usage(format!("--drift-methods: {e}")))?,
+        permutations: a.drift_permutations,
+        kernel_sample: a.drift_kernel_sample,
+        clusters: a.drift_clusters,
+        keywords: a.drift_keywords,
+        top: a.drift_top,
+        allow_other_models: a.allow_other_models,
+    };
+    let opts = ReportOptions {
         title: a.title.clone(),
         sections,
         compare: compare_options(&a.measure, a.words)?,
@@ -129,8 +165,15 @@ fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
         map_points: a.map_points,
         map_labels: a.map_labels,
         map_method: a.map_method.into(),
+        drift,
         command: command_line(),
-    })
+    };
+    // The drift options are checked here so a bad value is a usage error (exit 2).
+    if opts.sections.contains(&Section::Drift) {
+        opts.drift_params()
+            .map_err(|e| usage(format!("drift section: {e}")))?;
+    }
+    Ok(opts)
 }
 
 /// The command line as run, shell-quoted (the program named `embedscope`).

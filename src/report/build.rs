@@ -1,15 +1,16 @@
 //! [`build`]: every chosen section of a report computed from the analyses (compare per
-//! consecutive pair, aligned maps, the WEAT grid, the bundled benchmarks, integrity), with
-//! progress, cancellation, and notes for the parts that could not be computed.
+//! consecutive pair, the drift study per consecutive pair, aligned maps, the WEAT grid, the
+//! bundled benchmarks, integrity), with progress, cancellation, and notes for the parts that
+//! could not be computed.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::sections::maps;
 use super::{
-    AnalogyParameters, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo,
-    MapMethod, Measures, PairSection, Parameters, Report, ReportError, ReportOptions, Section,
-    Version, VocabularyDiff, label,
+    AnalogyParameters, BiasSection, ChangedWords, DatasetInfo, DriftPair, DriftParameters,
+    EvalVersion, IntegrityInfo, MapMethod, Measures, PairSection, Parameters, Report, ReportError,
+    ReportOptions, Section, Version, VocabularyDiff, label,
 };
 use crate::analysis::AnalysisError;
 use crate::analysis::bias;
@@ -79,7 +80,15 @@ pub fn build(
         || has(Section::Measures)
         || has(Section::Words)
         || has(Section::Maps);
-    let steps = (versions.len() - 1) as f32 + 3.0;
+    // The drift options are checked before anything runs.
+    let drift_params = has(Section::Drift)
+        .then(|| opts.drift_params())
+        .transpose()?;
+    let pairs_n = versions.len() - 1;
+    // One step per comparison and per drift study, then the maps, the bias probes and the
+    // benchmarks.
+    let drift_steps = if drift_params.is_some() { pairs_n } else { 0 };
+    let steps = (pairs_n + drift_steps) as f32 + 3.0;
     let mut notes = Vec::new();
     let mut comparisons: Vec<Option<Comparison>> = Vec::new();
     if needs_compare {
@@ -144,7 +153,26 @@ pub fn build(
             }
         })
         .collect();
-    let base = (versions.len() - 1) as f32 / steps;
+    let mut drift = None;
+    if let Some(params) = &drift_params {
+        let mut studied = Vec::new();
+        for (p, w) in versions.windows(2).enumerate() {
+            check()?;
+            let at = (pairs_n + p) as f32 / steps;
+            let step = format!("drift of {} against {}", w[1].name, w[0].name);
+            progress(at, &step);
+            let mut share = |f: f32| progress(at + f.clamp(0.0, 1.0) / steps, &step);
+            match DriftPair::of(p, &w[0], &w[1], params, opts, &mut share, cancel) {
+                Ok(d) => studied.push(d),
+                Err(AnalysisError::Cancelled) => return Err(ReportError::Cancelled),
+                // A pair that is not two samples of one space (another dimension, other
+                // weights) says why; the other pairs and sections stand.
+                Err(e) => notes.push(format!("drift: {} vs {}: {e}", label(p), label(p + 1))),
+            }
+        }
+        drift = Some(studied);
+    }
+    let base = (pairs_n + drift_steps) as f32 / steps;
     let first = comparisons.first().and_then(Option::as_ref);
     let maps = if has(Section::Maps) && (first.is_some() || !needs_compare) {
         check()?;
@@ -233,6 +261,7 @@ pub fn build(
         pairs,
         notes,
         maps,
+        drift,
         bias,
         eval,
         parameters: has(Section::Parameters).then(|| Parameters {
@@ -250,6 +279,13 @@ pub fn build(
                 restrict_vocab: opts.analogy.restrict_vocab,
                 case_insensitive: opts.analogy.case_insensitive,
                 dummy4unknown: opts.analogy.dummy4unknown,
+            }),
+            drift: drift_params.as_ref().map(|p| DriftParameters {
+                tests: p.drift.clone(),
+                clusters: p.clusters,
+                keywords: p.keywords,
+                top: opts.drift.top,
+                allow_other_models: opts.drift.allow_other_models,
             }),
         }),
     })

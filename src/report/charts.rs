@@ -3,9 +3,10 @@
 //! the same report gives the same bytes.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::escape::visible;
-use super::{BiasSection, Maps, Measures, ReportError};
+use super::{BiasSection, DriftPair, Maps, Measures, ReportError};
 
 const FONT: &str = "sans-serif";
 /// Colours of versions A, B, C, ... (colour-blind-safe Okabe-Ito hues).
@@ -264,6 +265,140 @@ pub fn bias_svg(b: &BiasSection) -> Result<Option<String>, ReportError> {
                 )
             }))
             .map_err(chart_err)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font((FONT, 11))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(Some(svg))
+}
+
+/// The colours of a drift pair's sides: the reference's and the current's.
+pub const DRIFT_SIDES: [RGBColor; 2] = [PALETTE[0], PALETTE[1]];
+
+/// A drift pair's joint map: the drawn joint rows as dots coloured by side (the reference
+/// under the current), the named clusters' keywords at their centroids, a legend of the sides.
+/// None without a map or drawn rows.
+pub fn drift_map_svg(d: &DriftPair) -> Result<Option<String>, ReportError> {
+    let Some(m) = &d.map else { return Ok(None) };
+    if m.reference_points.is_empty() && m.current_points.is_empty() {
+        return Ok(None);
+    }
+    let all = m
+        .reference_points
+        .iter()
+        .chain(&m.current_points)
+        .chain(m.labelled.iter().map(|l| &l.position));
+    let (x0, x1) = padded_range(all.clone().map(|p| p[0]));
+    let (y0, y1) = padded_range(all.map(|p| p[1]));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (520, 440)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{} vs {}: the joint rows by side",
+                    short_label(&d.reference, 8),
+                    short_label(&d.current, 8)
+                ),
+                (FONT, 15),
+            )
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE.mix(0.0))
+            .label_style((FONT, 10))
+            .x_labels(5)
+            .y_labels(5)
+            .x_desc(format!(
+                "PC1 ({}% of the variance)",
+                super::fmt::decimals(m.explained[0] * 100.0, 1)
+            ))
+            .y_desc(format!(
+                "PC2 ({}%)",
+                super::fmt::decimals(m.explained[1] * 100.0, 1)
+            ))
+            .draw()
+            .map_err(chart_err)?;
+        for (side, (points, version, name)) in [
+            (&m.reference_points, &d.reference, &d.a),
+            (&m.current_points, &d.current, &d.b),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let colour = DRIFT_SIDES[side];
+            let what = if side == 0 { "reference" } else { "current" };
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .filter(|p| p[0].is_finite() && p[1].is_finite())
+                        .map(|p| Circle::new((p[0], p[1]), 2, colour.mix(0.5).filled())),
+                )
+                .map_err(chart_err)?
+                .label(format!(
+                    "{what} {}: {}",
+                    short_label(version, 8),
+                    short_label(&super::fmt::file_name(name), 30)
+                ))
+                .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+        }
+        // The named clusters in list order (largest change first), each label left of its
+        // centroid on the right half of the plot; one that would overlap a label already
+        // placed is left out.
+        let mid = (x0 + x1) / 2.0;
+        let mut placed: Vec<(i32, i32, bool)> = Vec::new();
+        let mut marks = Vec::new();
+        for l in &m.labelled {
+            let p = l.position;
+            if !(p[0].is_finite() && p[1].is_finite()) {
+                continue;
+            }
+            let (px, py) = chart.backend_coord(&(p[0], p[1]));
+            let left = p[0] > mid;
+            let clash = placed.iter().any(|&(qx, qy, q_left)| {
+                let (a0, a1) = if left { (px - 190, px) } else { (px, px + 190) };
+                let (b0, b1) = if q_left { (qx - 190, qx) } else { (qx, qx + 190) };
+                (py - qy).abs() < 14 && a0 < b1 && b0 < a1
+            });
+            if clash {
+                continue;
+            }
+            placed.push((px, py, left));
+            let words: Vec<&str> = l.keywords.iter().take(3).map(String::as_str).collect();
+            let name = if words.is_empty() {
+                format!("cluster {}", l.cluster)
+            } else {
+                words.join(", ")
+            };
+            let (anchor, dx) = if left {
+                (HPos::Right, -7)
+            } else {
+                (HPos::Left, 7)
+            };
+            let style = TextStyle::from((FONT, 11)).pos(Pos::new(anchor, VPos::Center));
+            marks.push(
+                EmptyElement::at((p[0], p[1]))
+                    + Cross::new((0, 0), 4, BLACK.stroke_width(2))
+                    + Text::new(
+                        format!("{:+.2} {}", l.ratio, short_label(&name, 32)),
+                        (dx, 0),
+                        style,
+                    ),
+            );
+        }
+        chart.draw_series(marks).map_err(chart_err)?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))

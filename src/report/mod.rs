@@ -20,7 +20,7 @@ use crate::analysis::AnalysisError;
 use crate::formats::FormatError;
 
 pub use build::build;
-pub use options::{MapMethod, ReportOptions, Version, command_line, shell_quote};
+pub use options::{DriftOptions, MapMethod, ReportOptions, Version, command_line, shell_quote};
 pub use render::{OutputFormat, write};
 pub use value::*;
 

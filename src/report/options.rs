@@ -1,9 +1,10 @@
 //! What a report holds and how it is computed ([`ReportOptions`]), the versions it compares,
 //! and the `embedscope report` command line that regenerates it.
 
-use super::Section;
+use super::{ReportError, Section};
 use crate::analysis::bias::{WeatOptions, WeatTest};
 use crate::analysis::compare::{self, CompareOptions};
+use crate::analysis::drift::{DriftMethod, DriftParams, StudyParams, ValidStudyParams};
 use crate::analysis::eval::AnalogyOptions;
 use crate::analysis::project::umap::UmapParams;
 use crate::core::EmbeddingSet;
@@ -47,6 +48,42 @@ impl std::str::FromStr for MapMethod {
     }
 }
 
+/// How the drift section studies each version (the reference) against the next (the current).
+/// The seed is the report's (`compare.seed`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftOptions {
+    /// The tests run (in any order; listed in report order).
+    pub methods: Vec<DriftMethod>,
+    /// Permutations per test.
+    pub permutations: usize,
+    /// Rows per side at most behind MMD and energy (a seeded sample above it).
+    pub kernel_sample: usize,
+    /// k of the joint rows' k-means; 0: no clusters.
+    pub clusters: usize,
+    /// Keywords per cluster.
+    pub keywords: usize,
+    /// Clusters listed per pair (the largest changes of share first).
+    pub top: usize,
+    /// Go on (with a warning) when the two sets' encoding records name different weights.
+    pub allow_other_models: bool,
+}
+
+impl Default for DriftOptions {
+    /// Every test with 1,000 permutations, but MMD and energy on at most 2,000 rows a side and
+    /// 8 clusters, so a pair of 50k x 384 sets takes seconds.
+    fn default() -> Self {
+        DriftOptions {
+            methods: DriftMethod::ALL.to_vec(),
+            permutations: 1000,
+            kernel_sample: 2000,
+            clusters: 8,
+            keywords: 6,
+            top: 12,
+            allow_other_models: false,
+        }
+    }
+}
+
 /// What to put in a report and how to compute it.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -68,6 +105,8 @@ pub struct ReportOptions {
     pub map_labels: usize,
     /// How the maps are laid out (UMAP: [`ReportOptions::umap_params`]).
     pub map_method: MapMethod,
+    /// The drift section's tests, clusters and model check.
+    pub drift: DriftOptions,
     /// The command line that regenerates the report.
     pub command: String,
 }
@@ -99,6 +138,7 @@ impl Default for ReportOptions {
             map_points: 2_000,
             map_labels: 10,
             map_method: MapMethod::Pca,
+            drift: DriftOptions::default(),
             command: String::new(),
         }
     }
@@ -113,6 +153,25 @@ impl ReportOptions {
             seed: self.compare.seed,
             ..UmapParams::default()
         }
+    }
+
+    /// The drift study's parameters, checked: the drift options seeded by the report's seed,
+    /// with the joint map.
+    pub fn drift_params(&self) -> Result<ValidStudyParams, ReportError> {
+        let d = &self.drift;
+        Ok(StudyParams {
+            drift: DriftParams {
+                methods: d.methods.clone(),
+                seed: self.compare.seed,
+                permutations: d.permutations,
+                kernel_sample: d.kernel_sample,
+                ..DriftParams::default()
+            },
+            clusters: d.clusters,
+            keywords: d.keywords,
+            map: true,
+        }
+        .check()?)
     }
 }
 
@@ -220,9 +279,40 @@ pub fn command_line(files: &[String], opts: &ReportOptions, out: &str) -> String
     if opts.analogy.restrict_vocab != d.analogy.restrict_vocab {
         opt("--restrict-vocab", opts.analogy.restrict_vocab.to_string());
     }
+    let drift = opts.sections.contains(&Section::Drift);
+    if drift {
+        let (g, dd) = (&opts.drift, &d.drift);
+        let mut methods = g.methods.clone();
+        methods.sort_unstable();
+        methods.dedup();
+        if methods != dd.methods {
+            opt(
+                "--drift-methods",
+                methods
+                    .iter()
+                    .map(|m| m.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+        for (name, v, dv) in [
+            ("--drift-permutations", g.permutations, dd.permutations),
+            ("--drift-kernel-sample", g.kernel_sample, dd.kernel_sample),
+            ("--drift-clusters", g.clusters, dd.clusters),
+            ("--drift-keywords", g.keywords, dd.keywords),
+            ("--drift-top", g.top, dd.top),
+        ] {
+            if v != dv {
+                opt(name, v.to_string());
+            }
+        }
+    }
     let mut line: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
     if c.lowercase {
         line.push("--lowercase".into());
+    }
+    if drift && opts.drift.allow_other_models {
+        line.push("--allow-other-models".into());
     }
     line.push("--out".into());
     line.push(shell_quote(out));
@@ -264,6 +354,21 @@ mod tests {
             command_line(&files, &o, "r.md")
         );
         assert_eq!("UMAP".parse::<MapMethod>(), Ok(MapMethod::Umap));
+        // Drift options only with the drift section, and only where they differ.
+        o.drift.permutations = 99;
+        o.drift.allow_other_models = true;
+        o.drift.methods = vec![DriftMethod::Mmd, DriftMethod::DistanceCosine];
+        assert!(!command_line(&files, &o, "r.md").contains("drift"));
+        o.sections.push(Section::Drift);
+        let line = command_line(&files, &o, "r.md");
+        assert!(
+            line.contains(
+                " --drift-methods distance_cosine,mmd --drift-permutations 99 --lowercase \
+                 --allow-other-models --out r.md"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains("--drift-clusters"), "{line}");
         assert!("tsne".parse::<MapMethod>().is_err());
     }
 }

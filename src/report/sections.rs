@@ -1,13 +1,19 @@
 //! The section builders: each section's value from the analyses of the versions.
 
 use std::ops::ControlFlow;
+use std::sync::atomic::AtomicBool;
 
 use super::{
-    BiasCell, BiasSection, ChangedWords, DatasetInfo, EvalVersion, IntegrityInfo, MapMethod,
-    MapWord, Maps, Measures, ReportError, ReportOptions, SimilarityScore, UmapMap, Version, label,
+    BiasCell, BiasSection, ChangedWords, DatasetInfo, DriftMap, DriftMapLabel, DriftPair,
+    DriftTest, EvalVersion, IntegrityInfo, MapMethod, MapWord, Maps, Measures, ReportError,
+    ReportOptions, SimilarityScore, UmapMap, Version, label,
 };
+use crate::analysis::AnalysisError;
 use crate::analysis::bias::WeatGrid;
 use crate::analysis::compare::{self, Comparison, RankBy, WordDetail};
+use crate::analysis::drift::{
+    self, ClusterRow, DriftProgress, DriftSides, DriftStudy, SideCounts, ValidStudyParams,
+};
 use crate::analysis::eval::BenchmarkScores;
 use crate::analysis::project::umap::describe_init;
 use crate::core::{EmbeddingSet, IntegrityReport, RowScan};
@@ -312,5 +318,151 @@ impl EvalVersion {
                 .map(|(benchmark, report)| SimilarityScore { benchmark, report })
                 .collect(),
         }
+    }
+}
+
+/// Evenly spaced indices of `0..n`, `m` of them (all when `m >= n`): a subsample that follows
+/// the rows' order and needs no random choice.
+fn spread(n: usize, m: usize) -> Vec<usize> {
+    if m >= n {
+        return (0..n).collect();
+    }
+    (0..m)
+        .map(|i| ((i as u128 * n as u128) / m as u128) as usize)
+        .collect()
+}
+
+/// Clusters named on a joint map at most (the first listed, the largest changes of share).
+const DRIFT_MAP_LABELS: usize = 5;
+
+/// The joint map of a study: at most `points` joint rows drawn, shared between the sides in
+/// proportion to their rows (each side keeps at least one), and the first listed clusters
+/// named at the mean position of their rows.
+fn drift_map(study: &DriftStudy, clusters: &[ClusterRow], points: usize) -> Option<DriftMap> {
+    let map = study.map.as_ref()?;
+    let n_ref = study.report.kept.reference.len();
+    let n = map.xy.len();
+    if n_ref > n {
+        return None;
+    }
+    let n_cur = n - n_ref;
+    let (m_ref, m_cur) = if points >= n {
+        (n_ref, n_cur)
+    } else if points == 0 {
+        (0, 0)
+    } else {
+        let share = ((points as u128 * n_ref as u128 + n as u128 / 2) / n as u128) as usize;
+        let m_ref = share.clamp(1.min(n_ref), n_ref);
+        let m_cur = points.saturating_sub(m_ref).clamp(1.min(n_cur), n_cur);
+        (m_ref, m_cur)
+    };
+    let reference_points: Vec<[f32; 2]> = spread(n_ref, m_ref)
+        .into_iter()
+        .map(|i| map.xy[i])
+        .collect();
+    let current_points: Vec<[f32; 2]> = spread(n_cur, m_cur)
+        .into_iter()
+        .map(|i| map.xy[n_ref + i])
+        .collect();
+    let labelled = clusters
+        .iter()
+        .take(DRIFT_MAP_LABELS)
+        .filter_map(|c| {
+            let members = study.members(c.drift.id);
+            if members.is_empty() {
+                return None;
+            }
+            let (mut x, mut y) = (0f64, 0f64);
+            for &j in &members {
+                let p = map.xy.get(j)?;
+                x += f64::from(p[0]);
+                y += f64::from(p[1]);
+            }
+            let k = members.len() as f64;
+            Some(DriftMapLabel {
+                cluster: c.drift.id,
+                ratio: c.drift.ratio,
+                keywords: c.keywords.clone(),
+                position: [(x / k) as f32, (y / k) as f32],
+            })
+        })
+        .collect();
+    Some(DriftMap {
+        explained: map.explained,
+        drawn: SideCounts {
+            reference: reference_points.len(),
+            current: current_points.len(),
+        },
+        labelled,
+        reference_points,
+        current_points,
+    })
+}
+
+impl DriftPair {
+    /// The drift study of version `p` (the reference) against version `p + 1` (the current):
+    /// the tests, the `opts.drift.top` clusters with the largest changes of share, and the
+    /// joint map drawn with at most `opts.map_points` rows. `progress` gets the share done.
+    pub fn of(
+        p: usize,
+        reference: &Version,
+        current: &Version,
+        params: &ValidStudyParams,
+        opts: &ReportOptions,
+        progress: &mut dyn FnMut(f32),
+        cancel: &AtomicBool,
+    ) -> Result<DriftPair, AnalysisError> {
+        let sides = DriftSides::Two {
+            reference: reference.set,
+            current: current.set,
+            allow_other_models: opts.drift.allow_other_models,
+        };
+        let study = drift::study(
+            &sides,
+            params,
+            &mut |d: DriftProgress| progress(d.fraction),
+            Some(cancel),
+        )?;
+        let r = &study.report;
+        let tests = r
+            .methods
+            .iter()
+            .map(|(&method, m)| DriftTest {
+                method,
+                score: m.score,
+                threshold: m.threshold,
+                threshold_rule: m.threshold_rule,
+                drift: m.drift,
+                p_value: m.p_value,
+                significant: m.significant,
+                permutations: m.permutations,
+                rows: m.rows,
+            })
+            .collect();
+        let clusters: Vec<ClusterRow> = study
+            .clusters
+            .iter()
+            .take(opts.drift.top)
+            .cloned()
+            .collect();
+        let map = drift_map(&study, &clusters, opts.map_points);
+        Ok(DriftPair {
+            reference: label(p),
+            current: label(p + 1),
+            a: reference.name.clone(),
+            b: current.name.clone(),
+            tests,
+            n_ref: r.n_ref,
+            n_cur: r.n_cur,
+            nan_rows_left_out: r.nan_rows_left_out,
+            dim: r.dim,
+            pca: r.pca.clone(),
+            kernel_sample: r.kernel_sample,
+            alpha: r.alpha,
+            warnings: study.warnings.clone(),
+            cluster_count: study.clusters.len(),
+            clusters,
+            map,
+        })
     }
 }

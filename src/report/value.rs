@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::ReportError;
 use crate::analysis::bias::{self, WeatOptions};
 use crate::analysis::compare::{self, CompareOptions, WordDetail};
+use crate::analysis::drift::{
+    ClusterRow, DriftMethod, PcaInfo, SideCounts, ThresholdRule, ValidDriftParams,
+};
 use crate::analysis::eval::{self, AnalogyReport};
 use crate::core::{IntegrityReport, ProvenanceDiff};
 use crate::model::tokdiff::TokenizerDiff;
@@ -28,6 +31,9 @@ pub enum Section {
     Words,
     /// Maps of every version in one aligned frame.
     Maps,
+    /// Drift of each version's rows against the previous one's (two samples of one space):
+    /// the tests, the clusters whose share changed, the joint map.
+    Drift,
     /// Bias probes side by side with intervals, p-values and the correction.
     Bias,
     /// Evaluation benchmarks (analogies, WordSim-353, SimLex-999) of each version.
@@ -37,13 +43,14 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Datasets,
         Section::Integrity,
         Section::Vocabulary,
         Section::Measures,
         Section::Words,
         Section::Maps,
+        Section::Drift,
         Section::Bias,
         Section::Eval,
         Section::Parameters,
@@ -58,6 +65,7 @@ impl Section {
             Section::Measures => "measures",
             Section::Words => "words",
             Section::Maps => "maps",
+            Section::Drift => "drift",
             Section::Bias => "bias",
             Section::Eval => "eval",
             Section::Parameters => "parameters",
@@ -72,6 +80,7 @@ impl Section {
             Section::Measures => "Global measures",
             Section::Words => "Most and least changed words",
             Section::Maps => "Aligned maps",
+            Section::Drift => "Drift between samples",
             Section::Bias => "Bias probes",
             Section::Eval => "Evaluation benchmarks",
             Section::Parameters => "Parameters",
@@ -226,6 +235,91 @@ pub struct UmapMap {
     pub init: String,
 }
 
+/// One drift test of a pair.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DriftTest {
+    pub method: DriftMethod,
+    pub score: f64,
+    pub threshold: f64,
+    pub threshold_rule: ThresholdRule,
+    /// `score > threshold`.
+    pub drift: bool,
+    /// Permutation p-value, `(b + 1) / (permutations + 1)`.
+    pub p_value: f64,
+    /// `p_value < alpha`.
+    pub significant: bool,
+    pub permutations: usize,
+    /// Rows of each side the test used (a sample for MMD and energy).
+    pub rows: SideCounts,
+}
+
+/// A cluster named on the joint map: its keywords at its centroid.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DriftMapLabel {
+    pub cluster: i64,
+    pub ratio: f64,
+    pub keywords: Vec<String>,
+    /// The mean position of the cluster's joint rows.
+    pub position: [f32; 2],
+}
+
+/// The joint rows of a pair on their first two principal components, coloured by side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DriftMap {
+    /// The share of the joint rows' variance along each axis.
+    pub explained: [f64; 2],
+    /// Joint rows drawn per side (evenly spaced in each side's order when there are more
+    /// than the report's `map_points` in all).
+    pub drawn: SideCounts,
+    pub labelled: Vec<DriftMapLabel>,
+    /// The drawn rows of each side (drawn on the image, not written to JSON).
+    #[serde(skip)]
+    pub reference_points: Vec<[f32; 2]>,
+    #[serde(skip)]
+    pub current_points: Vec<[f32; 2]>,
+}
+
+/// The drift study of one pair: version `reference` (the earlier) against `current`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DriftPair {
+    /// "A", "B", ...
+    pub reference: String,
+    pub current: String,
+    /// The versions' names.
+    pub a: String,
+    pub b: String,
+    pub tests: Vec<DriftTest>,
+    /// Rows used per side (rows with NaN/Inf left out).
+    pub n_ref: usize,
+    pub n_cur: usize,
+    pub nan_rows_left_out: SideCounts,
+    pub dim: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pca: Option<PcaInfo>,
+    /// Rows per side behind MMD and energy, when either ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_sample: Option<SideCounts>,
+    pub alpha: f64,
+    /// Said beside the results (a model check that could not be made).
+    pub warnings: Vec<String>,
+    /// Clusters of the joint rows (k-means, cosine) with rows on either side.
+    pub cluster_count: usize,
+    /// The clusters listed (the report's `drift.top`), by change of share.
+    pub clusters: Vec<ClusterRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map: Option<DriftMap>,
+}
+
+/// The drift section's parameters.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DriftParameters {
+    pub tests: ValidDriftParams,
+    pub clusters: usize,
+    pub keywords: usize,
+    pub top: usize,
+    pub allow_other_models: bool,
+}
+
 /// One bias test on one version.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BiasCell {
@@ -288,6 +382,8 @@ pub struct Parameters {
     pub weat: Option<WeatOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analogy: Option<AnalogyParameters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftParameters>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -314,6 +410,10 @@ pub struct Report {
     pub pairs: Vec<PairSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maps: Option<Maps>,
+    /// Each version's rows against the next one's (pairs that could not be studied are in
+    /// `notes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<DriftPair>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bias: Option<BiasSection>,
     #[serde(skip_serializing_if = "Option::is_none")]

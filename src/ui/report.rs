@@ -7,6 +7,7 @@
 use egui::{Color32, RichText};
 
 use crate::analysis::bias;
+use crate::analysis::drift::{DriftMethod, DriftParams};
 use crate::app::report::{FORMATS, ReportCheck, ReportCommand, format_text};
 use crate::app::{App, Command, JobKind};
 use crate::report::{MapMethod, OutputFormat, Section};
@@ -37,6 +38,10 @@ fn section_hover(s: Section) -> &'static str {
         Section::Measures => "Jaccard@10/50, RBO, linear CKA, Procrustes and drift of each pair",
         Section::Words => "most and least changed, most displaced words with their neighbours",
         Section::Maps => "maps of every version in the first one's frame (Procrustes-aligned)",
+        Section::Drift => {
+            "each version's rows against the next one's as two samples of one space (one \
+             model): six tests, the clusters whose share changed, the joint map"
+        }
         Section::Bias => "the WEAT tests ticked below on every version, Holm-corrected",
         Section::Eval => "Google analogies, WordSim-353 and SimLex-999 on every version",
         Section::Parameters => "every parameter and seed behind the numbers",
@@ -124,6 +129,7 @@ fn inputs(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
             }
         });
     });
+    drift_options(app, ui, cmds);
     ui.separator();
     // Checked once per frame: the names the report gives the data sets, problems, the plan.
     let check = app.report_check();
@@ -132,6 +138,60 @@ fn inputs(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
     probes(app, ui, cmds);
     ui.separator();
     output(app, &check, ui, cmds);
+}
+
+/// The drift section's tests, permutations, clusters and model check (while it is ticked).
+fn drift_options(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let r = &app.report;
+    let mut d = r.drift.clone();
+    let mut changed = false;
+    ui.add_enabled_ui(r.has(Section::Drift), |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Drift tests");
+            for m in DriftMethod::ALL {
+                let mut on = d.methods.contains(&m);
+                if ui.checkbox(&mut on, m.name()).changed() {
+                    d.methods.retain(|x| *x != m);
+                    if on {
+                        d.methods.push(m);
+                        d.methods.sort_unstable();
+                    }
+                    changed = true;
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("permutations");
+            changed |= ui
+                .add(
+                    egui::DragValue::new(&mut d.permutations)
+                        .range(20..=DriftParams::MAX_PERMUTATIONS)
+                        .speed(10),
+                )
+                .on_hover_text("per test; p = (b + 1) / (permutations + 1)")
+                .changed();
+            ui.label("clusters");
+            changed |= ui
+                .add(egui::DragValue::new(&mut d.clusters).range(0..=100))
+                .on_hover_text("k-means clusters of the joint rows (0: none)")
+                .changed();
+            ui.label("listed");
+            changed |= ui
+                .add(egui::DragValue::new(&mut d.top).range(0..=100))
+                .on_hover_text("clusters listed per pair, the largest changes of share first")
+                .changed();
+            changed |= ui
+                .checkbox(&mut d.allow_other_models, "other models")
+                .on_hover_text(
+                    "study sets whose encoding records name different weights (said in the \
+                     report); without it such a pair is left out with a note",
+                )
+                .changed();
+        });
+    });
+    if changed {
+        cmd(cmds, ReportCommand::SetDrift(d));
+    }
 }
 
 fn datasets(app: &App, check: &ReportCheck, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {

@@ -1,7 +1,9 @@
 //! The report laid out once as blocks: the opening paragraph and the regenerating command,
 //! then each chosen section in order, with the notes of what could not be computed. The pair
-//! sections are in [`pairs`], the bias probes and benchmarks in [`probes`].
+//! sections are in [`pairs`], the drift studies in [`drift`], the bias probes and benchmarks in
+//! [`probes`].
 
+mod drift;
 mod pairs;
 mod probes;
 
@@ -42,6 +44,7 @@ pub(crate) fn layout(r: &Report, with_images: bool) -> Result<Vec<Block>, Report
             Section::Measures => pairs::measures(r, &mut b, with_images)?,
             Section::Words => pairs::words(r, &mut b),
             Section::Maps => maps(r, &mut b, with_images)?,
+            Section::Drift => drift::drift(r, &mut b, with_images)?,
             Section::Bias => probes::bias(r, &mut b, with_images)?,
             Section::Eval => probes::eval(r, &mut b),
             Section::Parameters => parameters(r, &mut b),
