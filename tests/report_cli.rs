@@ -273,3 +273,96 @@ fn model_folders_carry_tokenizer_hash_backend_and_tokenizer_diff() {
     assert!(td["words_checked"].as_u64().unwrap_or(0) >= 300, "{td}");
     assert_eq!(v["pairs"][0]["measures"]["jaccard"][0]["mean"], 1.0);
 }
+
+#[test]
+fn the_drift_section_alone_with_its_options() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (fixture("rotation_a.vec"), fixture("rotation_b.vec"));
+    let drift = [
+        "--sections",
+        "drift",
+        "--drift-methods",
+        "mmd,classifier",
+        "--drift-permutations",
+        "99",
+        "--drift-clusters",
+        "4",
+        "--drift-top",
+        "3",
+    ];
+    // JSON: the two tests asked for, the clusters listed, the unchecked model said.
+    let out = path_str(&dir.path().join("d.json"));
+    let mut args = vec![a.as_str(), b.as_str(), "--out", &out];
+    args.extend(drift);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("JSON");
+    assert_eq!(v["sections"], serde_json::json!(["drift"]));
+    assert!(v.get("datasets").is_none() && v.get("notes").is_none(), "{v}");
+    let d = &v["drift"][0];
+    assert_eq!((d["n_ref"].as_u64(), d["n_cur"].as_u64()), (Some(300), Some(300)));
+    let tests: Vec<&str> = d["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter_map(|t| t["method"].as_str())
+        .collect();
+    assert_eq!(tests, ["mmd", "classifier"]);
+    assert_eq!(d["tests"][0]["permutations"], 99);
+    assert_eq!(d["cluster_count"], 4);
+    assert_eq!(d["clusters"].as_array().map(Vec::len), Some(3));
+    let warnings = d["warnings"].to_string();
+    assert!(warnings.contains("could not be checked"), "{warnings}");
+    // Markdown: the joint map beside it.
+    let md = dir.path().join("d.md");
+    let ms = path_str(&md);
+    let mut args = vec![a.as_str(), b.as_str(), "--out", &ms];
+    args.extend(drift);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&md).expect("md");
+    assert!(text.contains("](d_files/drift_a_b_map.svg)"), "{text}");
+    assert!(dir.path().join("d_files/drift_a_b_map.svg").is_file());
+    // CSV: the tests and the clusters as tables.
+    let csv = dir.path().join("tables");
+    let cs = path_str(&csv);
+    let mut args = vec![a.as_str(), b.as_str(), "--out", &cs];
+    args.extend(drift);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let tests = std::fs::read_to_string(csv.join("drift_a_b.csv")).expect("drift_a_b.csv");
+    assert!(tests.starts_with("test,score,threshold,"), "{tests}");
+    assert_eq!(tests.lines().count(), 3, "{tests}");
+    let clusters =
+        std::fs::read_to_string(csv.join("drift_a_b_clusters.csv")).expect("clusters csv");
+    assert_eq!(clusters.lines().count(), 4, "{clusters}");
+    // Versions of another dimension: a note on stderr and in the report, exit 0.
+    let (pa, pb) = (fixture("pair_a.vec"), fixture("pair_b.vec"));
+    let (code, _, err) = run(&[&pa, &pb, "--out", &out, "--sections", "drift"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not computed: drift: A vs B:") && err.contains("50-dimensional"),
+        "{err}"
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("JSON");
+    assert_eq!(v["drift"], serde_json::json!([]));
+    assert_eq!(v["notes"].as_array().map(Vec::len), Some(1));
+    // Bad drift options are usage errors, before anything is loaded.
+    let (code, _, err) = run(&[
+        &a,
+        &b,
+        "--out",
+        &out,
+        "--sections",
+        "drift",
+        "--drift-permutations",
+        "5",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("permutations"), "{err}");
+    let (code, _, err) = run(&[&a, &b, "--out", &out, "--drift-methods", "mmd,nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--drift-methods") && err.contains("\"nope\""), "{err}");
+}
