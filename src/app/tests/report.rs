@@ -174,7 +174,7 @@ fn report_export_writes_every_format_with_the_chosen_sections_only() {
     assert!(done.command.ends_with(" --as json"), "{}", done.command);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&odd).expect("read")).expect("json");
-    assert_eq!(v["sections"].as_array().map(Vec::len), Some(7));
+    assert_eq!(v["sections"].as_array().map(Vec::len), Some(8));
     // The data set order is the comparison order: swapped, the demo is version B.
     export(&mut app, R::MoveDataset(demo_name.clone(), false));
     assert_eq!(app.report_datasets(), vec![1, 0]);
@@ -294,6 +294,28 @@ fn report_export_validation_messages() {
         w.contains("no WEAT test") && w.contains("will be replaced"),
         "{w}"
     );
+    // The drift section's options: checked, and in the command line while it is ticked.
+    let mut drift = app.report.drift.clone();
+    drift.methods.clear();
+    export(&mut app, R::SetDrift(drift.clone()));
+    assert!(app.report_check().problems.is_empty(), "drift not ticked");
+    export(&mut app, R::SelectSection(Section::Drift, true));
+    assert_eq!(problems(&app), "Drift: no drift method chosen.");
+    drift.methods = vec![crate::analysis::drift::DriftMethod::Mmd];
+    drift.permutations = 99;
+    drift.allow_other_models = true;
+    export(&mut app, R::SetDrift(drift));
+    let c = app.report_check();
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let plan = c.plan.expect("plan");
+    assert_eq!(plan.options.drift.permutations, 99);
+    let cmd = &plan.options.command;
+    assert!(
+        cmd.contains(" --drift-methods mmd --drift-permutations 99 ")
+            && cmd.contains(" --allow-other-models "),
+        "{cmd}"
+    );
+    export(&mut app, R::SelectSection(Section::Drift, false));
     // The compare screen's versions are the default data sets, in its order.
     app.apply(Command::StartCompare(vec![1, 0]));
     assert_eq!(app.report_datasets(), vec![1, 0]);
