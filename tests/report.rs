@@ -848,7 +848,10 @@ fn tickets(seed: u64, planted: bool, dim: usize, weights: &str) -> EmbeddingSet 
         format: "npy".into(),
         encoding: [
             ("model".to_string(), "mini-encoder".to_string()),
-            ("weights_sha256".to_string(), weights.repeat(64 / weights.len())),
+            (
+                "weights_sha256".to_string(),
+                weights.repeat(64 / weights.len()),
+            ),
         ]
         .into_iter()
         .collect(),
@@ -1125,7 +1128,10 @@ fn drift_pairs_not_in_one_space_get_a_note_and_the_rest_stands() {
         d.warnings
     );
     let (md, _) = render::markdown(&r, "f").expect("md");
-    assert!(md.contains("**Warning:** the two sets come from different models"), "{md}");
+    assert!(
+        md.contains("**Warning:** the two sets come from different models"),
+        "{md}"
+    );
     // Bad drift options are refused before anything runs; cancelling stops the study.
     o.drift.permutations = 5;
     let e = report::build(&two, &[None], &o, &mut |_, _| {}, &AtomicBool::new(false))

@@ -299,9 +299,15 @@ fn the_drift_section_alone_with_its_options() {
     let v: Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("JSON");
     assert_eq!(v["sections"], serde_json::json!(["drift"]));
-    assert!(v.get("datasets").is_none() && v.get("notes").is_none(), "{v}");
+    assert!(
+        v.get("datasets").is_none() && v.get("notes").is_none(),
+        "{v}"
+    );
     let d = &v["drift"][0];
-    assert_eq!((d["n_ref"].as_u64(), d["n_cur"].as_u64()), (Some(300), Some(300)));
+    assert_eq!(
+        (d["n_ref"].as_u64(), d["n_cur"].as_u64()),
+        (Some(300), Some(300))
+    );
     let tests: Vec<&str> = d["tests"]
         .as_array()
         .expect("tests")
@@ -364,5 +370,8 @@ fn the_drift_section_alone_with_its_options() {
     assert!(err.contains("permutations"), "{err}");
     let (code, _, err) = run(&[&a, &b, "--out", &out, "--drift-methods", "mmd,nope"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--drift-methods") && err.contains("\"nope\""), "{err}");
+    assert!(
+        err.contains("--drift-methods") && err.contains("\"nope\""),
+        "{err}"
+    );
 }

@@ -369,7 +369,11 @@ pub fn drift_map_svg(d: &DriftPair) -> Result<Option<String>, ReportError> {
             let left = p[0] > mid;
             let clash = placed.iter().any(|&(qx, qy, q_left)| {
                 let (a0, a1) = if left { (px - 190, px) } else { (px, px + 190) };
-                let (b0, b1) = if q_left { (qx - 190, qx) } else { (qx, qx + 190) };
+                let (b0, b1) = if q_left {
+                    (qx - 190, qx)
+                } else {
+                    (qx, qx + 190)
+                };
                 (py - qy).abs() < 14 && a0 < b1 && b0 < a1
             });
             if clash {
