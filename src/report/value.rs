@@ -31,8 +31,8 @@ pub enum Section {
     Words,
     /// Maps of every version in one aligned frame.
     Maps,
-    /// Drift of each version's rows against the previous one's (two samples of one space):
-    /// the tests, the clusters whose share changed, the joint map.
+    /// Drift of each version's rows (the reference) against the next version's (the current),
+    /// as two samples of one space: the tests, the clusters whose share changed, the joint map.
     Drift,
     /// Bias probes side by side with intervals, p-values and the correction.
     Bias,
