@@ -6,6 +6,8 @@
 //! The rows: a 32-dimensional latent Gaussian mapped linearly into 384 dimensions plus noise
 //! and a common offset (embedding-like: most variance in a few directions, all rows in one
 //! half-space); the current side has 10% of its rows moved along a latent direction.
+//! `EMBEDSCOPE_DRIFT_PERMUTATIONS=N` sets the permutations of the one-shot timings (20, the
+//! fewest alpha 0.05 allows, is close to the cost of the scores alone).
 //! `EMBEDSCOPE_DRIFT_DATA=DIR` also writes them as `DIR/reference.npy` and `DIR/current.npy`
 //! (f32) for `benches/peers/compare_drift.py`, which runs Evidently on the same rows.
 
@@ -103,10 +105,15 @@ fn bench(c: &mut Criterion) {
         reference: &rm,
         current: &cm,
     };
-    let params = |methods: Vec<DriftMethod>| {
+    let permutations: usize = std::env::var("EMBEDSCOPE_DRIFT_PERMUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    eprintln!("drift bench: one-shot timings with {permutations} permutations");
+    let params = |methods: Vec<DriftMethod>, permutations: usize| {
         DriftParams {
             methods,
-            permutations: 1000,
+            permutations,
             ..DriftParams::default()
         }
         .check()
@@ -125,7 +132,7 @@ fn bench(c: &mut Criterion) {
     ];
     let mut times = serde_json::Map::new();
     for (key, g) in groups {
-        let p = params(g.to_vec());
+        let p = params(g.to_vec(), permutations);
         let t = Instant::now();
         let rep = drift(input, &p, &mut |_| {}, None).expect("drift");
         let secs = t.elapsed().as_secs_f64();
@@ -146,7 +153,7 @@ fn bench(c: &mut Criterion) {
         )
         .expect("write embedscope.json");
     }
-    let p = params(DriftMethod::ALL.to_vec());
+    let p = params(DriftMethod::ALL.to_vec(), 1000);
     let mut g = c.benchmark_group("drift");
     g.sample_size(10);
     g.bench_function("all methods 50k x 384 per side, 1000 permutations", |b| {
