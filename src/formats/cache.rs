@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::native::{NATIVE_EXTENSION, SourceStamp, open_native, read_stamp, write_native};
+use super::native::{
+    NATIVE_EXTENSION, SourceStamp, Unchecked, open_native, read_stamp, write_native,
+};
 use super::{Format, FormatError, LoadOptions};
 use crate::core::EmbeddingSet;
 
@@ -139,12 +141,14 @@ impl CacheKey {
         &self.file
     }
 
-    /// The cached set, when a cache file exists for the same source size and modification time.
+    /// The cached set, when a cache file exists for the same source size and modification time
+    /// and its blocks match the checksum in its header (an entry without one, or one whose
+    /// bytes changed, is a miss and is written again).
     pub fn open(&self) -> Option<EmbeddingSet> {
         if read_stamp(&self.file).as_ref() != Some(&self.stamp) {
             return None;
         }
-        open_native(&self.file, None).ok()
+        open_native(&self.file, None, Unchecked::Refuse).ok()
     }
 
     pub fn store(&self, set: &EmbeddingSet) -> Result<(), FormatError> {

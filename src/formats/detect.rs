@@ -9,16 +9,14 @@ use super::text::parse_header;
 use super::{Format, NATIVE_EXTENSION};
 
 /// Detects the format of a file from its first 64 KiB and its name.
+///
+/// Only a regular file is opened: a pipe or device is refused from its metadata (the loader
+/// reopens the file after detection, so a pipe's data would be gone, and a FIFO without a
+/// writer would block the open).
 pub fn detect(path: &Path) -> Result<Format, FormatError> {
+    let meta = std::fs::metadata(path).map_err(|e| FormatError::io(path, e))?;
+    super::error::require_regular(path, &meta, false)?;
     let mut f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
-    let meta = f.metadata().map_err(|e| FormatError::io(path, e))?;
-    if meta.is_dir() {
-        return Err(FormatError::new(
-            path,
-            Location::None,
-            super::ErrorKind::IsDirectory,
-        ));
-    }
     let mut head = vec![0u8; 64 << 10];
     let mut n = 0;
     while n < head.len() {
@@ -78,8 +76,9 @@ pub fn detect_bytes(head: &[u8], file_len: u64, ext: Option<&str>) -> Option<For
     let first = &head[..nl];
     let first = first.strip_suffix(b"\r").unwrap_or(first);
     if let Some((rows, dim)) = parse_header(first) {
-        if rows < 0 || dim <= 0 {
-            // A broken header: let the text reader explain it.
+        if rows < 0 || dim <= 0 || dim > i128::from(super::text::MAX_DIM) {
+            // A broken or impossible header: let the text reader explain it (nothing is sized
+            // from it here).
             return Some(Format::Word2VecText);
         }
         let rest = head.get(nl + 1..).unwrap_or(&[]);

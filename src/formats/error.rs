@@ -44,6 +44,13 @@ pub enum ErrorKind {
     NoParts,
     #[error("the file is empty")]
     Empty,
+    /// A pipe, socket or device given where a regular file is needed (the input is opened
+    /// more than once, memory-mapped or measured): refused before it is opened, so a FIFO
+    /// without a writer cannot block the reader.
+    #[error(
+        "is not a regular file ({0}): expected a regular file (it is read more than once); save the data to a file first"
+    )]
+    NotRegular(&'static str),
     /// Content that does not follow the format (syntax, values, dimensions).
     #[error("{0}")]
     Invalid(String),
@@ -122,6 +129,7 @@ impl FormatError {
             ErrorKind::NotFound => "not_found",
             ErrorKind::IsDirectory | ErrorKind::NoParts => "is_directory",
             ErrorKind::Empty => "empty",
+            ErrorKind::NotRegular(_) => "not_regular",
             ErrorKind::Invalid(_) => "invalid",
             ErrorKind::Truncated(_) => "truncated",
             ErrorKind::Unsupported(_) => "unsupported",
@@ -130,6 +138,54 @@ impl FormatError {
             ErrorKind::Unrepresentable(_) => "unrepresentable",
         }
     }
+}
+
+/// Refuses anything but a regular file (or a folder, when `dirs` is true), from its metadata,
+/// without opening it: opening a FIFO blocks until a writer comes, and a pipe read twice reads
+/// as empty the second time.
+pub(crate) fn require_regular(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    dirs: bool,
+) -> Result<(), FormatError> {
+    let ft = meta.file_type();
+    if ft.is_file() || (dirs && ft.is_dir()) {
+        return Ok(());
+    }
+    if ft.is_dir() {
+        return Err(FormatError::new(
+            path,
+            Location::None,
+            ErrorKind::IsDirectory,
+        ));
+    }
+    Err(FormatError::new(
+        path,
+        Location::None,
+        ErrorKind::NotRegular(special_kind(&ft)),
+    ))
+}
+
+/// What a non-regular file is, in words.
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a pipe";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+    }
+    let _ = ft;
+    "not a file or folder"
 }
 
 /// Shortens user data quoted in an error message (a 5 MB line must not become a 5 MB message).

@@ -4,6 +4,7 @@
 //! was expected; none panics on bad input, and none allocates from a declared size before
 //! checking that the file can hold it.
 
+mod bounded;
 mod cache;
 pub mod corpus;
 mod demo;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use crate::core::hash::hex as to_hex;
 use crate::core::{EmbeddingSet, LoadNotes, Matrix, Metadata, Provenance, Vocab};
 
+pub use bounded::{MAX_LINE_BYTES, MAX_SIDE_FILE_BYTES, read_side_file};
 pub use cache::{CacheStatus, default_cache_dir};
 pub use demo::{DEMO_MAP_SEED, DEMO_NAME, demo_map, demo_set, is_demo};
 pub use detect::{detect, detect_bytes};
@@ -251,6 +253,10 @@ pub fn load_with_status(
     opts: &LoadOptions,
 ) -> Result<(EmbeddingSet, CacheStatus), FormatError> {
     let meta = std::fs::metadata(path).map_err(|e| FormatError::io(path, e))?;
+    // Vectors are read from regular files only (detection and loading open the file twice,
+    // arrays are memory-mapped, the cache keys on size and time): a pipe is refused before
+    // it is opened.
+    error::require_regular(path, &meta, true)?;
     // A folder of Parquet part files (Spark, Ray Data, Dask, `embed --shard`) is one set.
     let parts = if meta.is_dir() {
         let parts = table::list_parts(path)?;

@@ -52,6 +52,58 @@ struct NativeHeader {
     notes: LoadNotes,
     #[serde(default)]
     source: Option<SourceStamp>,
+    /// [`block_checksum`] of the vector data, the vocabulary and the counts, checked on every
+    /// open: a file whose blocks were overwritten in place (same size, same header) is refused
+    /// rather than served. Absent in files written before it existed.
+    #[serde(default)]
+    checksum: Option<String>,
+}
+
+/// Bytes hashed per parallel task by [`block_checksum`].
+const CHECKSUM_CHUNK: usize = 8 << 20;
+
+/// The checksum of a native file's blocks: the sha256 of each 8 MiB chunk of the vector data
+/// (computed in parallel), then the sha256 of those digests followed by the vocabulary offsets,
+/// the token bytes and the counts, as lower-case hex.
+fn block_checksum(data: &[u8], rest: &[&[u8]]) -> String {
+    use rayon::prelude::*;
+    use sha2::{Digest, Sha256};
+    let digests: Vec<[u8; 32]> = data
+        .par_chunks(CHECKSUM_CHUNK)
+        .map(|c| Sha256::digest(c).into())
+        .collect();
+    let mut h = Sha256::new();
+    h.update((data.len() as u64).to_le_bytes());
+    for d in &digests {
+        h.update(d);
+    }
+    for r in rest {
+        h.update((r.len() as u64).to_le_bytes());
+        h.update(r);
+    }
+    super::to_hex(&h.finalize())
+}
+
+/// The checksum of a set as [`write_native`] lays it out.
+fn set_checksum(set: &EmbeddingSet) -> String {
+    let (blob, ends) = set.vocab.raw_parts();
+    let le_u32: Vec<u8> = ends.iter().flat_map(|e| e.to_le_bytes()).collect();
+    let counts: Vec<u8> = set
+        .vocab
+        .counts()
+        .map(|c| c.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .unwrap_or_default();
+    let values = set.matrix.as_slice();
+    if cfg!(target_endian = "little") {
+        // SAFETY: f32 values viewed as their bytes (same memory; any byte is a valid u8).
+        let bytes = unsafe {
+            std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
+        };
+        block_checksum(bytes, &[&le_u32, blob.as_bytes(), &counts])
+    } else {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        block_checksum(&bytes, &[&le_u32, blob.as_bytes(), &counts])
+    }
 }
 
 fn pad64(n: u64) -> u64 {
@@ -80,6 +132,7 @@ pub(crate) fn write_native<W: Write>(
         provenance: set.provenance.clone(),
         notes: set.notes.clone(),
         source,
+        checksum: Some(set_checksum(set)),
     };
     let mut json;
     loop {
@@ -179,7 +232,7 @@ fn parse_header(map: &[u8], path: &Path) -> Result<(NativeHeader, usize), Format
 }
 
 pub(crate) fn read_native(path: &Path, limit: Option<usize>) -> Result<Loaded, FormatError> {
-    let set = open_native(path, limit)?;
+    let set = open_native(path, limit, Unchecked::Accept)?;
     // The parameters of an encoded set are its encoding facts, carried in `embedded`; those of
     // a loaded file are how it was loaded.
     let params = if set.provenance.params_are_encoding() {
@@ -198,8 +251,21 @@ pub(crate) fn read_native(path: &Path, limit: Option<usize>) -> Result<Loaded, F
     })
 }
 
+/// Whether [`open_native`] accepts a file whose header has no checksum (one written before
+/// checksums existed): a file given by the user is read; a cache entry is not trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unchecked {
+    Accept,
+    Refuse,
+}
+
 /// Opens a native file: the matrix is memory-mapped; the provenance is the original source's.
-pub(crate) fn open_native(path: &Path, limit: Option<usize>) -> Result<EmbeddingSet, FormatError> {
+/// The blocks are checked against the header's checksum before anything is served.
+pub(crate) fn open_native(
+    path: &Path,
+    limit: Option<usize>,
+    unchecked: Unchecked,
+) -> Result<EmbeddingSet, FormatError> {
     let map = map_file(path)?;
     let (h, _) = parse_header(&map, path)?;
     let len = map.len() as u64;
@@ -230,8 +296,9 @@ pub(crate) fn open_native(path: &Path, limit: Option<usize>) -> Result<Embedding
         return Err(trunc("vector data"));
     }
     let ends_end = h
-        .vocab_ends_offset
-        .checked_add(4 * h.rows)
+        .rows
+        .checked_mul(4)
+        .and_then(|n| h.vocab_ends_offset.checked_add(n))
         .ok_or_else(|| trunc("vocabulary"))?;
     let blob_end = h
         .vocab_blob_offset
@@ -239,6 +306,45 @@ pub(crate) fn open_native(path: &Path, limit: Option<usize>) -> Result<Embedding
         .ok_or_else(|| trunc("vocabulary"))?;
     if ends_end > len || blob_end > len {
         return Err(trunc("vocabulary"));
+    }
+    let counts_range = match h.counts_offset {
+        Some(off) => {
+            let end = h
+                .rows
+                .checked_mul(8)
+                .and_then(|n| off.checked_add(n))
+                .filter(|&e| e <= len)
+                .ok_or_else(|| trunc("counts"))?;
+            off as usize..end as usize
+        }
+        None => 0..0,
+    };
+    match &h.checksum {
+        Some(want) => {
+            let data = &map[h.data_offset as usize..(h.data_offset + data_bytes) as usize];
+            let got = block_checksum(
+                data,
+                &[
+                    &map[h.vocab_ends_offset as usize..ends_end as usize],
+                    &map[h.vocab_blob_offset as usize..blob_end as usize],
+                    &map[counts_range.clone()],
+                ],
+            );
+            if &got != want {
+                return Err(FormatError::invalid(
+                    path,
+                    Location::Byte(h.data_offset),
+                    "the vectors or vocabulary do not match the checksum in the header (the file was changed or damaged after it was written)",
+                ));
+            }
+        }
+        None if unchecked == Unchecked::Refuse => {
+            return Err(FormatError::unsupported(
+                path,
+                "no checksum in the header (written by an older embedscope): not trusted as a cache entry",
+            ));
+        }
+        None => {}
     }
     let ends: Vec<u32> = map[h.vocab_ends_offset as usize..ends_end as usize]
         .chunks_exact(4)
@@ -260,12 +366,8 @@ pub(crate) fn open_native(path: &Path, limit: Option<usize>) -> Result<Embedding
             "damaged vocabulary (bad offset or duplicate token)",
         )
     })?;
-    if let Some(off) = h.counts_offset {
-        let end = off
-            .checked_add(8 * h.rows)
-            .filter(|&e| e <= len)
-            .ok_or_else(|| trunc("counts"))?;
-        let counts = map[off as usize..end as usize]
+    if h.counts_offset.is_some() {
+        let counts = map[counts_range]
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
             .collect();

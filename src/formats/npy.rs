@@ -321,8 +321,18 @@ pub(crate) fn read_npy_set(path: &Path, opts: &LoadOptions) -> Result<Loaded, Fo
         .unwrap_or_default();
     let mp = path.with_file_name(format!("{stem}.metadata.tsv"));
     if mp.is_file() && l.vocab.len() == rows {
-        let text = std::fs::read_to_string(&mp).map_err(|e| FormatError::io(&mp, e))?;
-        let mut lines = text.lines();
+        // The header and one line per row: lines past them are not used, so not read.
+        let read = super::bounded::read_lines(
+            &mp,
+            "metadata table (tab-separated)",
+            rows.saturating_add(1),
+        )?;
+        let text: Vec<std::borrow::Cow<'_, str>> = read
+            .lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l))
+            .collect();
+        let mut lines = text.iter().map(|l| l.as_ref());
         let names: Vec<String> = lines
             .next()
             .unwrap_or("")

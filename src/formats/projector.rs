@@ -39,18 +39,24 @@ struct Table {
     names: Vec<String>,
     rows: Vec<Vec<String>>,
     header: bool,
+    /// Lines were left unread: the file has more rows than `rows` holds.
+    more: bool,
 }
 
 fn read_table(path: &Path, expected_rows: usize) -> Result<Table, FormatError> {
-    let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines: Vec<&str> = text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+    // A header line, the rows, and one more to tell that there are too many: the rest is
+    // never read (the file's size is not a reason to hold it).
+    let read = super::bounded::read_lines(
+        path,
+        "metadata table (tab-separated)",
+        expected_rows.saturating_add(2),
+    )?;
+    let text: Vec<std::borrow::Cow<'_, str>> = read
+        .lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l))
         .collect();
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
+    let lines: Vec<&str> = text.iter().map(|l| l.as_ref()).collect();
     if lines.is_empty() {
         return Err(FormatError::new(
             path,
@@ -92,6 +98,7 @@ fn read_table(path: &Path, expected_rows: usize) -> Result<Table, FormatError> {
         names,
         rows,
         header,
+        more: read.more,
     })
 }
 
@@ -117,11 +124,12 @@ pub(crate) fn read_projector(path: &Path, opts: &LoadOptions) -> Result<Loaded, 
     let total_rows = l.notes.rows_read as usize;
     let table = read_table(&meta_path, total_rows)?;
     let limited = opts.limit.is_some_and(|lim| lim < table.rows.len());
-    if table.rows.len() != total_rows && !limited {
+    if (table.rows.len() != total_rows || table.more) && !limited {
         return Err(FormatError::mismatch(
             &meta_path,
             format!(
-                "{} metadata rows but {} has {} vectors (one row per vector expected{})",
+                "{}{} metadata rows but {} has {} vectors (one row per vector expected{})",
+                if table.more { "more than " } else { "" },
                 table.rows.len(),
                 path.display(),
                 total_rows,

@@ -28,17 +28,12 @@ pub(crate) fn find_vocab(data: &Path) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-pub(crate) fn read_vocab(path: &Path) -> Result<VocabFile, FormatError> {
-    let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
-    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    let lines: Vec<&[u8]> = lines
-        .into_iter()
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .collect();
-    if lines.is_empty() {
+/// Reads the first `max_lines` lines of a vocabulary file (one more than the array's rows is
+/// enough to tell that it has too many): `more` says whether lines were left unread.
+pub(crate) fn read_vocab(path: &Path, max_lines: usize) -> Result<(VocabFile, bool), FormatError> {
+    let read = super::bounded::read_lines(path, "vocabulary (one token per line)", max_lines)?;
+    let lines = read.lines;
+    if lines.is_empty() && !read.more {
         return Err(FormatError::new(
             path,
             Location::None,
@@ -57,18 +52,19 @@ pub(crate) fn read_vocab(path: &Path) -> Result<VocabFile, FormatError> {
     let with_counts = lines.iter().all(|l| split_count(l).is_some());
     let mut tokens = Vec::with_capacity(lines.len());
     let mut counts = with_counts.then(|| Vec::with_capacity(lines.len()));
-    for l in &lines {
-        match (with_counts, split_count(l)) {
+    for mut l in lines {
+        match (with_counts, split_count(&l)) {
             (true, Some((sep, n))) => {
-                tokens.push(l[..sep].to_vec());
+                l.truncate(sep);
+                tokens.push(l);
                 if let Some(c) = counts.as_mut() {
                     c.push(n);
                 }
             }
-            _ => tokens.push(l.to_vec()),
+            _ => tokens.push(l),
         }
     }
-    Ok(VocabFile { tokens, counts })
+    Ok((VocabFile { tokens, counts }, read.more))
 }
 
 /// Writes one token per line; refuses tokens that cannot be stored that way.
@@ -116,12 +112,13 @@ pub(crate) fn attach_vocab(
     };
     let file = match &vocab_path {
         Some(p) => {
-            let v = read_vocab(p)?;
-            if v.tokens.len() != total_rows {
+            let (v, more) = read_vocab(p, total_rows.saturating_add(1))?;
+            if v.tokens.len() != total_rows || more {
                 return Err(FormatError::mismatch(
                     p,
                     format!(
-                        "the vocabulary has {} tokens but {} has {} rows (one token per row expected)",
+                        "the vocabulary has {}{} tokens but {} has {} rows (one token per row expected)",
+                        if more { "more than " } else { "" },
                         v.tokens.len(),
                         data.display(),
                         total_rows
@@ -189,11 +186,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("v.txt");
         std::fs::write(&p, "the 10\r\nof 7\n").unwrap();
-        let v = read_vocab(&p).unwrap();
+        let (v, more) = read_vocab(&p, 3).unwrap();
+        assert!(!more);
         assert_eq!(v.tokens, vec![b"the".to_vec(), b"of".to_vec()]);
         assert_eq!(v.counts, Some(vec![10, 7]));
         std::fs::write(&p, "new york\nthe 10\n").unwrap();
-        let v = read_vocab(&p).unwrap();
+        let (v, _) = read_vocab(&p, 3).unwrap();
         assert_eq!(v.tokens[0], b"new york".to_vec());
         assert!(v.counts.is_none());
         let x = d.path().join("x.npy");

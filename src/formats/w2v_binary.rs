@@ -73,7 +73,7 @@ pub(crate) fn read_w2v_binary<R: Read>(
             ));
         }
     };
-    if dim <= 0 || dim as u64 > MAX_DIM {
+    if dim <= 0 || dim > i128::from(MAX_DIM) {
         return Err(FormatError::invalid(
             path,
             line1,
@@ -105,9 +105,19 @@ pub(crate) fn read_w2v_binary<R: Read>(
                 ),
             ));
         }
+        if want > 0 && fit == 0 {
+            // Not one row fits: said here, before a row buffer is sized from the header.
+            return Err(FormatError::truncated(
+                path,
+                line1,
+                format!(
+                    "header declares {rows} rows, but the file ends after 0 (truncated?): a row of {dim} float32 values needs {min_row} bytes, only {body} follow"
+                ),
+            ));
+        }
     }
     let want = want as u64;
-    let cap = total_len.map_or(want, |t| want.min(t / (2 + 4 * dim as u64) + 1));
+    let cap = total_len.map_or(want, |t| want.min(t / (2 + 4 * dim as u64)));
     let mut sink = RowSink::new(dim, cap as usize, limit);
     let mut token = Vec::with_capacity(64);
     let mut row = vec![0f32; dim];

@@ -2,10 +2,11 @@
 //! line's text (or why it has none) and metadata values.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::path::Path;
 
-use super::{MAX_LINE_BYTES, TEXT_NAMES, pick};
+use super::{TEXT_NAMES, pick};
+use crate::formats::bounded::{MAX_LINE_BYTES, read_line_bounded};
 use crate::formats::error::{FormatError, Location, snippet};
 
 /// Reads lines of `path` until the first JSON object: the text field (`wanted`, or the first of
@@ -22,21 +23,12 @@ pub(super) fn jsonl_fields(
     let mut line = 0u64;
     let mut first_bad: Option<(u64, String)> = None;
     loop {
-        buf.clear();
-        let n = r
-            .by_ref()
-            .take(MAX_LINE_BYTES as u64)
-            .read_until(b'\n', &mut buf)
+        let l = read_line_bounded(&mut r, &mut buf, MAX_LINE_BYTES)
             .map_err(|e| FormatError::io(path, e))?;
-        if n == 0 {
+        if l.consumed == 0 {
             break;
         }
         line += 1;
-        if buf.last() != Some(&b'\n') && n >= MAX_LINE_BYTES {
-            let mut rest = Vec::new();
-            r.read_until(b'\n', &mut rest)
-                .map_err(|e| FormatError::io(path, e))?;
-        }
         let raw = String::from_utf8_lossy(&buf);
         if raw.trim().is_empty() {
             continue;

@@ -14,17 +14,20 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::error::{FormatError, Location};
 
+mod csv_guard;
 mod jsonl;
 mod shard;
 mod stats;
 
+use csv_guard::Guard;
+pub use csv_guard::MAX_RECORD_BYTES;
 use jsonl::{jsonl_fields, jsonl_record};
 pub use shard::Shard;
 pub use stats::{CorpusStats, SKIPPED_LISTED, SkippedRecord};
@@ -32,8 +35,8 @@ pub use stats::{CorpusStats, SKIPPED_LISTED, SkippedRecord};
 /// Longest document kept (bytes) unless the options say otherwise; far beyond any model's
 /// token limit. Longer ones are cut at a character boundary and counted (`truncated`).
 pub const MAX_DOC_BYTES: usize = 256 << 10;
-/// Longest physical line read before it is cut.
-const MAX_LINE_BYTES: usize = 64 << 20;
+/// Longest physical line kept; the rest of a longer one is skipped as a stream.
+use super::bounded::{MAX_LINE_BYTES, read_line_bounded};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,7 +170,7 @@ enum Source {
         paragraphs: bool,
     },
     Csv {
-        r: csv::Reader<File>,
+        r: csv::Reader<Guard<File>>,
         text_col: usize,
         meta_cols: Vec<usize>,
     },
@@ -203,6 +206,8 @@ pub struct Corpus {
     done: u64,
     total: u64,
     buf: Vec<u8>,
+    /// The line in `buf` was longer than [`MAX_LINE_BYTES`]: its rest was skipped.
+    overlong: bool,
 }
 
 const TEXT_NAMES: [&str; 5] = ["text", "sentence", "document", "content", "body"];
@@ -251,6 +256,13 @@ impl Corpus {
         let total_bytes = meta.len();
         let open = || File::open(path).map_err(|e| FormatError::io(path, e));
         let format = opts.format.unwrap_or_else(|| CorpusFormat::from_path(path));
+        // Plain text and CSV/TSV are read once, front to back: a pipe (`<(zcat x.gz)`) works.
+        // JSONL is opened twice (its fields from the first object, then the records) and
+        // Parquet seeks: both need a regular file, refused before opening (a FIFO without a
+        // writer would block the second open).
+        if matches!(format, CorpusFormat::Jsonl | CorpusFormat::Parquet) {
+            super::error::require_regular(path, &meta, false)?;
+        }
         let mut field = String::new();
         let (source, meta_names, total) = match format {
             CorpusFormat::Lines | CorpusFormat::Paragraphs => (
@@ -262,26 +274,24 @@ impl Corpus {
                 total_bytes,
             ),
             CorpusFormat::Csv | CorpusFormat::Tsv => {
+                let delimiter = if format == CorpusFormat::Tsv {
+                    b'\t'
+                } else {
+                    b','
+                };
                 let mut r = csv::ReaderBuilder::new()
-                    .delimiter(if format == CorpusFormat::Tsv {
-                        b'\t'
-                    } else {
-                        b','
-                    })
+                    .delimiter(delimiter)
                     .flexible(true)
-                    .from_reader(open()?);
-                let headers: Vec<String> = r
-                    .byte_headers()
-                    .map_err(|e| {
-                        FormatError::invalid(
-                            path,
-                            Location::Line { line: 1, byte: 0 },
-                            format!("cannot read the header row: {e}"),
-                        )
-                    })?
-                    .iter()
-                    .map(|h| String::from_utf8_lossy(h).trim().to_string())
-                    .collect();
+                    .from_reader(Guard::new(open()?, delimiter));
+                let headers: Vec<String> = match r.byte_headers() {
+                    Ok(h) => h,
+                    Err(e) => {
+                        return Err(csv_error(path, r.get_ref(), &e, "the header row"));
+                    }
+                }
+                .iter()
+                .map(|h| String::from_utf8_lossy(h).trim().to_string())
+                .collect();
                 if headers.is_empty() || headers.iter().all(String::is_empty) {
                     return Err(FormatError::new(
                         path,
@@ -384,6 +394,7 @@ impl Corpus {
             done: 0,
             total,
             buf: Vec::new(),
+            overlong: false,
         })
     }
 
@@ -418,26 +429,16 @@ impl Corpus {
         let (Source::Text { r, .. } | Source::Jsonl { r, .. }) = &mut self.source else {
             return Ok(false);
         };
-        self.buf.clear();
-        let n = r
-            .by_ref()
-            .take(MAX_LINE_BYTES as u64)
-            .read_until(b'\n', &mut self.buf)
+        let l = read_line_bounded(r, &mut self.buf, MAX_LINE_BYTES)
             .map_err(|e| FormatError::io(&self.path, e))?;
-        if n == 0 {
+        if l.consumed == 0 {
             return Ok(false);
         }
-        self.done += n as u64;
+        self.done += l.consumed;
         self.line += 1;
+        self.overlong = l.overlong;
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
-        } else if n >= MAX_LINE_BYTES {
-            // Skip the rest of an enormous line.
-            let mut rest = Vec::new();
-            let more = r
-                .read_until(b'\n', &mut rest)
-                .map_err(|e| FormatError::io(&self.path, e))?;
-            self.done += more as u64;
         }
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
@@ -501,7 +502,8 @@ impl Corpus {
             self.stats.empty_kept += 1;
         }
         self.stats.records += 1;
-        if cut(&mut text, self.max_doc) {
+        // A line cut at MAX_LINE_BYTES lost its rest even when the document cap is larger.
+        if cut(&mut text, self.max_doc) || (self.plain && std::mem::take(&mut self.overlong)) {
             self.stats.truncated += 1;
         }
         let d = Doc {
@@ -571,6 +573,17 @@ impl Corpus {
                         continue;
                     }
                     let line = self.line;
+                    if std::mem::take(&mut self.overlong) {
+                        let why = format!(
+                            "the line is longer than {} MiB (its rest was skipped): not one JSON record",
+                            MAX_LINE_BYTES >> 20
+                        );
+                        let meta = vec![String::new(); self.meta_names.len()];
+                        if let Some(d) = self.emit(line, Err(why), meta) {
+                            return Ok(Some(d));
+                        }
+                        continue;
+                    }
                     let (text, meta) = jsonl_record(&raw, &self.field, &self.meta_names);
                     if let Some(d) = self.emit(line, text, meta) {
                         return Ok(Some(d));
@@ -585,19 +598,32 @@ impl Corpus {
                     let ok = match r.read_byte_record(&mut rec) {
                         Ok(ok) => ok,
                         Err(e) => {
-                            let line = e.position().map_or(0, |p| p.line());
-                            return Err(FormatError::invalid(
-                                &self.path,
-                                Location::Line { line, byte: 0 },
-                                format!("cannot read CSV: {e}"),
-                            ));
+                            return Err(csv_error(&self.path, r.get_ref(), &e, "a record"));
                         }
                     };
                     if !ok {
                         return Ok(None);
                     }
                     let line = rec.position().map_or(0, |p| p.line());
-                    self.done = rec.position().map_or(self.done, |p| p.byte());
+                    let start = rec.position().map_or(self.done, |p| p.byte());
+                    self.done = start;
+                    // A quote never closed swallows the rest of the file into this record's
+                    // field: the record is bad (counted, listed with its line), not a document.
+                    if let Some(q) = r.get_ref().unterminated
+                        && q.byte >= start
+                        && q.byte < r.position().byte()
+                    {
+                        let lines = r.position().line().saturating_sub(q.line);
+                        let why = format!(
+                            "a quote opened on line {} is never closed: the rest of the file ({lines} more lines) would be one field; the record was not read",
+                            q.line
+                        );
+                        let meta = vec![String::new(); meta_cols.len()];
+                        if let Some(d) = self.emit(line, Err(why), meta) {
+                            return Ok(Some(d));
+                        }
+                        continue;
+                    }
                     let tc = *text_col;
                     let meta = meta_cols
                         .iter()
@@ -670,6 +696,27 @@ impl Corpus {
             }
         }
     }
+}
+
+/// The error of a CSV/TSV read that failed: a record over [`MAX_RECORD_BYTES`] is named by
+/// the line it started on; anything else by the decoder's position.
+fn csv_error(path: &Path, guard: &Guard<File>, e: &csv::Error, what: &str) -> FormatError {
+    if let Some((at, msg)) = guard.overlong_message() {
+        return FormatError::too_large(
+            path,
+            Location::Line {
+                line: at.line,
+                byte: at.byte,
+            },
+            msg,
+        );
+    }
+    let (line, byte) = e.position().map_or((0, 0), |p| (p.line(), p.byte()));
+    FormatError::invalid(
+        path,
+        Location::Line { line, byte },
+        format!("cannot read {what}: {e}"),
+    )
 }
 
 impl Iterator for Corpus {

@@ -166,7 +166,9 @@ fn parse_spaced_token(line: &[u8], dim: usize, out: &mut Vec<f32>) -> Option<usi
 
 /// True when `line` is a token followed by exactly `dim` numbers.
 pub(crate) fn parses_as_row(line: &[u8], dim: usize) -> bool {
-    let mut v = Vec::with_capacity(dim);
+    // `dim` comes from a file's header: the capacity is bounded by what the line can hold
+    // (a value takes at least two bytes with its separator).
+    let mut v = Vec::with_capacity(dim.min(line.len() / 2 + 1));
     let line = trim_line(line);
     parse_line(line, dim, false, &mut v).is_ok() || parse_spaced_token(line, dim, &mut v).is_some()
 }
@@ -358,7 +360,7 @@ pub(crate) fn read_text<R: Read>(
         }
         (_, Some((rows, d))) => {
             had_header = true;
-            if d <= 0 || d as u64 > MAX_DIM {
+            if d <= 0 || d > i128::from(MAX_DIM) {
                 return Err(FormatError::invalid(
                     path,
                     line1,
@@ -380,7 +382,8 @@ pub(crate) fn read_text<R: Read>(
             if let Some(t) = total_len {
                 let body = t.saturating_sub(first_line_end as u64 + 1);
                 let min_row = 1 + 2 * dim as u64;
-                let fit = body.div_ceil(min_row) + 1;
+                // k rows take at least k * min_row bytes and k - 1 newlines.
+                let fit = (body + 1) / (min_row + 1);
                 let want = limit.map_or(rows as u128, |l| (l as u128).min(rows as u128));
                 if want > 2 * fit as u128 + 16 {
                     return Err(FormatError::too_large(
@@ -427,7 +430,7 @@ pub(crate) fn read_text<R: Read>(
 
     // Capacity: declared rows (already bounded by the file size), or an estimate from line 1.
     let cap_rows = match (declared, total_len) {
-        (Some(d), Some(t)) => d.min(t / (1 + 2 * dim as u64) + 1) as usize,
+        (Some(d), Some(t)) => d.min(t / (1 + 2 * dim as u64)) as usize,
         (Some(d), None) => d.min(1 << 20) as usize,
         (None, Some(t)) => {
             let line_len = (first_line_end + 1).max(2) as u64;
