@@ -344,3 +344,237 @@ fn vocabulary_and_metadata_files_are_read_only_as_far_as_they_are_used() {
     let e = load_err(&vec);
     assert!(e.contains("more than 4 metadata rows"), "{e}");
 }
+
+#[test]
+fn a_parquet_file_whose_pages_inflate_far_beyond_its_size_is_refused_before_decoding() {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{FixedSizeListBuilder, Float32Builder};
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+
+    const DIM: i32 = 256;
+    const ROWS: usize = 4096;
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("bomb.parquet");
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build();
+    let mut w: Option<ArrowWriter<std::fs::File>> = None;
+    // 80 batches of 4096 zero rows of 256 float32: 320 MiB of values, a few hundred KiB of file.
+    for b in 0..80 {
+        let mut v = FixedSizeListBuilder::new(Float32Builder::new(), DIM);
+        for _ in 0..ROWS {
+            v.values().append_slice(&[0.0; DIM as usize]);
+            v.append(true);
+        }
+        let tokens: Vec<String> = (0..ROWS).map(|i| format!("t{b}_{i}")).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("token", Arc::new(StringArray::from(tokens)) as ArrayRef),
+            ("embedding", Arc::new(v.finish()) as ArrayRef),
+        ])
+        .unwrap();
+        let w = w.get_or_insert_with(|| {
+            ArrowWriter::try_new(
+                std::fs::File::create(&p).unwrap(),
+                batch.schema(),
+                Some(props.clone()),
+            )
+            .unwrap()
+        });
+        w.write(&batch).unwrap();
+    }
+    w.unwrap().close().unwrap();
+    let len = std::fs::metadata(&p).unwrap().len();
+    assert!(len < 8 << 20, "{len}");
+    let msg = load_err(&p);
+    assert!(
+        msg.contains("once decompressed") && msg.contains("a decompression bomb?"),
+        "{msg}"
+    );
+}
+
+/// The child side of the truncation test: maps the array named by the variable, says so, waits
+/// for the parent to cut the file, then reads every value.
+const MAPPED_CHILD: &str = "EMBEDSCOPE_TEST_MAPPED_CHILD";
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mapped_file_truncated_while_in_use_ends_with_a_message_not_a_signal() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    if let Ok(p) = std::env::var(MAPPED_CHILD) {
+        let o = LoadOptions {
+            vocab: Some(PathBuf::from("#row")),
+            ..LoadOptions::default()
+        };
+        let set = formats::load(Path::new(&p), &o).unwrap();
+        assert!(set.matrix.is_mapped());
+        println!("mapped");
+        std::io::stdout().flush().unwrap();
+        let cut = format!("{p}.cut");
+        while !Path::new(&cut).exists() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sum: f64 = set.matrix.as_slice().iter().map(|&v| f64::from(v)).sum();
+        println!("read {sum} after the cut");
+        std::process::exit(0);
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = tiny_npy(d.path(), "cut.npy", 100_000);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_mapped_file_truncated_while_in_use_ends_with_a_message_not_a_signal",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(MAPPED_CHILD, &p)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && !line.contains("mapped") {
+        line.clear();
+    }
+    assert!(line.contains("mapped"), "the child did not map the file");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(128)
+        .unwrap();
+    std::fs::write(format!("{}.cut", p.display()), b"").unwrap();
+    let status = within("the child after the cut", move || child.wait_with_output());
+    let output = status.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "expected exit status 1 with a message, got {:?}; stderr: {stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains("cut.npy: the file changed size while it was read"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_safetensors_header_of_many_tensors_gives_a_short_message() {
+    use safetensors::tensor::{Dtype, TensorView};
+    let d = tempfile::tempdir().unwrap();
+    let bytes = 1.0f32.to_le_bytes();
+    let names: Vec<String> = (0..5000).map(|i| format!("layer.{i:05}.scale")).collect();
+    let views: Vec<(String, TensorView<'_>)> = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, vec![1], &bytes).unwrap(),
+            )
+        })
+        .collect();
+    let data = safetensors::serialize(views, None).unwrap();
+    let p = write(d.path(), "many.safetensors", &data);
+    let msg = load_err(&p);
+    assert!(msg.len() < 2000, "{} bytes: {msg}", msg.len());
+    assert!(
+        msg.contains("no 2-D tensor") && msg.contains("and 4980 more"),
+        "{msg}"
+    );
+    let o = LoadOptions {
+        tensor: Some("absent".into()),
+        ..LoadOptions::default()
+    };
+    let msg = formats::load(&p, &o).unwrap_err().to_string();
+    assert!(msg.len() < 2000 && msg.contains("and 4980 more"), "{msg}");
+}
+
+/// A copy of the tiny BERT fixture's files (not its sub-folders).
+fn tiny_bert_copy() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/encoder/tiny-bert");
+    let d = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), d.path().join(e.file_name())).unwrap();
+        }
+    }
+    d
+}
+
+#[cfg(unix)]
+#[test]
+fn a_model_weight_that_is_a_symlink_loop_is_called_one() {
+    use embedscope::engine::device::{self, BackendChoice};
+    let d = tiny_bert_copy();
+    std::fs::write(d.path().join("modules.json"), "[]").unwrap();
+    let w = d.path().join("model.safetensors");
+    std::fs::remove_file(&w).unwrap();
+    std::os::unix::fs::symlink("model.safetensors", &w).unwrap();
+    let dev = device::select(BackendChoice::Cpu).unwrap().0;
+    let msg = match embedscope::model::Encoder::load(d.path(), &dev, None) {
+        Ok(_) => panic!("a link loop loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        msg.contains("model.safetensors: a symbolic link loop"),
+        "{msg}"
+    );
+    // A link to nothing is said as such, not "missing".
+    std::fs::remove_file(&w).unwrap();
+    std::os::unix::fs::symlink("gone.safetensors", &w).unwrap();
+    let msg = match embedscope::model::Encoder::load(d.path(), &dev, None) {
+        Ok(_) => panic!("a dangling link loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        msg.contains("a symbolic link to gone.safetensors, which does not exist"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn modules_json_paths_outside_the_model_folder_are_refused() {
+    use embedscope::model::Pipeline;
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("model");
+    std::fs::create_dir(&dir).unwrap();
+    let elsewhere = outer.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(
+        elsewhere.join("config.json"),
+        r#"{"word_embedding_dimension": 4, "pooling_mode_mean_tokens": true}"#,
+    )
+    .unwrap();
+    let modules = |path: &str| {
+        std::fs::write(
+            dir.join("modules.json"),
+            format!(r#"[{{"path": "{path}", "type": "sentence_transformers.models.Pooling"}}]"#),
+        )
+        .unwrap();
+    };
+    for p in ["../elsewhere", "/etc"] {
+        modules(p);
+        let msg = Pipeline::read(&dir).unwrap_err().to_string();
+        assert!(
+            msg.contains("modules.json") && msg.contains("leaves the model folder"),
+            "{msg}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&elsewhere, dir.join("1_Pooling")).unwrap();
+        modules("1_Pooling");
+        let msg = Pipeline::read(&dir).unwrap_err().to_string();
+        assert!(msg.contains("through a symbolic link"), "{msg}");
+    }
+}

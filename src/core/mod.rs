@@ -4,6 +4,7 @@ pub mod dates;
 mod error;
 pub mod hash;
 mod integrity;
+mod mapped;
 mod matrix;
 mod metadata;
 mod provenance;
@@ -13,6 +14,7 @@ mod vocab;
 
 pub use error::CoreError;
 pub use integrity::{IntegrityReport, NormStats, RowScan};
+pub use mapped::map_readonly;
 pub use matrix::Matrix;
 pub use metadata::{MetaColumn, Metadata};
 pub use provenance::{

@@ -251,9 +251,9 @@ pub(crate) fn map_file(path: &Path) -> Result<Arc<Mmap>, FormatError> {
             super::ErrorKind::Empty,
         ));
     }
-    // SAFETY: the map is read-only; a file truncated by another process while mapped is outside
-    // what any reader can defend against (the same holds for numpy's mmap_mode).
-    let map = unsafe { Mmap::map(&f) }.map_err(|e| FormatError::io(path, e))?;
+    // A file truncated by another program while mapped ends the process with a message naming
+    // it (see `core::map_readonly`), not a silent SIGBUS.
+    let map = crate::core::map_readonly(&f, path).map_err(|e| FormatError::io(path, e))?;
     Ok(Arc::new(map))
 }
 

@@ -14,6 +14,22 @@ use crate::core::Matrix;
 
 /// safetensors' 8-byte length prefix.
 const N_LEN: usize = 8;
+/// Tensor names listed in a message at most (a header may name hundreds of thousands).
+const NAMES_LISTED: usize = 20;
+
+/// The first [`NAMES_LISTED`] of `names`, comma-separated, then "and N more".
+fn listed<T: AsRef<str>>(names: &[T]) -> String {
+    let mut s = names
+        .iter()
+        .take(NAMES_LISTED)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > NAMES_LISTED {
+        s.push_str(&format!(" and {} more", names.len() - NAMES_LISTED));
+    }
+    s
+}
 
 pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     let map = map_file(path)?;
@@ -32,10 +48,7 @@ pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded
                 return Err(FormatError::invalid(
                     path,
                     Location::None,
-                    format!(
-                        "no tensor named '{t}'; the file holds: {}",
-                        names.join(", ")
-                    ),
+                    format!("no tensor named '{t}'; the file holds: {}", listed(&names)),
                 ));
             }
             t.clone()
@@ -51,14 +64,18 @@ pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded
                 [] => {
                     let shapes: Vec<String> = names
                         .iter()
+                        .take(NAMES_LISTED)
                         .filter_map(|n| st.tensor(n).ok().map(|t| format!("{n} {:?}", t.shape())))
                         .collect();
+                    let more = names.len().saturating_sub(NAMES_LISTED);
+                    let shapes = if more > 0 {
+                        format!("{} and {more} more", shapes.join(", "))
+                    } else {
+                        shapes.join(", ")
+                    };
                     return Err(FormatError::unsupported(
                         path,
-                        format!(
-                            "no 2-D tensor (rows, dim) in the file; it holds: {}",
-                            shapes.join(", ")
-                        ),
+                        format!("no 2-D tensor (rows, dim) in the file; it holds: {shapes}"),
                     ));
                 }
                 many => {
@@ -67,7 +84,7 @@ pub(crate) fn read_safetensors(path: &Path, opts: &LoadOptions) -> Result<Loaded
                         Location::None,
                         format!(
                             "several 2-D tensors ({}): choose one with --tensor",
-                            many.join(", ")
+                            listed(many)
                         ),
                     ));
                 }

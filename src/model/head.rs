@@ -57,10 +57,11 @@ pub fn missing_safetensors(dir: &std::path::Path) -> ModelError {
                 .into(),
         )
     } else {
-        ModelError::Io(
-            dir.join("model.safetensors"),
-            "missing (weights must be in safetensors format)".into(),
-        )
+        let path = dir.join("model.safetensors");
+        // There but not a readable file (a link loop, a link to nothing, a folder): said as it is.
+        let why = super::not_a_file(&path)
+            .unwrap_or_else(|| "missing (weights must be in safetensors format)".into());
+        ModelError::Io(path, why)
     }
 }
 

@@ -41,11 +41,43 @@ pub enum ModelError {
 
 impl ModelError {
     pub(crate) fn io(p: &Path, e: std::io::Error) -> Self {
-        let msg = if e.kind() == std::io::ErrorKind::NotFound {
-            "missing".to_string()
+        let msg = if is_link_loop(&e) {
+            LINK_LOOP.to_string()
+        } else if e.kind() == std::io::ErrorKind::NotFound {
+            not_a_file(p).unwrap_or_else(|| "missing".to_string())
         } else {
             e.to_string()
         };
         ModelError::Io(p.to_path_buf(), msg)
+    }
+}
+
+const LINK_LOOP: &str =
+    "a symbolic link loop (the link leads, directly or through others, back to itself)";
+
+fn is_link_loop(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return true;
+    }
+    let _ = e;
+    false
+}
+
+/// Why `path`, which names something, is not a readable regular file: a symbolic link loop, a
+/// link to a missing target, a folder or a device. `None` when it does not exist at all or is
+/// a regular file.
+pub(crate) fn not_a_file(path: &Path) -> Option<String> {
+    let link = std::fs::symlink_metadata(path).ok()?;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) if m.is_dir() => Some("a folder, expected a file".into()),
+        Ok(_) => Some("not a regular file (a device, pipe or socket)".into()),
+        Err(e) if is_link_loop(&e) => Some(LINK_LOOP.into()),
+        Err(_) if link.file_type().is_symlink() => Some(match std::fs::read_link(path) {
+            Ok(t) => format!("a symbolic link to {}, which does not exist", t.display()),
+            Err(_) => "a symbolic link to a missing file".into(),
+        }),
+        Err(e) => Some(e.to_string()),
     }
 }

@@ -161,6 +161,40 @@ impl Pipeline {
     }
 }
 
+/// Refuses a module path of `modules.json` that leads outside the model folder (absolute,
+/// through `..`, or through a symbolic link that points elsewhere): a model folder is read as a
+/// unit, and its files never name others on the machine.
+fn module_inside(dir: &Path, modules_path: &Path, module: &str) -> Result<(), ModelError> {
+    use std::path::Component;
+    let rel = Path::new(module);
+    let outside = |why: &str| {
+        Err(ModelError::Invalid(
+            modules_path.to_path_buf(),
+            format!(
+                "module path \"{module}\" {why}: expected a folder inside the model folder {}",
+                dir.display()
+            ),
+        ))
+    };
+    if rel
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return outside("leaves the model folder (absolute, or through \"..\")");
+    }
+    if let (Ok(base), Ok(target)) = (
+        std::fs::canonicalize(dir),
+        std::fs::canonicalize(dir.join(rel)),
+    ) && !target.starts_with(&base)
+    {
+        return outside(&format!(
+            "leads outside the model folder (to {}, through a symbolic link)",
+            target.display()
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 struct ModuleEntry {
     #[serde(default)]
@@ -349,6 +383,7 @@ impl Pipeline {
         pipeline.sentence_transformers = true;
         let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
         for m in &modules {
+            module_inside(dir, &modules_path, &m.path)?;
             let kind = m.kind.rsplit('.').next().unwrap_or("");
             match kind {
                 "Transformer" => {}

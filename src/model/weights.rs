@@ -50,8 +50,9 @@ impl Weights {
     /// A safetensors file whose tensors are named as they are (e.g. a Dense module's).
     pub fn open_plain(path: &Path) -> Result<Weights, ModelError> {
         let f = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
-        // SAFETY: read-only map of a file we do not modify; see formats::npy::map_file.
-        let map = unsafe { Mmap::map(&f) }.map_err(|e| ModelError::io(path, e))?;
+        // Truncated while mapped: a message naming the file, not a silent SIGBUS (see
+        // `core::map_readonly`).
+        let map = crate::core::map_readonly(&f, path).map_err(|e| ModelError::io(path, e))?;
         SafeTensors::deserialize(&map).map_err(|e| {
             ModelError::Invalid(
                 path.to_path_buf(),

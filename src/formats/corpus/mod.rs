@@ -333,6 +333,7 @@ impl Corpus {
                                 format!("not a readable Parquet file: {e}"),
                             )
                         })?;
+                super::table::check_inflation(path, builder.metadata(), None)?;
                 let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
                 let schema = builder.schema().clone();
                 let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();

@@ -307,6 +307,7 @@ fn read_parts(dir: &Path, parts: &[Part], opts: &LoadOptions) -> Result<Loaded, 
         if table.is_full() {
             break;
         }
+        super::reader::check_inflation(&part.path, o.builder.metadata(), Some(&read))?;
         let mask = ProjectionMask::roots(o.builder.parquet_schema(), read.iter().copied());
         let batches = o
             .builder

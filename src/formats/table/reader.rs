@@ -28,6 +28,48 @@ const READ_BATCH_ROWS: usize = 2048;
 /// Float32 bytes reserved up front from a declared row count; past it the matrix grows as read.
 const RESERVE_BYTES: usize = 256 << 20;
 
+/// Largest ratio of the bytes a Parquet file's read columns declare once decompressed (the
+/// footer's uncompressed column-chunk sizes) to the file's length, above
+/// [`INFLATION_FLOOR`]. Float vectors compress at best a few times and text some ten times; a
+/// file of kilobytes whose pages inflate to gigabytes (a decompression bomb) is refused before
+/// a page is decompressed.
+pub(crate) const MAX_INFLATION: u64 = 100;
+/// Decompressed bytes always accepted, whatever the ratio (small files of constant values).
+pub(crate) const INFLATION_FLOOR: u64 = 256 << 20;
+
+/// Refuses a Parquet file whose read columns (`roots`, all when `None`) declare more than
+/// [`MAX_INFLATION`] times its length once decompressed (and more than [`INFLATION_FLOOR`]).
+pub(crate) fn check_inflation(
+    path: &Path,
+    meta: &parquet::file::metadata::ParquetMetaData,
+    roots: Option<&[usize]>,
+) -> Result<(), FormatError> {
+    let file_len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let schema = meta.file_metadata().schema_descr();
+    let mut total: u64 = 0;
+    for rg in meta.row_groups() {
+        for (leaf, col) in rg.columns().iter().enumerate() {
+            let root = schema.get_column_root_idx(leaf);
+            if roots.is_some_and(|r| !r.contains(&root)) {
+                continue;
+            }
+            total =
+                total.saturating_add(u64::try_from(col.uncompressed_size()).unwrap_or(u64::MAX));
+        }
+    }
+    if total > INFLATION_FLOOR && total / MAX_INFLATION > file_len {
+        return Err(FormatError::too_large(
+            path,
+            Location::None,
+            format!(
+                "the columns read declare {total} bytes once decompressed, from a file of {file_len} bytes: more than {MAX_INFLATION} times its size (a decompression bomb?); expected at most {} bytes",
+                file_len.saturating_mul(MAX_INFLATION).max(INFLATION_FLOOR)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a Parquet file (any row-group layout; uncompressed, snappy or zstd).
 pub(crate) fn read_parquet(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     guard_panics(path, "Parquet", || read_parquet_inner(path, opts))
@@ -44,6 +86,7 @@ fn read_parquet_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatE
         .map_err(|e| decode_error(path, "Parquet", parquet_text(&e)))?;
     let declared = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let plan = Plan::new(builder.schema(), opts, path, "Parquet")?;
+    check_inflation(path, builder.metadata(), Some(&plan.read))?;
     // Arrow top-level fields are the Parquet root columns, in the same order.
     let mask = ProjectionMask::roots(builder.parquet_schema(), plan.read.iter().copied());
     let mut builder = builder
