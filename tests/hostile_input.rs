@@ -578,3 +578,26 @@ fn modules_json_paths_outside_the_model_folder_are_refused() {
         assert!(msg.contains("through a symbolic link"), "{msg}");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn side_files_are_read_up_to_a_stated_size_by_the_cli() {
+    let d = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args([
+            "neighbors",
+            "demo",
+            "--queries-file",
+            "/dev/zero",
+            "--json",
+        ])
+        .env("EMBEDSCOPE_CACHE_DIR", d.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("/dev/zero: more than 67108864 bytes: a queries file"),
+        "{stdout}"
+    );
+}

@@ -367,8 +367,8 @@ impl App {
             },
             BiasCommand::LoadUserTest(path) => {
                 let p = path.display().to_string();
-                let r = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{p}: cannot read: {e}"))
+                let r = crate::formats::read_side_file(&path, "bias test file")
+                    .map_err(|e| e.to_string())
                     .and_then(|text| bias::parse_test_file(&text, &p).map_err(|e| e.to_string()));
                 match r {
                     Ok(tests) if !tests.is_empty() => {
@@ -390,8 +390,8 @@ impl App {
             }
             BiasCommand::LoadUserList(i, path) => {
                 let p = path.display().to_string();
-                let r = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{p}: cannot read: {e}"))
+                let r = crate::formats::read_side_file(&path, "word list")
+                    .map_err(|e| e.to_string())
                     .and_then(|text| bias::parse_word_list(&text, &p).map_err(|e| e.to_string()));
                 match (r, i < 4) {
                     (Ok(words), true) => {

@@ -210,8 +210,10 @@ pub struct SetsArgs {
 }
 
 fn read(path: &str) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| CliError::Runtime(anyhow::anyhow!("{path}: cannot read: {e}")))
+    Ok(formats::read_side_file(
+        Path::new(path),
+        "word list or test file",
+    )?)
 }
 
 /// A word list from `set:NAME` or a file.

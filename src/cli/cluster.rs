@@ -147,8 +147,11 @@ fn stop_words(spec: &str) -> Result<StopWords, CliError> {
         "english" => StopWords::English,
         "none" => StopWords::None,
         path => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| usage(format!("--stop-words {path}: cannot read: {e}")))?;
+            let text = embedscope::formats::read_side_file(
+                std::path::Path::new(path),
+                "stop-word list (one word a line)",
+            )
+            .map_err(|e| usage(format!("--stop-words: {e}")))?;
             StopWords::List(
                 text.lines()
                     .map(str::trim)

@@ -285,9 +285,7 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
     };
     let mut texts = a.queries.clone();
     if let Some(f) = &a.queries_file {
-        let s = std::fs::read_to_string(f).map_err(|e| {
-            CliError::Runtime(anyhow::anyhow!("{}: cannot read queries: {e}", f.display()))
-        })?;
+        let s = formats::read_side_file(f, "queries file (one query a line)")?;
         texts.extend(
             s.lines()
                 .map(str::trim)
@@ -626,14 +624,20 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         Some(f) if f == "bundled" || f == eval::bundled::GOOGLE_ANALOGIES => {
             Some(eval::bundled::analogies()?)
         }
-        Some(f) => Some(AnalogySet::read(std::path::Path::new(f))?),
+        Some(f) => Some(AnalogySet::parse(
+            f,
+            &formats::read_side_file(std::path::Path::new(f), "analogy file")?,
+        )?),
         None => None,
     };
     let mut pairs = Vec::new();
     for f in &pair_files {
         let p = match eval::bundled::pairs(f) {
             Some(p) => p?,
-            None => WordPairs::read(std::path::Path::new(f))?,
+            None => WordPairs::parse(
+                f,
+                &formats::read_side_file(std::path::Path::new(f), "word-pair file")?,
+            )?,
         };
         pairs.push((f.clone(), p));
     }

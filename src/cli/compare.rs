@@ -213,12 +213,7 @@ pub(super) fn compare_options(m: &MeasureArgs, top: usize) -> Result<CompareOpti
         (Some(n), _) if *n < 2 => return Err(usage("--anchors must be at least 2")),
         (Some(n), _) => Anchors::MostFrequent(*n),
         (None, Some(p)) => {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                CliError::Runtime(anyhow::anyhow!(
-                    "{}: cannot read the anchor list: {e}",
-                    p.display()
-                ))
-            })?;
+            let text = embedscope::formats::read_side_file(p, "anchor list (one word a line)")?;
             let words: Vec<String> = text
                 .lines()
                 .map(str::trim)

@@ -55,12 +55,11 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
         return Err(usage(format!("--out {}: use a .csv file", a.out.display())));
     }
     let rec_path = map_record_path(&a.map);
-    let rec: serde_json::Value = std::fs::read_to_string(&rec_path)
+    let rec: serde_json::Value = embedscope::formats::read_side_file(&rec_path, "map record")
         .map_err(|e| {
             usage(format!(
-                "{}: cannot read the map's record ({e}); maps from `embedscope project --method \
-                 umap|tsne` have one",
-                rec_path.display()
+                "cannot read the map's record ({e}); maps from `embedscope project --method \
+                 umap|tsne` have one"
             ))
         })
         .and_then(|t| {
