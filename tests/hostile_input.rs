@@ -584,13 +584,7 @@ fn modules_json_paths_outside_the_model_folder_are_refused() {
 fn side_files_are_read_up_to_a_stated_size_by_the_cli() {
     let d = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args([
-            "neighbors",
-            "demo",
-            "--queries-file",
-            "/dev/zero",
-            "--json",
-        ])
+        .args(["neighbors", "demo", "--queries-file", "/dev/zero", "--json"])
         .env("EMBEDSCOPE_CACHE_DIR", d.path())
         .output()
         .unwrap();
