@@ -70,7 +70,9 @@ fn bench_scan(c: &mut Criterion) {
     });
     let slice = &text[..16 << 20];
     g.throughput(Throughput::Bytes(slice.len() as u64));
-    g.bench_function("one_core_16MiB", |b| b.iter(|| black_box(scan_bytes(slice))));
+    g.bench_function("one_core_16MiB", |b| {
+        b.iter(|| black_box(scan_bytes(slice)))
+    });
     g.finish();
 }
 

@@ -76,14 +76,19 @@ fn score(docs: &[Doc], pred: &[Vec<(Kind, usize, usize)>]) -> BTreeMap<Kind, Sco
         for &(k, s, e) in &d.gold {
             let sc = out.entry(k).or_default();
             sc.gold += 1;
-            if p.iter().any(|&(pk, ps, pe)| pk == k && overlaps((s, e), (ps, pe))) {
+            if p.iter()
+                .any(|&(pk, ps, pe)| pk == k && overlaps((s, e), (ps, pe)))
+            {
                 sc.found_gold += 1;
             }
         }
         for &(k, s, e) in p {
             let sc = out.entry(k).or_default();
             sc.predicted += 1;
-            if d.gold.iter().any(|&(gk, gs, ge)| gk == k && overlaps((s, e), (gs, ge))) {
+            if d.gold
+                .iter()
+                .any(|&(gk, gs, ge)| gk == k && overlaps((s, e), (gs, ge)))
+            {
                 sc.right += 1;
             }
         }
@@ -97,7 +102,12 @@ fn precision_and_recall_per_kind_beat_the_bars_and_presidio() {
     assert!(docs.len() > 1000);
     let ours: Vec<Vec<(Kind, usize, usize)>> = docs
         .iter()
-        .map(|d| scan(&d.text).into_iter().map(|f| (f.kind, f.start, f.end)).collect())
+        .map(|d| {
+            scan(&d.text)
+                .into_iter()
+                .map(|f| (f.kind, f.start, f.end))
+                .collect()
+        })
         .collect();
     let raw = std::fs::read_to_string(format!("{DIR}/presidio.json")).expect("presidio.json");
     let pj: Value = serde_json::from_str(&raw).expect("presidio.json is JSON");
@@ -161,12 +171,19 @@ fn precision_and_recall_per_kind_beat_the_bars_and_presidio() {
         // The misses and false findings, to see why.
         for (d, p) in docs.iter().zip(&ours) {
             for &(k, s, e) in &d.gold {
-                if !p.iter().any(|&(pk, ps, pe)| pk == k && overlaps((s, e), (ps, pe))) {
+                if !p
+                    .iter()
+                    .any(|&(pk, ps, pe)| pk == k && overlaps((s, e), (ps, pe)))
+                {
                     println!("missed {k}: {:?}", &d.text[s..e]);
                 }
             }
             for &(k, s, e) in p {
-                if !d.gold.iter().any(|&(gk, gs, ge)| gk == k && overlaps((s, e), (gs, ge))) {
+                if !d
+                    .gold
+                    .iter()
+                    .any(|&(gk, gs, ge)| gk == k && overlaps((s, e), (gs, ge)))
+                {
                     println!("false {k}: {:?}", &d.text[s..e]);
                 }
             }

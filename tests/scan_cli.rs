@@ -60,7 +60,10 @@ fn json_shape_counts_places_and_masks() {
         assert_eq!(v["counts"][k], 1, "{k}: {out}");
     }
     assert_eq!(v["total"], 8);
-    assert_eq!(v["bytes"].as_u64(), Some(std::fs::metadata(&f).expect("meta").len()));
+    assert_eq!(
+        v["bytes"].as_u64(),
+        Some(std::fs::metadata(&f).expect("meta").len())
+    );
     assert!(v["timing_s"]["total"].as_f64().is_some());
     let files = v["files"].as_array().expect("files");
     assert_eq!(files.len(), 1);
@@ -72,13 +75,19 @@ fn json_shape_counts_places_and_masks() {
             assert!(x.get(key).is_some(), "{key} missing in {x}");
         }
     }
-    let email = findings.iter().find(|x| x["kind"] == "email").expect("email");
+    let email = findings
+        .iter()
+        .find(|x| x["kind"] == "email")
+        .expect("email");
     assert_eq!(email["line"], 2);
     assert_eq!(email["masked"], "j***@e***.com");
     // Byte offsets in the line.
     assert_eq!(email["start"], 5);
     assert_eq!(email["end"], 5 + RAW[0].len());
-    let ssn = findings.iter().find(|x| x["kind"] == "us_ssn").expect("ssn");
+    let ssn = findings
+        .iter()
+        .find(|x| x["kind"] == "us_ssn")
+        .expect("ssn");
     assert_eq!(ssn["line"], 5);
     // Human output: no raw values either.
     let (code, out, err) = run_embedscope(&["scan", f.to_str().expect("path")], None);
@@ -94,17 +103,30 @@ fn fail_on_pii_exits_4_after_the_report() {
     let dirty = dir.path().join("dirty.txt");
     std::fs::write(&dirty, text_with_everything()).expect("write");
     let clean = dir.path().join("clean.txt");
-    std::fs::write(&clean, "Nothing to see, version 1.2.3.4 on 2024-01-15 at 10:30.\n")
-        .expect("write");
+    std::fs::write(
+        &clean,
+        "Nothing to see, version 1.2.3.4 on 2024-01-15 at 10:30.\n",
+    )
+    .expect("write");
     let (code, out, err) = run_embedscope(
-        &["scan", dirty.to_str().expect("p"), "--json", "--fail-on-pii"],
+        &[
+            "scan",
+            dirty.to_str().expect("p"),
+            "--json",
+            "--fail-on-pii",
+        ],
         None,
     );
     assert_eq!(code, 4, "{err}");
     assert_eq!(json(&out)["total"], 8);
     assert_no_raw(&out);
     let (code, out, err) = run_embedscope(
-        &["scan", clean.to_str().expect("p"), "--json", "--fail-on-pii"],
+        &[
+            "scan",
+            clean.to_str().expect("p"),
+            "--json",
+            "--fail-on-pii",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
@@ -133,12 +155,18 @@ fn csv_jsonl_vectors_and_model_folders_by_column() {
     )
     .expect("write");
     let vec = dir.path().join("words.vec");
-    std::fs::write(&vec, format!("3 2\nthe 0.1 0.2\n{} 0.3 0.4\ncat 0.5 0.6\n", RAW[0]))
-        .expect("write");
+    std::fs::write(
+        &vec,
+        format!("3 2\nthe 0.1 0.2\n{} 0.3 0.4\ncat 0.5 0.6\n", RAW[0]),
+    )
+    .expect("write");
     let model = dir.path().join("model");
     std::fs::create_dir(&model).expect("mkdir");
-    std::fs::write(model.join("vocab.txt"), format!("[PAD]\n[UNK]\nthe\n{}\n", RAW[6]))
-        .expect("write");
+    std::fs::write(
+        model.join("vocab.txt"),
+        format!("[PAD]\n[UNK]\nthe\n{}\n", RAW[6]),
+    )
+    .expect("write");
     let (code, out, err) = run_embedscope(
         &[
             "scan",
@@ -154,7 +182,10 @@ fn csv_jsonl_vectors_and_model_folders_by_column() {
     assert_no_raw(&out);
     let v = json(&out);
     let files = v["files"].as_array().expect("files");
-    let read_as: Vec<&str> = files.iter().map(|f| f["read_as"].as_str().expect("s")).collect();
+    let read_as: Vec<&str> = files
+        .iter()
+        .map(|f| f["read_as"].as_str().expect("s"))
+        .collect();
     assert_eq!(read_as, ["csv", "jsonl", "vectors", "model"]);
     let col = |f: usize, c: &str, k: &str| {
         files[f]["columns"]
@@ -188,17 +219,31 @@ fn csv_jsonl_vectors_and_model_folders_by_column() {
         .collect();
     assert!(email_rows.contains(&1), "{out}");
     assert_eq!(at("secret")["line"], 3);
-    assert!(at("secret")["file"].as_str().expect("s").ends_with("vocab.txt"));
+    assert!(
+        at("secret")["file"]
+            .as_str()
+            .expect("s")
+            .ends_with("vocab.txt")
+    );
 }
 
 #[test]
 fn masking_never_leaks_a_labelled_value() {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/privacy/labelled.jsonl");
-    let (code, out, err) =
-        run_embedscope(&["scan", fixture, "--json", "--max-findings", "100000"], None);
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/privacy/labelled.jsonl"
+    );
+    let (code, out, err) = run_embedscope(
+        &["scan", fixture, "--json", "--max-findings", "100000"],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
-    assert!(v["total"].as_u64().expect("total") >= 2000, "{}", v["counts"]);
+    assert!(
+        v["total"].as_u64().expect("total") >= 2000,
+        "{}",
+        v["counts"]
+    );
     assert_eq!(v["findings_truncated"], false);
     let raw = std::fs::read_to_string(fixture).expect("fixture");
     let mut values = 0;
@@ -206,7 +251,10 @@ fn masking_never_leaks_a_labelled_value() {
         let d: Value = serde_json::from_str(l).expect("line");
         let text = d["text"].as_str().expect("text");
         for s in d["spans"].as_array().expect("spans") {
-            let (a, b) = (s[1].as_u64().expect("a") as usize, s[2].as_u64().expect("b") as usize);
+            let (a, b) = (
+                s[1].as_u64().expect("a") as usize,
+                s[2].as_u64().expect("b") as usize,
+            );
             let value = &text[a..b];
             assert!(!out.contains(value), "{value:?} leaked");
             values += 1;
@@ -222,25 +270,41 @@ fn bad_input_names_the_file() {
     let (code, out, err) = run_embedscope(&["scan", missing.to_str().expect("p"), "--json"], None);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("nope.txt"), "{err}");
-    assert!(json(&out)["error"]["message"].as_str().expect("m").contains("nope.txt"));
+    assert!(
+        json(&out)["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("nope.txt")
+    );
 
     let folder = dir.path().join("just_a_folder");
     std::fs::create_dir(&folder).expect("mkdir");
     let (code, _, err) = run_embedscope(&["scan", folder.to_str().expect("p")], None);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("just_a_folder") && err.contains("not a model folder"), "{err}");
+    assert!(
+        err.contains("just_a_folder") && err.contains("not a model folder"),
+        "{err}"
+    );
 
     let garbage = dir.path().join("garbage.dat");
-    let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&garbage, &bytes).expect("write");
     let (code, _, err) = run_embedscope(&["scan", garbage.to_str().expect("p")], None);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("garbage.dat") && err.contains("binary"), "{err}");
+    assert!(
+        err.contains("garbage.dat") && err.contains("binary"),
+        "{err}"
+    );
 
     let bad_json = dir.path().join("tokenizer-folder");
     std::fs::create_dir(&bad_json).expect("mkdir");
     std::fs::write(bad_json.join("tokenizer.json"), "{\"model\": [").expect("write");
     let (code, _, err) = run_embedscope(&["scan", bad_json.to_str().expect("p")], None);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("tokenizer.json") && err.contains("not JSON"), "{err}");
+    assert!(
+        err.contains("tokenizer.json") && err.contains("not JSON"),
+        "{err}"
+    );
 }

@@ -626,16 +626,24 @@ fn scan_arrow_column(col: &dyn Array, name: &str, row0: u64, acc: &mut Acc) -> b
         acc.record(row0 + i as u64, Some(name), s, &found);
     };
     match col.data_type() {
-        DataType::Utf8 => col.as_string::<i32>().iter().enumerate().for_each(|(i, v)| {
-            if let Some(v) = v {
-                cell(i, v.as_bytes());
-            }
-        }),
-        DataType::LargeUtf8 => col.as_string::<i64>().iter().enumerate().for_each(|(i, v)| {
-            if let Some(v) = v {
-                cell(i, v.as_bytes());
-            }
-        }),
+        DataType::Utf8 => col
+            .as_string::<i32>()
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| {
+                if let Some(v) = v {
+                    cell(i, v.as_bytes());
+                }
+            }),
+        DataType::LargeUtf8 => col
+            .as_string::<i64>()
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| {
+                if let Some(v) = v {
+                    cell(i, v.as_bytes());
+                }
+            }),
         DataType::Utf8View => col.as_string_view().iter().enumerate().for_each(|(i, v)| {
             if let Some(v) = v {
                 cell(i, v.as_bytes());
@@ -713,9 +721,8 @@ fn scan_model(dir: &Path, acc: &mut Acc) -> anyhow::Result<()> {
                 tokens.push((i as u64, String::from_utf8_lossy(l).into_owned()));
             }
         } else {
-            let v: Value = serde_json::from_slice(&raw).map_err(|e| {
-                anyhow!("{name}: line {}: not JSON: {e}", e.line())
-            })?;
+            let v: Value = serde_json::from_slice(&raw)
+                .map_err(|e| anyhow!("{name}: line {}: not JSON: {e}", e.line()))?;
             let vocab = if p.file_name().is_some_and(|f| f == "vocab.json") {
                 &v
             } else {

@@ -56,6 +56,10 @@ pub(super) fn find(t: &[u8], out: &mut Vec<Finding>) {
         if s == at || t[at - 1] == b'.' || (s > 0 && local_char(t[s - 1])) {
             continue;
         }
+        // A URL's user name (`ftp://user@host`) is not an address.
+        if s >= 3 && &t[s - 3..s] == b"://" {
+            continue;
+        }
         let Some(e) = domain_end(t, at + 1) else {
             continue;
         };

@@ -66,10 +66,7 @@ pub fn mask(kind: Kind, value: &str) -> String {
         }
         Kind::UrlCredentials => match value.split_once("://") {
             Some((scheme, rest)) => {
-                let host_part = rest
-                    .split(['/', '?', '#'])
-                    .next()
-                    .unwrap_or_default();
+                let host_part = rest.split(['/', '?', '#']).next().unwrap_or_default();
                 let host = host_part.rsplit_once('@').map_or(host_part, |(_, h)| h);
                 let host = host.split(':').next().unwrap_or_default();
                 format!("{scheme}://***@{}/***", domain(host))

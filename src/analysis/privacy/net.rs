@@ -42,7 +42,11 @@ fn secret_param(name: &[u8]) -> bool {
     }
     let mut buf = [0u8; 24];
     for (d, &b) in buf.iter_mut().zip(name) {
-        *d = if b == b'-' { b'_' } else { b.to_ascii_lowercase() };
+        *d = if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_lowercase()
+        };
     }
     SECRET_PARAMS.contains(&&buf[..name.len()])
 }
@@ -89,16 +93,19 @@ pub(super) fn find_urls(t: &[u8], out: &mut Vec<Finding>) {
             None => false,
         };
         let token = !creds
-            && url[auth_end..].iter().position(|&b| b == b'?').is_some_and(|q| {
-                let query = &url[auth_end + q + 1..];
-                let query = query.split(|&b| b == b'#').next().unwrap_or_default();
-                query.split(|&b| b == b'&' || b == b';').any(|pair| {
-                    match memchr::memchr(b'=', pair) {
-                        Some(eq) => secret_param(&pair[..eq]) && pair.len() - eq > 4,
-                        None => false,
-                    }
-                })
-            });
+            && url[auth_end..]
+                .iter()
+                .position(|&b| b == b'?')
+                .is_some_and(|q| {
+                    let query = &url[auth_end + q + 1..];
+                    let query = query.split(|&b| b == b'#').next().unwrap_or_default();
+                    query.split(|&b| b == b'&' || b == b';').any(|pair| {
+                        match memchr::memchr(b'=', pair) {
+                            Some(eq) => secret_param(&pair[..eq]) && pair.len() - eq > 4,
+                            None => false,
+                        }
+                    })
+                });
         if creds || token {
             out.push(Finding {
                 kind: Kind::UrlCredentials,

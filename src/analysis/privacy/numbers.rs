@@ -46,7 +46,9 @@ impl Number {
         let (off, len) = self.groups[g];
         self.digits[usize::from(off)..usize::from(off + len)]
             .iter()
-            .fold(0u32, |a, &b| a.saturating_mul(10).saturating_add(u32::from(b - b'0')))
+            .fold(0u32, |a, &b| {
+                a.saturating_mul(10).saturating_add(u32::from(b - b'0'))
+            })
     }
 
     /// The one separator byte between groups g-1 and g, if it is a single byte.
@@ -248,6 +250,10 @@ fn phone(t: &[u8], num: &Number) -> bool {
     if num.g == 2 && !num.plus && !paren && (num.group_len(1) < 4 || (year(0) && year(1))) {
         return false;
     }
+    // The US SSN layout is not a phone layout (an SSN that fails its rules is nothing).
+    if num.g == 3 && num.group_len(0) == 3 && num.group_len(1) == 2 && num.group_len(2) == 4 {
+        return false;
+    }
     let singles = (0..num.g).filter(|&g| num.group_len(g) == 1).count();
     if singles > 2 {
         return false;
@@ -280,14 +286,28 @@ fn iban_at(t: &[u8], s: usize) -> Option<usize> {
     (n == len && boundary_after(t, p) && validate::iban(&compact[..n])).then_some(p)
 }
 
+/// The first ASCII digit at or after `i`: eight bytes at a time (a byte `b` is a digit when
+/// `b ^ 0x30 < 10`; the test for "some byte below 10" is exact for whether one exists).
+fn next_digit(t: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= t.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&t[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ (ONES * 0x30);
+        // Bytes >= 0x80 have their high bit set and are excluded by `!x`.
+        if x.wrapping_sub(ONES * 10) & !x & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    t[i..].iter().position(u8::is_ascii_digit).map(|p| i + p)
+}
+
 pub(super) fn find(t: &[u8], out: &mut Vec<Finding>) {
     let mut i = 0;
-    while i < t.len() {
-        match t[i..].iter().position(u8::is_ascii_digit) {
-            Some(p) => i += p,
-            None => break,
-        }
-        i = at(t, i, out).max(i + 1);
+    while let Some(d) = next_digit(t, i) {
+        i = at(t, d, out).max(d + 1);
     }
 }
 
@@ -363,7 +383,11 @@ fn at(t: &[u8], i: usize, out: &mut Vec<Finding>) -> usize {
                 }
             }
             let start = if kind == Kind::Phone { cand.start } else { i };
-            out.push(Finding { kind, start, end: e });
+            out.push(Finding {
+                kind,
+                start,
+                end: e,
+            });
             return e;
         }
     }
@@ -415,6 +439,7 @@ fn card_grouping(num: &Number) -> bool {
     }
     let last = num.group_len(num.g - 1);
     let fours = (0..num.g - 1).all(|g| num.group_len(g) == 4) && (1..=4).contains(&last);
-    let amex = num.g == 3 && num.group_len(0) == 4 && num.group_len(1) == 6 && (4..=5).contains(&last);
+    let amex =
+        num.g == 3 && num.group_len(0) == 4 && num.group_len(1) == 6 && (4..=5).contains(&last);
     fours || amex
 }

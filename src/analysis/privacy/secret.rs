@@ -11,10 +11,22 @@
 
 use super::{Finding, Kind, boundary_before};
 
-/// A word-run byte of a token: letters, digits, `_`, `-`, `+`, `/`.
+/// The bytes of a token: letters, digits, `_`, `-`, `+`, `/`.
+static TOKEN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'+' | b'/');
+        b += 1;
+    }
+    t
+};
+
+/// A word-run byte of a token.
 #[inline]
 fn tok(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/')
+    TOKEN_BYTE[usize::from(b)]
 }
 
 /// (prefix, fewest bytes after it, whether only [A-Z0-9] may follow).
@@ -132,7 +144,11 @@ fn secret_key(key: &[u8]) -> bool {
     }
     let mut buf = [0u8; 32];
     for (d, &c) in buf.iter_mut().zip(key) {
-        *d = if c == b'-' { b'_' } else { c.to_ascii_lowercase() };
+        *d = if c == b'-' {
+            b'_'
+        } else {
+            c.to_ascii_lowercase()
+        };
     }
     let key = &buf[..key.len()];
     SECRET_KEYS.iter().any(|k| key.ends_with(k))
@@ -170,71 +186,106 @@ fn keyed_value(t: &[u8], e: usize) -> Option<(usize, usize)> {
 
 pub(super) fn find(t: &[u8], out: &mut Vec<Finding>) {
     find_pem(t, out);
-    let mut i = 0;
-    let n = t.len();
-    while i < n {
-        // The next token run.
-        while i < n && !tok(t[i]) {
-            i += 1;
-        }
-        let s = i;
-        while i < n && tok(t[i]) {
-            i += 1;
-        }
-        let mut e = i;
-        if e - s >= 3
-            && e < n
-            && matches!(t[e], b' ' | b'"' | b'\'' | b'=' | b':')
-            && secret_key(&t[s..e])
-        {
-            if let Some((vs, ve)) = keyed_value(t, e) {
-                out.push(Finding {
-                    kind: Kind::Secret,
-                    start: vs,
-                    end: ve,
-                });
-                i = ve;
-                continue;
-            }
-        }
-        if e - s < 16 {
+    find_keyed(t, out);
+    find_tokens(t, out);
+}
+
+/// Values of secret-named keys, anchored on `=` and `:`.
+fn find_keyed(t: &[u8], out: &mut Vec<Finding>) {
+    let mut next = 0;
+    for q in memchr::memchr2_iter(b'=', b':', t) {
+        if q < next {
             continue;
         }
-        // A JSON Web Token: three base64url parts joined by dots, the first `eyJ` (`{"`).
-        if t[s..e].starts_with(b"eyJ") && e < n && t[e] == b'.' {
-            let mut parts = 1;
-            while parts < 3 && e + 1 < n && t[e] == b'.' && tok(t[e + 1]) {
-                e += 1;
-                while e < n && tok(t[e]) {
-                    e += 1;
-                }
-                parts += 1;
-            }
-            if parts == 3 && boundary_before(t, s) {
-                out.push(Finding {
-                    kind: Kind::Secret,
-                    start: s,
-                    end: e,
-                });
-                i = e;
-                continue;
-            }
-            e = i;
+        // The key: a token run before the sign, past spaces and quotes.
+        let mut e = q;
+        while e > 0 && q - e < 4 && matches!(t[e - 1], b' ' | b'"' | b'\'') {
+            e -= 1;
         }
-        // Base64 padding.
-        while e < n && e - i < 2 && t[e] == b'=' {
+        let mut s = e;
+        while s > 0 && tok(t[s - 1]) && e - s <= 32 {
+            s -= 1;
+        }
+        if e - s < 3 || !secret_key(&t[s..e]) {
+            continue;
+        }
+        if let Some((vs, ve)) = keyed_value(t, e) {
+            out.push(Finding {
+                kind: Kind::Secret,
+                start: vs,
+                end: ve,
+            });
+            next = ve;
+        }
+    }
+}
+
+/// Tokens of 16 bytes or more (known prefixes, JWTs, high entropy). Such a run covers a byte
+/// at a position 15 mod 16, so only those bytes are looked at, and the runs through them read.
+fn find_tokens(t: &[u8], out: &mut Vec<Finding>) {
+    let n = t.len();
+    let mut c = 15;
+    while c < n {
+        if !tok(t[c]) {
+            c += 16;
+            continue;
+        }
+        let mut s = c;
+        while s > 0 && tok(t[s - 1]) {
+            s -= 1;
+        }
+        let mut e = c + 1;
+        while e < n && tok(t[e]) {
             e += 1;
         }
-        let run = &t[s..e];
-        if boundary_before(t, s) && (known_prefix(run) || high_entropy(run)) {
+        let end = token_at(t, s, e, out);
+        // The first position 15 mod 16 at or after the run's end.
+        c = end.max(e) | 15;
+    }
+}
+
+/// Looks at the token run `s..e`; returns where its finding ends (or `e`).
+fn token_at(t: &[u8], s: usize, mut e: usize, out: &mut Vec<Finding>) -> usize {
+    let n = t.len();
+    if e - s < 16 || !boundary_before(t, s) {
+        return e;
+    }
+    // A JSON Web Token: three base64url parts joined by dots, the first `eyJ` (`{"`).
+    if t[s..e].starts_with(b"eyJ") && e < n && t[e] == b'.' {
+        let first = e;
+        let mut parts = 1;
+        while parts < 3 && e + 1 < n && t[e] == b'.' && tok(t[e + 1]) {
+            e += 1;
+            while e < n && tok(t[e]) {
+                e += 1;
+            }
+            parts += 1;
+        }
+        if parts == 3 {
             out.push(Finding {
                 kind: Kind::Secret,
                 start: s,
                 end: e,
             });
-            i = e;
+            return e;
         }
+        e = first;
     }
+    // Base64 padding.
+    let run_end = e;
+    while e < n && e - run_end < 2 && t[e] == b'=' {
+        e += 1;
+    }
+    let run = &t[s..e];
+    if known_prefix(run) || high_entropy(run) {
+        out.push(Finding {
+            kind: Kind::Secret,
+            start: s,
+            end: e,
+        });
+        return e;
+    }
+    run_end
 }
 
 /// `-----BEGIN ... PRIVATE KEY-----` headers.
