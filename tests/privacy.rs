@@ -157,14 +157,14 @@ fn precision_and_recall_per_kind_beat_the_bars_and_presidio() {
                 o.recall()
             ));
         }
-        if let Some(t) = t {
-            if o.recall() < t.recall() {
-                failures.push(format!(
-                    "{k}: recall {:.4} below Presidio's {:.4}",
-                    o.recall(),
-                    t.recall()
-                ));
-            }
+        if let Some(t) = t
+            && o.recall() < t.recall()
+        {
+            failures.push(format!(
+                "{k}: recall {:.4} below Presidio's {:.4}",
+                o.recall(),
+                t.recall()
+            ));
         }
     }
     if !failures.is_empty() {

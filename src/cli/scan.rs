@@ -355,14 +355,14 @@ fn what(path: &Path, read_as: AsArg) -> anyhow::Result<What> {
         AsArg::Corpus => return Ok(by_ext.unwrap_or(What::Text)),
         AsArg::Auto => {}
     }
-    if let Some(w) = by_ext {
-        if w != What::Tsv
-            || embedscope::formats::detect_bytes(&head, meta.len(), ext.as_deref()).is_none()
-        {
-            return Ok(w);
-        }
+    let vectors = embedscope::formats::detect_bytes(&head, meta.len(), ext.as_deref()).is_some();
+    // A TSV of numbers is a projector vector file; other TSVs and every CSV/JSONL are corpora.
+    if let Some(w) = by_ext
+        && (w != What::Tsv || !vectors)
+    {
+        return Ok(w);
     }
-    if embedscope::formats::detect_bytes(&head, meta.len(), ext.as_deref()).is_some() {
+    if vectors {
         return Ok(What::Vectors);
     }
     if let Some(p) = memchr::memchr(0, &head) {

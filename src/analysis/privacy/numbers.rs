@@ -277,7 +277,7 @@ fn iban_at(t: &[u8], s: usize) -> Option<usize> {
             compact[n] = b;
             n += 1;
             p += 1;
-        } else if b == b' ' && n % 4 == 0 && p + 1 < t.len() && alnum(t[p + 1]) {
+        } else if b == b' ' && n.is_multiple_of(4) && p + 1 < t.len() && alnum(t[p + 1]) {
             p += 1;
         } else {
             break;
@@ -335,15 +335,14 @@ fn at(t: &[u8], i: usize, out: &mut Vec<Finding>) -> usize {
         && t[i - 2].is_ascii_uppercase()
         && t[i - 1].is_ascii_uppercase()
         && boundary_before(t, i - 2)
+        && let Some(e) = iban_at(t, i - 2)
     {
-        if let Some(e) = iban_at(t, i - 2) {
-            out.push(Finding {
-                kind: Kind::Iban,
-                start: i - 2,
-                end: e,
-            });
-            return e;
-        }
+        out.push(Finding {
+            kind: Kind::Iban,
+            start: i - 2,
+            end: e,
+        });
+        return e;
     }
     if !boundary_before(t, i) || joined_before(t, i) {
         return skip_word(t, i);

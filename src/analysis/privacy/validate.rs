@@ -20,7 +20,7 @@ pub fn luhn(digits: &[u8]) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether 13-19 card digits start with an issuer prefix in use (Visa 4; Mastercard 51-55 and
