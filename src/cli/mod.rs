@@ -2,7 +2,8 @@
 //! command prints a human-readable report, or exactly one JSON object with `--json`.
 //!
 //! Exit codes: 0 success, 1 runtime error (the message names the file and the place),
-//! 2 usage error, 3 a `compare --fail-if` condition held (release gate), 130 interrupted.
+//! 2 usage error, 3 a `compare --fail-if` condition held (release gate), 4 `scan --fail-on-pii`
+//! found something, 130 interrupted.
 
 mod bias;
 mod cluster;
@@ -14,6 +15,7 @@ mod maps;
 mod progress;
 mod project;
 mod report;
+mod scan;
 mod search;
 mod transform;
 mod values;
@@ -83,6 +85,11 @@ pub enum Command {
     /// one set split by a column): six two-sample tests with permutation p-values, the clusters
     /// whose share changed, a `--fail-if` gate (exit 3).
     Drift(drift::DriftArgs),
+    /// Personal data and secrets in corpora, vector files' tokens and metadata, and model
+    /// folders' vocabularies: e-mail addresses, phone numbers, payment cards, IBANs, IP
+    /// addresses, URLs with credentials, API keys, US SSNs; masked examples; `--fail-on-pii`
+    /// (exit 4).
+    Scan(scan::ScanArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -129,6 +136,8 @@ pub enum CliError {
     Interrupted(String),
     /// `compare --fail-if`: these conditions held (exit 3); the report was printed.
     Gate(Vec<String>),
+    /// `scan --fail-on-pii`: something was found (exit 4); the report was printed.
+    Pii(String),
 }
 
 impl From<anyhow::Error> for CliError {
@@ -245,6 +254,7 @@ fn wants_json(cmd: &Option<Command>) -> bool {
         Some(Command::Search(a)) => a.json,
         Some(Command::Cluster(a)) => a.json,
         Some(Command::Drift(a)) => a.json,
+        Some(Command::Scan(a)) => a.json,
         None => false,
     }
 }
@@ -275,6 +285,7 @@ pub fn run() -> i32 {
             Some(Command::Search(a)) => search::search(&a),
             Some(Command::Cluster(a)) => cluster::cluster(&a),
             Some(Command::Drift(a)) => drift::drift(&a),
+            Some(Command::Scan(a)) => scan::scan(&a),
             None => match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {
@@ -295,11 +306,16 @@ pub fn run() -> i32 {
             }
             3
         }
+        Err(CliError::Pii(m)) => {
+            eprintln!("{m}");
+            4
+        }
         Err(e) => {
             let (code, kind, msg) = match &e {
                 CliError::Usage(m) => (2, "usage", m.clone()),
                 CliError::Interrupted(m) => (130, "interrupted", m.clone()),
                 CliError::Gate(b) => (3, "gate", b.join("; ")),
+                CliError::Pii(m) => (4, "pii", m.clone()),
                 CliError::Runtime(err) => {
                     let kind = err
                         .downcast_ref::<FormatError>()
