@@ -362,7 +362,10 @@ fn export_report_window_writes_markdown_and_shows_the_preview() {
     h.get_by_label("Export report...").click();
     h.run_steps(3);
     // Every section ticked; untick the benchmarks.
-    assert_eq!(h.state().app.report.sections.len(), 9);
+    assert_eq!(
+        h.state().app.report.sections,
+        embedscope::report::Section::ALL.to_vec()
+    );
     h.get_by_label("Evaluation benchmarks").click();
     h.step();
     assert!(!h.state().app.report.has(embedscope::report::Section::Eval));
