@@ -1076,3 +1076,47 @@ fn drift_window_splits_a_set_by_date_runs_the_tests_and_shows_the_new_region() {
     assert_eq!(selected.len(), top.drift.n_cur);
     assert!(selected.iter().all(|&r| r >= 360), "{selected:?}");
 }
+
+#[test]
+fn a_session_left_by_a_crashed_run_is_offered_at_the_start_and_restored() {
+    let (dir, vectors) = small_vectors(2000);
+    // What a run that was killed left: one set with "paris" selected, under a process id that
+    // does not run (above Linux's largest pid_max).
+    let mut app = embedscope::app::App::new(Default::default(), None);
+    app.apply(embedscope::app::Command::OpenPath(vectors.clone()));
+    let t = Instant::now();
+    while app.busy() || app.datasets.is_empty() {
+        app.poll();
+        assert!(t.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let row = app.datasets[0].set.vocab.get("paris").expect("paris");
+    app.apply(embedscope::app::Command::Select { row, add: false });
+    let autosave = dir.path().join("config/autosave");
+    std::fs::create_dir_all(&autosave).expect("dir");
+    app.session()
+        .save(&autosave.join("4194305.session.json"))
+        .expect("save");
+    // The next start asks before opening anything (no demo behind the prompt).
+    let mut h = harness(StartOptions {
+        settings_path: Some(dir.path().join("config/settings.json")),
+        ..StartOptions::default()
+    });
+    h.run_steps(3);
+    h.get_by_label("Restore the last session?");
+    h.get_by_label_contains("glove2000.vec");
+    assert!(h.state().app.datasets.is_empty());
+    if let Some(dir) = std::env::var_os("EMBEDSCOPE_SCREENSHOT_DIR")
+        && let Ok(img) = h.render()
+    {
+        let _ = img.save(PathBuf::from(dir).join("restore.png"));
+    }
+    h.get_by_label("Restore").click();
+    until(&mut h, 120, "the restored set", |a| {
+        map_ready(a) && a.app.datasets.len() == 1
+    });
+    let d = h.state().app.active_dataset().expect("restored");
+    assert_eq!(d.selection, vec![row]);
+    assert!(h.query_by_label("Restore the last session?").is_none());
+    assert!(!autosave.join("4194305.session.json").exists());
+}

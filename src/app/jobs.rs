@@ -108,6 +108,7 @@ impl App {
         for e in events {
             self.handle(e);
         }
+        self.autosave_tick();
         // The density layer follows the map and the filter (nothing to do when neither moved).
         self.refresh_density() || changed
     }

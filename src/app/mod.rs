@@ -2,6 +2,7 @@
 //! unit-testable. The UI reads `App` and sends `Command`s; `App::apply` runs them once per frame
 //! and `App::poll` folds finished background jobs (engine::jobs) into the state.
 
+pub mod autosave;
 pub mod bias;
 pub mod clusters;
 pub mod colors;
@@ -156,6 +157,10 @@ pub enum Command {
     Table(table::TableCommand),
     /// Shows or hides the map's density contours (saved at once).
     SetDensity(bool),
+    /// Restore the session a previous run left behind (the autosave prompt's answer).
+    RestoreAutosave,
+    /// Set the left-behind session aside (kept as `discarded.session.json`) and go on.
+    DiscardAutosave,
 }
 
 /// A picture of the map, ready to write.
@@ -202,6 +207,10 @@ pub struct App {
     pub drift: drift::DriftState,
     /// How each running job's output is folded into the state.
     done: jobs::DoneHandlers,
+    /// The session autosave (off without a settings file) and a left-behind session's offer.
+    pub autosave: autosave::Autosave,
+    /// The demo set to open if the offered session is declined (the start deferred it).
+    demo_if_declined: bool,
 }
 
 impl App {
@@ -228,7 +237,47 @@ impl App {
             report: report::ReportState::default(),
             drift: drift::DriftState::default(),
             done: jobs::DoneHandlers::default(),
+            autosave: autosave::Autosave::off(),
+            demo_if_declined: false,
         }
+    }
+
+    /// Turns the autosave on beside the settings file, and looks for a session a previous run
+    /// left behind (offered in `autosave.offer` until `RestoreAutosave` or `DiscardAutosave`).
+    /// Returns whether one is offered.
+    pub fn start_autosave(&mut self) -> bool {
+        let Some(p) = self.settings_path.clone() else {
+            return false;
+        };
+        self.autosave = autosave::Autosave::beside(&p);
+        for note in self.autosave.find_left_behind() {
+            self.error("a session left by an earlier run could not be read", note);
+        }
+        self.autosave.offer.is_some()
+    }
+
+    /// Opens the demo once the offered session is declined (instead of at the start, so a
+    /// restored session does not come with an extra demo set).
+    pub fn open_demo_if_declined(&mut self) {
+        self.demo_if_declined = true;
+    }
+
+    /// Writes the session when it changed and the autosave is due (called every frame).
+    pub fn autosave_tick(&mut self) {
+        let now = std::time::Instant::now();
+        if !self.autosave.due(now) {
+            return;
+        }
+        let s = self.session();
+        if let Some(e) = self.autosave.save(now, s) {
+            self.error("could not autosave the session", e);
+        }
+    }
+
+    /// The app ends normally: the settings are saved and the autosave removed.
+    pub fn on_exit(&mut self) {
+        self.save_settings();
+        self.autosave.finish();
     }
 
     pub fn set_waker(&mut self, w: Waker) {
@@ -509,6 +558,23 @@ impl App {
                 Ok(s) => self.restore(s),
                 Err(e) => self.error("could not open the session", e.to_string()),
             },
+            Command::RestoreAutosave => {
+                if let Some(s) = self.autosave.accept() {
+                    self.demo_if_declined = false;
+                    self.restore(s);
+                }
+            }
+            Command::DiscardAutosave => {
+                if let Some(kept) = self.autosave.decline() {
+                    self.info(format!(
+                        "the earlier session was kept as {} (File > Open session... opens it)",
+                        kept.display()
+                    ));
+                }
+                if std::mem::take(&mut self.demo_if_declined) && self.datasets.is_empty() {
+                    self.apply(Command::OpenDemo);
+                }
+            }
             Command::AddBookmark(b) => self.bookmarks.push(b),
             Command::ExportClustersCsv(path) => {
                 let r = self

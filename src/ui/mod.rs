@@ -99,8 +99,13 @@ impl EmbedscopeApp {
         } else {
             egui::Visuals::light()
         });
+        let offered = app.start_autosave();
         if opts.files.is_empty() && !opts.empty {
-            app.apply(Command::OpenDemo);
+            if offered {
+                app.open_demo_if_declined();
+            } else {
+                app.apply(Command::OpenDemo);
+            }
         }
         for f in opts.files {
             app.apply(Command::OpenPath(f));
@@ -213,6 +218,10 @@ impl EmbedscopeApp {
         }
         if self.app.busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        } else if self.app.autosave.dir().is_some() {
+            // A change made in the last frame is written at the next due check even when
+            // nothing else asks for a frame.
+            ctx.request_repaint_after(self.app.autosave.every);
         }
         self.frame_seconds = t.elapsed().as_secs_f64();
     }
@@ -452,7 +461,48 @@ impl EmbedscopeApp {
         if self.report_ui.open {
             report::window(&self.app, &mut self.report_ui, ctx, cmds);
         }
+        restore_prompt(&self.app, ctx, cmds);
     }
+}
+
+/// The prompt for a session a previous run left behind (it ended without closing).
+fn restore_prompt(app: &App, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+    let Some(offer) = &app.autosave.offer else {
+        return;
+    };
+    egui::Window::new("Restore the last session?")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+        .show(ctx, |ui| {
+            ui.label("The last run of embedscope ended without closing. Its session was saved:");
+            if let Some(age) = offer
+                .modified
+                .and_then(|m| std::time::SystemTime::now().duration_since(m).ok())
+            {
+                ui.label(format!("last saved {} ago", crate::app::autosave::ago(age)));
+            }
+            for line in offer.describe() {
+                ui.label(format!("- {line}"));
+            }
+            if !offer.session.bookmarks.is_empty() {
+                ui.label(format!("{} bookmark(s)", offer.session.bookmarks.len()));
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Restore").clicked() {
+                    cmds.push(Command::RestoreAutosave);
+                }
+                if ui.button("Not now").clicked() {
+                    cmds.push(Command::DiscardAutosave);
+                }
+            });
+            ui.label(
+                egui::RichText::new(
+                    "Not now keeps it as discarded.session.json in the autosave folder.",
+                )
+                .small(),
+            );
+        });
 }
 
 /// A floating window of inputs beside results, as the bias and report windows are laid out:
@@ -515,7 +565,7 @@ impl eframe::App for EmbedscopeApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        self.app.save_settings();
+        self.app.on_exit();
     }
 }
 

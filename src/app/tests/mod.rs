@@ -24,6 +24,7 @@ pub(super) fn demo_app() -> App {
     app
 }
 
+mod autosave;
 mod bias;
 mod clusters;
 mod core;
