@@ -20,7 +20,7 @@ use embedscope::formats::{self, Format, csv_field};
 use serde_json::json;
 
 use super::progress::Bar;
-use super::values::{MetricArg, ProjectMethod};
+use super::values::{MAX_DIMS, MAX_LIST, MAX_STEPS, MetricArg, ProjectMethod, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -30,27 +30,27 @@ pub struct ProjectArgs {
     #[arg(long, value_enum)]
     pub method: ProjectMethod,
     /// Output dimensions (t-SNE: 2 or 3; PCA: 1 to the vector dimension).
-    #[arg(long, default_value_t = 2)]
+    #[arg(value_parser = count(1, MAX_DIMS), long, default_value_t = 2)]
     pub dims: usize,
     /// t-SNE perplexity.
     #[arg(long, default_value_t = 30.0)]
     pub perplexity: f64,
     /// t-SNE iterations in all (early exaggeration included).
-    #[arg(long, default_value_t = 750)]
+    #[arg(value_parser = count(1, MAX_STEPS), long, default_value_t = 750)]
     pub iterations: usize,
     /// t-SNE early exaggeration iterations.
-    #[arg(long, default_value_t = 250)]
+    #[arg(value_parser = count(0, MAX_STEPS), long, default_value_t = 250)]
     pub early_iterations: usize,
     /// t-SNE learning rate, or `auto`.
     #[arg(long, default_value = "auto")]
     pub learning_rate: String,
     /// PCA dimensions before t-SNE when the vectors are wider (0 = never).
-    #[arg(long, default_value_t = 50)]
+    #[arg(value_parser = count(0, MAX_DIMS), long, default_value_t = 50)]
     pub pca_before: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// UMAP neighbourhood size (the point itself included, as umap-learn counts).
-    #[arg(long, default_value_t = 15)]
+    #[arg(value_parser = count(2, MAX_LIST), long, default_value_t = 15)]
     pub n_neighbors: usize,
     /// UMAP: how tightly points may pack (0 to --spread).
     #[arg(long, default_value_t = 0.1)]
@@ -59,7 +59,7 @@ pub struct ProjectArgs {
     #[arg(long, default_value_t = 1.0)]
     pub spread: f64,
     /// UMAP epochs (default: 500 up to 10,000 points, 200 above, as umap-learn).
-    #[arg(long)]
+    #[arg(value_parser = count(1, MAX_STEPS), long)]
     pub epochs: Option<usize>,
     /// UMAP distance between vectors (dot only on unit-length vectors).
     #[arg(long, value_enum, default_value_t = MetricArg::Euclidean)]
@@ -76,7 +76,7 @@ pub struct ProjectArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Neighbours for the quality measures.
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_LIST), long, default_value_t = 10)]
     pub quality_k: usize,
     /// Skip the quality measures.
     #[arg(long)]
