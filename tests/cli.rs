@@ -729,3 +729,115 @@ fn ctrl_c_during_convert_leaves_no_temporary_file() {
     assert_eq!(v["error"]["kind"], "interrupted");
     assert!(listing(&out_dir).is_empty(), "{:?}", listing(&out_dir));
 }
+
+#[test]
+fn messages_name_the_place_and_outputs_never_replace_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    // Blank lines counted exactly, a header's declared rows reached or not.
+    for (text, blanks) in [
+        ("2 2\n\na 1 2\n\n\nb 3 4\n", 3),
+        ("2 2\r\n\r\na 1 2\r\n \r\nb 3 4\r\n\n", 3),
+        ("a 1 2\n\nb 3 4\n\n\n", 3),
+    ] {
+        let f = d.path().join("blank.txt");
+        std::fs::write(&f, text).unwrap();
+        let v = json(&["info", f.to_str().unwrap(), "--no-cache", "--json"]);
+        assert_eq!(
+            v["warnings"][0],
+            format!("{blanks} blank lines were skipped"),
+            "{text:?}: {v}"
+        );
+    }
+    // A test file's problem that is on no line is not said to be on line 0.
+    let t = d.path().join("t.json");
+    std::fs::write(&t, "{\"x\": 5}").unwrap();
+    let (code, _, err) = run(&["bias", "weat", "demo", "--tests-file", t.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(!err.contains("line 0"), "{err}");
+    assert!(err.contains("test 1 of 1"), "{err}");
+    // The output is the input: refused before anything is written.
+    let src = d.path().join("x.npy");
+    let (code, _, err) = run(&["convert", "demo", src.to_str().unwrap(), "--limit", "30"]);
+    assert_eq!(code, 0, "{err}");
+    let before = std::fs::read(&src).unwrap();
+    let same = d.path().join(".").join("x.npy");
+    for args in [
+        vec![
+            "project",
+            src.to_str().unwrap(),
+            "--method",
+            "pca",
+            "--out",
+            same.to_str().unwrap(),
+        ],
+        vec!["convert", src.to_str().unwrap(), same.to_str().unwrap()],
+        vec![
+            "bias",
+            "debias",
+            src.to_str().unwrap(),
+            "--out",
+            same.to_str().unwrap(),
+        ],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("is the input"), "{args:?}: {err}");
+        assert_eq!(std::fs::read(&src).unwrap(), before, "{args:?}");
+    }
+}
+
+#[test]
+fn csv_cells_that_look_like_formulas_are_defused_and_read_back() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("f.txt");
+    std::fs::write(
+        &src,
+        "=HYPERLINK(\"http://x\",\"y\") 1 0\n@cmd 0 1\n-1 1 1\nplain 0.5 0.2\n+x 0.1 0.9\n",
+    )
+    .unwrap();
+    let map = d.path().join("m.csv");
+    let (code, _, err) = run(&[
+        "project",
+        src.to_str().unwrap(),
+        "--method",
+        "pca",
+        "--out",
+        map.to_str().unwrap(),
+        "--no-cache",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&map).unwrap();
+    let firsts: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(firsts.contains(&"\"'=HYPERLINK(\"\"http://x\"\""), "{text}");
+    assert!(
+        firsts.contains(&"'@cmd") && firsts.contains(&"'+x"),
+        "{text}"
+    );
+    // A number stays a number.
+    assert!(
+        firsts.contains(&"-1") && firsts.contains(&"plain"),
+        "{text}"
+    );
+    // Read back by the map reader (`cluster --on`): the tokens as they were.
+    let out = d.path().join("c.csv");
+    let (code, _, err) = run(&[
+        "cluster",
+        src.to_str().unwrap(),
+        "--on",
+        map.to_str().unwrap(),
+        "--method",
+        "kmeans",
+        "--k",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--no-cache",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("'@cmd") && text.contains("-1,"), "{text}");
+}

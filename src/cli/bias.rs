@@ -399,6 +399,7 @@ fn direct(a: &DirectArgs) -> Result<(), CliError> {
 
 fn debias(a: &DebiasArgs) -> Result<(), CliError> {
     let to = a.to.map(Format::from);
+    super::check_not_input(&a.out, &a.load.inputs(&a.file))?;
     let set = a.load.load(&a.file)?.set;
     let dir = direction_of(&set, &a.dir)?;
     let b = bias::bolukbasi();

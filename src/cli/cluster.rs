@@ -227,6 +227,9 @@ pub fn cluster(a: &ClusterArgs) -> Result<(), CliError> {
     }
     // Checked before the set loads: the stop-word file, the parameters that need no data.
     stop_words(&a.stop_words)?;
+    let mut inputs = a.load.inputs(&a.file);
+    inputs.extend(a.on.iter().cloned());
+    super::check_not_input(&a.out, &inputs)?;
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let pts = points(a, &set)?;

@@ -334,6 +334,10 @@ pub(super) fn load_versions(
 
 pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     let (opts, conditions) = options(a)?;
+    let inputs: Vec<PathBuf> = a.files.iter().flat_map(|f| a.load.inputs(f)).collect();
+    for out in a.per_word.iter().chain(&a.vocab_diff) {
+        super::check_not_input(out, &inputs)?;
+    }
     let t = Instant::now();
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let load_s = t.elapsed().as_secs_f64();

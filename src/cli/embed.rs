@@ -165,6 +165,7 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             .max_doc_bytes
             .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
     };
+    super::check_not_input(&a.out, std::slice::from_ref(&a.input))?;
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();

@@ -100,18 +100,7 @@ fn write_csv(
         3 => vec!["x".into(), "y".into(), "z".into()],
         n => (1..=n).map(|i| format!("c{i}")).collect(),
     };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let io = |e: std::io::Error| {
-        CliError::Runtime(anyhow::anyhow!("{}: cannot write: {e}", path.display()))
-    };
-    let result = (|| -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    formats::atomic_write_with(path, |w| {
         let mut header = vec!["token".to_string()];
         header.extend(names.iter().cloned());
         if let Some((_, k)) = recall {
@@ -137,14 +126,9 @@ fn write_csv(
             }
             writeln!(w, "{line}")?;
         }
-        w.flush()?;
-        w.get_ref().sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    std::fs::rename(&tmp, path).map_err(io)
+        Ok(())
+    })
+    .map_err(CliError::from)
 }
 
 fn write_npy(
@@ -295,6 +279,7 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     if a.quality_k == 0 {
         return Err(usage("--quality-k must be at least 1"));
     }
+    super::check_not_input(&a.out, &a.load.inputs(&a.file))?;
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let mut components = None;

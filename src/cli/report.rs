@@ -216,6 +216,8 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
             parent.display()
         )));
     }
+    let inputs: Vec<PathBuf> = a.files.iter().flat_map(|f| a.load.inputs(f)).collect();
+    super::check_not_input(&a.out, &inputs)?;
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let versions: Vec<Version> = a
         .files

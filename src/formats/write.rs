@@ -308,18 +308,45 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     atomic_write_with(path, |w| w.write_all(bytes))
 }
 
-/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break, or starts or
-/// ends with a space or tab (which readers trim); also quoted when it starts with `=`, `+`, `-`
-/// or `@`, so a spreadsheet opening the file shows a token such as `=cmd()` as text rather than
-/// running it as a formula.
+/// First characters that make a spreadsheet read a cell as a formula (CSV injection).
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A text cell that needs a `'` before it: it starts like a formula and is not a number (nor
+/// a lone `-`, the placeholder of a missing value), or it starts with `'`s before such a
+/// start (so that [`csv_text`] gives every text back as it was).
+fn needs_quote_mark(s: &str) -> bool {
+    let rest = s.trim_start_matches('\'');
+    rest.starts_with(FORMULA_START)
+        && (rest.len() < s.len() || (s != "-" && s.parse::<f64>().is_err()))
+}
+
+/// One CSV text field. A text that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab,
+/// carriage return) gets a `'` before it, so a spreadsheet opening the file shows a token such
+/// as `=HYPERLINK(...)` as text rather than running it; numbers are left as they are. Then
+/// RFC 4180: quoted when it holds a comma, quote or line break, or starts or ends with a space
+/// or tab (which readers trim). [`csv_text`] reads the text back.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r'])
-        || s.starts_with([' ', '\t', '=', '+', '-', '@'])
-        || s.ends_with([' ', '\t'])
+    let marked;
+    let s = if needs_quote_mark(s) {
+        marked = format!("'{s}");
+        marked.as_str()
+    } else {
+        s
+    };
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with([' ', '\t']) || s.ends_with([' ', '\t'])
     {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+/// The text of a CSV field written by [`csv_field`] (after the CSV reader's unquoting): the
+/// `'` put before a formula-like text taken off again.
+pub fn csv_text(field: &str) -> &str {
+    match field.strip_prefix('\'') {
+        Some(rest) if needs_quote_mark(rest) => rest,
+        _ => field,
     }
 }
 
@@ -546,11 +573,36 @@ mod tests {
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         assert_eq!(csv_field(" pad"), "\" pad\"");
         assert_eq!(csv_field("pad\t"), "\"pad\t\"");
-        for f in ["=cmd()", "+1", "-2", "@SUM(A1)"] {
-            assert_eq!(csv_field(f), format!("\"{f}\""));
+        for f in ["=cmd()", "+x", "-y", "@SUM(A1)", "=HYPERLINK(\"http://x\")"] {
+            let w = csv_field(f);
+            assert!(w.starts_with("'") || w.starts_with("\"'"), "{f} -> {w}");
+        }
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        // Numbers and the missing-value placeholder stay as they are.
+        for n in ["-2", "+1", "-0.5e-3", "-"] {
+            assert_eq!(csv_field(n), n);
         }
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("naïve"), "naïve");
+    }
+
+    #[test]
+    fn csv_text_gives_every_text_back() {
+        for t in [
+            "=cmd()", "'=cmd()", "''@x", "'plain", "'", "-", "-2", "'-2", "+", "@", "\tx", "it's",
+            "=", "'='",
+        ] {
+            let w = csv_field(t);
+            // What a CSV reader returns for the field: the quotes taken off.
+            let read = if w.starts_with('"') {
+                w[1..w.len() - 1].replace("\"\"", "\"")
+            } else {
+                w.clone()
+            };
+            assert_eq!(csv_text(&read), t, "{t:?} -> {w:?}");
+        }
     }
 
     #[test]
