@@ -20,7 +20,7 @@ use embedscope::formats::{atomic_write_with, csv_field};
 use serde_json::{Value, json};
 
 use super::progress::Bar;
-use super::values::{MAX_LIST, MAX_ROWS, count};
+use super::values::{MAX_DIMS, MAX_LIST, MAX_ROWS, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,7 +54,7 @@ pub struct ClusterArgs {
     pub on: Option<PathBuf>,
     /// Cluster a UMAP reduction of the vectors to this many dimensions (2-10; BERTopic uses 5:
     /// 15 neighbours, min_dist 0, cosine).
-    #[arg(value_parser = count(2, 10), long, value_name = "D")]
+    #[arg(value_parser = count(1, MAX_DIMS), long, value_name = "D")]
     pub dims: Option<usize>,
     /// Keywords per cluster.
     #[arg(value_parser = count(1, MAX_LIST), long, default_value_t = 10)]
