@@ -139,7 +139,8 @@ pub fn cosmul_batch(
     k: usize,
     restrict: Option<usize>,
 ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
-    TopN::check(k)?;
+    let rows = index.set().rows();
+    let k = TopN::within(k, restrict.map_or(rows, |r| r.min(rows)))?;
     let Some(&(p0, n0)) = questions.first() else {
         return Ok(Vec::new());
     };

@@ -17,7 +17,8 @@ pub enum AnalysisError {
     Expression { expr: String, msg: String },
     #[error("{0}")]
     InvalidParameter(String),
-    #[error("{path}: line {line}: {msg}")]
+    /// `line` is 1-based; 0 when the problem is not on one line (the message names the place).
+    #[error("{path}: {}{msg}", at_line(*line))]
     BadInput {
         path: String,
         line: u64,
@@ -30,4 +31,13 @@ pub enum AnalysisError {
     BadIndex(String),
     #[error("cancelled")]
     Cancelled,
+}
+
+/// `line N: ` for a 1-based line, nothing for 0 (no line).
+fn at_line(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!("line {line}: ")
+    }
 }

@@ -14,10 +14,11 @@ fn better(a: (f32, u32), b: (f32, u32)) -> bool {
 }
 
 impl TopK {
+    /// Room for `k` is made as candidates arrive (a `k` beyond the rows scanned costs nothing).
     pub fn new(k: usize) -> Self {
         TopK {
             k,
-            heap: Vec::with_capacity(k),
+            heap: Vec::with_capacity(k.min(1024)),
         }
     }
 

@@ -16,25 +16,16 @@ use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, Format};
 use serde_json::{Value, json};
 
-use super::values::{AlternativeArg, BackendArg, CaseModeArg, FormatArg};
+use super::values::{
+    AlternativeArg, BackendArg, CaseModeArg, FormatArg, MAX_BATCH, MAX_ROWS, MAX_STEPS, count,
+    count_u64,
+};
 use super::{CliError, LoadArgs, print_json, usage};
 
 #[derive(Args, Debug)]
 pub struct BiasArgs {
     #[command(subcommand)]
     pub command: BiasCommand,
-}
-
-impl BiasArgs {
-    pub fn json(&self) -> bool {
-        match &self.command {
-            BiasCommand::Weat(a) => a.json,
-            BiasCommand::Direct(a) => a.json,
-            BiasCommand::Debias(a) => a.json,
-            BiasCommand::Ripa(a) => a.json,
-            BiasCommand::Sets(a) => a.json,
-        }
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,13 +82,13 @@ pub struct WeatArgs {
     #[arg(long, value_name = "FILE")]
     pub b: Option<String>,
     /// Random partitions for the p-value when exact enumeration is too large.
-    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    #[arg(value_parser = count(1, MAX_STEPS), long, value_name = "N", default_value_t = 100_000)]
     pub permutations: usize,
     /// Enumerate every partition when there are at most this many.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(value_parser = count_u64(0, MAX_STEPS as u64), long, value_name = "N", default_value_t = 1_000_000)]
     pub exact_limit: u64,
     /// Bootstrap replicates for the 95% interval (0: none).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(value_parser = count(0, MAX_STEPS), long, value_name = "N", default_value_t = 10_000)]
     pub bootstrap: usize,
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
@@ -115,7 +106,7 @@ pub struct WeatArgs {
     /// Backend for model folders.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
     pub backend: BackendArg,
-    #[arg(long, default_value_t = 32)]
+    #[arg(value_parser = count(1, MAX_BATCH), long, default_value_t = 32)]
     pub batch_size: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -153,7 +144,7 @@ pub struct DirectArgs {
     #[arg(long, default_value_t = 1.0)]
     pub c: f64,
     /// Most extreme words shown at each end.
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_ROWS), long, default_value_t = 10)]
     pub top: usize,
     #[arg(long)]
     pub json: bool,
@@ -408,6 +399,7 @@ fn direct(a: &DirectArgs) -> Result<(), CliError> {
 
 fn debias(a: &DebiasArgs) -> Result<(), CliError> {
     let to = a.to.map(Format::from);
+    super::check_not_input(&a.out, &a.load.inputs(&a.file))?;
     let set = a.load.load(&a.file)?.set;
     let dir = direction_of(&set, &a.dir)?;
     let b = bias::bolukbasi();

@@ -20,6 +20,7 @@ use embedscope::formats::{atomic_write_with, csv_field};
 use serde_json::{Value, json};
 
 use super::progress::Bar;
+use super::values::{MAX_DIMS, MAX_LIST, MAX_ROWS, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -35,28 +36,28 @@ pub struct ClusterArgs {
     #[arg(long, value_enum, default_value_t = MethodArg::Hdbscan)]
     pub method: MethodArg,
     /// HDBSCAN: the fewest rows a cluster has.
-    #[arg(long, default_value_t = 5)]
+    #[arg(value_parser = count(2, MAX_ROWS), long, default_value_t = 5)]
     pub min_cluster_size: usize,
     /// HDBSCAN: neighbours that make a row a core point (default: --min-cluster-size, as
     /// scikit-learn).
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N")]
     pub min_samples: Option<usize>,
     /// HDBSCAN: choose the leaves of the cluster tree instead of the most stable clusters
     /// (excess of mass, the default).
     #[arg(long)]
     pub leaf: bool,
     /// k-means: number of clusters.
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N")]
     pub k: Option<usize>,
     /// Cluster the positions of a saved map (`embedscope project --out map.csv`).
     #[arg(long, value_name = "MAP", conflicts_with = "dims")]
     pub on: Option<PathBuf>,
     /// Cluster a UMAP reduction of the vectors to this many dimensions (2-10; BERTopic uses 5:
     /// 15 neighbours, min_dist 0, cosine).
-    #[arg(long, value_name = "D")]
+    #[arg(value_parser = count(1, MAX_DIMS), long, value_name = "D")]
     pub dims: Option<usize>,
     /// Keywords per cluster.
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_LIST), long, default_value_t = 10)]
     pub keywords: usize,
     /// Words left out of the keywords: `english` (scikit-learn's list), `none`, or a file with
     /// one word per line.
@@ -226,6 +227,9 @@ pub fn cluster(a: &ClusterArgs) -> Result<(), CliError> {
     }
     // Checked before the set loads: the stop-word file, the parameters that need no data.
     stop_words(&a.stop_words)?;
+    let mut inputs = a.load.inputs(&a.file);
+    inputs.extend(a.on.iter().cloned());
+    super::check_not_input(&a.out, &inputs)?;
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let pts = points(a, &set)?;

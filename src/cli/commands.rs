@@ -19,7 +19,7 @@ use embedscope::model::ModelSummary;
 use serde_json::{Value, json};
 
 use super::progress::Bar;
-use super::values::{AnalogyMethodArg, FormatArg, MetricArg};
+use super::values::{AnalogyMethodArg, FormatArg, MAX_ROWS, MetricArg, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 fn cache_name(c: &CacheStatus) -> Value {
@@ -202,7 +202,7 @@ pub struct NeighborsArgs {
     /// Words or expressions (`"king - man + woman"`); a string that is a token is a token.
     pub queries: Vec<String>,
     /// Neighbours per query.
-    #[arg(short, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_ROWS), short, default_value_t = 10)]
     pub k: usize,
     #[arg(long, value_enum, default_value_t = MetricArg::Cosine)]
     pub metric: MetricArg,
@@ -213,7 +213,7 @@ pub struct NeighborsArgs {
     #[arg(long, value_name = "NPY")]
     pub query_vectors: Option<PathBuf>,
     /// Search only the first N rows (gensim's restrict_vocab).
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N")]
     pub restrict: Option<usize>,
     /// Exact search, the approximate (HNSW) index, or `auto`: the index when the set has at
     /// least 10^8 values (rows x dimensions) and a stored index for it exists, exact otherwise.
@@ -222,7 +222,7 @@ pub struct NeighborsArgs {
     pub index: IndexArg,
     /// Search breadth of the approximate index (1..=100000; default 128): higher is slower and
     /// closer to exact.
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(ann::EF_MIN, ann::EF_MAX), long, value_name = "N")]
     pub ef: Option<usize>,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -528,10 +528,10 @@ pub struct AnalogyArgs {
     pub c: String,
     #[arg(long, value_enum, default_value_t = AnalogyMethodArg::Add)]
     pub method: AnalogyMethodArg,
-    #[arg(short, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_ROWS), short, default_value_t = 10)]
     pub k: usize,
     /// Search only the first N rows.
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N")]
     pub restrict: Option<usize>,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -586,7 +586,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub similarity: Vec<String>,
     /// Use only the first N words (gensim's restrict_vocab).
-    #[arg(long, default_value_t = eval::DEFAULT_RESTRICT_VOCAB)]
+    #[arg(value_parser = count(1, MAX_ROWS), long, default_value_t = eval::DEFAULT_RESTRICT_VOCAB)]
     pub restrict_vocab: usize,
     /// Match words case-sensitively (default: case-insensitive, as gensim).
     #[arg(long)]
@@ -772,21 +772,21 @@ pub fn convert(a: &ConvertArgs) -> Result<(), CliError> {
             to.map_or("", Format::name)
         )));
     }
+    super::check_not_input(&a.output, &a.load.inputs(&a.input))?;
     let Loaded { set, seconds, .. } = a.load.load(&a.input)?;
     let t = Instant::now();
-    let mut files = formats::save(&set, &a.output, to)?;
-    // The encoding record travels with the vectors (a native file holds it in its header).
+    let mut staged = formats::stage(&set, &a.output, to)?;
+    // The encoding record travels with the vectors (a native file holds it in its header),
+    // renamed into place with them.
     if let Some(f) = to.filter(|&f| f != Format::Native)
         && set.provenance.encoding_facts().is_some()
     {
-        files.push(formats::write_sidecar(
-            &a.output,
-            f,
-            &set.provenance,
-            set.rows(),
-            set.dim(),
-        )?);
+        let data = staged.temp_of(&a.output).unwrap_or(&a.output).to_path_buf();
+        let (path, text) =
+            formats::sidecar_record(&a.output, &data, f, &set.provenance, set.rows(), set.dim())?;
+        staged.write(&path, text.as_bytes())?;
     }
+    let files = staged.commit()?;
     let write_s = t.elapsed().as_secs_f64();
     if a.json {
         print_json(&json!({

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use self::output::{human, pair_json, per_word_csv, version_json, vocab_csv, write_file};
 
 use super::progress::Bar;
-use super::values::{BackendArg, LevelArg};
+use super::values::{BackendArg, LevelArg, MAX_BATCH, MAX_ROWS, MAX_STEPS, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -35,7 +35,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub measure: MeasureArgs,
     /// Length of the most / least changed lists.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N", default_value_t = 20)]
     pub top: usize,
     /// Show a word's neighbours in each version side by side (repeatable).
     #[arg(long, value_name = "TOKEN")]
@@ -76,16 +76,16 @@ pub struct MeasureArgs {
     #[arg(long)]
     pub lowercase: bool,
     /// Fit the alignment on the N most frequent shared words only.
-    #[arg(long, value_name = "N", conflicts_with = "anchors_file")]
+    #[arg(value_parser = count(2, MAX_ROWS), long, value_name = "N", conflicts_with = "anchors_file")]
     pub anchors: Option<usize>,
     /// Fit the alignment on the words of FILE (one per line).
     #[arg(long, value_name = "FILE")]
     pub anchors_file: Option<PathBuf>,
     /// Rank only words up to this frequency rank (A's counts, else its row order).
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N")]
     pub max_rank: Option<usize>,
     /// Word pairs sampled for the drift statistics.
-    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    #[arg(value_parser = count(1, MAX_STEPS), long, value_name = "N", default_value_t = 20_000)]
     pub pairs: usize,
     /// Seed of the drift pair sample.
     #[arg(long, value_name = "S", default_value_t = 0)]
@@ -111,7 +111,7 @@ pub struct EncodeArgs {
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
     pub backend: BackendArg,
     /// Maximum sequences per batch for model folders.
-    #[arg(long, default_value_t = 32)]
+    #[arg(value_parser = count(1, MAX_BATCH), long, default_value_t = 32)]
     pub batch_size: usize,
 }
 
@@ -185,10 +185,10 @@ fn parse_ks(s: &str) -> Result<Vec<usize>, CliError> {
     let mut ks = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.parse::<usize>() {
-            Ok(k) if k > 0 => ks.push(k),
+            Ok(k) if (1..=MAX_ROWS).contains(&k) => ks.push(k),
             _ => {
                 return Err(usage(format!(
-                    "-k {s:?}: {part:?} is not a positive whole number (e.g. -k 10,50)"
+                    "-k {s:?}: {part:?} is not a whole number from 1 to {MAX_ROWS} (e.g. -k 10,50)"
                 )));
             }
         }
@@ -334,6 +334,10 @@ pub(super) fn load_versions(
 
 pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     let (opts, conditions) = options(a)?;
+    let inputs: Vec<PathBuf> = a.files.iter().flat_map(|f| a.load.inputs(f)).collect();
+    for out in a.per_word.iter().chain(&a.vocab_diff) {
+        super::check_not_input(out, &inputs)?;
+    }
     let t = Instant::now();
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -449,5 +453,7 @@ mod tests {
         assert!(parse_ks("0").is_err());
         assert!(parse_ks("ten").is_err());
         assert!(parse_ks(",").is_err());
+        assert!(parse_ks("1000000000000").is_err());
+        assert!(parse_ks("18446744073709551615").is_err());
     }
 }

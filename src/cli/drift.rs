@@ -13,6 +13,7 @@ use embedscope::analysis::drift::{
 use embedscope::analysis::split::SplitRule;
 use serde_json::{Value, json};
 
+use super::values::{MAX_DIMS, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -46,21 +47,21 @@ pub struct DriftArgs {
     #[arg(long, default_value = "all")]
     pub methods: String,
     /// Project both samples onto this many principal components of the pooled rows first.
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_DIMS), long, value_name = "N")]
     pub pca: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Permutations per test (p = (b + 1) / (permutations + 1)).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(value_parser = count(1, DriftParams::MAX_PERMUTATIONS), long, default_value_t = 1000)]
     pub permutations: usize,
     /// Rows per side at most behind MMD and energy (a seeded sample above it).
-    #[arg(long, default_value_t = 5000)]
+    #[arg(value_parser = count(DriftParams::MIN_ROWS, DriftParams::MAX_KERNEL_SAMPLE), long, default_value_t = 5000)]
     pub kernel_sample: usize,
     /// Clusters of the joint rows (k-means, cosine) whose change of share is listed; 0: none.
-    #[arg(long, default_value_t = 8)]
+    #[arg(value_parser = count(0, StudyParams::MAX_CLUSTERS), long, default_value_t = 8)]
     pub clusters: usize,
     /// Keywords per cluster (rows with text).
-    #[arg(long, default_value_t = 8)]
+    #[arg(value_parser = count(0, StudyParams::MAX_KEYWORDS), long, default_value_t = 8)]
     pub keywords: usize,
     /// Compare two sets whose encoding records name different weights (said in the output).
     #[arg(long)]

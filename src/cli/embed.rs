@@ -1,7 +1,6 @@
 //! `embedscope embed`: a corpus through a model folder, sentence or word vectors out.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::Args;
@@ -15,7 +14,9 @@ use embedscope::model::{Encoder, Pooling, PromptChoice};
 use serde_json::json;
 
 use super::progress::Bar;
-use super::values::{BackendArg, CorpusFormatArg, LevelArg, PoolingArg};
+use super::values::{
+    BackendArg, CorpusFormatArg, LevelArg, MAX_BATCH, MAX_DIMS, PoolingArg, count,
+};
 use super::{CliError, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -74,7 +75,7 @@ pub struct EmbedArgs {
     pub out: PathBuf,
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
     pub backend: BackendArg,
-    #[arg(long, default_value_t = 32)]
+    #[arg(value_parser = count(1, MAX_BATCH), long, default_value_t = 32)]
     pub batch_size: usize,
     /// Override the folder's pooling.
     #[arg(long, value_enum, ignore_case = true)]
@@ -92,29 +93,11 @@ pub struct EmbedArgs {
     pub no_prompt: bool,
     /// Keep the first N dimensions of each vector (Matryoshka models), after normalisation
     /// as sentence-transformers' truncate_dim.
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = count(1, MAX_DIMS), long, value_name = "N")]
     pub truncate_dim: Option<usize>,
     #[arg(long)]
     pub json: bool,
 }
-
-/// Set by Ctrl+C / SIGTERM: the job stops after the current batch and writes nothing.
-static CANCEL: AtomicBool = AtomicBool::new(false);
-
-#[cfg(unix)]
-fn on_interrupt() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        let _ = unsafe {
-            signal_hook_registry::register(sig, || {
-                CANCEL.store(true, std::sync::atomic::Ordering::SeqCst)
-            })
-        };
-    }
-}
-
-#[cfg(not(unix))]
-fn on_interrupt() {}
 
 /// Writes the encoding record (`x.npy` -> `x.provenance.json`: model, weights and tokenizer
 /// hashes, pooling, backend and adapter, and the output's sha256 and shape) beside an output.
@@ -182,12 +165,13 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
             .max_doc_bytes
             .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
     };
+    super::check_not_input(&a.out, std::slice::from_ref(&a.input))?;
     let mut corpus = Corpus::open(&a.input, &opts)?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let eopts = encode::options_for(&enc, &backend, level, a.batch_size);
-    let cancel = &CANCEL;
-    on_interrupt();
+    // Ctrl+C / SIGTERM: the job stops after the current batch and writes nothing.
+    let cancel = super::interrupt::graceful();
     let bar = Bar::new("encoding", true);
     let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
     let mut provenance = encode::provenance(&a.model, &enc, level, &backend, &a.input, &corpus);

@@ -75,7 +75,7 @@ pub fn read_map(path: &Path, flag: &str) -> Result<MapFile, CliError> {
                 .map_err(|_| bad(line, format!("'{v}' is not a number")))?;
             coords.push(x);
         }
-        tokens.push(rec[0].to_string());
+        tokens.push(formats::csv_text(&rec[0]).to_string());
     }
     Ok(MapFile {
         tokens,

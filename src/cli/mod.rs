@@ -11,6 +11,7 @@ mod commands;
 mod compare;
 mod drift;
 mod embed;
+mod interrupt;
 mod maps;
 mod progress;
 mod project;
@@ -20,7 +21,7 @@ mod search;
 mod transform;
 mod values;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -100,7 +101,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FORMAT", value_enum, ignore_case = true)]
     pub format: Option<values::FormatArg>,
     /// Read only the first N rows of the file.
-    #[arg(long, value_name = "N")]
+    #[arg(value_parser = values::count(1, values::MAX_ROWS), long, value_name = "N")]
     pub limit: Option<usize>,
     /// Vocabulary file for npy/safetensors (one token per line; `#row` = row numbers).
     #[arg(long, value_name = "FILE")]
@@ -162,6 +163,24 @@ pub fn usage(msg: impl Into<String>) -> CliError {
     CliError::Usage(msg.into())
 }
 
+/// Refuses to write over an input: an output that is, by canonical path, one of the files the
+/// command reads (`project x.npy --out x.npy` would replace its own input).
+pub fn check_not_input(output: &Path, inputs: &[PathBuf]) -> Result<(), CliError> {
+    let Ok(out) = std::fs::canonicalize(output) else {
+        return Ok(());
+    };
+    for i in inputs {
+        if std::fs::canonicalize(i).is_ok_and(|c| c == out) {
+            return Err(usage(format!(
+                "the output {} is the input {}: write to another file",
+                output.display(),
+                i.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// How a set was loaded (for reports).
 pub struct Loaded {
     pub set: EmbeddingSet,
@@ -191,6 +210,14 @@ impl LoadArgs {
             cache_dir,
             progress: None,
         })
+    }
+
+    /// FILE and the side files given for it (vocabulary, metadata): what a command reads.
+    pub fn inputs(&self, file: &str) -> Vec<PathBuf> {
+        let mut v = vec![PathBuf::from(file)];
+        v.extend(self.vocab.iter().cloned());
+        v.extend(self.metadata.iter().cloned());
+        v
     }
 
     /// Loads FILE (or the bundled demo), with a progress bar on a terminal after a second.
@@ -230,63 +257,61 @@ impl LoadArgs {
     }
 }
 
-/// Prints one JSON value on stdout.
+/// The one JSON object of a `--json` run: kept until the command ends, then printed by [`run`]
+/// (with the error added when the command failed after making it).
+static JSON_RESULT: std::sync::Mutex<Option<serde_json::Value>> = std::sync::Mutex::new(None);
+
+/// Sets the command's JSON result, printed once on stdout when the command ends.
 pub fn print_json(v: &serde_json::Value) {
+    if let Ok(mut r) = JSON_RESULT.lock() {
+        *r = Some(v.clone());
+    }
+}
+
+fn take_json() -> Option<serde_json::Value> {
+    JSON_RESULT.lock().ok().and_then(|mut r| r.take())
+}
+
+fn emit_json(v: &serde_json::Value) {
+    interrupt::printing();
     match serde_json::to_string_pretty(v) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("error: cannot serialise the result: {e}"),
     }
 }
 
-fn wants_json(cmd: &Option<Command>) -> bool {
-    match cmd {
-        Some(Command::Info(a)) => a.json,
-        Some(Command::Neighbors(a)) => a.json,
-        Some(Command::Analogy(a)) => a.json,
-        Some(Command::Eval(a)) => a.json,
-        Some(Command::Convert(a)) => a.json,
-        Some(Command::Project(a)) => a.json,
-        Some(Command::Transform(a)) => a.json,
-        Some(Command::Embed(a)) => a.json,
-        Some(Command::Compare(a)) => a.json,
-        Some(Command::Bias(a)) => a.json(),
-        Some(Command::Report(a)) => a.json,
-        Some(Command::Search(a)) => a.json,
-        Some(Command::Cluster(a)) => a.json,
-        Some(Command::Drift(a)) => a.json,
-        Some(Command::Scan(a)) => a.json,
-        None => false,
-    }
+/// `--json` among the arguments (before a `--`): known before parsing, so that even an
+/// argument error is answered with one JSON object.
+fn json_in_args(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| a.as_os_str() != "--")
+        .any(|a| a.as_os_str() == "--json")
 }
 
-/// Parses the arguments, runs the command and returns the process exit code.
-pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
-    };
-    let json = wants_json(&cli.command);
-    let result =
-        match cli.command {
-            Some(Command::Info(a)) => commands::info(&a),
-            Some(Command::Neighbors(a)) => commands::neighbors(&a),
-            Some(Command::Analogy(a)) => commands::analogy(&a),
-            Some(Command::Eval(a)) => commands::eval(&a),
-            Some(Command::Convert(a)) => commands::convert(&a),
-            Some(Command::Project(a)) => project::project(&a),
-            Some(Command::Transform(a)) => transform::transform(&a),
-            Some(Command::Embed(a)) => embed::embed(&a),
-            Some(Command::Compare(a)) => compare::compare(&a),
-            Some(Command::Bias(a)) => bias::bias(&a),
-            Some(Command::Report(a)) => report::report(&a),
-            Some(Command::Search(a)) => search::search(&a),
-            Some(Command::Cluster(a)) => cluster::cluster(&a),
-            Some(Command::Drift(a)) => drift::drift(&a),
-            Some(Command::Scan(a)) => scan::scan(&a),
-            None => match cli.files.iter().find(|f| {
+fn error_json(kind: &str, msg: &str) -> serde_json::Value {
+    serde_json::json!({ "error": { "kind": kind, "message": msg } })
+}
+
+fn dispatch(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Some(Command::Info(a)) => commands::info(&a),
+        Some(Command::Neighbors(a)) => commands::neighbors(&a),
+        Some(Command::Analogy(a)) => commands::analogy(&a),
+        Some(Command::Eval(a)) => commands::eval(&a),
+        Some(Command::Convert(a)) => commands::convert(&a),
+        Some(Command::Project(a)) => project::project(&a),
+        Some(Command::Transform(a)) => transform::transform(&a),
+        Some(Command::Embed(a)) => embed::embed(&a),
+        Some(Command::Compare(a)) => compare::compare(&a),
+        Some(Command::Bias(a)) => bias::bias(&a),
+        Some(Command::Report(a)) => report::report(&a),
+        Some(Command::Search(a)) => search::search(&a),
+        Some(Command::Cluster(a)) => cluster::cluster(&a),
+        Some(Command::Drift(a)) => drift::drift(&a),
+        Some(Command::Scan(a)) => scan::scan(&a),
+        None => {
+            match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
             }) {
                 // A mistyped subcommand must not open the app on a file that does not exist.
@@ -295,19 +320,83 @@ pub fn run() -> i32 {
                     f.display()
                 ))),
                 None => gui_or_help(cli.files, cli.empty),
-            },
-        };
+            }
+        }
+    }
+}
+
+/// Parses the arguments, runs the command and returns the process exit code. With `--json`,
+/// stdout holds exactly one JSON object whatever happens: the result, an error object
+/// (`{"error": {"kind", "message"}}`, argument errors included), or the result with its
+/// `error` when the command failed after making it.
+pub fn run() -> i32 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json_arg = json_in_args(&args);
+    interrupt::install(json_arg);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = e.exit_code();
+            if !json_arg {
+                let _ = e.print();
+                return code;
+            }
+            let text = e.render().to_string();
+            match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    emit_json(&serde_json::json!({ "help": text }));
+                }
+                _ => {
+                    let msg = text
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    eprint!("{text}");
+                    emit_json(&error_json("usage", &msg));
+                }
+            }
+            return code;
+        }
+    };
+    let json = json_arg;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli)))
+        .unwrap_or_else(|p| {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(CliError::Runtime(anyhow::anyhow!(
+                "internal error (a bug; please report it): {what}"
+            )))
+        });
+    let made = if json { take_json() } else { None };
     match result {
-        Ok(()) => 0,
+        Ok(()) => {
+            if json {
+                emit_json(&made.unwrap_or_else(|| serde_json::json!({})));
+            }
+            0
+        }
         Err(CliError::Gate(breached)) => {
             eprintln!("release gate failed: {} condition(s) held:", breached.len());
             for b in &breached {
                 eprintln!("  {b}");
             }
+            if json {
+                emit_json(&made.unwrap_or_else(|| error_json("gate", &breached.join("; "))));
+            }
             3
         }
         Err(CliError::Pii(m)) => {
             eprintln!("{m}");
+            if json {
+                emit_json(&made.unwrap_or_else(|| error_json("pii", &m)));
+            }
             4
         }
         Err(e) => {
@@ -325,7 +414,15 @@ pub fn run() -> i32 {
             };
             eprintln!("error: {msg}");
             if json {
-                print_json(&serde_json::json!({ "error": { "kind": kind, "message": msg } }));
+                let err = error_json(kind, &msg);
+                let out = match made {
+                    Some(serde_json::Value::Object(mut o)) => {
+                        o.insert("error".into(), err["error"].clone());
+                        serde_json::Value::Object(o)
+                    }
+                    _ => err,
+                };
+                emit_json(&out);
             }
             code
         }

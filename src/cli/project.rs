@@ -20,7 +20,7 @@ use embedscope::formats::{self, Format, csv_field};
 use serde_json::json;
 
 use super::progress::Bar;
-use super::values::{MetricArg, ProjectMethod};
+use super::values::{MAX_DIMS, MAX_LIST, MAX_STEPS, MetricArg, ProjectMethod, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -30,27 +30,27 @@ pub struct ProjectArgs {
     #[arg(long, value_enum)]
     pub method: ProjectMethod,
     /// Output dimensions (t-SNE: 2 or 3; PCA: 1 to the vector dimension).
-    #[arg(long, default_value_t = 2)]
+    #[arg(value_parser = count(1, MAX_DIMS), long, default_value_t = 2)]
     pub dims: usize,
     /// t-SNE perplexity.
     #[arg(long, default_value_t = 30.0)]
     pub perplexity: f64,
     /// t-SNE iterations in all (early exaggeration included).
-    #[arg(long, default_value_t = 750)]
+    #[arg(value_parser = count(1, MAX_STEPS), long, default_value_t = 750)]
     pub iterations: usize,
     /// t-SNE early exaggeration iterations.
-    #[arg(long, default_value_t = 250)]
+    #[arg(value_parser = count(0, MAX_STEPS), long, default_value_t = 250)]
     pub early_iterations: usize,
     /// t-SNE learning rate, or `auto`.
     #[arg(long, default_value = "auto")]
     pub learning_rate: String,
     /// PCA dimensions before t-SNE when the vectors are wider (0 = never).
-    #[arg(long, default_value_t = 50)]
+    #[arg(value_parser = count(0, MAX_DIMS), long, default_value_t = 50)]
     pub pca_before: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// UMAP neighbourhood size (the point itself included, as umap-learn counts).
-    #[arg(long, default_value_t = 15)]
+    #[arg(value_parser = count(2, MAX_LIST), long, default_value_t = 15)]
     pub n_neighbors: usize,
     /// UMAP: how tightly points may pack (0 to --spread).
     #[arg(long, default_value_t = 0.1)]
@@ -59,7 +59,7 @@ pub struct ProjectArgs {
     #[arg(long, default_value_t = 1.0)]
     pub spread: f64,
     /// UMAP epochs (default: 500 up to 10,000 points, 200 above, as umap-learn).
-    #[arg(long)]
+    #[arg(value_parser = count(1, MAX_STEPS), long)]
     pub epochs: Option<usize>,
     /// UMAP distance between vectors (dot only on unit-length vectors).
     #[arg(long, value_enum, default_value_t = MetricArg::Euclidean)]
@@ -76,7 +76,7 @@ pub struct ProjectArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Neighbours for the quality measures.
-    #[arg(long, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_LIST), long, default_value_t = 10)]
     pub quality_k: usize,
     /// Skip the quality measures.
     #[arg(long)]
@@ -100,18 +100,7 @@ fn write_csv(
         3 => vec!["x".into(), "y".into(), "z".into()],
         n => (1..=n).map(|i| format!("c{i}")).collect(),
     };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let io = |e: std::io::Error| {
-        CliError::Runtime(anyhow::anyhow!("{}: cannot write: {e}", path.display()))
-    };
-    let result = (|| -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    formats::atomic_write_with(path, |w| {
         let mut header = vec!["token".to_string()];
         header.extend(names.iter().cloned());
         if let Some((_, k)) = recall {
@@ -137,14 +126,9 @@ fn write_csv(
             }
             writeln!(w, "{line}")?;
         }
-        w.flush()?;
-        w.get_ref().sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    std::fs::rename(&tmp, path).map_err(io)
+        Ok(())
+    })
+    .map_err(CliError::from)
 }
 
 fn write_npy(
@@ -295,6 +279,7 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     if a.quality_k == 0 {
         return Err(usage("--quality-k must be at least 1"));
     }
+    super::check_not_input(&a.out, &a.load.inputs(&a.file))?;
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     let t = Instant::now();
     let mut components = None;

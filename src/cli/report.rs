@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::compare::{EncodeArgs, MeasureArgs, compare_options, load_versions};
 use super::progress::Bar;
-use super::values::{MapMethodArg, ReportFormatArg};
+use super::values::{MAX_LIST, MAX_ROWS, MAX_STEPS, MapMethodArg, ReportFormatArg, count};
 use super::{CliError, LoadArgs, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -47,16 +47,16 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub measure: MeasureArgs,
     /// Words per list (most changed, least changed, most displaced).
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N", default_value_t = 10)]
     pub words: usize,
     /// Neighbours shown per word and version.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_LIST), long, value_name = "N", default_value_t = 10)]
     pub neighbours: usize,
     /// Words drawn on each map (the most frequent shared ones).
-    #[arg(long, value_name = "N", default_value_t = 2000)]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N", default_value_t = 2000)]
     pub map_points: usize,
     /// Most-displaced words labelled on the maps.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(value_parser = count(0, MAX_LIST), long, value_name = "N", default_value_t = 10)]
     pub map_labels: usize,
     /// How the maps are laid out: pca (the first version's top two principal axes) or umap
     /// (a UMAP map of the first version, seeded by --seed, the others aligned and placed into
@@ -64,10 +64,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "METHOD", value_enum, default_value = "pca")]
     pub map_method: MapMethodArg,
     /// Random partitions for the WEAT p-values (when exact enumeration is too large).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    #[arg(value_parser = count(1, MAX_STEPS), long, value_name = "N", default_value_t = 10_000)]
     pub permutations: usize,
     /// Bootstrap replicates for the WEAT effect-size intervals.
-    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    #[arg(value_parser = count(0, MAX_STEPS), long, value_name = "N", default_value_t = 2_000)]
     pub bootstrap: usize,
     /// Seed of the bias probes' permutations and bootstrap.
     #[arg(long, value_name = "S", default_value_t = 0)]
@@ -96,7 +96,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub allow_other_models: bool,
     /// Analogy and word-pair benchmarks use only the first N rows (gensim's restrict_vocab).
-    #[arg(long, value_name = "N", default_value_t = 300_000)]
+    #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N", default_value_t = 300_000)]
     pub restrict_vocab: usize,
     /// Print one JSON object naming the files written.
     #[arg(long)]
@@ -216,6 +216,8 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
             parent.display()
         )));
     }
+    let inputs: Vec<PathBuf> = a.files.iter().flat_map(|f| a.load.inputs(f)).collect();
+    super::check_not_input(&a.out, &inputs)?;
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let versions: Vec<Version> = a
         .files

@@ -11,7 +11,7 @@ use embedscope::engine::device::{self, BackendChoice};
 use embedscope::engine::semantic::{self, QueryEncoder};
 use serde_json::{Value, json};
 
-use super::values::BackendArg;
+use super::values::{BackendArg, MAX_ROWS, count};
 use super::{CliError, LoadArgs, Loaded, print_json, usage};
 
 #[derive(Args, Debug)]
@@ -26,7 +26,7 @@ pub struct SearchArgs {
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// Documents per query.
-    #[arg(short, default_value_t = 10)]
+    #[arg(value_parser = count(1, MAX_ROWS), short, default_value_t = 10)]
     pub k: usize,
     #[arg(long, value_enum, default_value_t = BackendArg::Auto, ignore_case = true)]
     pub backend: BackendArg,

@@ -91,6 +91,10 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
         coords,
         dims,
     } = super::maps::read_map(&a.map, "--map")?;
+    let mut inputs = a.load.inputs(&a.file);
+    inputs.push(a.map.clone());
+    inputs.push(reference.clone().into());
+    super::check_not_input(&a.out, &inputs)?;
     let ref_set = a.load.load(&reference)?.set;
     let new_set = a.load.load(&a.file)?.set;
     let load_s = t.elapsed().as_secs_f64();

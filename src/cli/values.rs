@@ -190,6 +190,46 @@ impl std::fmt::Display for ProjectMethod {
     }
 }
 
+/// The most rows a set holds (its vocabulary indexes rows with u32): the upper limit of every
+/// option that counts rows (`-k`, `--limit`, `--restrict`, `--top`, ...); the analyses cap such
+/// a count at the rows the set has.
+pub const MAX_ROWS: usize = u32::MAX as usize;
+
+/// The most dimensions a dimension option asks for (`--dims`, `--pca`, `--truncate-dim`).
+pub const MAX_DIMS: usize = 65_536;
+/// The most steps of an iterative option (`--iterations`, `--epochs`, `--permutations`,
+/// `--bootstrap`, `--pairs`).
+pub const MAX_STEPS: usize = 10_000_000;
+/// The largest batch of `--batch-size`.
+pub const MAX_BATCH: usize = 65_536;
+/// The longest short list (`--keywords`, `--neighbours`, `--map-labels`, `--n-neighbors`,
+/// `--quality-k`).
+pub const MAX_LIST: usize = 10_000;
+
+/// The parser of a count option: a whole number from `min` to `max`, refused when the
+/// arguments are parsed (a usage error naming the option and the range), before anything is
+/// read or allocated.
+pub fn count(
+    min: usize,
+    max: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s: &str| match s.trim().parse::<u128>() {
+        Ok(n) if (min as u128..=max as u128).contains(&n) => Ok(n as usize),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+/// [`count`] for a `u64` option.
+pub fn count_u64(
+    min: u64,
+    max: u64,
+) -> impl Fn(&str) -> Result<u64, String> + Clone + Send + Sync + 'static {
+    move |s: &str| match s.trim().parse::<u128>() {
+        Ok(n) if (u128::from(min)..=u128::from(max)).contains(&n) => Ok(n as u64),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt::{Debug, Display};

@@ -424,8 +424,7 @@ pub(crate) fn write_npy<W: Write>(w: &mut W, m: &Matrix) -> std::io::Result<()> 
 /// name, so an interrupted job leaves no half-written output under the target's name.
 pub struct NpyStreamWriter {
     path: std::path::PathBuf,
-    tmp: [std::path::PathBuf; 3],
-    finals: [std::path::PathBuf; 3],
+    tmp: Vec<super::write::TempFile>,
     data: Option<std::io::BufWriter<std::fs::File>>,
     vocab: Option<std::io::BufWriter<std::fs::File>>,
     meta: Option<std::io::BufWriter<std::fs::File>>,
@@ -462,13 +461,14 @@ impl NpyStreamWriter {
             path.with_file_name(format!("{stem}.vocab.txt")),
             path.with_file_name(format!("{stem}.metadata.tsv")),
         ];
-        let tmp = finals.clone().map(|p| super::write::temp_path(&p));
-        let open = |p: &Path| -> Result<std::io::BufWriter<std::fs::File>, FormatError> {
-            Ok(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::File::create(p).map_err(|e| FormatError::io(p, e))?,
-            ))
-        };
+        let tmp = finals
+            .iter()
+            .map(|p| super::write::TempFile::new(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let open =
+            |t: &super::write::TempFile| -> Result<std::io::BufWriter<std::fs::File>, FormatError> {
+                Ok(std::io::BufWriter::with_capacity(1 << 20, t.create()?))
+            };
         let mut data = open(&tmp[0])?;
         let io = |e| FormatError::io(path, e);
         data.write_all(&stream_header(0, dim)).map_err(io)?;
@@ -484,7 +484,6 @@ impl NpyStreamWriter {
         Ok(NpyStreamWriter {
             path: path.to_path_buf(),
             tmp,
-            finals,
             data: Some(data),
             vocab: Some(vocab),
             meta: Some(meta),
@@ -559,11 +558,12 @@ impl NpyStreamWriter {
         vocab.flush().map_err(io)?;
         meta.flush().map_err(io)?;
         drop((vocab, meta, f));
-        for (t, p) in self.tmp.iter().zip(&self.finals) {
-            std::fs::rename(t, p).map_err(|e| FormatError::io(p, e))?;
+        let mut group = super::write::Staged::new();
+        for t in self.tmp.drain(..) {
+            group.push(t);
         }
         self.finished = true;
-        Ok(self.finals.to_vec())
+        group.commit()
     }
 
     pub fn rows(&self) -> usize {
@@ -576,11 +576,9 @@ impl Drop for NpyStreamWriter {
         if self.finished {
             return;
         }
-        // Unfinished (error or cancel): remove the temporary files.
+        // Unfinished (error or cancel): close the files; the temporary files remove themselves.
         drop((self.data.take(), self.vocab.take(), self.meta.take()));
-        for t in &self.tmp {
-            let _ = std::fs::remove_file(t);
-        }
+        self.tmp.clear();
     }
 }
 

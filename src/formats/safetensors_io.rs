@@ -183,17 +183,19 @@ impl View for MatrixView<'_> {
 }
 
 /// Writes the matrix as tensor "embeddings" (F32) to `path`.
-pub(crate) fn write_safetensors(m: &Matrix, path: &Path) -> Result<(), FormatError> {
+/// Writes `m` into the temporary file `tmp` (renamed onto its target by the caller).
+pub(crate) fn write_safetensors(
+    m: &Matrix,
+    tmp: &super::write::TempFile,
+) -> Result<(), FormatError> {
     let view = MatrixView(m, [m.rows(), m.dim()]);
-    let tmp = super::write::temp_path(path);
-    safetensors::tensor::serialize_to_file([("embeddings", view)], None, &tmp).map_err(|e| {
+    safetensors::tensor::serialize_to_file([("embeddings", view)], None, tmp.path()).map_err(|e| {
         FormatError::unrepresentable(
-            path,
+            tmp.target(),
             Location::None,
             format!("cannot write safetensors: {e}"),
         )
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| FormatError::io(path, e))
+    })
 }
 
 /// True when `head` starts like a safetensors file (length prefix then a JSON object).

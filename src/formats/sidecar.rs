@@ -79,6 +79,21 @@ pub fn write_sidecar(
     rows: usize,
     dim: usize,
 ) -> Result<PathBuf, FormatError> {
+    let (path, text) = sidecar_record(out, out, format, provenance, rows, dim)?;
+    super::atomic_write(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// The encoding record of `out` (its path and text) for [`write_sidecar`], the output's sha256
+/// read from `data`: `out` itself, or its temporary file while the output's files are staged.
+pub fn sidecar_record(
+    out: &Path,
+    data: &Path,
+    format: Format,
+    provenance: &Provenance,
+    rows: usize,
+    dim: usize,
+) -> Result<(PathBuf, String), FormatError> {
     let path = sidecar_path(out);
     let record = Record {
         kind: KIND.into(),
@@ -89,7 +104,7 @@ pub fn write_sidecar(
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default(),
             format: format.name().into(),
-            sha256: Some(file_sha256(out)?),
+            sha256: Some(file_sha256(data)?),
             rows: Some(rows as u64),
             dim: Some(dim as u64),
         },
@@ -97,8 +112,7 @@ pub fn write_sidecar(
     };
     let text = serde_json::to_string_pretty(&record)
         .map_err(|e| FormatError::invalid(&path, super::Location::None, e.to_string()))?;
-    super::atomic_write(&path, text.as_bytes())?;
-    Ok(path)
+    Ok((path, text))
 }
 
 /// A record read: what it describes (None for a record of an older embedscope that did not

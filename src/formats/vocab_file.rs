@@ -68,10 +68,20 @@ pub(crate) fn read_vocab(path: &Path, max_lines: usize) -> Result<(VocabFile, bo
 }
 
 /// Writes one token per line; refuses tokens that cannot be stored that way.
+#[cfg(test)]
 pub(crate) fn write_vocab(
     path: &Path,
     tokens: impl Iterator<Item = impl AsRef<str>>,
 ) -> Result<(), FormatError> {
+    super::write::atomic_write(path, vocab_text(path, tokens)?.as_bytes())
+}
+
+/// The text of the vocabulary file `path`: one token per line; refuses tokens that cannot be
+/// stored that way.
+pub(crate) fn vocab_text(
+    path: &Path,
+    tokens: impl Iterator<Item = impl AsRef<str>>,
+) -> Result<String, FormatError> {
     let mut out = String::new();
     for (i, t) in tokens.enumerate() {
         let t = t.as_ref();
@@ -87,7 +97,7 @@ pub(crate) fn write_vocab(
         out.push_str(t);
         out.push('\n');
     }
-    super::write::atomic_write(path, out.as_bytes())
+    Ok(out)
 }
 
 /// Gives an array's rows their tokens: from `opts.vocab`, a file found beside `data`, or row

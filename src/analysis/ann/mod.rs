@@ -509,7 +509,8 @@ impl<'a> AnnIndex<'a> {
         metric: Metric,
         restrict: Option<usize>,
     ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
-        TopN::check(k)?;
+        let rows = self.data.rows;
+        let k = TopN::within(k, restrict.map_or(rows, |r| r.min(rows)))?;
         if metric != self.data.metric {
             return Err(AnalysisError::InvalidParameter(format!(
                 "the index was built for {}, the search asks for {metric}",
@@ -639,8 +640,8 @@ impl<'a> AnnIndex<'a> {
         k: usize,
         mut progress: impl FnMut(AnnProgress) -> ControlFlow<()>,
     ) -> Result<KnnGraph, AnalysisError> {
-        TopN::check(k)?;
         let n = self.data.rows;
+        let k = TopN::within(k, n)?;
         const BLOCK: usize = 16_384;
         let mut first: KnnGraph = Vec::with_capacity(n);
         for start in (0..n).step_by(BLOCK) {

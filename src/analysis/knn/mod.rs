@@ -90,6 +90,12 @@ impl TopN {
     pub fn get(self) -> usize {
         self.0
     }
+
+    /// [`TopN::check`], then capped at the `rows` a search can return: a `k` beyond them
+    /// returns every row, and nothing is allocated for the rest.
+    pub fn within(k: usize, rows: usize) -> Result<usize, AnalysisError> {
+        Ok(Self::check(k)?.0.min(rows.max(Self::MIN)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -288,7 +294,8 @@ impl<'a> KnnIndex<'a> {
         restrict: Option<usize>,
         engine: Engine,
     ) -> Result<Vec<Vec<Neighbor>>, AnalysisError> {
-        TopN::check(k)?;
+        let rows = self.set.rows();
+        let k = TopN::within(k, restrict.map_or(rows, |r| r.min(rows)))?;
         let dim = self.set.dim();
         for q in queries {
             if q.vector.len() != dim {

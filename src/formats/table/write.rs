@@ -1,7 +1,6 @@
 //! The Parquet writer: `token`, `embedding` and string metadata columns in row groups sized to
 //! the dimension, through a temporary file renamed into place.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,7 +24,17 @@ pub(super) const MAX_GROUP_ROWS: usize = 65536;
 const GROUP_BYTES: usize = 128 << 20;
 
 /// Writes `token`, `embedding` (fixed-size list of float32) and the metadata columns (strings).
+#[cfg(test)]
 pub(crate) fn write_parquet(set: &EmbeddingSet, path: &Path) -> Result<(), FormatError> {
+    write_parquet_temp(set, path)?.commit().map(|_| ())
+}
+
+/// The same file written into a temporary file beside `path`, not yet renamed (removed when
+/// dropped).
+pub(crate) fn write_parquet_temp(
+    set: &EmbeddingSet,
+    path: &Path,
+) -> Result<crate::formats::write::TempFile, FormatError> {
     let dim = set.dim();
     let dim_i32 = i32::try_from(dim).map_err(|_| {
         FormatError::unrepresentable(
@@ -67,9 +76,9 @@ pub(crate) fn write_parquet(set: &EmbeddingSet, path: &Path) -> Result<(), Forma
         props = props.set_column_dictionary_enabled(ColumnPath::new(vec![c.name.clone()]), true);
     }
     let props = props.build();
-    let tmp = crate::formats::write::temp_path(path);
+    let tmp = crate::formats::write::TempFile::new(path)?;
     let write = || -> Result<(), FormatError> {
-        let file = File::create(&tmp).map_err(|e| FormatError::io(path, e))?;
+        let file = tmp.create()?;
         let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|e| write_error(path, e))?;
         let rows = set.rows();
@@ -83,14 +92,8 @@ pub(crate) fn write_parquet(set: &EmbeddingSet, path: &Path) -> Result<(), Forma
         let file = w.into_inner().map_err(|e| write_error(path, e))?;
         file.sync_all().map_err(|e| FormatError::io(path, e))
     };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        FormatError::io(path, e)
-    })
+    write()?;
+    Ok(tmp)
 }
 
 /// The type of one column of a plain table written by [`write_parquet_table`] (every column
@@ -156,9 +159,9 @@ pub fn write_parquet_table(
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
-    let tmp = crate::formats::write::temp_path(path);
+    let tmp = crate::formats::write::TempFile::new(path)?;
     let write = || -> Result<(), FormatError> {
-        let file = File::create(&tmp).map_err(|e| FormatError::io(path, e))?;
+        let file = tmp.create()?;
         let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|e| write_error(path, e))?;
         let mut written = 0u64;
@@ -191,14 +194,8 @@ pub fn write_parquet_table(
         let file = w.into_inner().map_err(|e| write_error(path, e))?;
         file.sync_all().map_err(|e| FormatError::io(path, e))
     };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        FormatError::io(path, e)
-    })
+    write()?;
+    tmp.commit().map(|_| ())
 }
 
 /// Rows `start..end` of the set as one record batch of `schema`.

@@ -182,6 +182,9 @@ struct Piece {
     /// Newlines consumed (lines ended in this piece).
     lines: u64,
     blank_lines: u64,
+    /// For each blank line, the rows of this piece before it (to count the blank lines up to
+    /// the last row taken when the wanted rows end inside this piece).
+    blank_at: Vec<usize>,
     error: Option<(u64, u64, String)>, // (line within piece, byte of line start within piece, message)
 }
 
@@ -222,6 +225,7 @@ fn parse_piece(bytes: &[u8], dim: usize, tokenless: bool) -> Piece {
         values: Vec::with_capacity(bytes.len() / 5),
         lines: 0,
         blank_lines: 0,
+        blank_at: Vec::new(),
         error: None,
     };
     let mut pos = 0usize;
@@ -233,6 +237,7 @@ fn parse_piece(bytes: &[u8], dim: usize, tokenless: bool) -> Piece {
         if line.is_empty() {
             p.lines += 1;
             p.blank_lines += 1;
+            p.blank_at.push(p.ends.len());
             continue;
         }
         match parse_line(line, dim, tokenless, &mut p.values) {
@@ -508,6 +513,12 @@ pub(crate) fn read_text<R: Read>(
                     .iter()
                     .any(|q| !q.ends.is_empty() || q.error.is_some());
                 let more_buf = buf[cut..].iter().any(|b| !b.is_ascii_whitespace());
+                // The blank lines before the next row of the file (all of them when no row
+                // follows): those the rows taken skipped.
+                blank_lines += p.blank_at.iter().filter(|&&r| r <= taken).count() as u64;
+                if !more_here {
+                    blank_lines += pieces[k + 1..].iter().map(|q| q.blank_lines).sum::<u64>();
+                }
                 stopped = Some(more_here || more_later || more_buf);
                 break;
             }

@@ -1,5 +1,5 @@
 //! Writing a report: the format from the output path, the image folder beside a Markdown
-//! file, every file written atomically.
+//! file, all of the files or none.
 
 use std::path::{Path, PathBuf};
 
@@ -51,14 +51,21 @@ pub fn image_dir_name(md: &Path) -> String {
     format!("{stem}_files")
 }
 
-fn create_dir(dir: &Path) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
+/// Creates `dir` if needed; true when this call created it (removed again if the write fails).
+fn create_dir(dir: &Path) -> Result<bool, ReportError> {
+    if dir.is_dir() {
+        return Ok(false);
+    }
+    std::fs::create_dir(dir).map_err(|e| {
         ReportError::Invalid(format!("{}: cannot create the folder: {e}", dir.display()))
-    })
+    })?;
+    Ok(true)
 }
 
-/// Writes the report to `path` in `format`; every file is written atomically (a temporary
-/// file renamed into place), images before the Markdown that links them. Returns the files.
+/// Writes the report to `path` in `format`: all of its files or none. Every file is written
+/// to a temporary name first and the files are renamed into place together at the end; on a
+/// failure the temporary files, the files already renamed and a folder this call created are
+/// removed. Returns the files.
 pub fn write(r: &Report, path: &Path, format: OutputFormat) -> Result<Vec<PathBuf>, ReportError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !parent.is_dir()
@@ -69,39 +76,43 @@ pub fn write(r: &Report, path: &Path, format: OutputFormat) -> Result<Vec<PathBu
             parent.display()
         )));
     }
-    let mut written = Vec::new();
-    match format {
-        OutputFormat::Html => {
-            formats::atomic_write(path, html(r)?.as_bytes())?;
-            written.push(path.to_path_buf());
-        }
-        OutputFormat::Json => {
-            formats::atomic_write(path, json(r)?.as_bytes())?;
-            written.push(path.to_path_buf());
-        }
-        OutputFormat::Markdown => {
-            let dir_name = image_dir_name(path);
-            let (text, images) = markdown(r, &dir_name)?;
-            if !images.is_empty() {
-                let dir = path.with_file_name(&dir_name);
-                create_dir(&dir)?;
-                for (name, svg) in images {
-                    let p = dir.join(name);
-                    formats::atomic_write(&p, svg.as_bytes())?;
-                    written.push(p);
+    let mut staged = formats::Staged::new();
+    let mut made_dir = None;
+    let result = (|| -> Result<Vec<PathBuf>, ReportError> {
+        match format {
+            OutputFormat::Html => staged.write(path, html(r)?.as_bytes())?,
+            OutputFormat::Json => staged.write(path, json(r)?.as_bytes())?,
+            OutputFormat::Markdown => {
+                let dir_name = image_dir_name(path);
+                let (text, images) = markdown(r, &dir_name)?;
+                if !images.is_empty() {
+                    let dir = path.with_file_name(&dir_name);
+                    if create_dir(&dir)? {
+                        made_dir = Some(dir.clone());
+                    }
+                    for (name, svg) in images {
+                        staged.write(&dir.join(name), svg.as_bytes())?;
+                    }
+                }
+                staged.write(path, text.as_bytes())?;
+            }
+            OutputFormat::CsvDir => {
+                if create_dir(path)? {
+                    made_dir = Some(path.to_path_buf());
+                }
+                for (name, text) in csv_tables(r)? {
+                    staged.write(&path.join(name), text.as_bytes())?;
                 }
             }
-            formats::atomic_write(path, text.as_bytes())?;
-            written.push(path.to_path_buf());
         }
-        OutputFormat::CsvDir => {
-            create_dir(path)?;
-            for (name, text) in csv_tables(r)? {
-                let p = path.join(name);
-                formats::atomic_write(&p, text.as_bytes())?;
-                written.push(p);
-            }
+        Ok(std::mem::take(&mut staged).commit()?)
+    })();
+    if result.is_err() {
+        drop(staged);
+        if let Some(dir) = made_dir {
+            // Only when empty: never a file this call did not write.
+            let _ = std::fs::remove_dir(dir);
         }
     }
-    Ok(written)
+    result
 }
