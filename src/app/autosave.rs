@@ -4,14 +4,16 @@
 //! crashed or was killed: the next start offers to restore it (the newest such file), and keeps
 //! the one it was not asked to restore as `discarded.session.json` rather than deleting it.
 //!
-//! Each running app writes its own file, so a second window never offers the first one's work,
-//! and the write is atomic (a temporary file renamed), so a crash while writing leaves the
+//! Each running app writes its own file, so a second window never offers the first one's work
+//! (whether a process runs is read from `/proc` on Linux; elsewhere no file is taken as left
+//! behind, so nothing is offered there), and the write is atomic (a temporary file renamed), so a crash while writing leaves the
 //! previous autosave whole.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::session::Session;
+use crate::formats::process_alive;
 
 /// How often the session is compared with the last one written.
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(5);
@@ -234,16 +236,6 @@ fn worth_offering(s: &Session) -> bool {
 fn set_aside(file: &Path, name: &str) -> Option<PathBuf> {
     let to = file.with_file_name(name);
     std::fs::rename(file, &to).ok().map(|()| to)
-}
-
-/// Whether a process with this id runs (Linux: `/proc/<pid>`; elsewhere every autosave is
-/// taken as left behind only when its process id is not ours).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        false
-    }
 }
 
 /// A duration in words for the prompt ("40 s", "12 min", "3 h", "2 days").

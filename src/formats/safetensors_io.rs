@@ -2,6 +2,7 @@
 //! A little-endian F32 tensor is memory-mapped, not copied.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 use std::path::Path;
 
 use half::{bf16, f16};
@@ -182,19 +183,32 @@ impl View for MatrixView<'_> {
     }
 }
 
-/// Writes the matrix as tensor "embeddings" (F32) to `path`.
-/// Writes `m` into the temporary file `tmp` (renamed onto its target by the caller).
+/// Writes `m` as the tensor "embeddings" (F32) into the temporary file `tmp` (renamed onto its
+/// target by the caller). The file is laid out here rather than by the safetensors crate's
+/// `serialize_to_file`, which writes through a temporary file of its own that a killed process
+/// would leave behind under a random name: an 8-byte little-endian header length, the JSON
+/// header padded with spaces to a multiple of 8 bytes, then the rows' bytes, streamed.
 pub(crate) fn write_safetensors(
     m: &Matrix,
     tmp: &super::write::TempFile,
 ) -> Result<(), FormatError> {
     let view = MatrixView(m, [m.rows(), m.dim()]);
-    safetensors::tensor::serialize_to_file([("embeddings", view)], None, tmp.path()).map_err(|e| {
-        FormatError::unrepresentable(
-            tmp.target(),
-            Location::None,
-            format!("cannot write safetensors: {e}"),
-        )
+    let header = serde_json::json!({
+        "embeddings": {
+            "dtype": "F32",
+            "shape": [m.rows(), m.dim()],
+            "data_offsets": [0, view.data_len()],
+        }
+    })
+    .to_string();
+    let mut header = header.into_bytes();
+    while !(N_LEN + header.len()).is_multiple_of(8) {
+        header.push(b' ');
+    }
+    super::write::write_temp(tmp, |w| {
+        w.write_all(&(header.len() as u64).to_le_bytes())?;
+        w.write_all(&header)?;
+        w.write_all(&view.data())
     })
 }
 

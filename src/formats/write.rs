@@ -19,6 +19,47 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// Whether a process with this id runs. Linux: `/proc/<pid>` exists; elsewhere every process
+/// is taken as running (nothing of another process's is ever removed on a guess).
+pub fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Removes the temporary files of `target` that writers killed before they finished left
+/// behind (`.NAME.tmp-PID` whose process is gone): SIGKILL runs no clean-up, so the next write
+/// to the same destination does it.
+fn sweep_left_behind(target: &Path) {
+    let Some(name) = target.file_name() else {
+        return;
+    };
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix.as_str()))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != me && !process_alive(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// The temporary files being written, so that a signal handler can remove them before the
 /// process exits (Ctrl+C must leave nothing behind). Slots hold leaked C strings; the handler
 /// only loads pointers and calls `unlink`, both async-signal-safe.
@@ -163,6 +204,7 @@ impl TempFile {
                 std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
+        sweep_left_behind(target);
         let tmp = temp_path(target);
         let slot = live::add(&tmp);
         Ok(TempFile {
@@ -206,7 +248,7 @@ impl Drop for TempFile {
 }
 
 /// Writes through `f` into `t`'s temporary file, flushed and synced.
-fn write_temp(
+pub(crate) fn write_temp(
     t: &TempFile,
     f: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), FormatError> {
