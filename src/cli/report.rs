@@ -98,6 +98,12 @@ pub struct ReportArgs {
     /// Analogy and word-pair benchmarks use only the first N rows (gensim's restrict_vocab).
     #[arg(value_parser = count(1, MAX_ROWS), long, value_name = "N", default_value_t = 300_000)]
     pub restrict_vocab: usize,
+    /// Mask personal data and secrets (the privacy scan's findings: e-mail addresses, phone
+    /// numbers, card numbers, IBANs, IPs, URL credentials, secrets, US SSNs) in every text from
+    /// the data (tokens, neighbour lists, map labels, document texts, cluster keywords), in
+    /// every format; the report says what was masked and where (counts, never the values).
+    #[arg(long)]
+    pub redact: bool,
     /// Print one JSON object naming the files written.
     #[arg(long)]
     pub json: bool,
@@ -166,6 +172,7 @@ fn options(a: &ReportArgs) -> Result<ReportOptions, CliError> {
         map_labels: a.map_labels,
         map_method: a.map_method.into(),
         drift,
+        redact: a.redact,
         command: command_line(),
     };
     // The drift options are checked here so a bad value is a usage error (exit 2).
@@ -254,10 +261,24 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
             "out": a.out.display().to_string(),
             "files": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "sections": r.sections,
+            "redaction": r.redaction,
         }));
     } else {
         let shown: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         println!("wrote {}", shown.join(", "));
+        if let Some(x) = &r.redaction {
+            let found: Vec<String> = x
+                .counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            if found.is_empty() {
+                println!("redacted: nothing found to mask");
+            } else {
+                println!("redacted {} findings: {}", x.total, found.join(", "));
+            }
+        }
     }
     Ok(())
 }

@@ -245,10 +245,11 @@ pub fn build(
             .collect()
     });
     progress(1.0, "done");
-    Ok(Report {
+    let mut report = Report {
         title: opts.title.clone(),
         embedscope_version: env!("CARGO_PKG_VERSION").to_string(),
         command: opts.command.clone(),
+        redaction: None,
         sections: opts.sections.clone(),
         datasets: has(Section::Datasets).then(|| {
             versions
@@ -288,5 +289,10 @@ pub fn build(
                 allow_other_models: opts.drift.allow_other_models,
             }),
         }),
-    })
+    };
+    // Redaction is one pass over the finished value: every format renders what it left.
+    if opts.redact {
+        super::redact(&mut report);
+    }
+    Ok(report)
 }

@@ -13,6 +13,7 @@ pub mod render;
 
 mod build;
 mod options;
+mod redact;
 mod sections;
 mod value;
 
@@ -21,6 +22,7 @@ use crate::formats::FormatError;
 
 pub use build::build;
 pub use options::{DriftOptions, MapMethod, ReportOptions, Version, command_line, shell_quote};
+pub use redact::{RedactedPlace, Redaction, redact};
 pub use render::{OutputFormat, write};
 pub use value::*;
 

@@ -107,6 +107,8 @@ pub struct ReportOptions {
     pub map_method: MapMethod,
     /// The drift section's tests, clusters and model check.
     pub drift: DriftOptions,
+    /// Mask every finding of the privacy scan in the data's text (`--redact`).
+    pub redact: bool,
     /// The command line that regenerates the report.
     pub command: String,
 }
@@ -139,6 +141,7 @@ impl Default for ReportOptions {
             map_labels: 10,
             map_method: MapMethod::Pca,
             drift: DriftOptions::default(),
+            redact: false,
             command: String::new(),
         }
     }
@@ -313,6 +316,9 @@ pub fn command_line(files: &[String], opts: &ReportOptions, out: &str) -> String
     }
     if drift && opts.drift.allow_other_models {
         line.push("--allow-other-models".into());
+    }
+    if opts.redact {
+        line.push("--redact".into());
     }
     line.push("--out".into());
     line.push(shell_quote(out));

@@ -401,6 +401,10 @@ pub struct Report {
     pub embedscope_version: String,
     /// The command line that regenerates this report.
     pub command: String,
+    /// What `--redact` masked (absent without it): the report's provenance says redaction
+    /// was on, with counts per kind and place, never a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<super::redact::Redaction>,
     pub sections: Vec<Section>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datasets: Option<Vec<DatasetInfo>>,

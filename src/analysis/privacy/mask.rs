@@ -1,7 +1,9 @@
 //! Masked forms of findings: enough of the shape to recognise what was found, never the value
 //! (`j***@e***.com`, `************1111`, `DE** ...`, `192.*.*.*`).
 
-use super::Kind;
+use std::borrow::Cow;
+
+use super::{Kind, scan};
 
 /// The first character of `s` followed by `***` (or `***` alone for an empty `s`).
 fn first(s: &str) -> String {
@@ -88,4 +90,28 @@ pub fn mask(kind: Kind, value: &str) -> String {
             }
         }
     }
+}
+
+/// `text` with every finding replaced by its masked form ([`mask`]); `found` is told the kind
+/// of each finding. Borrowed (no copy) when nothing was found.
+pub fn redact<'a>(text: &'a str, mut found: impl FnMut(Kind)) -> Cow<'a, str> {
+    let findings = scan(text);
+    if findings.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for f in &findings {
+        // Offsets are character boundaries (every detector anchors on ASCII); a finding that
+        // is not is masked whole with its neighbours rather than split.
+        let (Some(head), Some(value)) = (text.get(at..f.start), text.get(f.start..f.end)) else {
+            continue;
+        };
+        out.push_str(head);
+        out.push_str(&mask(f.kind, value));
+        found(f.kind);
+        at = f.end;
+    }
+    out.push_str(text.get(at..).unwrap_or_default());
+    Cow::Owned(out)
 }

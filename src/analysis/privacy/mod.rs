@@ -17,7 +17,7 @@ mod numbers;
 mod secret;
 pub mod validate;
 
-pub use mask::mask;
+pub use mask::{mask, redact};
 
 use rayon::prelude::*;
 use serde::Serialize;

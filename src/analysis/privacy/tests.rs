@@ -309,3 +309,29 @@ fn no_panic_on_edges() {
     let bytes: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
     let _ = scan_bytes(&bytes);
 }
+
+#[test]
+fn redact_masks_every_finding_and_leaves_the_rest() {
+    let mut kinds = Vec::new();
+    let s = "mail john.smith@example.com or call +44 20 7946 0958, card 4111 1111 1111 1111.";
+    let r = redact(s, |k| kinds.push(k));
+    assert_eq!(
+        r,
+        "mail j***@e***.com or call +** ** **** **58, card **** **** **** 1111."
+    );
+    assert_eq!(kinds, vec![Kind::Email, Kind::Phone, Kind::PaymentCard]);
+    // Nothing found: the text itself, not a copy.
+    let plain = "nothing to see here";
+    assert!(matches!(
+        redact(plain, |_| panic!("no finding")),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    // Masked text holds no finding of its own.
+    for text in [
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789 at 10.1.2.3, ssn 536-22-1234",
+        "https://admin:hunter22@db.example.com/x and DE89370400440532013000",
+    ] {
+        let once = redact(text, |_| {});
+        assert!(scan(&once).is_empty(), "{once}");
+    }
+}

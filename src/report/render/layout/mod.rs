@@ -34,6 +34,7 @@ pub(crate) fn layout(r: &Report, with_images: bool) -> Result<Vec<Block>, Report
         b.push(para(vec![text("Regenerate this report with:")]));
         b.push(Block::Code(r.command.clone()));
     }
+    redaction(r, &mut b);
     for s in &r.sections {
         let before = b.len();
         b.push(Block::Heading(2, s.title().into(), s.name().into()));
@@ -61,6 +62,59 @@ pub(crate) fn layout(r: &Report, with_images: bool) -> Result<Vec<Block>, Report
         }
     }
     Ok(b)
+}
+
+/// What `--redact` masked: the counts per kind and the places, never a value.
+fn redaction(r: &Report, b: &mut Vec<Block>) {
+    let Some(x) = &r.redaction else { return };
+    b.push(Block::Heading(2, "Redaction".into(), "redaction".into()));
+    let found: Vec<String> = x
+        .counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    b.push(para(vec![
+        Span::Strong("Personal data redacted.".into()),
+        text(if x.total == 0 {
+            " Every text from the data (tokens, neighbour lists, map labels, document texts, \
+             cluster keywords, provenance values, notes) was scanned; nothing was found to mask."
+                .to_string()
+        } else {
+            format!(
+                " Every text from the data (tokens, neighbour lists, map labels, document \
+                 texts, cluster keywords, provenance values, notes) was scanned and each \
+                 finding masked: {} finding{} ({}).",
+                x.total,
+                if x.total == 1 { "" } else { "s" },
+                found.join(", ")
+            )
+        }),
+    ]));
+    b.push(table(
+        "redaction",
+        &["kind", "masked"],
+        x.counts
+            .iter()
+            .map(|(k, n)| vec![Cell::Text(k.clone()), Cell::Int(*n)])
+            .collect(),
+    ));
+    if !x.places.is_empty() {
+        b.push(table(
+            "redaction_places",
+            &["where", "kind", "masked"],
+            x.places
+                .iter()
+                .map(|p| {
+                    vec![
+                        Cell::Text(p.place.clone()),
+                        Cell::Text(p.kind.clone()),
+                        Cell::Int(p.count),
+                    ]
+                })
+                .collect(),
+        ));
+    }
 }
 
 fn version_names(r: &Report) -> Vec<String> {
