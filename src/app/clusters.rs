@@ -237,8 +237,9 @@ pub(super) fn cluster_colors(
 /// The cluster table as CSV, one row per cluster of each level (`fine`, then `coarse` when the
 /// clustering gives one) and one for the noise: level, cluster id (-1 noise), size, its share
 /// of the map's points, label, keywords with their c-TF-IDF weights, and where the label sits.
-pub fn clusters_csv(c: &MapClusters) -> String {
+pub fn clusters_csv(c: &MapClusters, redact: bool) -> String {
     use crate::formats::csv_field;
+    let csv_field = |t: &str| csv_field(&super::privacy::masked(t, redact));
     let mut out = String::from("level,cluster,size,share,label,keywords,x,y\n");
     let points = c.fine.labels.len().max(1) as f64;
     let levels = std::iter::once(("fine", &c.fine)).chain(c.coarse.iter().map(|l| ("coarse", l)));

@@ -128,6 +128,8 @@ pub struct Dataset {
     pub table: super::table::TableState,
     /// The model that encoded the last query by meaning, kept for the next one.
     pub query_model: Option<crate::engine::jobs::LoadedQueryModel>,
+    /// The privacy scan of its tokens and columns (the badge).
+    pub pii: super::privacy::PiiState,
 }
 
 impl Dataset {
@@ -171,6 +173,7 @@ impl Dataset {
             text_col,
             table: Default::default(),
             query_model: None,
+            pii: Default::default(),
         }
     }
 

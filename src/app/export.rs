@@ -81,6 +81,8 @@ pub struct RowsExport {
     clusters: Option<Vec<i64>>,
     cluster_names: Option<Vec<String>>,
     columns: Vec<(String, Col)>,
+    /// Personal data in every text cell masked (the app's "Redact personal data").
+    pub redact: bool,
 }
 
 /// How a finished export is reported.
@@ -88,6 +90,8 @@ pub struct Exported {
     pub path: PathBuf,
     pub rows: usize,
     pub format: ExportFormat,
+    /// Written with personal data masked.
+    pub redacted: bool,
 }
 
 impl RowsExport {
@@ -146,6 +150,7 @@ impl RowsExport {
             clusters,
             cluster_names,
             columns,
+            redact: false,
         }
     }
 
@@ -164,11 +169,16 @@ impl RowsExport {
                 .and_then(|m| m.values.get(r))
                 .cloned()
         };
-        match col {
+        let value = match col {
             Col::Token => Some(self.set.vocab.token(r).to_string()),
             Col::Text(c) | Col::Meta(c) => meta(c),
             Col::ClusterName => self.cluster_names.as_ref().map(|n| n[i].clone()),
             _ => None,
+        };
+        // Every text cell goes through here: redaction masks each one's findings.
+        match value {
+            Some(v) if self.redact => Some(super::privacy::masked(&v, true).into_owned()),
+            v => v,
         }
     }
 
@@ -362,6 +372,7 @@ impl Job for RowsExport {
             path: self.path.clone(),
             rows: self.rows.len(),
             format: self.format,
+            redacted: self.redact,
         })
     }
 }
@@ -406,13 +417,19 @@ impl App {
             return;
         }
         let rows = export_rows_of(d, which);
-        let job = RowsExport::new(d, rows, path, format);
+        let mut job = RowsExport::new(d, rows, path, format);
+        job.redact = self.redact_exports();
         self.start(job, JobKind::Export, Some(i), |app, _, e: Exported| {
             app.info(format!(
-                "wrote {} rows as {} to {}",
+                "wrote {} rows as {} to {}{}",
                 count(e.rows),
                 e.format.name(),
-                e.path.display()
+                e.path.display(),
+                if e.redacted {
+                    " (personal data masked)"
+                } else {
+                    ""
+                }
             ));
         });
     }

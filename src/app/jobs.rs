@@ -58,6 +58,8 @@ pub enum JobKind {
     Density,
     /// Drift tests of two samples.
     Drift,
+    /// A data set's privacy scan (the badge).
+    Privacy,
 }
 
 /// Folds a finished job's output into the app.

@@ -19,6 +19,7 @@ mod jobs;
 pub mod labels;
 pub mod occurrences;
 mod place;
+pub mod privacy;
 pub mod report;
 mod restore;
 mod search;
@@ -155,6 +156,8 @@ pub enum Command {
     },
     /// The document table, the reader's text column, the metadata filter and row exports.
     Table(table::TableCommand),
+    /// The redaction switch of every export; a finding's row shown.
+    Privacy(privacy::PrivacyCommand),
     /// Shows or hides the map's density contours (saved at once).
     SetDensity(bool),
     /// Restore the session a previous run left behind (the autosave prompt's answer).
@@ -205,6 +208,9 @@ pub struct App {
     pub report: report::ReportState,
     /// The Drift window.
     pub drift: drift::DriftState,
+    /// Whether exports mask personal data, as the user chose (None: on when an open set has
+    /// findings; [`App::redact_exports`]).
+    pub redact: Option<bool>,
     /// How each running job's output is folded into the state.
     done: jobs::DoneHandlers,
     /// The session autosave (off without a settings file) and a left-behind session's offer.
@@ -236,6 +242,7 @@ impl App {
             bias: bias::BiasState::default(),
             report: report::ReportState::default(),
             drift: drift::DriftState::default(),
+            redact: None,
             done: jobs::DoneHandlers::default(),
             autosave: autosave::Autosave::off(),
             demo_if_declined: false,
@@ -355,6 +362,7 @@ impl App {
             Command::Report(c) => self.apply_report(c),
             Command::Drift(c) => self.apply_drift(c),
             Command::Table(c) => self.apply_table(c),
+            Command::Privacy(c) => self.apply_privacy(c),
             Command::SetDensity(on) => self.set_density(on),
             Command::CloseCompare => {
                 if let Some(j) = self.compare.take().and_then(|c| c.job) {
@@ -577,26 +585,29 @@ impl App {
             }
             Command::AddBookmark(b) => self.bookmarks.push(b),
             Command::ExportClustersCsv(path) => {
+                let redact = self.redact_exports();
                 let r = self
                     .active_dataset()
                     .and_then(|d| d.map_clusters.as_ref())
-                    .map(clusters::clusters_csv)
+                    .map(|c| clusters::clusters_csv(c, redact))
                     .ok_or_else(|| AppError::Invalid("the map has no clusters to export".into()))
                     .and_then(|text| write_file(&path, text.as_bytes()));
                 self.report_export(r, &path);
             }
             Command::ExportSelectionCsv(path) => {
+                let redact = self.redact_exports();
                 let r = self
                     .active_dataset()
-                    .map(session::selection_csv)
+                    .map(|d| session::selection_csv(d, redact))
                     .ok_or(AppError::NoDataset)
                     .and_then(|text| write_file(&path, text.as_bytes()));
                 self.report_export(r, &path);
             }
             Command::ExportNeighboursCsv(path) => {
+                let redact = self.redact_exports();
                 let r = self
                     .active_dataset()
-                    .map(|d| session::neighbours_csv(d, &self.inspector))
+                    .map(|d| session::neighbours_csv(d, &self.inspector, redact))
                     .ok_or(AppError::NoDataset)
                     .and_then(|text| write_file(&path, text.as_bytes()));
                 self.report_export(r, &path);
@@ -910,6 +921,8 @@ impl App {
         self.active = Some(i);
         // A large set's neighbour index starts building (or reopens) in the background now.
         self.ensure_index(i);
+        // Personal data in its tokens and columns: the badge and the exports' default.
+        self.scan_privacy(i);
         // An encoding record beside the file that was not attached, or not checked.
         if let Some(note) = self.datasets[i]
             .set

@@ -335,6 +335,7 @@ impl App {
                 sections: r.sections.clone(),
                 map_method: r.map_method,
                 drift: r.drift.clone(),
+                redact: self.redact_exports(),
                 ..ReportOptions::default()
             };
             // As `embedscope report` sets it (`--words` is also the comparison's list length);

@@ -492,8 +492,10 @@ fn saved_from_view(method: MapMethod, params: &str) -> SavedMap {
     }
 }
 
-/// The selected points: token, map position, norm and metadata columns.
-pub fn selection_csv(d: &Dataset) -> String {
+/// The selected points: token, map position, norm and metadata columns (personal data masked
+/// when `redact`).
+pub fn selection_csv(d: &Dataset, redact: bool) -> String {
+    let csv_field = |t: &str| csv_field(&super::privacy::masked(t, redact));
     let cols = d.set.metadata.columns();
     let mut out = String::from("token,row,x,y,norm");
     for c in cols {
@@ -520,8 +522,10 @@ pub fn selection_csv(d: &Dataset) -> String {
     out
 }
 
-/// The inspected token's neighbours: query, rank, neighbour, score, metric.
-pub fn neighbours_csv(d: &Dataset, ins: &Inspector) -> String {
+/// The inspected token's neighbours: query, rank, neighbour, score, metric (personal data
+/// masked when `redact`).
+pub fn neighbours_csv(d: &Dataset, ins: &Inspector, redact: bool) -> String {
+    let csv_field = |t: &str| csv_field(&super::privacy::masked(t, redact));
     let mut out = String::from("query,rank,neighbour,score,metric\n");
     if let Some(q) = ins.neighbours_of {
         for (rank, (r, s)) in ins.neighbours.iter().enumerate() {

@@ -98,8 +98,10 @@ impl Redactor {
     }
 
     fn finish(self) -> Redaction {
-        let mut per_kind: BTreeMap<String, u64> =
-            Kind::ALL.iter().map(|k| (k.name().to_string(), 0)).collect();
+        let mut per_kind: BTreeMap<String, u64> = Kind::ALL
+            .iter()
+            .map(|k| (k.name().to_string(), 0))
+            .collect();
         let mut places = Vec::new();
         for (&(p, k), &n) in &self.counts {
             *per_kind.entry(k.name().to_string()).or_default() += n;

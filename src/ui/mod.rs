@@ -10,6 +10,7 @@ pub mod map;
 pub mod panels;
 mod placed;
 pub mod points;
+pub mod privacy;
 pub mod report;
 
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub struct EmbedscopeApp {
     drift_ui: drift::DriftUi,
     /// The export report window.
     report_ui: report::ReportUi,
+    /// The privacy findings window.
+    pii_ui: privacy::PiiUi,
 }
 
 impl EmbedscopeApp {
@@ -131,6 +134,7 @@ impl EmbedscopeApp {
             bias_ui: bias::BiasUi::default(),
             drift_ui: drift::DriftUi::default(),
             report_ui: report::ReportUi::default(),
+            pii_ui: privacy::PiiUi::default(),
         }
     }
 
@@ -305,6 +309,9 @@ impl EmbedscopeApp {
                 {
                     cmds.push(Command::SetActive(i));
                 }
+                if privacy::badge(d, ui) {
+                    self.pii_ui.open = Some(d.name.clone());
+                }
                 if ui.small_button("×").on_hover_text("close").clicked() {
                     cmds.push(Command::CloseDataset(i));
                 }
@@ -462,6 +469,16 @@ impl EmbedscopeApp {
             report::window(&self.app, &mut self.report_ui, ctx, cmds);
         }
         restore_prompt(&self.app, ctx, cmds);
+        // A finding clicked: its row selected (by the command) and the map centred on it.
+        if let Some((i, row)) = privacy::window(&self.app, &mut self.pii_ui, ctx, cmds)
+            && let Some(p) = self.app.datasets[i]
+                .map
+                .as_ref()
+                .and_then(|m| m.position(row))
+        {
+            self.map.center = p;
+            self.map.auto_fit = false;
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use egui::{Color32, RichText};
 
 use crate::analysis::bias;
 use crate::analysis::drift::{DriftMethod, DriftParams};
+use crate::app::privacy::PrivacyCommand;
 use crate::app::report::{FORMATS, ReportCheck, ReportCommand, format_text};
 use crate::app::{App, Command, JobKind};
 use crate::report::{MapMethod, OutputFormat, Section};
@@ -76,6 +77,7 @@ fn inputs(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
             cmd(cmds, ReportCommand::SetTitle(title));
         }
     });
+    redact_checkbox(app, ui, cmds);
     ui.separator();
     ui.horizontal(|ui| {
         ui.heading("Sections");
@@ -530,4 +532,28 @@ fn preview(app: &App, state: &mut ReportUi, ui: &mut egui::Ui) {
                     .layouter(&mut layouter),
             );
         });
+}
+
+/// "Redact personal data": the one switch every export follows (here, the File menu's export
+/// items and the Documents panel's row exports), on by default when an open set has findings.
+pub(crate) fn redact_checkbox(app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+    let mut on = app.redact_exports();
+    let found: u64 = app.datasets.iter().filter_map(|d| d.pii.badge()).sum();
+    let hover = if found > 0 {
+        format!(
+            "{found} findings of personal data or secrets in the open sets: each is masked \
+             (j***@e***.com) in every export, and the report says what was masked"
+        )
+    } else {
+        "mask e-mail addresses, phone numbers, card numbers, IBANs, IPs, URL credentials, \
+         secrets and US SSNs in every export (nothing found in the open sets)"
+            .to_string()
+    };
+    if ui
+        .checkbox(&mut on, "Redact personal data")
+        .on_hover_text(hover)
+        .changed()
+    {
+        cmds.push(Command::Privacy(PrivacyCommand::SetRedact(on)));
+    }
 }

@@ -181,6 +181,7 @@ impl FileMenu {
             .labelled_by(l.id);
         let p = PathBuf::from(self.export_path.trim());
         let ok = !self.export_path.trim().is_empty();
+        crate::ui::report::redact_checkbox(app, ui, cmds);
         if ui.button("Export map as PNG").clicked() && ok {
             self.pending_png = Some(p.clone());
             let slot = self.screenshot.clone();
