@@ -1120,3 +1120,98 @@ fn a_session_left_by_a_crashed_run_is_offered_at_the_start_and_restored() {
     assert!(h.query_by_label("Restore the last session?").is_none());
     assert!(!autosave.join("4194305.session.json").exists());
 }
+
+/// Ten short documents, three of which carry personal data in their text (an e-mail address
+/// on rows 2 and 6, a phone number on row 4).
+fn pii_documents() -> (tempfile::TempDir, PathBuf) {
+    use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+    let n = 10;
+    let mut meta = Metadata::new();
+    meta.push(
+        MetaColumn {
+            name: "text".into(),
+            values: (0..n)
+                .map(|i| match i {
+                    2 | 6 => format!("note {i}: mail john.smith@example.com"),
+                    4 => format!("note {i}: call +44 20 7946 0958"),
+                    _ => format!("note {i}: nothing personal"),
+                })
+                .collect(),
+        },
+        n,
+    )
+    .expect("text");
+    let data: Vec<f32> = (0..n * 4)
+        .map(|k| ((k * 7919 % 101) as f32 / 101.0) - 0.5)
+        .collect();
+    let set = EmbeddingSet::new(
+        Vocab::from_unique((0..n).map(|i| format!("d{i}"))).expect("vocab"),
+        Matrix::from_vec(n, 4, data).expect("matrix"),
+        meta,
+        Provenance::default(),
+    )
+    .expect("set");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("pii_docs.npy");
+    embedscope::formats::save(&set, &p, None).expect("save");
+    (dir, p)
+}
+
+#[test]
+fn a_set_with_personal_data_shows_a_badge_whose_window_lists_the_findings() {
+    let (_dir, path) = pii_documents();
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the map and the privacy scan", |a| {
+        map_ready(a)
+            && a.app
+                .active_dataset()
+                .is_some_and(|d| d.pii.findings.is_some())
+    });
+    h.run_steps(2);
+    // The badge beside the set; no window yet.
+    assert!(h.query_by_label_contains("Personal data in").is_none());
+    h.get_by_label("PII 3").click();
+    until_shown(&mut h, 10, "Personal data in pii_docs.npy");
+    // The counts per kind and per column, then each finding, masked.
+    h.get_by_label_contains("3 findings in 10 of 10 rows");
+    assert!(
+        h.get_all_by_label("email").count() >= 3,
+        "kind count and two rows"
+    );
+    assert!(h.get_all_by_label("phone").count() >= 2);
+    assert!(
+        h.get_all_by_label("text").count() >= 4,
+        "column count and three rows"
+    );
+    assert_eq!(h.get_all_by_label("j***@e***.com").count(), 2);
+    h.get_by_label("+** ** **** **58");
+    for row in ["row 2", "row 4", "row 6"] {
+        h.get_by_label(row);
+    }
+    assert!(h.query_by_label_contains("john.smith").is_none());
+    assert!(h.query_by_label_contains("7946").is_none());
+    // A click on a finding selects its row and centres the map on it.
+    h.get_by_label("row 4").click();
+    until(&mut h, 10, "row 4 selected", |a| {
+        a.app.active_dataset().is_some_and(|d| d.selection == [4])
+    });
+    h.run_steps(2);
+    let p = h
+        .state()
+        .app
+        .active_dataset()
+        .and_then(|d| d.map.as_ref())
+        .and_then(|m| m.position(4))
+        .expect("on the map");
+    assert_eq!(h.state().map_state().center, p);
+    // Exports mask by default now; the switch is in the File menu.
+    assert!(h.state().app.redact_exports());
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    h.get_by_label("Redact personal data").click();
+    h.run_steps(2);
+    assert!(!h.state().app.redact_exports());
+}

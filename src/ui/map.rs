@@ -839,8 +839,9 @@ pub(super) fn tooltip_box(painter: &egui::Painter, ui: &egui::Ui, pos: Pos2, lin
     painter.galley(r.min + Vec2::splat(5.0), galley, ui.visuals().text_color());
 }
 
-/// The map as SVG: visible points (at most 200,000) as circles, labels of the selection.
-pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
+/// The map as SVG: visible points (at most 200,000) as circles, labels of the selection
+/// (personal data in them masked when `redact`).
+pub fn svg(st: &MapState, d: &Dataset, dark: bool, redact: bool) -> String {
     let rect = st.rect;
     let (w, h) = (rect.width().max(1.0), rect.height().max(1.0));
     let mut out = format!(
@@ -874,7 +875,7 @@ pub fn svg(st: &MapState, d: &Dataset, dark: bool) -> String {
                     s.x + 6.0,
                     s.y + 4.0,
                     if dark { "#eeeeee" } else { "#111111" },
-                    xml_escape(&d.label(r, LABEL_CHARS))
+                    xml_escape(&crate::app::privacy::masked(&d.label(r, LABEL_CHARS), redact))
                 ));
             }
         }

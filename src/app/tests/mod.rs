@@ -33,5 +33,6 @@ mod documents;
 mod drift;
 mod index;
 mod place;
+mod privacy;
 mod report;
 mod table;

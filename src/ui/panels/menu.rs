@@ -201,7 +201,7 @@ impl FileMenu {
             if let Some(d) = app.active_dataset() {
                 cmds.push(Command::ExportMap {
                     path: p.clone(),
-                    image: MapImage::Svg(map::svg(map, d, app.settings.dark)),
+                    image: MapImage::Svg(map::svg(map, d, app.settings.dark, app.redact_exports())),
                 });
             }
             ui.close();
