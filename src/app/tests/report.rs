@@ -63,11 +63,14 @@ fn report_export_writes_every_format_with_the_chosen_sections_only() {
     assert_eq!(done.run.files, vec![json_path.clone()]);
     // Version names are the files as `embedscope report` takes them.
     assert_eq!(done.run.versions, vec!["demo".to_string(), pair_a.clone()]);
+    // GloVe's tokens hold 30 US phone numbers (212-555-...): with findings open, exports are
+    // redacted by default, and the command line says so.
+    assert!(app.redact_exports());
     assert_eq!(
         done.command,
         format!(
             "embedscope report demo {pair_a} --title 'Demo vs pair A' --sections \
-             datasets,measures,bias --probes weat1 --out {}",
+             datasets,measures,bias --probes weat1 --redact --out {}",
             json_path.display()
         )
     );
