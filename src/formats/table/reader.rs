@@ -160,26 +160,20 @@ pub(super) fn open_nonempty(path: &Path) -> Result<File, FormatError> {
     Ok(file)
 }
 
-/// Runs a reader, turning a panic inside the decoders (corrupt data they do not check) into an error.
+/// Runs a reader, turning a panic inside the decoders (corrupt data they do not check) into an
+/// error that says where it was raised; nothing is printed ([`crate::formats::quiet`]).
 pub(super) fn guard_panics<T>(
     path: &Path,
     what: &str,
     f: impl FnOnce() -> Result<T, FormatError>,
 ) -> Result<T, FormatError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    match super::super::quiet::catch_quietly(f) {
         Ok(r) => r,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(FormatError::invalid(
-                path,
-                Location::None,
-                format!("the {what} decoder failed on this file (corrupt data?): {msg}"),
-            ))
-        }
+        Err(caught) => Err(FormatError::invalid(
+            path,
+            Location::None,
+            format!("the {what} decoder failed on this file (corrupt data?): {caught}"),
+        )),
     }
 }
 
