@@ -3,7 +3,8 @@
 #
 #   fuzz/run.sh build                       build only
 #   fuzz/run.sh time SECONDS [TARGET...]    each target for SECONDS (CI: 20)
-#   fuzz/run.sh runs N [TARGET...]          each target for N executions (the long runs: 1000000)
+#   fuzz/run.sh runs N [TARGET...]          each target for N executions (the long runs: 1000000;
+#                                           FUZZ_MAX_TIME=S caps each at S seconds)
 #
 # No TARGET: all of them. Bounds on every run: 1 s per input (-timeout=1), 2048 MB resident
 # (-rss_limit_mb=2048), 256 MiB per allocation (the targets' allocator,
@@ -51,9 +52,12 @@ run_one() {
     mkdir -p "$corpus" "$art" "$work/logs" "$work/tmp"
     local limit
     if [ "$how" = time ]; then limit="-max_total_time=$n"; else limit="-runs=$n"; fi
+    # FUZZ_MAX_TIME caps a `runs` run in seconds (the count reached is what the line shows).
+    local cap=()
+    [ -n "${FUZZ_MAX_TIME:-}" ] && cap=("-max_total_time=$FUZZ_MAX_TIME")
     local start=$SECONDS rc=0
     EMBEDSCOPE_FUZZ_TMP="$work/tmp" EMBEDSCOPE_FUZZ_MALLOC_LIMIT_MB="$malloc_mb" \
-        "$bin" "$limit" -timeout=1 -rss_limit_mb=2048 -malloc_limit_mb="$malloc_mb" \
+        "$bin" "$limit" "${cap[@]}" -timeout=1 -rss_limit_mb=2048 -malloc_limit_mb="$malloc_mb" \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$art/" \
         "$corpus" "$work/seeds/$t" >"$log" 2>&1 || rc=$?
     local secs=$((SECONDS - start))
@@ -93,7 +97,7 @@ case "$cmd" in
         fi
         ;;
     *)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

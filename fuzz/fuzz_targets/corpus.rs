@@ -26,13 +26,17 @@ fuzz_target!(|data: &[u8]| {
         format: Some(format),
         text_field: (flags & 1 != 0).then(|| String::from_utf8_lossy(parts[0]).into_owned()),
         skip_empty: (flags & 2 != 0).then_some(flags & 4 != 0),
-        shard: if flags & 8 != 0 { Shard::new(1, 2).ok() } else { None },
+        shard: if flags & 8 != 0 {
+            Shard::new(1, 2).ok()
+        } else {
+            None
+        },
         max_doc_bytes: (flags & 16 != 0).then_some(7),
     };
     let mut corpus = match Corpus::open(&path, &opts) {
         Ok(c) => c,
         Err(e) => {
-            no_own_panic(&e.to_string());
+            no_own_panic(&e.to_string(), data);
             return;
         }
     };
@@ -49,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
                 last = doc.index;
             }
             Err(e) => {
-                no_own_panic(&e.to_string());
+                no_own_panic(&e.to_string(), data);
                 break;
             }
         }

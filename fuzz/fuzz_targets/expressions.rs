@@ -22,7 +22,8 @@ fn demo() -> Option<&'static KnnIndex<'static>> {
     static INDEX: OnceLock<Option<KnnIndex<'static>>> = OnceLock::new();
     INDEX
         .get_or_init(|| {
-            let set: &'static EmbeddingSet = Box::leak(Box::new(formats::demo_set(Some(2000)).ok()?));
+            let set: &'static EmbeddingSet =
+                Box::leak(Box::new(formats::demo_set(Some(2000)).ok()?));
             Some(KnnIndex::new(set))
         })
         .as_ref()

@@ -62,7 +62,9 @@ fn write_seeds() {
             ("index-cosine", embedscope::analysis::Metric::Cosine),
             ("index-euclidean", embedscope::analysis::Metric::Euclidean),
         ] {
-            let rows: Vec<f32> = (0..set.rows()).flat_map(|r| set.matrix.row(r).to_vec()).collect();
+            let rows: Vec<f32> = (0..set.rows())
+                .flat_map(|r| set.matrix.row(r).to_vec())
+                .collect();
             let params = AnnParams {
                 m: 4,
                 ef_construction: 16,

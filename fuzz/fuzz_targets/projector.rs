@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
         remove("metadata.tsv");
         None
     };
-    let token_column = (input.mode & 2 != 0).then(|| String::from_utf8_lossy(parts[2]).into_owned());
+    let token_column =
+        (input.mode & 2 != 0).then(|| String::from_utf8_lossy(parts[2]).into_owned());
     let opts = LoadOptions {
         format: Some(Format::ProjectorTsv),
         metadata,

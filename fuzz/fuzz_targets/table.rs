@@ -31,6 +31,6 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(set.vocab.len(), set.rows());
             std::hint::black_box(&set.metadata);
         }
-        Err(e) => no_own_panic(&e.to_string()),
+        Err(e) => no_own_panic(&e.to_string(), data),
     }
 });

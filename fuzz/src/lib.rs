@@ -188,9 +188,22 @@ pub fn join(mode: u8, parts: &[&[u8]]) -> Vec<u8> {
 
 /// Fails the run (a crash) when an error message shows a panic caught inside embedscope's own
 /// code: a caught panic in a third-party decoder is an error for the user, one in our code is a
-/// bug the fuzzer must report.
-pub fn no_own_panic(msg: &str) {
-    if msg.contains("decoder failed") && msg.contains("(at src/") {
+/// bug the fuzzer must report. A third-party one is counted, and its first 20 inputs are kept
+/// in `decoder-panics/` under [`base`] with the message (for regression tests).
+pub fn no_own_panic(msg: &str, input: &[u8]) {
+    if !msg.contains("decoder failed") {
+        return;
+    }
+    if msg.contains("(at src/") {
         panic!("a panic inside embedscope was caught and turned into an error: {msg}");
+    }
+    static KEPT: AtomicUsize = AtomicUsize::new(0);
+    let n = KEPT.fetch_add(1, Ordering::Relaxed);
+    if n < 20 {
+        let dir = base().join("decoder-panics");
+        let _ = std::fs::create_dir_all(&dir);
+        let name = format!("{}-{n}", std::process::id());
+        let _ = std::fs::write(dir.join(format!("{name}.input")), input);
+        let _ = std::fs::write(dir.join(format!("{name}.txt")), msg);
     }
 }

@@ -25,13 +25,16 @@ fn install() {
             if DEPTH.with(Cell::get) > 0 {
                 let at = info.location().map(|l| {
                     let file = l.file();
-                    // A dependency's path from its crate folder: `parquet-60.1.0/src/...`.
-                    let short = match file.find("/registry/src/") {
-                        Some(i) => {
+                    // A dependency's path from its crate folder (`parquet-60.1.0/src/...`),
+                    // ours from the package root (`src/...`).
+                    let own = file.strip_prefix(concat!(env!("CARGO_MANIFEST_DIR"), "/"));
+                    let short = match (own, file.find("/registry/src/")) {
+                        (Some(own), _) => own,
+                        (None, Some(i)) => {
                             let rest = &file[i + "/registry/src/".len()..];
                             rest.split_once('/').map_or(rest, |(_, r)| r)
                         }
-                        None => file,
+                        (None, None) => file,
                     };
                     format!("{short}:{}", l.line())
                 });
