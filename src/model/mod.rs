@@ -52,6 +52,27 @@ impl ModelError {
     }
 }
 
+/// Parses a `tokenizer.json`. The JSON's syntax is checked first, so a damaged file is an
+/// error naming its line and column: tokenizers 0.23 panics (`expect("Helper")` in its decoder
+/// deserialiser) on a syntax error inside the `decoder` object instead of returning one.
+pub(crate) fn parse_tokenizer(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<tokenizers::Tokenizer, ModelError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|e| {
+        ModelError::Tokenizer(
+            path.to_path_buf(),
+            format!(
+                "not valid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    tokenizers::Tokenizer::from_bytes(bytes)
+        .map_err(|e| ModelError::Tokenizer(path.to_path_buf(), e.to_string()))
+}
+
 const LINK_LOOP: &str =
     "a symbolic link loop (the link leads, directly or through others, back to itself)";
 
