@@ -97,3 +97,41 @@ fn a_damaged_decoder_in_tokenizer_json_is_an_error_not_a_panic() {
         "{e}"
     );
 }
+
+/// An `.npy` header whose `shape` value starts with `)` (found by the `arrays` target, 264
+/// bytes): the reader sliced the tuple by positions and panicked (`begin > end`). Now the tuple
+/// must start with `(`; the error quotes what is there.
+#[test]
+fn an_npy_shape_that_is_not_a_tuple_is_an_error() {
+    let p = fixture("npy_shape_paren.npy");
+    let opts = LoadOptions {
+        format: Some(Format::Npy),
+        ..LoadOptions::default()
+    };
+    let e = formats::load(&p, &opts)
+        .expect_err("a damaged header must not load")
+        .to_string();
+    assert!(e.contains("npy_shape_paren.npy"), "{e}");
+    assert!(e.contains("'shape' in the header is not a tuple"), "{e}");
+}
+
+/// An Arrow IPC file (4,986 bytes, found by the `table` target) whose trailer declares a
+/// 1,093,611,311-byte footer: arrow-ipc allocated it, zeroed, before reading. The sizes are now
+/// checked against the file's length first (the fuzz targets abort on any allocation over
+/// 256 MiB; here the peak allocation is measured through the error alone: it comes back at once).
+#[test]
+fn an_arrow_footer_longer_than_the_file_is_refused_before_allocating() {
+    let p = fixture("arrow_footer_1gb.arrow");
+    let opts = LoadOptions {
+        format: Some(Format::ArrowIpc),
+        ..LoadOptions::default()
+    };
+    let e = formats::load(&p, &opts)
+        .expect_err("a footer past the file must not load")
+        .to_string();
+    assert!(e.contains("arrow_footer_1gb.arrow"), "{e}");
+    assert!(
+        e.contains("footer claims 1093611311 bytes, but the file has room for 4968"),
+        "{e}"
+    );
+}
