@@ -135,3 +135,16 @@ fn an_arrow_footer_longer_than_the_file_is_refused_before_allocating() {
         "{e}"
     );
 }
+
+/// The same panic from a file that is well-formed JSON syntax but holds a lone surrogate escape
+/// in the `decoder` object (found by the `model_folder` target after the first fix, which only
+/// checked the syntax; minimised by hand to 28 bytes): the whole value is read first now.
+#[test]
+fn a_bad_string_escape_in_the_decoder_is_an_error_not_a_panic() {
+    let p = fixture("tokenizer_decoder_surrogate.json");
+    let e = embedscope::model::tokdiff::summarize(&p)
+        .expect_err("a damaged tokenizer.json must not load")
+        .to_string();
+    assert!(e.contains("tokenizer_decoder_surrogate.json"), "{e}");
+    assert!(e.contains("line 1, column 25"), "{e}");
+}
