@@ -92,7 +92,10 @@ mod tests {
         assert_eq!(c.message, "boom 7");
         let at = c.location.clone().unwrap();
         assert!(at.starts_with("src/formats/quiet.rs:"), "{at}");
-        assert!(c.to_string().starts_with("boom 7 (at src/formats/quiet.rs:"));
+        assert!(
+            c.to_string()
+                .starts_with("boom 7 (at src/formats/quiet.rs:")
+        );
         assert_eq!(catch_quietly(|| 5), Ok(5));
     }
 
