@@ -13,6 +13,7 @@ mod error;
 mod native;
 mod npy;
 mod projector;
+mod quiet;
 mod safetensors_io;
 mod sidecar;
 mod sink;

@@ -139,10 +139,18 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
         _ => return Err(bad("no 'fortran_order' True/False in the header".into())),
     };
     let shape_raw = field(dict, "shape").ok_or_else(|| bad("no 'shape' in the header".into()))?;
-    let close = shape_raw
+    // `(rows, dim)`: the tuple is taken from after its `(` to its `)`, never by byte positions
+    // that could fall before the start or inside a character.
+    let tuple = shape_raw.strip_prefix('(').ok_or_else(|| {
+        bad(format!(
+            "'shape' in the header is not a tuple: {}",
+            snippet(shape_raw.as_bytes())
+        ))
+    })?;
+    let close = tuple
         .find(')')
         .ok_or_else(|| bad("unterminated 'shape' tuple in the header".into()))?;
-    let dims: Vec<&str> = shape_raw[1..close]
+    let dims: Vec<&str> = tuple[..close]
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -154,7 +162,7 @@ pub(crate) fn parse_header(b: &[u8], file_len: u64, path: &Path) -> Result<NpyHe
         .map_err(|_| {
             bad(format!(
                 "shape {} is not a tuple of integers",
-                snippet(&shape_raw.as_bytes()[..=close])
+                snippet(&shape_raw.as_bytes()[..close + 2])
             ))
         })?;
     if dims.len() != 2 {

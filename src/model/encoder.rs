@@ -132,12 +132,9 @@ impl Encoder {
                 "missing (only fast tokenizers, tokenizer.json, are supported)".into(),
             ));
         }
-        let mut tokenizer = Tokenizer::from_file(&tok_path)
-            .map_err(|e| ModelError::Tokenizer(tok_path.clone(), e.to_string()))?;
-        let tok_json: serde_json::Value = std::fs::read_to_string(&tok_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
+        let tok_bytes = std::fs::read(&tok_path).map_err(|e| ModelError::io(&tok_path, e))?;
+        let mut tokenizer = super::parse_tokenizer(&tok_path, &tok_bytes)?;
+        let tok_json: serde_json::Value = serde_json::from_slice(&tok_bytes).unwrap_or_default();
         let lowercase = tok_json["normalizer"]["lowercase"]
             .as_bool()
             .unwrap_or(false);

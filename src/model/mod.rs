@@ -52,6 +52,29 @@ impl ModelError {
     }
 }
 
+/// Parses a `tokenizer.json`. The JSON is read into a `serde_json::Value` first (syntax,
+/// UTF-8 and every string escape checked), so a damaged file is an error naming its line and
+/// column; the tokenizer is then built from the value. Parsed straight from the bytes,
+/// tokenizers 0.23 panics (`expect("Helper")` in its decoder deserialiser) on any such error
+/// inside the `decoder` object instead of returning it; from a value it cannot fail that way.
+pub(crate) fn parse_tokenizer(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<tokenizers::Tokenizer, ModelError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ModelError::Tokenizer(
+            path.to_path_buf(),
+            format!(
+                "not valid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    serde_json::from_value(value)
+        .map_err(|e| ModelError::Tokenizer(path.to_path_buf(), e.to_string()))
+}
+
 const LINK_LOOP: &str =
     "a symbolic link loop (the link leads, directly or through others, back to itself)";
 

@@ -120,6 +120,7 @@ fn read_ipc_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError
         Ok(BufReader::with_capacity(1 << 20, open_nonempty(path)?))
     };
     let ipc_err = |e: ArrowError| decode_error(path, "Arrow IPC", arrow_text(&e));
+    check_ipc_sizes(path)?;
     // The schema picks the columns; the file is then reopened reading only those.
     let schema = arrow_ipc::reader::FileReader::try_new(open()?, None)
         .map_err(ipc_err)?
@@ -151,6 +152,74 @@ fn read_ipc_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError
     table.finish(sha, None, more)
 }
 
+/// Checks the sizes an Arrow IPC file declares against its length before arrow-ipc allocates
+/// them: the footer length in the trailer (arrow-ipc 60 allocates it zeroed as read, up to
+/// 2 GiB from 10 bytes), and every record batch and dictionary block (offset, metadata and
+/// body lengths). A file that is not IPC-shaped is left to the decoder's own errors.
+fn check_ipc_sizes(path: &Path) -> Result<(), FormatError> {
+    use std::io::{Read, Seek, SeekFrom};
+    const MAGIC: &[u8] = b"ARROW1";
+    let mut f = open_nonempty(path)?;
+    let len = f.metadata().map_err(|e| FormatError::io(path, e))?.len();
+    // Leading magic + padding (8), footer length (4), trailing magic (6).
+    if len < 18 {
+        return Ok(());
+    }
+    let mut trailer = [0u8; 10];
+    f.seek(SeekFrom::Start(len - 10))
+        .and_then(|_| f.read_exact(&mut trailer))
+        .map_err(|e| FormatError::io(path, e))?;
+    if &trailer[4..] != MAGIC {
+        return Ok(());
+    }
+    let footer_len = i32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    let room = len - 18;
+    let footer_len = match u64::try_from(footer_len) {
+        Ok(n) if n <= room => n,
+        _ => {
+            return Err(FormatError::truncated(
+                path,
+                Location::Byte(len - 10),
+                format!(
+                    "the Arrow IPC footer claims {footer_len} bytes, but the file has room for {room}"
+                ),
+            ));
+        }
+    };
+    let mut footer = vec![0u8; footer_len as usize];
+    f.seek(SeekFrom::Start(len - 10 - footer_len))
+        .and_then(|_| f.read_exact(&mut footer))
+        .map_err(|e| FormatError::io(path, e))?;
+    let Ok(footer) = arrow_ipc::root_as_footer(&footer) else {
+        return Ok(());
+    };
+    let blocks = footer
+        .recordBatches()
+        .into_iter()
+        .flatten()
+        .chain(footer.dictionaries().into_iter().flatten());
+    for (i, b) in blocks.enumerate() {
+        let end = u64::try_from(b.offset())
+            .ok()
+            .zip(u64::try_from(b.metaDataLength()).ok())
+            .zip(u64::try_from(b.bodyLength()).ok())
+            .and_then(|((o, m), body)| o.checked_add(m)?.checked_add(body));
+        if end.is_none_or(|e| e > len) {
+            return Err(FormatError::truncated(
+                path,
+                Location::Byte(len - 10 - footer_len),
+                format!(
+                    "Arrow IPC block {i} claims bytes {}..+{}+{}, past the end of the file ({len} bytes)",
+                    b.offset(),
+                    b.metaDataLength(),
+                    b.bodyLength()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn open_nonempty(path: &Path) -> Result<File, FormatError> {
     let file = File::open(path).map_err(|e| FormatError::io(path, e))?;
     let len = file.metadata().map_err(|e| FormatError::io(path, e))?.len();
@@ -160,26 +229,20 @@ pub(super) fn open_nonempty(path: &Path) -> Result<File, FormatError> {
     Ok(file)
 }
 
-/// Runs a reader, turning a panic inside the decoders (corrupt data they do not check) into an error.
+/// Runs a reader, turning a panic inside the decoders (corrupt data they do not check) into an
+/// error that says where it was raised; nothing is printed ([`crate::formats::quiet`]).
 pub(super) fn guard_panics<T>(
     path: &Path,
     what: &str,
     f: impl FnOnce() -> Result<T, FormatError>,
 ) -> Result<T, FormatError> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    match super::super::quiet::catch_quietly(f) {
         Ok(r) => r,
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            Err(FormatError::invalid(
-                path,
-                Location::None,
-                format!("the {what} decoder failed on this file (corrupt data?): {msg}"),
-            ))
-        }
+        Err(caught) => Err(FormatError::invalid(
+            path,
+            Location::None,
+            format!("the {what} decoder failed on this file (corrupt data?): {caught}"),
+        )),
     }
 }
 

@@ -244,8 +244,7 @@ fn load(dir: &Path) -> Result<Loaded, ModelError> {
             ModelError::io(&path, e)
         }
     })?;
-    let mut tokenizer = Tokenizer::from_bytes(&bytes)
-        .map_err(|e| ModelError::Tokenizer(path.clone(), e.to_string()))?;
+    let mut tokenizer = super::parse_tokenizer(&path, &bytes)?;
     tokenizer
         .with_truncation(None)
         .map_err(|e| ModelError::Tokenizer(path.clone(), e.to_string()))?;
