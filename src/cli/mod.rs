@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use embedscope::analysis::memory::MemoryRefusal;
 use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, CacheStatus, Format, FormatError, LoadOptions};
 
@@ -159,6 +160,18 @@ impl From<embedscope::analysis::AnalysisError> for CliError {
     }
 }
 
+/// Refuses a job whose memory estimate exceeds the memory available (`analysis::memory`,
+/// `engine::memory`): exit 1, the estimate, the amount available and a suggestion; under
+/// `--json` an error of kind `memory` with `estimate_bytes` and `available_bytes`. With
+/// `EMBEDSCOPE_MEMORY_REPORT=1` every estimate checked is written to stderr
+/// (`memory estimate: BYTES JOB`), for the measurements in `tests/memory.rs`.
+pub fn guard(estimate: &embedscope::analysis::memory::Estimate) -> Result<(), CliError> {
+    if std::env::var_os("EMBEDSCOPE_MEMORY_REPORT").is_some() {
+        eprintln!("memory estimate: {} {}", estimate.bytes(), estimate.job);
+    }
+    embedscope::engine::memory::guard(estimate).map_err(|r| CliError::Runtime(r.into()))
+}
+
 pub fn usage(msg: impl Into<String>) -> CliError {
     CliError::Usage(msg.into())
 }
@@ -224,6 +237,16 @@ impl LoadArgs {
     pub fn load(&self, file: &str) -> Result<Loaded, CliError> {
         let t = Instant::now();
         let mut opts = self.options()?;
+        // The whole file's estimate; with --limit a parsed file is read only in part (the jobs'
+        // own estimates follow once the rows are known), a mapped one is mapped whole.
+        if file != formats::DEMO_NAME {
+            let estimate = embedscope::engine::memory::load_estimate(Path::new(file));
+            let mapped = embedscope::engine::memory::load_kind(Path::new(file))
+                == embedscope::analysis::memory::LoadKind::Mapped;
+            if self.limit.is_none() || mapped {
+                guard(&estimate)?;
+            }
+        }
         if file == formats::DEMO_NAME {
             let set = formats::demo_set(self.limit)?;
             return Ok(Loaded {
@@ -374,6 +397,11 @@ pub fn run() -> i32 {
                 "internal error (a bug; please report it): {what}"
             )))
         });
+    if std::env::var_os("EMBEDSCOPE_MEMORY_REPORT").is_some()
+        && let Some(peak) = embedscope::engine::memory::peak_rss()
+    {
+        eprintln!("memory peak: {peak}");
+    }
     let made = if json { take_json() } else { None };
     match result {
         Ok(()) => {
@@ -406,15 +434,24 @@ pub fn run() -> i32 {
                 CliError::Gate(b) => (3, "gate", b.join("; ")),
                 CliError::Pii(m) => (4, "pii", m.clone()),
                 CliError::Runtime(err) => {
-                    let kind = err
-                        .downcast_ref::<FormatError>()
-                        .map_or("runtime", FormatError::kind_name);
+                    let kind = if err.downcast_ref::<MemoryRefusal>().is_some() {
+                        "memory"
+                    } else {
+                        err.downcast_ref::<FormatError>()
+                            .map_or("runtime", FormatError::kind_name)
+                    };
                     (1, kind, format!("{err:#}"))
                 }
             };
             eprintln!("error: {msg}");
             if json {
-                let err = error_json(kind, &msg);
+                let mut err = error_json(kind, &msg);
+                if let CliError::Runtime(e) = &e
+                    && let Some(r) = e.downcast_ref::<MemoryRefusal>()
+                {
+                    err["error"]["estimate_bytes"] = r.estimate.bytes().into();
+                    err["error"]["available_bytes"] = r.available.bytes.into();
+                }
                 let out = match made {
                     Some(serde_json::Value::Object(mut o)) => {
                         o.insert("error".into(), err["error"].clone());

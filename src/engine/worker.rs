@@ -26,6 +26,12 @@ pub trait Job: Send + 'static {
     fn label(&self) -> String;
     /// Does the work on the job's own thread, reporting through `ctx`.
     fn run(&self, ctx: &JobContext) -> Result<Self::Output, EngineError>;
+    /// The memory the job needs at its peak (`analysis::memory`), checked by
+    /// [`Worker::submit`] against the memory available before the job starts; `None` for
+    /// small jobs.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        None
+    }
 }
 
 /// A value of some job's own type (an output, or a partial result such as a layout preview).
@@ -195,6 +201,16 @@ impl Worker {
         self.next += 1;
         let cancel = Arc::new(AtomicBool::new(false));
         self.cancels.insert(id, cancel.clone());
+        // A job that would not fit is refused before it starts (the app shows the reason).
+        if let Some(estimate) = job.memory()
+            && let Err(refusal) = super::memory::guard(&estimate)
+        {
+            let _ = self.tx.send(JobEvent::Failed {
+                id,
+                error: refusal.to_string(),
+            });
+            return id;
+        }
         let ctx = JobContext {
             id,
             tx: self.tx.clone(),
