@@ -14,6 +14,8 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub use crate::core::bytes::{human_bytes, parse_bytes};
+
 const F32: u64 = 4;
 const F64: u64 = 8;
 const IDX: u64 = 4;
@@ -111,44 +113,6 @@ impl fmt::Display for MemoryRefusal {
             self.estimate.suggestion
         )
     }
-}
-
-/// `1.5 GiB`, `320 MiB`, `12 KiB`, `100 B`.
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else if v >= 100.0 {
-        format!("{v:.0} {}", UNITS[u])
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-/// Parses `2147483648`, `512M`, `2G`, `1.5GiB`, `64k` (powers of 1024).
-pub fn parse_bytes(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num.parse().ok()?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return None,
-    };
-    let b = v * mult as f64;
-    (b.is_finite() && b >= 0.0 && b < u64::MAX as f64).then_some(b as u64)
 }
 
 fn mul(xs: &[u64]) -> u64 {
@@ -359,8 +323,8 @@ pub fn quality(n: usize, k: usize) -> Estimate {
 // ---------------------------------------------------------------- clusters
 
 /// HDBSCAN of `n x d` with `min_samples`: the KD-tree's copy of the points and its index
-/// `n * (d * 4 + 8)` and nodes `n * 16`; core distances (`min_samples` neighbours each, f64)
-/// `n * min_samples * 8`; the spanning tree `n * 24`; single linkage and the condensed tree
+/// `n * (d * 4 + 8)` and nodes `n * 16`; core distances `n * 8` and the `min_samples`
+/// neighbours of every row (u32) `n * min_samples * 4`; the spanning tree `n * 24`; single linkage and the condensed tree
 /// `n * 80`; labels and probabilities `n * 16`.
 pub fn hdbscan(n: usize, d: usize, min_samples: usize) -> Estimate {
     Estimate::new(
@@ -368,7 +332,8 @@ pub fn hdbscan(n: usize, d: usize, min_samples: usize) -> Estimate {
         format!("{SAMPLE}, clustering a 2-D map, or --method kmeans"),
     )
     .part("KD-tree", mul(&[u(n), u(d) * F32 + 24]))
-    .part("core distances", mul(&[u(n), u(min_samples.max(1)), F64]))
+    .part("core distances", mul(&[u(n), F64]))
+    .part("neighbour lists", mul(&[u(n), u(min_samples.max(1)), IDX]))
     .part("trees", mul(&[u(n), 24 + 80 + 16]))
 }
 
@@ -538,17 +503,6 @@ mod tests {
         // Saturates instead of overflowing.
         assert_eq!(knn_all(usize::MAX, usize::MAX, 10, 2).bytes(), u64::MAX);
         assert_eq!(load("f", 100, LoadKind::Binary).bytes(), 200);
-    }
-
-    #[test]
-    fn bytes_parse_and_print() {
-        assert_eq!(parse_bytes("512M"), Some(512 << 20));
-        assert_eq!(parse_bytes("1.5GiB"), Some(3 << 29));
-        assert_eq!(parse_bytes("123"), Some(123));
-        assert_eq!(parse_bytes("x"), None);
-        assert_eq!(parse_bytes("5 parsecs"), None);
-        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
-        assert_eq!(human_bytes(100), "100 B");
         assert_eq!(thousands(2_000_000), "2,000,000");
     }
 }

@@ -6,6 +6,7 @@
 //! found something, 130 interrupted.
 
 mod bias;
+mod cache;
 mod cluster;
 mod commands;
 mod compare;
@@ -92,6 +93,10 @@ pub enum Command {
     /// addresses, URLs with credentials, API keys, US SSNs; masked examples; `--fail-on-pii`
     /// (exit 4).
     Scan(scan::ScanArgs),
+    /// The native cache: `list` its entries (vector copies, neighbour indexes) with sizes, last
+    /// use and source, the total and the limit; `clear` all, `--older-than DURATION`, or
+    /// `--stale` (source changed or gone).
+    Cache(cache::CacheArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -125,6 +130,10 @@ pub struct LoadArgs {
     /// Cache directory (default: $EMBEDSCOPE_CACHE_DIR, else ~/.cache/embedscope).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The cache's size limit (`512M`, `4G`; default: $EMBEDSCOPE_CACHE_LIMIT, else 10% of the
+    /// free disk space, between 256 MiB and 4 GiB); the least recently used entries go first.
+    #[arg(long, value_name = "SIZE", value_parser = values::byte_size)]
+    pub cache_limit: Option<u64>,
 }
 
 /// A failure, sorted by exit code.
@@ -221,6 +230,7 @@ impl LoadArgs {
             vector_column: self.vector_column.clone(),
             tensor: self.tensor.clone(),
             cache_dir,
+            cache_limit: self.cache_limit,
             progress: None,
         })
     }
@@ -333,6 +343,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Some(Command::Cluster(a)) => cluster::cluster(&a),
         Some(Command::Drift(a)) => drift::drift(&a),
         Some(Command::Scan(a)) => scan::scan(&a),
+        Some(Command::Cache(a)) => cache::cache(&a),
         None => {
             match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()

@@ -141,7 +141,7 @@ pub fn available() -> Option<Available> {
         );
     }
     if let Some(b) = override_.as_deref().and_then(parse_bytes) {
-        offer(b, format!("{LIMIT_VAR}"));
+        offer(b, LIMIT_VAR.to_string());
     }
     best
 }
