@@ -471,6 +471,8 @@ fn free_disk(dir: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it wrote the whole struct.
     let st = unsafe { st.assume_init() };
+    // The field types differ between targets (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
     Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
