@@ -15,6 +15,7 @@ pub mod expr;
 pub mod knn;
 mod knn_i8;
 pub(crate) mod linalg;
+pub mod memory;
 pub mod privacy;
 pub mod project;
 pub mod split;

@@ -320,6 +320,7 @@ impl App {
     fn load(&mut self, path: PathBuf) {
         let options = LoadOptions {
             cache_dir: formats::default_cache_dir(),
+            cache_limit: self.settings.cache_limit,
             ..LoadOptions::default()
         };
         self.start(

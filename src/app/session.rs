@@ -35,6 +35,9 @@ pub struct Settings {
     pub last_corpus: Option<PathBuf>,
     /// The map's density contours shown.
     pub density: bool,
+    /// The native cache's size limit in bytes (`None`: `$EMBEDSCOPE_CACHE_LIMIT`, else 10% of
+    /// the free disk space between 256 MiB and 4 GiB).
+    pub cache_limit: Option<u64>,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             last_model: None,
             last_corpus: None,
             density: false,
+            cache_limit: None,
         }
     }
 }

@@ -231,6 +231,27 @@ pub fn cluster(a: &ClusterArgs) -> Result<(), CliError> {
     inputs.extend(a.on.iter().cloned());
     super::check_not_input(&a.out, &inputs)?;
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    {
+        use embedscope::analysis::memory as m;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = set.rows();
+        // The points: a saved map's (2-D at most 3), a UMAP reduction's, or the vectors.
+        let (mut e, d) = match (a.on.is_some(), a.dims) {
+            (true, _) => (m::Estimate::new("clustering a map", ""), 3),
+            (false, Some(dd)) => (m::umap(n, set.dim(), dd, 15), dd),
+            (false, None) => (
+                m::Estimate::new("clustering the vectors", "")
+                    .part("copy of the vectors", m::matrix(n, set.dim())),
+                set.dim(),
+            ),
+        };
+        let method = match a.method {
+            MethodArg::Hdbscan => m::hdbscan(n, d, a.min_samples.unwrap_or(a.min_cluster_size)),
+            MethodArg::Kmeans => m::kmeans(n, d, a.k.unwrap_or(1), threads),
+        };
+        e = method.clone().with(&e);
+        super::guard(&e)?;
+    }
     let t = Instant::now();
     let pts = points(a, &set)?;
     let reduce_s = t.elapsed().as_secs_f64();

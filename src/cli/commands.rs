@@ -299,6 +299,17 @@ pub fn neighbors(a: &NeighborsArgs) -> Result<(), CliError> {
         ));
     }
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    {
+        use embedscope::analysis::memory as m;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = a.restrict.unwrap_or(set.rows()).min(set.rows());
+        let e = if a.index == IndexArg::Ann {
+            m::ann_build(n, set.dim(), ann::AnnParams::default().m, threads)
+        } else {
+            m::knn_queries(n, set.dim(), texts.len().max(1), k, threads)
+        };
+        super::guard(&e)?;
+    }
     let t = Instant::now();
     let index = KnnIndex::new(&set);
     let mut labels = Vec::new();

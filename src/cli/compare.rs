@@ -140,6 +140,12 @@ fn encode_version(
     let mut corpus = Corpus::open(corpus_path, &corpus_options(a))?;
     let level = Level::from(a.level);
     let eopts = encode::options_for(&enc, backend, level, a.batch_size);
+    super::guard(&encode::memory_estimate(
+        &enc,
+        &eopts,
+        encode::workers_for(backend),
+        std::fs::metadata(corpus_path).map_or(0, |m| m.len()),
+    ))?;
     let provenance = encode::provenance(model, &enc, level, backend, corpus_path, &corpus);
     let bar = Bar::new("encoding", true);
     let mut on_progress = |p: &encode::Progress| bar.update(p.done, p.total);
@@ -332,6 +338,17 @@ pub(super) fn load_versions(
     Ok((loaded, tokenizers))
 }
 
+/// The comparison's memory estimate over the loaded versions (the shared rows are at most the
+/// smallest version's).
+pub(super) fn guard_sets(sets: &[&EmbeddingSet], opts: &CompareOptions) -> Result<(), CliError> {
+    let versions: Vec<(usize, usize)> = sets.iter().map(|s| (s.rows(), s.dim())).collect();
+    let shared = versions.iter().map(|v| v.0).min().unwrap_or(0);
+    let k = opts.ks.iter().copied().max().unwrap_or(10);
+    super::guard(&embedscope::analysis::memory::compare(
+        &versions, shared, k, shared,
+    ))
+}
+
 pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     let (opts, conditions) = options(a)?;
     let inputs: Vec<PathBuf> = a.files.iter().flat_map(|f| a.load.inputs(f)).collect();
@@ -342,6 +359,7 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     let load_s = t.elapsed().as_secs_f64();
     let sets: Vec<&EmbeddingSet> = loaded.iter().map(|l| &l.set).collect();
+    guard_sets(&sets, &opts)?;
     // What differs between each pair's encodings (model, pooling, prompt, ...).
     let provenance: Vec<ProvenanceDiff> = sets
         .windows(2)

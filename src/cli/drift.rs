@@ -213,6 +213,18 @@ pub fn drift(a: &DriftArgs) -> Result<(), CliError> {
         None => None,
     };
     let load_s = t_load.elapsed().as_secs_f64();
+    {
+        let m = reference.rows() + current.as_ref().map_or(0, |c| c.rows());
+        let d = reference.dim();
+        let p = params.drift.get();
+        super::guard(&embedscope::analysis::memory::drift(
+            m,
+            d,
+            p.pca.unwrap_or(d).min(d),
+            p.kernel_sample.min(m),
+            p.permutations,
+        ))?;
+    }
     let sides = match (&current, &rule, &a.split_by) {
         (Some(cur), _, _) => DriftSides::Two {
             reference: &reference,

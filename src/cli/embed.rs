@@ -170,6 +170,12 @@ pub fn embed(a: &EmbedArgs) -> Result<(), CliError> {
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let eopts = encode::options_for(&enc, &backend, level, a.batch_size);
+    super::guard(&encode::memory_estimate(
+        &enc,
+        &eopts,
+        encode::workers_for(&backend),
+        std::fs::metadata(&a.input).map_or(0, |m| m.len()),
+    ))?;
     // Ctrl+C / SIGTERM: the job stops after the current batch and writes nothing.
     let cancel = super::interrupt::graceful();
     let bar = Bar::new("encoding", true);

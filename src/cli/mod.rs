@@ -6,6 +6,7 @@
 //! found something, 130 interrupted.
 
 mod bias;
+mod cache;
 mod cluster;
 mod commands;
 mod compare;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use embedscope::analysis::memory::MemoryRefusal;
 use embedscope::core::EmbeddingSet;
 use embedscope::formats::{self, CacheStatus, Format, FormatError, LoadOptions};
 
@@ -91,6 +93,10 @@ pub enum Command {
     /// addresses, URLs with credentials, API keys, US SSNs; masked examples; `--fail-on-pii`
     /// (exit 4).
     Scan(scan::ScanArgs),
+    /// The native cache: `list` its entries (vector copies, neighbour indexes) with sizes, last
+    /// use and source, the total and the limit; `clear` all, `--older-than DURATION`, or
+    /// `--stale` (source changed or gone).
+    Cache(cache::CacheArgs),
 }
 
 /// Options shared by every command that reads a vector file.
@@ -124,6 +130,10 @@ pub struct LoadArgs {
     /// Cache directory (default: $EMBEDSCOPE_CACHE_DIR, else ~/.cache/embedscope).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The cache's size limit (`512M`, `4G`; default: $EMBEDSCOPE_CACHE_LIMIT, else 10% of the
+    /// free disk space, between 256 MiB and 4 GiB); the least recently used entries go first.
+    #[arg(long, value_name = "SIZE", value_parser = values::byte_size)]
+    pub cache_limit: Option<u64>,
 }
 
 /// A failure, sorted by exit code.
@@ -157,6 +167,18 @@ impl From<embedscope::analysis::AnalysisError> for CliError {
     fn from(e: embedscope::analysis::AnalysisError) -> Self {
         CliError::Runtime(e.into())
     }
+}
+
+/// Refuses a job whose memory estimate exceeds the memory available (`analysis::memory`,
+/// `engine::memory`): exit 1, the estimate, the amount available and a suggestion; under
+/// `--json` an error of kind `memory` with `estimate_bytes` and `available_bytes`. With
+/// `EMBEDSCOPE_MEMORY_REPORT=1` every estimate checked is written to stderr
+/// (`memory estimate: BYTES JOB`), for the measurements in `tests/memory.rs`.
+pub fn guard(estimate: &embedscope::analysis::memory::Estimate) -> Result<(), CliError> {
+    if std::env::var_os("EMBEDSCOPE_MEMORY_REPORT").is_some() {
+        eprintln!("memory estimate: {} {}", estimate.bytes(), estimate.job);
+    }
+    embedscope::engine::memory::guard(estimate).map_err(|r| CliError::Runtime(r.into()))
 }
 
 pub fn usage(msg: impl Into<String>) -> CliError {
@@ -208,6 +230,7 @@ impl LoadArgs {
             vector_column: self.vector_column.clone(),
             tensor: self.tensor.clone(),
             cache_dir,
+            cache_limit: self.cache_limit,
             progress: None,
         })
     }
@@ -224,6 +247,16 @@ impl LoadArgs {
     pub fn load(&self, file: &str) -> Result<Loaded, CliError> {
         let t = Instant::now();
         let mut opts = self.options()?;
+        // The whole file's estimate; with --limit a parsed file is read only in part (the jobs'
+        // own estimates follow once the rows are known), a mapped one is mapped whole.
+        if file != formats::DEMO_NAME {
+            let estimate = embedscope::engine::memory::load_estimate(Path::new(file));
+            let mapped = embedscope::engine::memory::load_kind(Path::new(file))
+                == embedscope::analysis::memory::LoadKind::Mapped;
+            if self.limit.is_none() || mapped {
+                guard(&estimate)?;
+            }
+        }
         if file == formats::DEMO_NAME {
             let set = formats::demo_set(self.limit)?;
             return Ok(Loaded {
@@ -310,6 +343,7 @@ fn dispatch(cli: Cli) -> Result<(), CliError> {
         Some(Command::Cluster(a)) => cluster::cluster(&a),
         Some(Command::Drift(a)) => drift::drift(&a),
         Some(Command::Scan(a)) => scan::scan(&a),
+        Some(Command::Cache(a)) => cache::cache(&a),
         None => {
             match cli.files.iter().find(|f| {
                 f.as_os_str() != formats::DEMO_NAME && std::fs::symlink_metadata(f).is_err()
@@ -374,6 +408,11 @@ pub fn run() -> i32 {
                 "internal error (a bug; please report it): {what}"
             )))
         });
+    if std::env::var_os("EMBEDSCOPE_MEMORY_REPORT").is_some()
+        && let Some(peak) = embedscope::engine::memory::peak_rss()
+    {
+        eprintln!("memory peak: {peak}");
+    }
     let made = if json { take_json() } else { None };
     match result {
         Ok(()) => {
@@ -406,15 +445,24 @@ pub fn run() -> i32 {
                 CliError::Gate(b) => (3, "gate", b.join("; ")),
                 CliError::Pii(m) => (4, "pii", m.clone()),
                 CliError::Runtime(err) => {
-                    let kind = err
-                        .downcast_ref::<FormatError>()
-                        .map_or("runtime", FormatError::kind_name);
+                    let kind = if err.downcast_ref::<MemoryRefusal>().is_some() {
+                        "memory"
+                    } else {
+                        err.downcast_ref::<FormatError>()
+                            .map_or("runtime", FormatError::kind_name)
+                    };
                     (1, kind, format!("{err:#}"))
                 }
             };
             eprintln!("error: {msg}");
             if json {
-                let err = error_json(kind, &msg);
+                let mut err = error_json(kind, &msg);
+                if let CliError::Runtime(e) = &e
+                    && let Some(r) = e.downcast_ref::<MemoryRefusal>()
+                {
+                    err["error"]["estimate_bytes"] = r.estimate.bytes().into();
+                    err["error"]["available_bytes"] = r.available.bytes.into();
+                }
                 let out = match made {
                     Some(serde_json::Value::Object(mut o)) => {
                         o.insert("error".into(), err["error"].clone());

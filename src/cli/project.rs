@@ -281,6 +281,19 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
     }
     super::check_not_input(&a.out, &a.load.inputs(&a.file))?;
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
+    {
+        use embedscope::analysis::memory as m;
+        let (n, d) = (set.rows(), set.dim());
+        let mut e = match &plan {
+            Plan::Pca(_) | Plan::Axes(_) => m::pca(n, d, a.dims, rayon_threads()),
+            Plan::Tsne(_) => m::tsne(n, d, a.dims, a.perplexity, tsne_params.pca_dims),
+            Plan::Umap(_) => m::umap(n, d, a.dims, a.n_neighbors),
+        };
+        if !a.no_quality {
+            e = e.with(&m::quality(n, a.quality_k));
+        }
+        super::guard(&e)?;
+    }
     let t = Instant::now();
     let mut components = None;
     let projection = match &plan {
@@ -480,4 +493,9 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
         println!("  {compute:.2} s");
     }
     Ok(())
+}
+
+/// The worker threads of the data-parallel loops.
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

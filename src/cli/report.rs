@@ -226,6 +226,10 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
     let inputs: Vec<PathBuf> = a.files.iter().flat_map(|f| a.load.inputs(f)).collect();
     super::check_not_input(&a.out, &inputs)?;
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
+    {
+        let sets: Vec<&embedscope::core::EmbeddingSet> = loaded.iter().map(|l| &l.set).collect();
+        super::compare::guard_sets(&sets, &opts.compare)?;
+    }
     let versions: Vec<Version> = a
         .files
         .iter()

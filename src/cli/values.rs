@@ -230,6 +230,31 @@ pub fn count_u64(
     }
 }
 
+/// A size in bytes: `2147483648`, `512M`, `4G`, `1.5GiB` (powers of 1024).
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    embedscope::core::parse_bytes(s)
+        .ok_or_else(|| format!("{s:?}: a size in bytes, or with a unit (K, M, G, T: 512M, 4G)"))
+}
+
+/// A duration: `90s`, `30m`, `12h`, `7d`, `2w` (a number alone is seconds).
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: a duration such as 90s, 30m, 12h, 7d or 2w"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{s:?}: a duration such as 90s, 30m, 12h, 7d or 2w")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
+}
+
 #[cfg(test)]
 mod tests {
     use std::fmt::{Debug, Display};

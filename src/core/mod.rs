@@ -1,5 +1,6 @@
 //! L0 plain data: the embedding set and its parts. No I/O beyond memory maps, no threads.
 
+pub mod bytes;
 pub mod dates;
 mod error;
 pub mod hash;
@@ -12,6 +13,7 @@ mod rows;
 mod set;
 mod vocab;
 
+pub use bytes::{human_bytes, parse_bytes};
 pub use error::CoreError;
 pub use integrity::{IntegrityReport, NormStats, RowScan};
 pub use mapped::map_readonly;

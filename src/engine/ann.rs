@@ -158,6 +158,7 @@ pub fn load_or_build(
     {
         match open_index(path, key, data, params) {
             Ok(graph) => {
+                crate::formats::cache_admin::touch(path);
                 return Ok(SetIndex {
                     graph,
                     origin: IndexOrigin::Loaded(path.clone()),
@@ -182,7 +183,24 @@ pub fn load_or_build(
                     .map_err(|e| e.to_string())
             });
         match r {
-            Ok(()) => stored = Some(path.clone()),
+            Ok(()) => {
+                use crate::formats::cache_admin;
+                // The source it was built from, so a sweep drops it once that changes; then the
+                // cache is brought under its limit (this index last).
+                cache_admin::record_source(path, Path::new(&set.provenance.source));
+                if let Some(cache) = cache_dir {
+                    let c =
+                        cache_admin::enforce(cache, cache_admin::limit(cache, None), Some(path));
+                    if c.evicted.contains(path) {
+                        notes.push(format!(
+                            "index not kept: it is over the cache's limit ({})",
+                            cache_admin::LIMIT_VAR
+                        ));
+                    } else {
+                        stored = Some(path.clone());
+                    }
+                }
+            }
             Err(e) => notes.push(format!("index not stored: {e}")),
         }
     }

@@ -810,3 +810,35 @@ pub fn encode_words(
     .map_err(bad)?;
     Ok((WordOutput { types, occurrences }, docs))
 }
+
+/// The memory an encoding run needs (`analysis::memory::encode`): the model's weights (the
+/// size of `model.safetensors`), one batch of `opts.max_tokens` padded tokens per worker, and the
+/// output rows, taken as one per 32 bytes of the corpus (`corpus_bytes`) at most.
+pub fn memory_estimate(
+    enc: &Encoder,
+    opts: &EncodeOptions,
+    workers: usize,
+    corpus_bytes: u64,
+) -> crate::analysis::memory::Estimate {
+    let weights = std::fs::metadata(enc.dir.join("model.safetensors")).map_or(0, |m| m.len());
+    let rows = usize::try_from(corpus_bytes / 32).unwrap_or(usize::MAX);
+    crate::analysis::memory::encode(
+        weights,
+        enc.config.hidden_size,
+        enc.config.num_attention_heads,
+        opts.max_tokens,
+        enc.max_len,
+        workers,
+        rows,
+        enc.config.hidden_size,
+    )
+}
+
+/// CPU workers of a backend (one batch each), as [`options_for`] counts them.
+pub fn workers_for(backend: &super::device::BackendInfo) -> usize {
+    if backend.kind == super::device::BackendKind::Cpu {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}

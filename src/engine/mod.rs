@@ -6,6 +6,7 @@ pub mod ann;
 pub mod device;
 pub mod encode;
 pub mod jobs;
+pub mod memory;
 pub mod semantic;
 pub mod worker;
 
@@ -30,6 +31,9 @@ pub enum EngineError {
     /// A set's queries cannot be encoded with this model folder (gone, other weights).
     #[error(transparent)]
     QueryModel(#[from] semantic::QueryModelError),
+    /// The job's memory estimate exceeds the memory available; it was not started.
+    #[error(transparent)]
+    Memory(#[from] crate::analysis::memory::MemoryRefusal),
     #[error("{0}")]
     Device(String),
     #[error("cancelled")]

@@ -26,6 +26,12 @@ pub trait Job: Send + 'static {
     fn label(&self) -> String;
     /// Does the work on the job's own thread, reporting through `ctx`.
     fn run(&self, ctx: &JobContext) -> Result<Self::Output, EngineError>;
+    /// The memory the job needs at its peak (`analysis::memory`), checked by
+    /// [`Worker::submit`] against the memory available before the job starts; `None` for
+    /// small jobs.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        None
+    }
 }
 
 /// A value of some job's own type (an output, or a partial result such as a layout preview).
@@ -194,6 +200,16 @@ impl Worker {
         let id = self.next;
         self.next += 1;
         let cancel = Arc::new(AtomicBool::new(false));
+        // A job that would not fit is refused before it starts (the app shows the reason).
+        if let Some(estimate) = job.memory()
+            && let Err(refusal) = super::memory::guard(&estimate)
+        {
+            let _ = self.tx.send(JobEvent::Failed {
+                id,
+                error: refusal.to_string(),
+            });
+            return id;
+        }
         self.cancels.insert(id, cancel.clone());
         let ctx = JobContext {
             id,
@@ -341,6 +357,35 @@ mod tests {
         let id = w.submit(Count(100_000));
         w.cancel(id);
         assert!(matches!(last(&mut w, id).0, JobEvent::Cancelled { .. }));
+        assert_eq!(w.running(), 0);
+    }
+
+    /// A job whose estimate is over any machine's memory.
+    struct Huge;
+    impl Job for Huge {
+        type Output = ();
+        fn label(&self) -> String {
+            "huge".into()
+        }
+        fn run(&self, _: &JobContext) -> Result<(), EngineError> {
+            panic!("a refused job must not run")
+        }
+        fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+            Some(crate::analysis::memory::knn_all(1 << 40, 1 << 20, 10, 1))
+        }
+    }
+
+    #[test]
+    fn a_job_over_the_memory_available_is_refused_before_it_starts() {
+        let mut w = Worker::new();
+        let id = w.submit(Huge);
+        match last(&mut w, id).0 {
+            JobEvent::Failed { error, .. } => {
+                assert!(error.contains("not enough memory for"), "{error}");
+                assert!(error.contains("not started"), "{error}");
+            }
+            e => panic!("{e:?}"),
+        }
         assert_eq!(w.running(), 0);
     }
 }

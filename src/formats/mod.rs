@@ -35,7 +35,14 @@ pub(crate) use crate::core::hash::hex as to_hex;
 use crate::core::{EmbeddingSet, LoadNotes, Matrix, Metadata, Provenance, Vocab};
 
 pub use bounded::{MAX_LINE_BYTES, MAX_SIDE_FILE_BYTES, read_side_file};
-pub use cache::{CacheStatus, default_cache_dir};
+pub use cache::{CacheEntry, CacheStatus, Cleanup, EntryKind, EntryState, default_cache_dir};
+/// The native cache's size limit, entries, eviction and clean-up.
+pub mod cache_admin {
+    pub use super::cache::{
+        DEFAULT_LIMIT_MAX, DEFAULT_LIMIT_MIN, LIMIT_VAR, clear, enforce, entries, limit,
+        record_source, remove_entry, touch,
+    };
+}
 pub use demo::{DEMO_MAP_SEED, DEMO_NAME, demo_map, demo_set, is_demo};
 pub use detect::{detect, detect_bytes};
 pub use error::{ErrorKind, FormatError, Location};
@@ -218,6 +225,9 @@ pub struct LoadOptions {
     pub tensor: Option<String>,
     /// Directory of the native cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
+    /// The cache's size limit in bytes (`None`: `$EMBEDSCOPE_CACHE_LIMIT`, else the default of
+    /// [`cache_admin::limit`]); entries beyond it are evicted, least recently used first.
+    pub cache_limit: Option<u64>,
     pub progress: Option<Arc<Progress>>,
 }
 
@@ -337,11 +347,10 @@ pub fn load_with_status(
     let mut set = assemble(path, loaded, provenance)?;
     // The cache holds the set as the file alone gives it; the record beside the file is read
     // on every load, so a record written or changed later is never hidden by the cache.
+    // Never an error for the load: a cache that is full, read-only or over its limit is only
+    // not written (the status says why).
     let status = match cache {
-        Some(key) => match key.store(&set) {
-            Ok(()) => CacheStatus::Stored(key.file().to_path_buf()),
-            Err(e) => CacheStatus::Failed(e.to_string()),
-        },
+        Some(key) => key.store_within(&set, opts.cache_limit),
         None => CacheStatus::Off,
     };
     match &parts {

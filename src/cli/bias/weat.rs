@@ -85,6 +85,21 @@ pub(super) fn weat(a: &WeatArgs) -> Result<(), CliError> {
     let t0 = Instant::now();
     let subjects = load(a)?;
     let load_s = t0.elapsed().as_secs_f64();
+    {
+        let words = tests
+            .iter()
+            .map(|t| t.x.words.len() + t.y.words.len() + t.a.words.len() + t.b.words.len())
+            .max()
+            .unwrap_or(0);
+        super::super::guard(&embedscope::analysis::memory::bias_grid(
+            a.files.len(),
+            tests.len(),
+            words,
+            // The widest space a version may have (no family here is wider than 1,024).
+            1024,
+            opts.permutations.max(opts.bootstrap),
+        ))?;
+    }
     let t1 = Instant::now();
     let grid = bias::weat_grid(
         &tests,

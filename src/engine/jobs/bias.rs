@@ -52,6 +52,23 @@ pub struct WeatRun {
 impl Job for Weat {
     type Output = WeatRun;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let words = self
+            .tests
+            .iter()
+            .map(|t| t.x.words.len() + t.y.words.len() + t.a.words.len() + t.b.words.len())
+            .max()
+            .unwrap_or(0);
+        let d = self.sets.iter().map(|s| s.1.dim()).max().unwrap_or(0);
+        Some(crate::analysis::memory::bias_grid(
+            self.sets.len(),
+            self.tests.len(),
+            words,
+            d,
+            self.options.permutations.max(self.options.bootstrap),
+        ))
+    }
+
     fn label(&self) -> String {
         let (t, s) = (self.tests.len(), self.sets.len());
         format!(

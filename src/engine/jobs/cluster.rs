@@ -148,6 +148,20 @@ fn coarser(h: &Hdbscan) -> Option<Vec<usize>> {
 impl Job for ClusterPoints {
     type Output = Clustered;
 
+    /// The method over the map's 2-D points.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        use crate::analysis::memory as m;
+        let n = self.coords.len();
+        Some(match &self.method {
+            ClusterMethod::Hdbscan {
+                min_cluster_size,
+                min_samples,
+                ..
+            } => m::hdbscan(n, 2, min_samples.unwrap_or(*min_cluster_size)),
+            ClusterMethod::Kmeans { k, .. } => m::kmeans(n, 2, *k, rayon::current_num_threads()),
+        })
+    }
+
     fn label(&self) -> String {
         format!("clusters ({})", self.method.describe())
     }

@@ -38,6 +38,16 @@ pub struct Compared {
 impl Job for Compare {
     type Output = Compared;
 
+    /// Over the smallest version's rows (the shared rows are at most those).
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let versions: Vec<(usize, usize)> = self.sets.iter().map(|s| (s.rows(), s.dim())).collect();
+        let shared = versions.iter().map(|v| v.0).min().unwrap_or(0);
+        let k = self.options.ks.iter().copied().max().unwrap_or(10);
+        Some(crate::analysis::memory::compare(
+            &versions, shared, k, shared,
+        ))
+    }
+
     fn label(&self) -> String {
         format!("comparison of {} versions", self.sets.len())
     }

@@ -59,6 +59,24 @@ pub struct DriftRun {
 impl Job for DriftJob {
     type Output = DriftRun;
 
+    /// Both sides' rows pooled, the kernel tests on their sample.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let (m, d) = match &self.sides {
+            DriftJobSides::Two {
+                reference, current, ..
+            } => (reference.rows() + current.rows(), reference.dim()),
+            DriftJobSides::Split { set, .. } => (set.rows(), set.dim()),
+        };
+        let p = &self.params.drift;
+        Some(crate::analysis::memory::drift(
+            m,
+            d,
+            p.pca.unwrap_or(d).min(d),
+            p.kernel_sample.min(m),
+            p.permutations,
+        ))
+    }
+
     fn label(&self) -> String {
         format!("drift: {} vs {}", self.names[0], self.names[1])
     }

@@ -74,6 +74,14 @@ impl Job for EncodeSpec {
         enc.set_truncate_dim(spec.truncate_dim)?;
         let mut corpus = Corpus::open(&spec.corpus, &spec.corpus_options)?;
         let opts = encode::options_for(&enc, &backend, spec.level, spec.batch_size.max(1));
+        // The weights are loaded; the batches and the output are checked before they start.
+        let corpus_bytes = std::fs::metadata(&spec.corpus).map_or(0, |m| m.len());
+        crate::engine::memory::guard(&encode::memory_estimate(
+            &enc,
+            &opts,
+            encode::workers_for(&backend),
+            corpus_bytes,
+        ))?;
         let t = Instant::now();
         let mut on_progress = |p: &encode::Progress| {
             let eta = p

@@ -59,6 +59,15 @@ impl ReadyIndex {
 impl Job for BuildIndex {
     type Output = ReadyIndex;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        Some(crate::analysis::memory::ann_build(
+            self.set.rows(),
+            self.set.dim(),
+            AnnParams::default().m,
+            rayon::current_num_threads(),
+        ))
+    }
+
     fn label(&self) -> String {
         format!(
             "neighbour index ({}) of {} rows",

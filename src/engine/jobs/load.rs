@@ -91,6 +91,10 @@ pub struct Load {
 impl Job for Load {
     type Output = Opened;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        Some(crate::engine::memory::load_estimate(&self.path))
+    }
+
     fn label(&self) -> String {
         format!("open {}", self.path.display())
     }

@@ -169,6 +169,24 @@ const PREVIEW_EVERY: Duration = Duration::from_millis(100);
 impl Job for Project {
     type Output = Projected;
 
+    /// The map's method on the set's rows, plus the quality measures; nothing for a map
+    /// computed already.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        use crate::analysis::memory as m;
+        if self.precomputed.is_some() {
+            return None;
+        }
+        let (n, d) = (self.set.rows(), self.set.dim());
+        let e = match &self.spec {
+            ProjectSpec::Pca | ProjectSpec::Axes { .. } => {
+                m::pca(n, d, 2, rayon::current_num_threads())
+            }
+            ProjectSpec::Tsne(p) => m::tsne(n, d, p.dims, p.perplexity, p.pca_dims),
+            ProjectSpec::Umap(p) => m::umap(n, d, p.dims, p.n_neighbors),
+        };
+        Some(e.with(&m::quality(n, self.quality_k)))
+    }
+
     fn label(&self) -> String {
         format!("{} of {} points", self.spec.name(), self.set.rows())
     }

@@ -1,0 +1,516 @@
+//! Memory estimates of the long jobs, from their parameters only (pure arithmetic, no I/O): each
+//! function returns an [`Estimate`] whose parts are the large buffers the job holds at its peak,
+//! with the formula beside it. The engine compares an estimate with the memory the process can
+//! still get (`engine::memory`) before a job starts and refuses it with a [`MemoryRefusal`]
+//! (the estimate, the amount available and a suggestion) rather than let the allocator abort or
+//! the OOM killer end the process.
+//!
+//! Conventions: `n` rows, `d` dimensions, `k` neighbours, `s` output dimensions, `t` worker
+//! threads; f32 = 4 bytes, f64 = 8, a row index = 4 (u32). Small fixed buffers (< 1 MiB) are left
+//! out. The estimates are upper bounds of the peak heap in normal cases; `tests/memory.rs` checks
+//! them against measured peak RSS (BENCHMARKS.md states the factor).
+
+use std::fmt;
+
+use thiserror::Error;
+
+pub use crate::core::bytes::{human_bytes, parse_bytes};
+
+const F32: u64 = 4;
+const F64: u64 = 8;
+const IDX: u64 = 4;
+const MIB: u64 = 1 << 20;
+/// What t-SNE and UMAP hold beyond the buffers counted by their formulas, measured: 185 MiB
+/// (t-SNE) and 250 MiB (UMAP) of peak RSS over loading at 20,000 x 16, against 79 and 32 MiB
+/// from the formulas (`tests/memory.rs`, BENCHMARKS.md). Counted as a fixed part until it is
+/// traced to its buffers.
+const MAP_WORKING: u64 = 256 * MIB;
+
+/// Rows from which t-SNE and UMAP take their neighbours from the HNSW index instead of the
+/// exact engine (the analysis's own threshold, repeated so the estimate follows it).
+pub use super::project::tsne::ann::EXACT_MAX as EXACT_KNN_MAX;
+
+/// The memory a job needs at its peak, in parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimate {
+    /// The job in a few words ("t-SNE of 2,000,000 x 16").
+    pub job: String,
+    /// Named parts in bytes (the largest buffers alive together).
+    pub parts: Vec<(&'static str, u64)>,
+    /// What to try instead when it does not fit.
+    pub suggestion: String,
+}
+
+impl Estimate {
+    pub fn new(job: impl Into<String>, suggestion: impl Into<String>) -> Estimate {
+        Estimate {
+            job: job.into(),
+            parts: Vec::new(),
+            suggestion: suggestion.into(),
+        }
+    }
+
+    /// Adds a part (zero-sized parts are left out).
+    pub fn part(mut self, name: &'static str, bytes: u64) -> Estimate {
+        if bytes > 0 {
+            self.parts.push((name, bytes));
+        }
+        self
+    }
+
+    /// Adds every part of `other` (a job made of steps whose buffers are alive together).
+    pub fn with(mut self, other: &Estimate) -> Estimate {
+        self.parts.extend(other.parts.iter().cloned());
+        self
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .fold(0u64, |a, (_, b)| a.saturating_add(*b))
+    }
+
+    /// Checks the estimate against `available`.
+    pub fn check(&self, available: &Available) -> Result<(), MemoryRefusal> {
+        if self.bytes() > available.bytes {
+            return Err(MemoryRefusal {
+                estimate: self.clone(),
+                available: available.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The memory the process can still use, and the bound that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Available {
+    pub bytes: u64,
+    /// Which limit is the smallest, in words ("MemAvailable in /proc/meminfo").
+    pub source: String,
+}
+
+/// A job refused because its estimate exceeds the memory available.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub struct MemoryRefusal {
+    pub estimate: Estimate,
+    pub available: Available,
+}
+
+impl fmt::Display for MemoryRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<&(&str, u64)> = self.estimate.parts.iter().collect();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        let listed: Vec<String> = parts
+            .iter()
+            .take(4)
+            .map(|(n, b)| format!("{n} {}", human_bytes(*b)))
+            .collect();
+        write!(
+            f,
+            "not enough memory for {}: it needs an estimated {} ({}), only {} is available ({}); \
+             the job was not started. Try {}",
+            self.estimate.job,
+            human_bytes(self.estimate.bytes()),
+            listed.join(", "),
+            human_bytes(self.available.bytes),
+            self.available.source,
+            self.estimate.suggestion
+        )
+    }
+}
+
+fn mul(xs: &[u64]) -> u64 {
+    xs.iter().fold(1u64, |a, x| a.saturating_mul(*x))
+}
+
+fn u(x: usize) -> u64 {
+    x as u64
+}
+
+/// `2,000,000 x 16`.
+fn shape(n: usize, d: usize) -> String {
+    format!("{} x {d}", thousands(n))
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+const SAMPLE: &str = "a sample of the rows (--limit N reads the first N)";
+
+// ---------------------------------------------------------------- loading
+
+/// How a source file becomes a matrix in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadKind {
+    /// Little-endian f32 npy/safetensors or a native `.esv`: memory-mapped, the file's bytes.
+    Mapped,
+    /// Other npy/safetensors dtypes (f16, bf16 widened; f64 narrowed): the f32 matrix.
+    Binary,
+    /// Text formats (word2vec, GloVe, fastText, projector TSV).
+    Text,
+    /// Parquet / Arrow: decoded pages beside the matrix.
+    Table,
+}
+
+/// Loading a file of `size` bytes.
+/// - mapped: `size` (the map counts against the address space);
+/// - binary: `2 * size` (f16/bf16 widened to f32 is twice the file; f64 narrowed is half);
+/// - text: `size` (the matrix at >= 4 characters per value is at most the file, the vocabulary
+///   and the 4 MiB parse blocks per thread fit in the rest: a 6-decimal GloVe file is ~9 bytes a
+///   value, so about half the file is the matrix);
+/// - table: `3 * size` (the decoded column pages, the list offsets and the f32 matrix; compressed
+///   pages inflate).
+///
+/// Plus, when the cache is written, nothing more: the writer streams the matrix.
+pub fn load(file: &str, size: u64, kind: LoadKind) -> Estimate {
+    let (name, bytes) = match kind {
+        LoadKind::Mapped => ("mapped file", size),
+        LoadKind::Binary => ("matrix (widened to f32)", size.saturating_mul(2)),
+        LoadKind::Text => ("matrix, vocabulary and parse blocks", size),
+        LoadKind::Table => ("decoded pages and matrix", size.saturating_mul(3)),
+    };
+    Estimate::new(
+        format!("loading {file}"),
+        "--limit N to read only the first N rows, or convert the file to .npy (memory-mapped)",
+    )
+    .part(name, bytes)
+}
+
+/// A loaded set of `n x d` f32 values (kept alive beside a job).
+pub fn matrix(n: usize, d: usize) -> u64 {
+    mul(&[u(n), u(d), F32])
+}
+
+// ---------------------------------------------------------------- neighbours
+
+/// Exact top-k for `q` queries over `n x d` rows:
+/// row norms `4n` + the int8 screening copy `n*d` + per thread a score tile (256 queries x 4096
+/// rows x 4 = 4 MiB) + results `q * k * 16` (index, f64 score, heap slack).
+pub fn knn_queries(n: usize, d: usize, q: usize, k: usize, threads: usize) -> Estimate {
+    Estimate::new(
+        format!(
+            "exact search of {} queries in {}",
+            thousands(q),
+            shape(n, d)
+        ),
+        "fewer queries at a time, --restrict N, or --index ann",
+    )
+    .part("row norms", mul(&[u(n), F32]))
+    .part("int8 screening copy", mul(&[u(n), u(d)]))
+    .part("score tiles", mul(&[u(threads.max(1)), 4 * MIB]))
+    .part("results", mul(&[u(q), u(k), 16]))
+}
+
+/// Every row's k nearest (exact, the UMAP/t-SNE graph below `EXACT_KNN_MAX`, quality, HDBSCAN):
+/// [`knn_queries`] with `q = n`, the lists `n * k * 8` (u32 index + f32 distance).
+pub fn knn_all(n: usize, d: usize, k: usize, threads: usize) -> Estimate {
+    let mut e = knn_queries(n, d, n, k, threads);
+    e.job = format!("the {k} nearest neighbours of every row of {}", shape(n, d));
+    e.suggestion = format!("{SAMPLE}, or --index ann");
+    e
+}
+
+/// The HNSW build with `m` links per row: level-0 links `n * 2m * 4`, upper levels (a row is on
+/// level >= 1 with probability 1/m) `n/(m-1) * m * 4`, a level byte and a norm per row `5n`, a
+/// visited mark per row and thread `4 * n * t`, the file image while stored (the links again).
+pub fn ann_build(n: usize, d: usize, m: usize, threads: usize) -> Estimate {
+    let m = m.max(2);
+    let level0 = mul(&[u(n), u(2 * m), IDX]);
+    let upper = mul(&[u(n) / u(m - 1) + 1, u(m), IDX]);
+    Estimate::new(
+        format!("building the neighbour index of {}", shape(n, d)),
+        format!("{SAMPLE}, or a smaller --m"),
+    )
+    .part("links", level0 + upper)
+    .part("levels and norms", mul(&[u(n), 5]))
+    .part("visited marks", mul(&[u(n), u(threads.max(1)), IDX]))
+    .part("file image", level0 + upper)
+}
+
+// ---------------------------------------------------------------- maps
+
+/// PCA of `n x d` to `s` dimensions: per thread a d x d f64 covariance (`t * d^2 * 8`), the
+/// eigen-solver's copies (`3 * d^2 * 8`), the output `n * s * 4` (f32) and its f64 staging
+/// `n * s * 8`.
+pub fn pca(n: usize, d: usize, s: usize, threads: usize) -> Estimate {
+    Estimate::new(
+        format!("PCA of {}", shape(n, d)),
+        format!("fewer output dimensions, or {SAMPLE}"),
+    )
+    .part("covariance", mul(&[u(threads.max(1)) + 3, u(d), u(d), F64]))
+    .part("projection", mul(&[u(n), u(s), F32 + F64]))
+}
+
+/// t-SNE of `n x d` to `s` dimensions with `perplexity`: k = min(n-1, 3 * perplexity);
+/// the input after PCA `n * min(d, pca) * 4`; neighbour lists `n * k * 8`; the symmetric
+/// affinities (up to twice the lists, a u32 column and an f32 value each, and their transpose
+/// while made) `2 * n * k * 8 * 2`; the optimiser's layout, gradient, update and gains
+/// `n * s * 4 * 4` and the Barnes-Hut / interpolation buffers `n * 64`. Above `EXACT_KNN_MAX`
+/// rows the HNSW index ([`ann_build`]) is built first and alive with the lists.
+pub fn tsne(n: usize, d: usize, s: usize, perplexity: f64, pca_dims: Option<usize>) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let k = ((3.0 * perplexity).ceil().max(1.0) as usize).min(n.saturating_sub(1));
+    let d_in = pca_dims.map_or(d, |p| p.min(d));
+    let mut e = Estimate::new(
+        format!("t-SNE of {}", shape(n, d)),
+        format!("{SAMPLE}, a lower --perplexity, or PCA"),
+    );
+    if pca_dims.is_some_and(|p| p < d) {
+        e = e.part("input after PCA", matrix(n, d_in));
+    }
+    e = e
+        .part("neighbour lists", mul(&[u(n), u(k), 8]))
+        .part("affinities", mul(&[u(n), u(k), 8, 4]))
+        .part("layout and optimiser", mul(&[u(n), u(s), F32, 4]))
+        .part("gradient trees", mul(&[u(n), 64]))
+        .part("working buffers (measured)", MAP_WORKING);
+    if n > EXACT_KNN_MAX {
+        e = e.with(&ann_build(n, d_in, 16, threads));
+    } else {
+        e = e.part("score tiles", mul(&[u(threads.max(1)), 4 * MIB]));
+    }
+    e
+}
+
+/// UMAP of `n x d` to `s` dimensions with `k` neighbours: the lists `n * k * 8`; the fuzzy graph
+/// and its union with the transpose (COO: row, column, weight) `2 * n * k * 12 * 2`; the epoch
+/// schedule per edge `2 * n * k * 8`; the layout and its per-round copy `n * s * 4 * 2`; the
+/// spectral start (LOBPCG, a block of `3 * (s + 1)` f64 vectors and their products)
+/// `n * (s + 1) * 8 * 6`. Above `EXACT_KNN_MAX` rows the HNSW index ([`ann_build`]), unless a
+/// stored one is reopened (then only its links).
+pub fn umap(n: usize, d: usize, s: usize, k: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let k = k.min(n.saturating_sub(1)).max(1);
+    let mut e = Estimate::new(
+        format!("UMAP of {}", shape(n, d)),
+        format!("{SAMPLE}, or fewer --n-neighbors"),
+    )
+    .part("neighbour lists", mul(&[u(n), u(k), 8]))
+    .part("fuzzy graph", mul(&[u(n), u(k), 12, 4]))
+    .part("epoch schedule", mul(&[u(n), u(k), 16]))
+    .part("layout", mul(&[u(n), u(s), F32, 2]))
+    .part("spectral start", mul(&[u(n), u(s) + 1, F64, 6]))
+    .part("working buffers (measured)", MAP_WORKING);
+    if n > EXACT_KNN_MAX {
+        e = e.with(&ann_build(n, d, 16, threads));
+    } else {
+        e = e.part("score tiles", mul(&[u(threads.max(1)), 4 * MIB]));
+    }
+    e
+}
+
+/// Trustworthiness and kNN preservation: exact up to 20,000 points (both spaces' lists
+/// `2 * n * k * 8` and the ranks `n * n * 4` are avoided: ranks per point, `t * n * 8`), above
+/// that a sample of at most 2,000 points (`2,000 * n * 8` distances).
+pub fn quality(n: usize, k: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let pts = if n > super::project::quality::EXACT_MAX {
+        2000
+    } else {
+        n
+    };
+    Estimate::new(
+        format!("the map's quality over {} points", thousands(n)),
+        "--no-quality",
+    )
+    .part("neighbour lists", mul(&[u(pts), u(k), 16]))
+    .part("distance rows", mul(&[u(threads.max(1)) + 1, u(n), F64]))
+}
+
+// ---------------------------------------------------------------- clusters
+
+/// HDBSCAN of `n x d` with `min_samples`: the KD-tree's copy of the points and its index
+/// `n * (d * 4 + 8)` and nodes `n * 16`; core distances `n * 8` and the `min_samples`
+/// neighbours of every row (u32) `n * min_samples * 4`; the spanning tree `n * 24`; single linkage and the condensed tree
+/// `n * 80`; labels and probabilities `n * 16`.
+pub fn hdbscan(n: usize, d: usize, min_samples: usize) -> Estimate {
+    Estimate::new(
+        format!("HDBSCAN of {}", shape(n, d)),
+        format!("{SAMPLE}, clustering a 2-D map, or --method kmeans"),
+    )
+    .part("KD-tree", mul(&[u(n), u(d) * F32 + 24]))
+    .part("core distances", mul(&[u(n), F64]))
+    .part("neighbour lists", mul(&[u(n), u(min_samples.max(1)), IDX]))
+    .part("trees", mul(&[u(n), 24 + 80 + 16]))
+}
+
+/// k-means of `n x d` into `k` clusters: labels and distances `n * 12`; centroids and per-thread
+/// sums `(2 + t) * k * d * 8`.
+pub fn kmeans(n: usize, d: usize, k: usize, threads: usize) -> Estimate {
+    Estimate::new(
+        format!("k-means of {} into {k} clusters", shape(n, d)),
+        format!("{SAMPLE}, or fewer clusters"),
+    )
+    .part("labels and distances", mul(&[u(n), 12]))
+    .part("centroids", mul(&[u(threads.max(1)) + 2, u(k), u(d), F64]))
+}
+
+// ---------------------------------------------------------------- compare, drift, bias
+
+/// Comparing versions of `(n_i, d_i)` over `shared` common rows with neighbourhoods of `k`:
+/// the shared rows gathered per version `shared * d_i * 4`; CKA and Procrustes on the feature
+/// Gram matrices (`d_a * d_b` and `d_i^2`, f64; CKA is never `n x n`); the neighbour lists of
+/// both versions of the `sample` rows `2 * sample * k * 16`; the exact search's tiles; aligned
+/// layouts (PCA) `shared * 2 * 12` per version.
+pub fn compare(versions: &[(usize, usize)], shared: usize, k: usize, sample: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let mut e = Estimate::new(
+        format!(
+            "comparing {} versions over {} shared rows",
+            versions.len(),
+            thousands(shared)
+        ),
+        "--limit N on each version, fewer --sample rows, or smaller k",
+    );
+    let mut grams = 0u64;
+    let mut gathered = 0u64;
+    for (i, &(_, d)) in versions.iter().enumerate() {
+        gathered = gathered.saturating_add(matrix(shared, d));
+        grams = grams.saturating_add(mul(&[u(d), u(d), F64, 2]));
+        if let Some(&(_, d2)) = versions.get(i + 1) {
+            grams = grams.saturating_add(mul(&[u(d), u(d2), F64, 3]));
+        }
+    }
+    let lists = mul(&[u(versions.len()), u(sample.min(shared)), u(k), 16]);
+    e = e
+        .part("shared rows", gathered)
+        .part("Gram matrices", grams)
+        .part("neighbour lists", lists)
+        .part("score tiles", mul(&[u(threads.max(1)), 4 * MIB]))
+        .part(
+            "aligned layouts",
+            mul(&[u(versions.len()), u(shared), 2, 12]),
+        );
+    e
+}
+
+/// A drift study of `m = n_ref + n_cur` rows of `d` dimensions, reduced to `p` dimensions, with
+/// the kernel tests on `kernel_m` rows and `perms` permutations: the pooled sample and its PCA
+/// `m * (d + p) * 4`; the kernel tests' row blocks (256 rows of the upper triangle, kernel and
+/// distance, f64) `t * 256 * kernel_m * 8 * 2` and the permutation columns
+/// (`kernel_m * min(perms, 64) * 8` per slot, kernel and distance); the null distributions
+/// `6 * perms * 8`; the classifier's features and gradient `m * p * 4 * 2`.
+pub fn drift(m: usize, d: usize, p: usize, kernel_m: usize, perms: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    Estimate::new(
+        format!("a drift study of {}", shape(m, d)),
+        "--limit N, a smaller --drift-sample / kernel sample, or fewer permutations",
+    )
+    .part("pooled sample and PCA", mul(&[u(m), u(d + p), F32]))
+    .part(
+        "kernel blocks",
+        mul(&[u(threads.max(1)), 256, u(kernel_m), F64, 2]),
+    )
+    .part(
+        "permutation columns",
+        mul(&[u(kernel_m), u(perms.clamp(1, 64)), F64, 2]),
+    )
+    .part("null distributions", mul(&[6, u(perms), F64]))
+    .part("classifier", mul(&[u(m), u(p.max(1)), F32, 2]))
+}
+
+/// WEAT-style probes over `versions` spaces of `d` dimensions, with `words` target and attribute
+/// words in all and `perms` permutations: the word vectors `versions * words * d * 4`, the
+/// similarity table `versions * words^2 * 8`, the null and bootstrap samples
+/// `versions * tests * perms * 8 * 2`.
+pub fn bias_grid(versions: usize, tests: usize, words: usize, d: usize, perms: usize) -> Estimate {
+    Estimate::new(
+        format!("{tests} bias tests on {versions} versions"),
+        "fewer permutations or shorter word lists",
+    )
+    .part("word vectors", mul(&[u(versions), u(words), u(d), F32]))
+    .part(
+        "similarity tables",
+        mul(&[u(versions), u(words), u(words), F64]),
+    )
+    .part(
+        "null samples",
+        mul(&[u(versions), u(tests), u(perms), F64, 2]),
+    )
+}
+
+// ---------------------------------------------------------------- encoding
+
+/// Encoding with a transformer of `hidden` width, `layers` layers, `heads` heads and
+/// `weights_bytes` of weights, batches of at most `batch_tokens` tokens of at most `seq`
+/// positions, on `workers` CPU workers, into `rows` output rows of `out_dim`:
+/// the weights (f32; f16 files widened: `2 * weights_bytes`); per worker one layer's
+/// activations at a time: hidden states and their residual, Q/K/V, the attention output and the
+/// 4x feed-forward `batch_tokens * hidden * 4 * 10`, the attention scores and softmax
+/// `batch_tokens * seq * heads * 4 * 2`; the output `rows * out_dim * 4`.
+#[allow(clippy::too_many_arguments)]
+pub fn encode(
+    weights_bytes: u64,
+    hidden: usize,
+    heads: usize,
+    batch_tokens: usize,
+    seq: usize,
+    workers: usize,
+    rows: usize,
+    out_dim: usize,
+) -> Estimate {
+    let w = u(workers.max(1));
+    Estimate::new(
+        format!("encoding {} rows", thousands(rows)),
+        "a smaller --batch-tokens, --device cpu with fewer threads, or --limit N documents",
+    )
+    .part("weights", weights_bytes.saturating_mul(2))
+    .part(
+        "activations",
+        mul(&[w, u(batch_tokens), u(hidden), F32, 10]),
+    )
+    .part(
+        "attention scores",
+        mul(&[w, u(batch_tokens), u(seq), u(heads.max(1)), F32, 2]),
+    )
+    .part("output rows", matrix(rows, out_dim))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn avail(b: u64) -> Available {
+        Available {
+            bytes: b,
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn sums_and_refuses_with_the_numbers() {
+        let e = tsne(2_000_000, 16, 2, 30.0, Some(50));
+        assert!(e.bytes() > 3 << 30, "{}", human_bytes(e.bytes()));
+        let r = e.check(&avail(1 << 30)).unwrap_err();
+        let msg = r.to_string();
+        assert!(msg.contains("t-SNE of 2,000,000 x 16"), "{msg}");
+        assert!(msg.contains("1.0 GiB is available"), "{msg}");
+        assert!(msg.contains("--limit"), "{msg}");
+        assert!(e.check(&avail(u64::MAX)).is_ok());
+    }
+
+    #[test]
+    fn formulas_scale_as_stated() {
+        // Linear in rows beyond the fixed parts (measured working buffers, score tiles).
+        let z = umap(2, 16, 2, 15).bytes();
+        let a = umap(100_000, 16, 2, 15).bytes() - z;
+        let b = umap(200_000, 16, 2, 15).bytes() - z;
+        assert!(b > a * 3 / 2 && b < a * 5 / 2, "{a} {b}");
+        // The loaded matrix.
+        assert_eq!(matrix(2_000_000, 16), 128_000_000);
+        // Saturates instead of overflowing.
+        assert_eq!(knn_all(usize::MAX, usize::MAX, 10, 2).bytes(), u64::MAX);
+        assert_eq!(load("f", 100, LoadKind::Binary).bytes(), 200);
+        assert_eq!(thousands(2_000_000), "2,000,000");
+    }
+}
