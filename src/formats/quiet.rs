@@ -109,8 +109,9 @@ mod tests {
         });
         let r: Result<(), _> = r;
         assert_eq!(r.unwrap_err().message, "outer");
-        // A thread outside any scope still reaches the previous hook (and unwinds as usual).
-        let t = std::thread::spawn(|| panic!("elsewhere")).join();
+        // A thread outside any scope still reaches the previous hook (and unwinds as usual);
+        // a scoped test thread, joined here (the library's threads live in engine/).
+        let t = std::thread::scope(|s| s.spawn(|| panic!("elsewhere")).join());
         assert!(t.is_err());
     }
 }
