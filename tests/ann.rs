@@ -154,7 +154,10 @@ fn cli_index_choice_and_ef_range() {
     let dir = tempfile::tempdir().unwrap();
     let out = cli(&["neighbors", "demo", "king", "--ef", "0"], dir.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--ef must be between 1 and 100000"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--ef <N>': expected a whole number from 1 to 100000")
+    );
     let out = cli(&["neighbors", "demo", "king", "--ef", "100001"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let out = cli(

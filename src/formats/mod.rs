@@ -18,7 +18,9 @@ mod safetensors_io;
 mod sidecar;
 mod sink;
 mod table;
-pub use table::{CellType, Cells, Part, is_part_folder, list_parts, write_parquet_table};
+pub use table::{
+    CellType, Cells, Part, check_parquet_footer, is_part_folder, list_parts, write_parquet_table,
+};
 mod text;
 mod vocab_file;
 mod w2v_binary;
