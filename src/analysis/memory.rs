@@ -195,8 +195,10 @@ pub fn matrix(n: usize, d: usize) -> u64 {
 
 /// Exact top-k for `q` queries over `n x d` rows:
 /// row norms `4n` + the int8 screening copy `n*d` + per thread a score tile (256 queries x 4096
-/// rows x 4 = 4 MiB) + results `q * k * 16` (index, f64 score, heap slack).
+/// rows x 4 = 4 MiB) + results `q * k * 16` (index, f64 score, heap slack), `k` at most `n`
+/// (a query never lists more rows than there are).
 pub fn knn_queries(n: usize, d: usize, q: usize, k: usize, threads: usize) -> Estimate {
+    let k = k.min(n);
     Estimate::new(
         format!(
             "exact search of {} queries in {}",
@@ -215,7 +217,11 @@ pub fn knn_queries(n: usize, d: usize, q: usize, k: usize, threads: usize) -> Es
 /// [`knn_queries`] with `q = n`, the lists `n * k * 8` (u32 index + f32 distance).
 pub fn knn_all(n: usize, d: usize, k: usize, threads: usize) -> Estimate {
     let mut e = knn_queries(n, d, n, k, threads);
-    e.job = format!("the {k} nearest neighbours of every row of {}", shape(n, d));
+    e.job = format!(
+        "the {} nearest neighbours of every row of {}",
+        k.min(n),
+        shape(n, d)
+    );
     e.suggestion = format!("{SAMPLE}, or --index ann");
     e
 }
@@ -508,6 +514,11 @@ mod tests {
         assert!(b > a * 3 / 2 && b < a * 5 / 2, "{a} {b}");
         // The loaded matrix.
         assert_eq!(matrix(2_000_000, 16), 128_000_000);
+        // A k beyond the rows lists every row, no more (-k 4294967295 on 100 rows).
+        assert_eq!(
+            knn_queries(100, 50, 1, u32::MAX as usize, 1).bytes(),
+            knn_queries(100, 50, 1, 100, 1).bytes()
+        );
         // Saturates instead of overflowing.
         assert_eq!(knn_all(usize::MAX, usize::MAX, 10, 2).bytes(), u64::MAX);
         assert_eq!(load("f", 100, LoadKind::Binary).bytes(), 200);
