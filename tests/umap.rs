@@ -214,7 +214,10 @@ fn cli_maps_places_and_refuses_bad_input() {
         m,
     ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("n_neighbors"), "{err}");
+    assert!(
+        err.contains("--n-neighbors") && err.contains("from 2 to"),
+        "{err}"
+    );
     // Fewer points than n_neighbors + 1.
     let (code, _, err) = cli(&[
         "project", "demo", "--method", "umap", "--limit", "10", "--out", m,
