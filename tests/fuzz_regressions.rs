@@ -148,3 +148,77 @@ fn a_bad_string_escape_in_the_decoder_is_an_error_not_a_panic() {
     assert!(e.contains("tokenizer_decoder_surrogate.json"), "{e}");
     assert!(e.contains("line 1, column 25"), "{e}");
 }
+
+/// A 6.8 kB Parquet file (found by the `table` target as a timeout) whose page header at byte 1996
+/// holds lists of booleans declaring up to 2^31 elements: the parquet crate skips such unknown
+/// fields element by element without consuming bytes, so it spent 0.9 s (2.6 s instrumented) on
+/// it, and a header of thousands of such lists would take hours. The footer and every page
+/// header are walked first: an error naming the file and the byte, at once, from every Parquet
+/// reader.
+#[test]
+fn a_parquet_page_header_with_oversized_boolean_lists_is_refused_at_once() {
+    let p = fixture("parquet_page_header_bool_lists.parquet");
+    let opts = LoadOptions {
+        format: Some(Format::Parquet),
+        ..LoadOptions::default()
+    };
+    let t = std::time::Instant::now();
+    let e = formats::load(&p, &opts)
+        .expect_err("a damaged page header must not load")
+        .to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(e.contains("parquet_page_header_bool_lists.parquet"), "{e}");
+    assert!(
+        e.contains("the Parquet page header at byte 1996 is damaged"),
+        "{e}"
+    );
+    assert!(e.contains("elements with"), "{e}");
+    let e = formats::check_parquet_structure(&p)
+        .expect_err("damaged")
+        .to_string();
+    assert!(e.contains("claims"), "{e}");
+    // Every Parquet fixture of the project passes the same check.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut checked = 0;
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "parquet")
+                && !path.ends_with("parquet_page_header_bool_lists.parquet")
+            {
+                formats::check_parquet_structure(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 5, "only {checked} Parquet fixtures");
+    // The corpus reader and the CLI say the same.
+    let corpus = embedscope::formats::corpus::Corpus::open(
+        &p,
+        &embedscope::formats::corpus::CorpusOptions::default(),
+    );
+    assert!(
+        corpus.is_err_and(|e| e.to_string().contains("page header")),
+        "the corpus reader"
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args(["info", p.to_str().unwrap()])
+        .env("EMBEDSCOPE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the Parquet page header at byte 1996 is damaged"),
+        "{stderr}"
+    );
+}

@@ -591,7 +591,7 @@ fn scan_jsonl(path: &Path, acc: &mut Acc) -> anyhow::Result<()> {
 /// Parquet: every text and integer column, batch by batch; `line` is the row (0-based).
 fn scan_parquet(path: &Path, acc: &mut Acc) -> anyhow::Result<()> {
     let f = File::open(path).map_err(|e| anyhow!("cannot open: {e}"))?;
-    embedscope::formats::check_parquet_footer(path)?;
+    embedscope::formats::check_parquet_structure(path)?;
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
         .map_err(|e| anyhow!("not a readable Parquet file: {e}"))?
         .with_batch_size(8192)

@@ -19,7 +19,7 @@ mod sidecar;
 mod sink;
 mod table;
 pub use table::{
-    CellType, Cells, Part, check_parquet_footer, is_part_folder, list_parts, write_parquet_table,
+    CellType, Cells, Part, check_parquet_structure, is_part_folder, list_parts, write_parquet_table,
 };
 mod text;
 mod vocab_file;

@@ -324,7 +324,7 @@ impl Corpus {
                 )
             }
             CorpusFormat::Parquet => {
-                super::table::check_parquet_footer(path)?;
+                super::table::check_parquet_structure(path)?;
                 let builder =
                     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open()?)
                         .map_err(|e| {

@@ -26,7 +26,7 @@ pub(crate) use cell::{cell_string, simple_type, string_type};
 pub use parts::{Part, is_part_folder, list_parts};
 pub(crate) use parts::{folder_stamp, parquet_rows, read_parquet_folder};
 pub(crate) use reader::{check_inflation, read_arrow_ipc, read_parquet};
-pub use thrift::check_parquet_footer;
+pub use thrift::check_parquet_structure;
 #[cfg(test)]
 pub(crate) use write::write_parquet;
 pub(crate) use write::write_parquet_temp;

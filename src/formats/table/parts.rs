@@ -189,7 +189,7 @@ fn trim_zeros(d: &[u8]) -> &[u8] {
 /// The row count a Parquet file's footer declares (None when it cannot be read).
 pub(crate) fn parquet_rows(path: &Path) -> Option<u64> {
     let file = std::fs::File::open(path).ok()?;
-    super::check_parquet_footer(path).ok()?;
+    super::check_parquet_structure(path).ok()?;
     let b = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
     u64::try_from(b.metadata().file_metadata().num_rows()).ok()
 }
@@ -203,7 +203,7 @@ struct Opened {
 fn open_part(part: &Part) -> Result<Opened, FormatError> {
     let path = &part.path;
     let file = open_nonempty(path)?;
-    super::check_parquet_footer(path)?;
+    super::check_parquet_structure(path)?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| decode_error(path, "Parquet", parquet_text(&e)))?;
     let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);

@@ -82,7 +82,7 @@ pub(crate) fn read_arrow_ipc(path: &Path, opts: &LoadOptions) -> Result<Loaded, 
 
 fn read_parquet_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, FormatError> {
     let file = open_nonempty(path)?;
-    super::check_parquet_footer(path)?;
+    super::check_parquet_structure(path)?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| decode_error(path, "Parquet", parquet_text(&e)))?;
     let declared = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
