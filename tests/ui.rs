@@ -1215,3 +1215,90 @@ fn a_set_with_personal_data_shows_a_badge_whose_window_lists_the_findings() {
     h.run_steps(2);
     assert!(!h.state().app.redact_exports());
 }
+
+/// Every text painted on the map in the harness's last frame.
+fn painted_texts(h: &Harness<'static, EmbedscopeApp>) -> Vec<String> {
+    fn walk(s: &egui::Shape, map: egui::Rect, out: &mut Vec<String>) {
+        match s {
+            egui::Shape::Text(t) if map.contains(t.pos) => out.push(t.galley.text().to_owned()),
+            egui::Shape::Vec(v) => v.iter().for_each(|s| walk(s, map, out)),
+            _ => {}
+        }
+    }
+    let map = h.state().map_state().rect;
+    let mut out = Vec::new();
+    for c in &h.output().shapes {
+        walk(&c.shape, map, &mut out);
+    }
+    out
+}
+
+/// The PNG map export with redaction on: the frame it captures shows the map's labels masked
+/// (the address, cut short by the label's length, is still found) and no tooltip; the map on
+/// screen shows them as they are before and after.
+#[test]
+fn the_png_map_export_masks_the_labels_it_captures() {
+    let (dir, path) = pii_documents();
+    let mut h = harness(StartOptions {
+        files: vec![path],
+        ..StartOptions::default()
+    });
+    until(&mut h, 120, "the map and the privacy scan", |a| {
+        map_ready(a)
+            && a.app
+                .active_dataset()
+                .is_some_and(|d| d.pii.findings.is_some())
+    });
+    h.get_by_label("PII 3").click();
+    until_shown(&mut h, 10, "Personal data in pii_docs.npy");
+    h.get_by_label("row 2").click();
+    until(&mut h, 10, "row 2 selected", |a| {
+        a.app.active_dataset().is_some_and(|d| d.selection == [2])
+    });
+    h.run_steps(2);
+    let on_screen = painted_texts(&h);
+    assert!(
+        on_screen.iter().any(|t| t.contains("mail john.smith@")),
+        "{on_screen:?}"
+    );
+    assert!(h.state().app.redact_exports());
+    let out = dir.path().join("map.png");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    retype(&mut h, "Export to (path):", &out.display().to_string());
+    h.get_by_label("Export map as PNG").click();
+    h.step();
+    let captured = painted_texts(&h);
+    assert!(
+        !captured.iter().any(|t| t.contains("john.smith")),
+        "{captured:?}"
+    );
+    assert!(
+        captured.iter().any(|t| t.contains("mail j***@e***.com")),
+        "{captured:?}"
+    );
+    for _ in 0..20 {
+        if out.exists() {
+            break;
+        }
+        h.step();
+    }
+    let png = std::fs::read(&out).unwrap_or_else(|e| {
+        let notes: Vec<String> = h
+            .state()
+            .app
+            .notifications
+            .iter()
+            .map(|n| format!("{}: {}", n.title, n.details))
+            .collect();
+        panic!("the PNG not written ({e}): {notes:?}")
+    });
+    assert!(png.starts_with(b"\x89PNG"));
+    // Once written, the map shows the text again.
+    h.run_steps(2);
+    let after = painted_texts(&h);
+    assert!(
+        after.iter().any(|t| t.contains("mail john.smith@")),
+        "{after:?}"
+    );
+}

@@ -194,6 +194,16 @@ impl Dataset {
         crate::core::one_line(text.map_or(self.token(row), String::as_str), max_chars)
     }
 
+    /// [`Dataset::label`], with personal data masked when `mask` is on: masked before it is
+    /// shortened, so a finding cut at the end of the label is still found.
+    pub fn label_masked(&self, row: usize, max_chars: usize, mask: bool) -> String {
+        if !mask {
+            return self.label(row, max_chars);
+        }
+        let full = self.label(row, 1 << 20);
+        crate::core::one_line(&super::privacy::masked(&full, true), max_chars)
+    }
+
     /// A row's text (documents, occurrences).
     pub fn text(&self, row: usize) -> Option<&str> {
         match (self.kind, self.text_col) {

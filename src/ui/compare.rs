@@ -105,6 +105,7 @@ pub fn show(
                         dark,
                         cluster_labels: false,
                         density: None,
+                        mask_text: false,
                     };
                     let mut c = Vec::new();
                     map::show(ui, st, &input, &mut c);

@@ -122,6 +122,14 @@ pub struct MapInput<'a> {
     pub cluster_labels: bool,
     /// The density contours drawn over the points (the layer on, made on this map).
     pub density: Option<&'a MapDensity>,
+    /// Every text drawn on the map (labels, cluster names, legend) masked and no tooltip: a
+    /// PNG export with redaction on is waiting for its screenshot.
+    pub mask_text: bool,
+}
+
+/// A text as the map draws it: masked where `input` asks for it.
+fn shown<'t>(t: &'t str, input: &MapInput) -> std::borrow::Cow<'t, str> {
+    crate::app::privacy::masked(t, input.mask_text)
 }
 
 fn base_key(d: &Dataset, m: &MapView) -> u64 {
@@ -429,9 +437,10 @@ pub fn show(ui: &mut egui::Ui, st: &mut MapState, input: &MapInput, cmds: &mut V
     if st.lasso.len() > 1 {
         painter.add(egui::Shape::line(st.lasso.clone(), sel));
     }
-    draw_legend(&painter, rect, &d.legend, ui.visuals());
-    // Tooltip of the hovered point.
-    match (st.hovered, placed_hover, response.hover_pos()) {
+    draw_legend(&painter, rect, &d.legend, ui.visuals(), input);
+    // Tooltip of the hovered point (none in a masked screenshot).
+    let hover_pos = response.hover_pos().filter(|_| !input.mask_text);
+    match (st.hovered, placed_hover, hover_pos) {
         (Some(row), _, Some(pos)) => tooltip(&painter, ui, pos, d, row),
         (None, Some(i), Some(pos)) => {
             if let Some(p) = &m.placed {
@@ -622,7 +631,7 @@ fn draw_labels(
         if !rect.contains(s) {
             continue;
         }
-        let t = d.label(r, LABEL_CHARS);
+        let t = d.label_masked(r, LABEL_CHARS, input.mask_text);
         let x0 = s.x + 4.0;
         boxes.push([x0, s.y - 8.0, x0 + width(&t), s.y + 8.0]);
         placed.push((r, s, t));
@@ -701,7 +710,7 @@ fn draw_cluster_labels(
                 continue;
             }
             let galley = painter.layout_no_wrap(
-                k.summary.label.clone(),
+                shown(&k.summary.label, input).into_owned(),
                 font.clone(),
                 ui.visuals().strong_text_color(),
             );
@@ -739,7 +748,13 @@ fn draw_cluster_labels(
     out
 }
 
-fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::Visuals) {
+fn draw_legend(
+    painter: &egui::Painter,
+    rect: Rect,
+    legend: &Legend,
+    v: &egui::Visuals,
+    input: &MapInput,
+) {
     let font = egui::FontId::proportional(11.0);
     let bg = v.extreme_bg_color.gamma_multiply(0.85);
     match legend {
@@ -758,7 +773,7 @@ fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::V
                     4.5,
                     Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3]),
                 );
-                let mut label: String = name.chars().take(18).collect();
+                let mut label: String = shown(name, input).chars().take(18).collect();
                 label.push_str(&format!(" ({count})"));
                 painter.text(
                     Pos2::new(r.left() + 20.0, y),
@@ -778,7 +793,7 @@ fn draw_legend(painter: &egui::Painter, rect: Rect, legend: &Legend, v: &egui::V
             painter.text(
                 Pos2::new(r.left() + 8.0, r.top() + 10.0),
                 egui::Align2::LEFT_CENTER,
-                label,
+                shown(label, input),
                 font.clone(),
                 v.text_color(),
             );
@@ -875,7 +890,7 @@ pub fn svg(st: &MapState, d: &Dataset, dark: bool, redact: bool) -> String {
                     s.x + 6.0,
                     s.y + 4.0,
                     if dark { "#eeeeee" } else { "#111111" },
-                    xml_escape(&crate::app::privacy::masked(&d.label(r, LABEL_CHARS), redact))
+                    xml_escape(&d.label_masked(r, LABEL_CHARS, redact))
                 ));
             }
         }

@@ -453,6 +453,7 @@ impl EmbedscopeApp {
             dark: self.app.settings.dark,
             cluster_labels: self.clusters.show_labels,
             density: d.density.shown(d).filter(|_| self.app.settings.density),
+            mask_text: self.menu.png_pending() && self.app.redact_exports(),
         };
         map::show(ui, &mut self.map, &input, cmds);
     }

@@ -266,6 +266,12 @@ impl FileMenu {
         }
     }
 
+    /// Whether a PNG export waits for its screenshot (the map masks its text meanwhile when
+    /// redaction is on).
+    pub fn png_pending(&self) -> bool {
+        self.pending_png.is_some()
+    }
+
     /// A screenshot asked for by "Export map as PNG": the map's region as PNG bytes, handed
     /// to the app to write.
     pub fn screenshots(
@@ -274,8 +280,12 @@ impl FileMenu {
         map_rect: egui::Rect,
         cmds: &mut Vec<Command>,
     ) {
-        let shot = self.screenshot.lock().ok().and_then(|mut s| s.take());
-        let (Some(image), Some(path)) = (shot, self.pending_png.take()) else {
+        // The path is taken only with the screenshot: it arrives a frame or more after the
+        // request, and the map stays masked (with redaction on) until then.
+        let Some(image) = self.screenshot.lock().ok().and_then(|mut s| s.take()) else {
+            return;
+        };
+        let Some(path) = self.pending_png.take() else {
             return;
         };
         let region = image.region(&map_rect, Some(ctx.pixels_per_point()));
