@@ -243,6 +243,82 @@ pub fn ann_build(n: usize, d: usize, m: usize, threads: usize) -> Estimate {
     .part("file image", level0 + upper)
 }
 
+/// The exact engine's per-row tables (`KnnIndex::new`): the row scan's norms `4n`, the inverse
+/// and squared norms `8n`, the NaN/Inf and zero flags `2n`.
+fn knn_tables(n: usize) -> u64 {
+    mul(&[u(n), 14])
+}
+
+/// Queries from which the exact engine screens with its int8 copy of the rows
+/// (`analysis::knn`'s `INT8_MIN_QUERIES`, repeated so the estimate follows it).
+pub const INT8_MIN_QUERIES: usize = 32;
+
+/// Exact top-k for a few queries (`q` below [`INT8_MIN_QUERIES`], no int8 copy is made) over
+/// `n x d` rows, as the app's neighbour list and search by meaning run it: the engine's row
+/// tables `14n`; per thread a score tile of its queries against 1,024 rows
+/// (`min(q, 512) * 1024 * 4`); the top-k heaps of every task (about one per thread) and the
+/// merged results `(t + 1) * q * k * 16`. From
+/// [`INT8_MIN_QUERIES`] queries on this is [`knn_queries`] (the int8 copy is made).
+pub fn knn_few(n: usize, d: usize, q: usize, k: usize, threads: usize) -> Estimate {
+    if q >= INT8_MIN_QUERIES {
+        return knn_queries(n, d, q, k, threads);
+    }
+    let k = k.min(n);
+    let t = u(threads.max(1));
+    Estimate::new(
+        format!(
+            "exact search of {} queries in {}",
+            thousands(q),
+            shape(n, d)
+        ),
+        "a smaller k, or the neighbour index (ANN)",
+    )
+    .part("row tables", knn_tables(n))
+    .part("score tiles", mul(&[t, u(q.min(512)), 1024, F32]))
+    .part("results", mul(&[t + 1, u(q), u(k), 16]))
+}
+
+/// Search by meaning (`engine::jobs::search`, `embedscope search`): the query model
+/// (`model`, an [`encode`] estimate of one document on one worker; `None` when it is already
+/// loaded) and [`knn_few`] of the `q` queries in the `n x d` set.
+pub fn semantic_search(
+    n: usize,
+    d: usize,
+    q: usize,
+    k: usize,
+    threads: usize,
+    model: Option<&Estimate>,
+) -> Estimate {
+    let mut e = knn_few(n, d, q, k, threads);
+    e.job = format!(
+        "search by meaning of {} queries in {}",
+        thousands(q),
+        shape(n, d)
+    );
+    e.suggestion =
+        format!("a smaller k, or {SAMPLE}; the query model's weights alone need what is listed");
+    match model {
+        Some(m) => e.with(m),
+        None => e,
+    }
+}
+
+/// The bundled benchmarks (`analysis::eval::run_benchmarks`) on `n x d` rows with analogies
+/// searched in the first `restrict` rows: the case-folded vocabulary of those rows (a `String`
+/// of 24 bytes and its text, taken as 16 bytes a word, and an 8-byte row in a hash map whose
+/// slots and control bytes are counted as another 16: 64 bytes a row); then [`knn_queries`] of
+/// one batch of 4,096 questions (3 query vectors each under 3CosMul, the largest) with the top
+/// 5 plus the 3 question words, and the batch's query matrix `4096 * 3 * d * 4`.
+pub fn evaluate(n: usize, d: usize, restrict: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let batch = 4096usize.min(n.max(1));
+    let mut e = knn_queries(n, d, batch, 5 + 3, threads);
+    e.job = format!("the word benchmarks on {}", shape(n, d));
+    e.suggestion = format!("{SAMPLE}, or a smaller restrict_vocab");
+    e.part("vocabulary lookup", mul(&[u(restrict.min(n)), 64]))
+        .part("query matrix", mul(&[u(batch), 3, u(d), F32]))
+}
+
 // ---------------------------------------------------------------- maps
 
 /// PCA of `n x d` to `s` dimensions: per thread a d x d f64 covariance (`t * d^2 * 8`), the
@@ -331,6 +407,53 @@ pub fn quality(n: usize, k: usize) -> Estimate {
     )
     .part("neighbour lists", mul(&[u(pts), u(k), 16]))
     .part("distance rows", mul(&[u(threads.max(1)) + 1, u(n), F64]))
+}
+
+/// Placing `m` new rows of `d` dimensions into a finished `dims`-D map of `n` reference rows
+/// (`analysis::project::umap::transform`, the app's placement and `embedscope transform`):
+/// the gathered reference and new rows `(n + m) * d * 4`; the reference's own set for the
+/// exact engine (`as_set`: a copy of the rows `n * d * 4`, decimal tokens about 24 bytes a row
+/// with their offsets and hash slots) and [`knn_queries`] of one chunk of 8,192 new rows with
+/// `k` neighbours; the lists, memberships, edges and epoch schedule `m * k * 24`; the layout
+/// and (t-SNE, the larger) its update and gains in f64 plus the f32 copy `m * dims * 28`, and
+/// t-SNE's Barnes-Hut tree over the map `n * 64`.
+pub fn place(n: usize, m: usize, d: usize, dims: usize, k: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let k = k.min(n).max(1);
+    let search = knn_queries(n, d, m.min(8192), k, threads);
+    Estimate::new(
+        format!(
+            "placing {} rows into a map of {}",
+            thousands(m),
+            shape(n, d)
+        ),
+        "fewer rows at a time (--limit N, or --only-new), or a map of fewer rows",
+    )
+    .part("gathered rows", matrix(n.saturating_add(m), d))
+    .part(
+        "reference set",
+        matrix(n, d).saturating_add(mul(&[u(n), 24])),
+    )
+    .with(&search)
+    .part("neighbour lists and edges", mul(&[u(m), u(k), 24]))
+    .part("placed layout", mul(&[u(m), u(dims), 28]))
+    .part("map tree", mul(&[u(n), 64]))
+}
+
+/// Projecting `m` new rows onto the principal axes of `n x d` map rows (the app's PCA
+/// placement): [`pca`] of the map rows to 2 dimensions, the new rows' row list `m * 8` and
+/// their positions `m * 2 * 4`.
+pub fn pca_place(n: usize, m: usize, d: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let mut e = pca(n, d, 2, threads)
+        .part("row list", mul(&[u(m), 8]))
+        .part("placed positions", mul(&[u(m), 2, F32]));
+    e.job = format!(
+        "projecting {} rows onto the principal axes of {}",
+        thousands(m),
+        shape(n, d)
+    );
+    e
 }
 
 // ---------------------------------------------------------------- clusters
@@ -443,6 +566,165 @@ pub fn bias_grid(versions: usize, tests: usize, words: usize, d: usize, perms: u
         "null samples",
         mul(&[u(versions), u(tests), u(perms), F64, 2]),
     )
+}
+
+/// A bias direction and the direct bias of `words` neutral words in `d` dimensions from
+/// `pairs` definitional pairs (`analysis::bias::direction`, `direct_bias`): the pairs'
+/// centred rows and the neutral words' vectors in f64 `(2 * pairs + words) * d * 8`, and the
+/// Gram matrix of the centred rows with the eigen-solver's copy `(2 * pairs)^2 * 8 * 2`.
+pub fn direct_bias(pairs: usize, words: usize, d: usize) -> Estimate {
+    Estimate::new(
+        format!(
+            "the direct bias of {} words in {d} dimensions",
+            thousands(words)
+        ),
+        "fewer words",
+    )
+    .part(
+        "word vectors",
+        mul(&[
+            u(pairs).saturating_mul(2).saturating_add(u(words)),
+            u(d),
+            F64,
+        ]),
+    )
+    .part("Gram matrix", mul(&[u(pairs), u(pairs), 4, F64, 2]))
+}
+
+/// Hard debiasing of `n x d` rows (`analysis::bias::hard_debias`): [`direct_bias`] of the
+/// neutral words, then the new set beside the old one: its rows `n * d * 4`, the per-row
+/// "specific word" flags `n`, and the copy of the tokens and metadata (`labels` bytes, as
+/// [`labels`] counts them).
+pub fn debias(n: usize, d: usize, pairs: usize, words: usize, labels: u64) -> Estimate {
+    let mut e = Estimate::new(
+        format!("hard debiasing of {}", shape(n, d)),
+        format!("{SAMPLE} (the debiased set is a full copy of the rows)"),
+    )
+    .part("debiased rows", matrix(n, d))
+    .part("row flags", u(n))
+    .part("tokens and metadata copy", labels);
+    e = e.with(&direct_bias(pairs, words, d));
+    e
+}
+
+/// The heap of a set's tokens and metadata, from their sizes: the token text `token_bytes`,
+/// per row a 4-byte end offset and a hash slot with its control byte (about 6 bytes at the
+/// table's load) and the counts `8` when present; per metadata cell a 24-byte `String` and
+/// its text (`meta_bytes` over `cells` cells).
+pub fn labels(n: usize, token_bytes: u64, counts: bool, cells: usize, meta_bytes: u64) -> u64 {
+    let per_row = 4 + 6 + if counts { 8 } else { 0 };
+    token_bytes
+        .saturating_add(mul(&[u(n), per_row]))
+        .saturating_add(mul(&[u(cells), 24]))
+        .saturating_add(meta_bytes)
+}
+
+/// The privacy scan of `rows` rows of `cols` text columns (`engine::jobs::privacy`): the text
+/// is read where it is (no copy); what grows is the findings' positions (row, column, kind,
+/// start, end: 20 bytes) kept until they are merged, at most one per 6 bytes of the `bytes`
+/// scanned (the shortest finding, an e-mail or IPv6 address, is 6 bytes) — a bound reached only
+/// by text made of findings; the per-piece counts (4,096 rows a piece, 64 bytes per column);
+/// and the listed findings with their masked text (at most `listed`, 128 bytes each).
+pub fn privacy_scan(rows: usize, cols: usize, bytes: u64, listed: usize) -> Estimate {
+    Estimate::new(
+        format!(
+            "the privacy scan of {} rows ({})",
+            thousands(rows),
+            human_bytes(bytes)
+        ),
+        "a sample of the rows (--limit N reads the first N)",
+    )
+    .part("finding positions", mul(&[bytes / 6, 20]))
+    .part(
+        "piece counts",
+        mul(&[u(rows.div_ceil(4096)), u(cols.max(1)), 64]),
+    )
+    .part("listed findings", mul(&[u(listed), 128]))
+}
+
+// ---------------------------------------------------------------- reports
+
+/// What a finished comparison keeps (`analysis::compare::Comparison`) over `shared` rows with
+/// neighbourhoods of `ks` sizes (largest `k`): both sides' neighbour lists (u32 index and f64
+/// cosine) `2 * shared * k * 12`; per word its rank, Jaccard per k, RBO and aligned cosine
+/// `shared * (4 + 8 * ks + 16)`; the shared tokens twice (the list and the lookup: a 24-byte
+/// `String` each, rows of both sides, the hash slot) `shared * 80` plus twice `token_bytes`;
+/// the documents' one-line texts (160 characters, one byte each in most text) when
+/// `documents`.
+pub fn compare_kept(shared: usize, ks: usize, k: usize, token_bytes: u64, documents: bool) -> u64 {
+    let texts = if documents { 24 + 160 } else { 0 };
+    mul(&[u(shared), u(k), 24])
+        .saturating_add(mul(&[u(shared), 4 + 8 * u(ks) + 16 + 80 + texts]))
+        .saturating_add(token_bytes.saturating_mul(2))
+}
+
+/// The report's aligned maps of `versions` (rows, dims) over `shared` words
+/// (`analysis::compare::aligned_layouts_of`): the shared words (tokens and one row index per
+/// version) `shared * (24 + 16 + 8 * versions)`; the Gram matrices of the first version with
+/// each (`(d0 + d) ^ 2 * 8`, f64) and the eigen-solver's copy; the 2-D positions
+/// `versions * shared * 8`. With `umap` (`n_neighbors`), [`umap`] of the `drawn` rows of the
+/// first version and [`place`] of the drawn and labelled rows (`drawn + labels`) of each
+/// other version into it.
+pub fn aligned_maps(
+    versions: &[(usize, usize)],
+    shared: usize,
+    drawn: usize,
+    labels: usize,
+    umap_k: Option<usize>,
+) -> Estimate {
+    let d0 = versions.first().map_or(0, |v| v.1);
+    let grams = versions.iter().fold(0u64, |a, v| {
+        a.saturating_add(mul(&[u(d0 + v.1), u(d0 + v.1), F64]))
+    });
+    let mut e = Estimate::new(
+        format!(
+            "aligned maps of {} versions over {} shared rows",
+            versions.len(),
+            thousands(shared)
+        ),
+        "--map-points N (fewer drawn rows), or the PCA map",
+    )
+    .part(
+        "shared words",
+        mul(&[u(shared), 40 + 8 * u(versions.len())]),
+    )
+    .part(
+        "Gram matrices",
+        grams.saturating_add(mul(&[u(d0), u(d0), F64])),
+    )
+    .part("positions", mul(&[u(versions.len()), u(shared), 8]));
+    if let Some(k) = umap_k {
+        let drawn = drawn.min(shared);
+        e = e.with(&umap(drawn, d0, 2, k)).with(&place(
+            drawn,
+            drawn.saturating_add(labels).min(shared),
+            d0,
+            2,
+            k,
+        ));
+    }
+    e
+}
+
+/// Steps that run one after another while the results of earlier ones are kept: the kept
+/// parts (`kept`, bytes by name) and the parts of the step that needs the most (its job is
+/// named in the estimate and its suggestion comes first).
+pub fn sequence(
+    job: impl Into<String>,
+    suggestion: impl Into<String>,
+    kept: &[(&'static str, u64)],
+    steps: &[Estimate],
+) -> Estimate {
+    let mut e = Estimate::new(job, suggestion);
+    for &(name, bytes) in kept {
+        e = e.part(name, bytes);
+    }
+    if let Some(top) = steps.iter().max_by_key(|s| s.bytes()) {
+        e = e.with(top);
+        e.job = format!("{} (largest step: {})", e.job, top.job);
+        e.suggestion = format!("{}, or {}", top.suggestion, e.suggestion);
+    }
+    e
 }
 
 // ---------------------------------------------------------------- encoding
