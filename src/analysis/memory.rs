@@ -806,4 +806,140 @@ mod tests {
         assert_eq!(load("f", 100, LoadKind::Binary).bytes(), 200);
         assert_eq!(thousands(2_000_000), "2,000,000");
     }
+
+    fn has(e: &Estimate, name: &str) -> bool {
+        e.parts.iter().any(|(n, _)| *n == name)
+    }
+
+    #[test]
+    fn few_queries_skip_the_int8_copy() {
+        let e = knn_few(1_000_000, 384, 1, 10, 4);
+        assert!(has(&e, "row tables") && has(&e, "results"), "{e:?}");
+        assert!(!has(&e, "int8 screening copy"), "{e:?}");
+        // Linear in rows: the tables are 14 bytes a row.
+        let a = knn_few(1_000_000, 384, 1, 10, 4).bytes();
+        let b = knn_few(2_000_000, 384, 1, 10, 4).bytes();
+        assert_eq!(b - a, 14_000_000);
+        // From the int8 threshold on, the batch engine's estimate (with the copy).
+        let many = knn_few(1_000_000, 384, INT8_MIN_QUERIES, 10, 4);
+        assert!(has(&many, "int8 screening copy"), "{many:?}");
+        // k past the rows lists every row.
+        assert_eq!(
+            knn_few(100, 8, 1, usize::MAX, 1).bytes(),
+            knn_few(100, 8, 1, 100, 1).bytes()
+        );
+    }
+
+    #[test]
+    fn search_by_meaning_counts_the_model_when_it_loads() {
+        let model = encode(400 << 20, 768, 12, 512, 512, 1, 1, 768);
+        let without = semantic_search(100_000, 768, 1, 10, 4, None);
+        let with = semantic_search(100_000, 768, 1, 10, 4, Some(&model));
+        assert!(has(&with, "weights") && !has(&without, "weights"));
+        assert_eq!(with.bytes() - without.bytes(), model.bytes());
+        assert!(with.job.contains("100,000 x 768"), "{}", with.job);
+    }
+
+    #[test]
+    fn benchmarks_scale_with_rows_and_dims() {
+        let e = evaluate(300_000, 300, 300_000);
+        for p in ["vocabulary lookup", "query matrix", "int8 screening copy"] {
+            assert!(has(&e, p), "{p}: {e:?}");
+        }
+        // The int8 copy is n * d: doubling the dimensions adds at least that.
+        let wide = evaluate(300_000, 600, 300_000).bytes();
+        assert!(wide - e.bytes() >= 300_000 * 300, "{wide} {}", e.bytes());
+        // The lookup follows restrict_vocab, not the rows beyond it.
+        let a = evaluate(1_000_000, 8, 1000);
+        let b = evaluate(1_000_000, 8, 2000);
+        assert_eq!(b.bytes() - a.bytes(), 1000 * 64);
+    }
+
+    #[test]
+    fn placement_scales_with_new_and_reference_rows() {
+        let e = place(10_000, 50_000, 64, 2, 15);
+        for p in [
+            "gathered rows",
+            "reference set",
+            "neighbour lists and edges",
+            "placed layout",
+            "map tree",
+        ] {
+            assert!(has(&e, p), "{p}: {e:?}");
+        }
+        // Per new row at least its gathered vector, lists and layout.
+        let more = place(10_000, 100_000, 64, 2, 15).bytes();
+        let per_row = (more - e.bytes()) / 50_000;
+        assert!(per_row >= 64 * 4 + 15 * 24 + 2 * 28, "{per_row}");
+        // Per reference row at least two copies of its vector.
+        let wider = place(20_000, 50_000, 64, 2, 15).bytes();
+        assert!((wider - e.bytes()) / 10_000 >= 2 * 64 * 4);
+        assert!(e.suggestion.contains("--only-new"), "{}", e.suggestion);
+        let p = pca_place(10_000, 5_000, 64);
+        assert!(
+            has(&p, "covariance") && has(&p, "placed positions"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn debiasing_copies_the_set() {
+        let n = 400_000;
+        let lab = labels(n, 3_000_000, true, 0, 0);
+        assert_eq!(lab, 3_000_000 + 400_000 * 18);
+        let e = debias(n, 300, 10, 1000, lab);
+        assert!(e.bytes() >= matrix(n, 300) + lab, "{}", e.bytes());
+        for p in ["debiased rows", "tokens and metadata copy", "word vectors"] {
+            assert!(has(&e, p), "{p}: {e:?}");
+        }
+        // Measuring only: no copy of the rows, nothing per row of the set.
+        let m = direct_bias(10, 1000, 300);
+        assert!(!has(&m, "debiased rows"));
+        assert_eq!(m.bytes(), (20 + 1000) * 300 * 8 + 20 * 20 * 8 * 2);
+        // Metadata cells count their String and text.
+        assert_eq!(labels(10, 0, false, 20, 100), 10 * 10 + 20 * 24 + 100);
+    }
+
+    #[test]
+    fn privacy_scan_follows_the_text_scanned() {
+        let small = privacy_scan(1000, 2, 60_000, 10_000);
+        let big = privacy_scan(1000, 2, 120_000, 10_000);
+        assert_eq!(big.bytes() - small.bytes(), 60_000 / 6 * 20);
+        assert!(has(&small, "finding positions") && has(&small, "listed findings"));
+    }
+
+    #[test]
+    fn a_sequence_is_the_kept_results_and_its_largest_step() {
+        let small = kmeans(1000, 8, 4, 1);
+        let large = drift(1_000_000, 384, 50, 4000, 1000);
+        let e = sequence(
+            "a report",
+            "fewer sections",
+            &[("kept comparisons", 1000)],
+            &[small.clone(), large.clone()],
+        );
+        assert_eq!(e.bytes(), 1000 + large.bytes());
+        assert!(e.job.contains("drift study"), "{}", e.job);
+        assert!(e.suggestion.contains("fewer sections"), "{}", e.suggestion);
+        assert!(
+            e.suggestion.starts_with(&large.suggestion),
+            "{}",
+            e.suggestion
+        );
+        // With no steps, only the kept part.
+        assert_eq!(sequence("r", "s", &[("kept", 5)], &[]).bytes(), 5);
+    }
+
+    #[test]
+    fn report_parts_scale() {
+        let a = compare_kept(100_000, 2, 50, 1_000_000, false);
+        let b = compare_kept(200_000, 2, 50, 1_000_000, false);
+        assert_eq!(b - a, 100_000 * (50 * 24 + 4 + 16 + 16 + 80));
+        assert!(compare_kept(1000, 2, 50, 0, true) > compare_kept(1000, 2, 50, 0, false));
+        let pca_maps = aligned_maps(&[(50_000, 384), (50_000, 768)], 50_000, 2000, 10, None);
+        let umap_maps = aligned_maps(&[(50_000, 384), (50_000, 768)], 50_000, 2000, 10, Some(15));
+        assert!(has(&pca_maps, "Gram matrices") && !has(&pca_maps, "fuzzy graph"));
+        assert!(has(&umap_maps, "fuzzy graph") && has(&umap_maps, "placed layout"));
+        assert!(umap_maps.bytes() > pca_maps.bytes());
+    }
 }
