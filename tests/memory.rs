@@ -311,3 +311,107 @@ fn estimates_track_the_measured_peak() {
         lines.join("\n")
     );
 }
+
+/// `search`: the query model and the ranking are checked before the model loads; under a limit
+/// above the file's load but below the model's weights, the search is refused with the
+/// estimate and a suggestion; without the limit it runs.
+#[test]
+fn search_is_refused_with_its_estimate_and_runs_without_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let corpus = d.path().join("c.txt");
+    let text: String = (0..20)
+        .map(|i| format!("document number {i} about the weather and trains\n"))
+        .collect();
+    std::fs::write(&corpus, text).unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/encoder/tiny-bert");
+    let set = d.path().join("docs.npy");
+    let set_s = set.to_str().unwrap();
+    let r = run(
+        None,
+        &[
+            "embed",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            corpus.to_str().unwrap(),
+            "--out",
+            set_s,
+            "--backend",
+            "cpu",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let args = ["search", set_s, "-q", "trains", "-k", "3"];
+    // 100 KiB: the 2.7 kB set loads, the model's weights (116 KiB, counted twice) do not fit.
+    let limit = [("EMBEDSCOPE_MEMORY_LIMIT", "100K")];
+    let r = run(None, &args, &limit);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("not enough memory for search by meaning of 1 queries in 20 x 32"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("weights") && r.stderr.contains("Try a smaller k"),
+        "{}",
+        r.stderr
+    );
+    let mut json = args.to_vec();
+    json.push("--json");
+    assert_refused(&run(None, &json, &limit), "search by meaning");
+    let r = run(None, &json, &[]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("one JSON object");
+    assert_eq!(
+        v["queries"][0]["results"].as_array().map(Vec::len),
+        Some(3),
+        "{v}"
+    );
+}
+
+/// `transform`: placing rows into a saved map is checked before the rows are gathered.
+#[test]
+fn transform_is_refused_with_its_estimate_and_runs_without_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let map = d.path().join("map.csv");
+    let map_s = map.to_str().unwrap();
+    let r = run(
+        None,
+        &[
+            "project", "demo", "--method", "umap", "--limit", "2000", "--epochs", "20", "--out",
+            map_s,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let placed = d.path().join("placed.csv");
+    let args = [
+        "transform",
+        "demo",
+        "--map",
+        map_s,
+        "--limit",
+        "2000",
+        "--out",
+        placed.to_str().unwrap(),
+    ];
+    let limit = [("EMBEDSCOPE_MEMORY_LIMIT", "1M")];
+    let r = run(None, &args, &limit);
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("not enough memory for placing 2,000 rows into a map of 2,000 x 50"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--only-new"), "{}", r.stderr);
+    assert!(!placed.exists());
+    let mut json = args.to_vec();
+    json.push("--json");
+    assert_refused(&run(None, &json, &limit), "placing 2,000 rows");
+    let r = run(None, &args, &[]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(placed.exists());
+}

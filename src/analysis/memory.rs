@@ -243,6 +243,82 @@ pub fn ann_build(n: usize, d: usize, m: usize, threads: usize) -> Estimate {
     .part("file image", level0 + upper)
 }
 
+/// The exact engine's per-row tables (`KnnIndex::new`): the row scan's norms `4n`, the inverse
+/// and squared norms `8n`, the NaN/Inf and zero flags `2n`.
+fn knn_tables(n: usize) -> u64 {
+    mul(&[u(n), 14])
+}
+
+/// Queries from which the exact engine screens with its int8 copy of the rows
+/// (`analysis::knn`'s `INT8_MIN_QUERIES`, repeated so the estimate follows it).
+pub const INT8_MIN_QUERIES: usize = 32;
+
+/// Exact top-k for a few queries (`q` below [`INT8_MIN_QUERIES`], no int8 copy is made) over
+/// `n x d` rows, as the app's neighbour list and search by meaning run it: the engine's row
+/// tables `14n`; per thread a score tile of its queries against 1,024 rows
+/// (`min(q, 512) * 1024 * 4`); the top-k heaps of every task (about one per thread) and the
+/// merged results `(t + 1) * q * k * 16`. From
+/// [`INT8_MIN_QUERIES`] queries on this is [`knn_queries`] (the int8 copy is made).
+pub fn knn_few(n: usize, d: usize, q: usize, k: usize, threads: usize) -> Estimate {
+    if q >= INT8_MIN_QUERIES {
+        return knn_queries(n, d, q, k, threads);
+    }
+    let k = k.min(n);
+    let t = u(threads.max(1));
+    Estimate::new(
+        format!(
+            "exact search of {} queries in {}",
+            thousands(q),
+            shape(n, d)
+        ),
+        "a smaller k, or the neighbour index (ANN)",
+    )
+    .part("row tables", knn_tables(n))
+    .part("score tiles", mul(&[t, u(q.min(512)), 1024, F32]))
+    .part("results", mul(&[t + 1, u(q), u(k), 16]))
+}
+
+/// Search by meaning (`engine::jobs::search`, `embedscope search`): the query model
+/// (`model`, an [`encode`] estimate of one document on one worker; `None` when it is already
+/// loaded) and [`knn_few`] of the `q` queries in the `n x d` set.
+pub fn semantic_search(
+    n: usize,
+    d: usize,
+    q: usize,
+    k: usize,
+    threads: usize,
+    model: Option<&Estimate>,
+) -> Estimate {
+    let mut e = knn_few(n, d, q, k, threads);
+    e.job = format!(
+        "search by meaning of {} queries in {}",
+        thousands(q),
+        shape(n, d)
+    );
+    e.suggestion =
+        format!("a smaller k, or {SAMPLE}; the query model's weights alone need what is listed");
+    match model {
+        Some(m) => e.with(m),
+        None => e,
+    }
+}
+
+/// The bundled benchmarks (`analysis::eval::run_benchmarks`) on `n x d` rows with analogies
+/// searched in the first `restrict` rows: the case-folded vocabulary of those rows (a `String`
+/// of 24 bytes and its text, taken as 16 bytes a word, and an 8-byte row in a hash map whose
+/// slots and control bytes are counted as another 16: 64 bytes a row); then [`knn_queries`] of
+/// one batch of 4,096 questions (3 query vectors each under 3CosMul, the largest) with the top
+/// 5 plus the 3 question words, and the batch's query matrix `4096 * 3 * d * 4`.
+pub fn evaluate(n: usize, d: usize, restrict: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let batch = 4096usize.min(n.max(1));
+    let mut e = knn_queries(n, d, batch, 5 + 3, threads);
+    e.job = format!("the word benchmarks on {}", shape(n, d));
+    e.suggestion = format!("{SAMPLE}, or a smaller restrict_vocab");
+    e.part("vocabulary lookup", mul(&[u(restrict.min(n)), 64]))
+        .part("query matrix", mul(&[u(batch), 3, u(d), F32]))
+}
+
 // ---------------------------------------------------------------- maps
 
 /// PCA of `n x d` to `s` dimensions: per thread a d x d f64 covariance (`t * d^2 * 8`), the
@@ -331,6 +407,53 @@ pub fn quality(n: usize, k: usize) -> Estimate {
     )
     .part("neighbour lists", mul(&[u(pts), u(k), 16]))
     .part("distance rows", mul(&[u(threads.max(1)) + 1, u(n), F64]))
+}
+
+/// Placing `m` new rows of `d` dimensions into a finished `dims`-D map of `n` reference rows
+/// (`analysis::project::umap::transform`, the app's placement and `embedscope transform`):
+/// the gathered reference and new rows `(n + m) * d * 4`; the reference's own set for the
+/// exact engine (`as_set`: a copy of the rows `n * d * 4`, decimal tokens about 24 bytes a row
+/// with their offsets and hash slots) and [`knn_queries`] of one chunk of 8,192 new rows with
+/// `k` neighbours; the lists, memberships, edges and epoch schedule `m * k * 24`; the layout
+/// and (t-SNE, the larger) its update and gains in f64 plus the f32 copy `m * dims * 28`, and
+/// t-SNE's Barnes-Hut tree over the map `n * 64`.
+pub fn place(n: usize, m: usize, d: usize, dims: usize, k: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let k = k.min(n).max(1);
+    let search = knn_queries(n, d, m.min(8192), k, threads);
+    Estimate::new(
+        format!(
+            "placing {} rows into a map of {}",
+            thousands(m),
+            shape(n, d)
+        ),
+        "fewer rows at a time (--limit N, or --only-new), or a map of fewer rows",
+    )
+    .part("gathered rows", matrix(n.saturating_add(m), d))
+    .part(
+        "reference set",
+        matrix(n, d).saturating_add(mul(&[u(n), 24])),
+    )
+    .with(&search)
+    .part("neighbour lists and edges", mul(&[u(m), u(k), 24]))
+    .part("placed layout", mul(&[u(m), u(dims), 28]))
+    .part("map tree", mul(&[u(n), 64]))
+}
+
+/// Projecting `m` new rows onto the principal axes of `n x d` map rows (the app's PCA
+/// placement): [`pca`] of the map rows to 2 dimensions, the new rows' row list `m * 8` and
+/// their positions `m * 2 * 4`.
+pub fn pca_place(n: usize, m: usize, d: usize) -> Estimate {
+    let threads = rayon::current_num_threads();
+    let mut e = pca(n, d, 2, threads)
+        .part("row list", mul(&[u(m), 8]))
+        .part("placed positions", mul(&[u(m), 2, F32]));
+    e.job = format!(
+        "projecting {} rows onto the principal axes of {}",
+        thousands(m),
+        shape(n, d)
+    );
+    e
 }
 
 // ---------------------------------------------------------------- clusters
@@ -445,6 +568,165 @@ pub fn bias_grid(versions: usize, tests: usize, words: usize, d: usize, perms: u
     )
 }
 
+/// A bias direction and the direct bias of `words` neutral words in `d` dimensions from
+/// `pairs` definitional pairs (`analysis::bias::direction`, `direct_bias`): the pairs'
+/// centred rows and the neutral words' vectors in f64 `(2 * pairs + words) * d * 8`, and the
+/// Gram matrix of the centred rows with the eigen-solver's copy `(2 * pairs)^2 * 8 * 2`.
+pub fn direct_bias(pairs: usize, words: usize, d: usize) -> Estimate {
+    Estimate::new(
+        format!(
+            "the direct bias of {} words in {d} dimensions",
+            thousands(words)
+        ),
+        "fewer words",
+    )
+    .part(
+        "word vectors",
+        mul(&[
+            u(pairs).saturating_mul(2).saturating_add(u(words)),
+            u(d),
+            F64,
+        ]),
+    )
+    .part("Gram matrix", mul(&[u(pairs), u(pairs), 4, F64, 2]))
+}
+
+/// Hard debiasing of `n x d` rows (`analysis::bias::hard_debias`): [`direct_bias`] of the
+/// neutral words, then the new set beside the old one: its rows `n * d * 4`, the per-row
+/// "specific word" flags `n`, and the copy of the tokens and metadata (`labels` bytes, as
+/// [`labels`] counts them).
+pub fn debias(n: usize, d: usize, pairs: usize, words: usize, labels: u64) -> Estimate {
+    let mut e = Estimate::new(
+        format!("hard debiasing of {}", shape(n, d)),
+        format!("{SAMPLE} (the debiased set is a full copy of the rows)"),
+    )
+    .part("debiased rows", matrix(n, d))
+    .part("row flags", u(n))
+    .part("tokens and metadata copy", labels);
+    e = e.with(&direct_bias(pairs, words, d));
+    e
+}
+
+/// The heap of a set's tokens and metadata, from their sizes: the token text `token_bytes`,
+/// per row a 4-byte end offset and a hash slot with its control byte (about 6 bytes at the
+/// table's load) and the counts `8` when present; per metadata cell a 24-byte `String` and
+/// its text (`meta_bytes` over `cells` cells).
+pub fn labels(n: usize, token_bytes: u64, counts: bool, cells: usize, meta_bytes: u64) -> u64 {
+    let per_row = 4 + 6 + if counts { 8 } else { 0 };
+    token_bytes
+        .saturating_add(mul(&[u(n), per_row]))
+        .saturating_add(mul(&[u(cells), 24]))
+        .saturating_add(meta_bytes)
+}
+
+/// The privacy scan of `rows` rows of `cols` text columns (`engine::jobs::privacy`): the text
+/// is read where it is (no copy); what grows is the findings' positions (row, column, kind,
+/// start, end: 20 bytes) kept until they are merged, at most one per 6 bytes of the `bytes`
+/// scanned (the shortest finding, an e-mail or IPv6 address, is 6 bytes) — a bound reached only
+/// by text made of findings; the per-piece counts (4,096 rows a piece, 64 bytes per column);
+/// and the listed findings with their masked text (at most `listed`, 128 bytes each).
+pub fn privacy_scan(rows: usize, cols: usize, bytes: u64, listed: usize) -> Estimate {
+    Estimate::new(
+        format!(
+            "the privacy scan of {} rows ({})",
+            thousands(rows),
+            human_bytes(bytes)
+        ),
+        "a sample of the rows (--limit N reads the first N)",
+    )
+    .part("finding positions", mul(&[bytes / 6, 20]))
+    .part(
+        "piece counts",
+        mul(&[u(rows.div_ceil(4096)), u(cols.max(1)), 64]),
+    )
+    .part("listed findings", mul(&[u(listed), 128]))
+}
+
+// ---------------------------------------------------------------- reports
+
+/// What a finished comparison keeps (`analysis::compare::Comparison`) over `shared` rows with
+/// neighbourhoods of `ks` sizes (largest `k`): both sides' neighbour lists (u32 index and f64
+/// cosine) `2 * shared * k * 12`; per word its rank, Jaccard per k, RBO and aligned cosine
+/// `shared * (4 + 8 * ks + 16)`; the shared tokens twice (the list and the lookup: a 24-byte
+/// `String` each, rows of both sides, the hash slot) `shared * 80` plus twice `token_bytes`;
+/// the documents' one-line texts (160 characters, one byte each in most text) when
+/// `documents`.
+pub fn compare_kept(shared: usize, ks: usize, k: usize, token_bytes: u64, documents: bool) -> u64 {
+    let texts = if documents { 24 + 160 } else { 0 };
+    mul(&[u(shared), u(k), 24])
+        .saturating_add(mul(&[u(shared), 4 + 8 * u(ks) + 16 + 80 + texts]))
+        .saturating_add(token_bytes.saturating_mul(2))
+}
+
+/// The report's aligned maps of `versions` (rows, dims) over `shared` words
+/// (`analysis::compare::aligned_layouts_of`): the shared words (tokens and one row index per
+/// version) `shared * (24 + 16 + 8 * versions)`; the Gram matrices of the first version with
+/// each (`(d0 + d) ^ 2 * 8`, f64) and the eigen-solver's copy; the 2-D positions
+/// `versions * shared * 8`. With `umap` (`n_neighbors`), [`umap`] of the `drawn` rows of the
+/// first version and [`place`] of the drawn and labelled rows (`drawn + labels`) of each
+/// other version into it.
+pub fn aligned_maps(
+    versions: &[(usize, usize)],
+    shared: usize,
+    drawn: usize,
+    labels: usize,
+    umap_k: Option<usize>,
+) -> Estimate {
+    let d0 = versions.first().map_or(0, |v| v.1);
+    let grams = versions.iter().fold(0u64, |a, v| {
+        a.saturating_add(mul(&[u(d0 + v.1), u(d0 + v.1), F64]))
+    });
+    let mut e = Estimate::new(
+        format!(
+            "aligned maps of {} versions over {} shared rows",
+            versions.len(),
+            thousands(shared)
+        ),
+        "--map-points N (fewer drawn rows), or the PCA map",
+    )
+    .part(
+        "shared words",
+        mul(&[u(shared), 40 + 8 * u(versions.len())]),
+    )
+    .part(
+        "Gram matrices",
+        grams.saturating_add(mul(&[u(d0), u(d0), F64])),
+    )
+    .part("positions", mul(&[u(versions.len()), u(shared), 8]));
+    if let Some(k) = umap_k {
+        let drawn = drawn.min(shared);
+        e = e.with(&umap(drawn, d0, 2, k)).with(&place(
+            drawn,
+            drawn.saturating_add(labels).min(shared),
+            d0,
+            2,
+            k,
+        ));
+    }
+    e
+}
+
+/// Steps that run one after another while the results of earlier ones are kept: the kept
+/// parts (`kept`, bytes by name) and the parts of the step that needs the most (its job is
+/// named in the estimate and its suggestion comes first).
+pub fn sequence(
+    job: impl Into<String>,
+    suggestion: impl Into<String>,
+    kept: &[(&'static str, u64)],
+    steps: &[Estimate],
+) -> Estimate {
+    let mut e = Estimate::new(job, suggestion);
+    for &(name, bytes) in kept {
+        e = e.part(name, bytes);
+    }
+    if let Some(top) = steps.iter().max_by_key(|s| s.bytes()) {
+        e = e.with(top);
+        e.job = format!("{} (largest step: {})", e.job, top.job);
+        e.suggestion = format!("{}, or {}", top.suggestion, e.suggestion);
+    }
+    e
+}
+
 // ---------------------------------------------------------------- encoding
 
 /// Encoding with a transformer of `hidden` width, `layers` layers, `heads` heads and
@@ -523,5 +805,141 @@ mod tests {
         assert_eq!(knn_all(usize::MAX, usize::MAX, 10, 2).bytes(), u64::MAX);
         assert_eq!(load("f", 100, LoadKind::Binary).bytes(), 200);
         assert_eq!(thousands(2_000_000), "2,000,000");
+    }
+
+    fn has(e: &Estimate, name: &str) -> bool {
+        e.parts.iter().any(|(n, _)| *n == name)
+    }
+
+    #[test]
+    fn few_queries_skip_the_int8_copy() {
+        let e = knn_few(1_000_000, 384, 1, 10, 4);
+        assert!(has(&e, "row tables") && has(&e, "results"), "{e:?}");
+        assert!(!has(&e, "int8 screening copy"), "{e:?}");
+        // Linear in rows: the tables are 14 bytes a row.
+        let a = knn_few(1_000_000, 384, 1, 10, 4).bytes();
+        let b = knn_few(2_000_000, 384, 1, 10, 4).bytes();
+        assert_eq!(b - a, 14_000_000);
+        // From the int8 threshold on, the batch engine's estimate (with the copy).
+        let many = knn_few(1_000_000, 384, INT8_MIN_QUERIES, 10, 4);
+        assert!(has(&many, "int8 screening copy"), "{many:?}");
+        // k past the rows lists every row.
+        assert_eq!(
+            knn_few(100, 8, 1, usize::MAX, 1).bytes(),
+            knn_few(100, 8, 1, 100, 1).bytes()
+        );
+    }
+
+    #[test]
+    fn search_by_meaning_counts_the_model_when_it_loads() {
+        let model = encode(400 << 20, 768, 12, 512, 512, 1, 1, 768);
+        let without = semantic_search(100_000, 768, 1, 10, 4, None);
+        let with = semantic_search(100_000, 768, 1, 10, 4, Some(&model));
+        assert!(has(&with, "weights") && !has(&without, "weights"));
+        assert_eq!(with.bytes() - without.bytes(), model.bytes());
+        assert!(with.job.contains("100,000 x 768"), "{}", with.job);
+    }
+
+    #[test]
+    fn benchmarks_scale_with_rows_and_dims() {
+        let e = evaluate(300_000, 300, 300_000);
+        for p in ["vocabulary lookup", "query matrix", "int8 screening copy"] {
+            assert!(has(&e, p), "{p}: {e:?}");
+        }
+        // The int8 copy is n * d: doubling the dimensions adds at least that.
+        let wide = evaluate(300_000, 600, 300_000).bytes();
+        assert!(wide - e.bytes() >= 300_000 * 300, "{wide} {}", e.bytes());
+        // The lookup follows restrict_vocab, not the rows beyond it.
+        let a = evaluate(1_000_000, 8, 1000);
+        let b = evaluate(1_000_000, 8, 2000);
+        assert_eq!(b.bytes() - a.bytes(), 1000 * 64);
+    }
+
+    #[test]
+    fn placement_scales_with_new_and_reference_rows() {
+        let e = place(10_000, 50_000, 64, 2, 15);
+        for p in [
+            "gathered rows",
+            "reference set",
+            "neighbour lists and edges",
+            "placed layout",
+            "map tree",
+        ] {
+            assert!(has(&e, p), "{p}: {e:?}");
+        }
+        // Per new row at least its gathered vector, lists and layout.
+        let more = place(10_000, 100_000, 64, 2, 15).bytes();
+        let per_row = (more - e.bytes()) / 50_000;
+        assert!(per_row >= 64 * 4 + 15 * 24 + 2 * 28, "{per_row}");
+        // Per reference row at least two copies of its vector.
+        let wider = place(20_000, 50_000, 64, 2, 15).bytes();
+        assert!((wider - e.bytes()) / 10_000 >= 2 * 64 * 4);
+        assert!(e.suggestion.contains("--only-new"), "{}", e.suggestion);
+        let p = pca_place(10_000, 5_000, 64);
+        assert!(
+            has(&p, "covariance") && has(&p, "placed positions"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn debiasing_copies_the_set() {
+        let n = 400_000;
+        let lab = labels(n, 3_000_000, true, 0, 0);
+        assert_eq!(lab, 3_000_000 + 400_000 * 18);
+        let e = debias(n, 300, 10, 1000, lab);
+        assert!(e.bytes() >= matrix(n, 300) + lab, "{}", e.bytes());
+        for p in ["debiased rows", "tokens and metadata copy", "word vectors"] {
+            assert!(has(&e, p), "{p}: {e:?}");
+        }
+        // Measuring only: no copy of the rows, nothing per row of the set.
+        let m = direct_bias(10, 1000, 300);
+        assert!(!has(&m, "debiased rows"));
+        assert_eq!(m.bytes(), (20 + 1000) * 300 * 8 + 20 * 20 * 8 * 2);
+        // Metadata cells count their String and text.
+        assert_eq!(labels(10, 0, false, 20, 100), 10 * 10 + 20 * 24 + 100);
+    }
+
+    #[test]
+    fn privacy_scan_follows_the_text_scanned() {
+        let small = privacy_scan(1000, 2, 60_000, 10_000);
+        let big = privacy_scan(1000, 2, 120_000, 10_000);
+        assert_eq!(big.bytes() - small.bytes(), 60_000 / 6 * 20);
+        assert!(has(&small, "finding positions") && has(&small, "listed findings"));
+    }
+
+    #[test]
+    fn a_sequence_is_the_kept_results_and_its_largest_step() {
+        let small = kmeans(1000, 8, 4, 1);
+        let large = drift(1_000_000, 384, 50, 4000, 1000);
+        let e = sequence(
+            "a report",
+            "fewer sections",
+            &[("kept comparisons", 1000)],
+            &[small.clone(), large.clone()],
+        );
+        assert_eq!(e.bytes(), 1000 + large.bytes());
+        assert!(e.job.contains("drift study"), "{}", e.job);
+        assert!(e.suggestion.contains("fewer sections"), "{}", e.suggestion);
+        assert!(
+            e.suggestion.starts_with(&large.suggestion),
+            "{}",
+            e.suggestion
+        );
+        // With no steps, only the kept part.
+        assert_eq!(sequence("r", "s", &[("kept", 5)], &[]).bytes(), 5);
+    }
+
+    #[test]
+    fn report_parts_scale() {
+        let a = compare_kept(100_000, 2, 50, 1_000_000, false);
+        let b = compare_kept(200_000, 2, 50, 1_000_000, false);
+        assert_eq!(b - a, 100_000 * (50 * 24 + 4 + 16 + 16 + 80));
+        assert!(compare_kept(1000, 2, 50, 0, true) > compare_kept(1000, 2, 50, 0, false));
+        let pca_maps = aligned_maps(&[(50_000, 384), (50_000, 768)], 50_000, 2000, 10, None);
+        let umap_maps = aligned_maps(&[(50_000, 384), (50_000, 768)], 50_000, 2000, 10, Some(15));
+        assert!(has(&pca_maps, "Gram matrices") && !has(&pca_maps, "fuzzy graph"));
+        assert!(has(&umap_maps, "fuzzy graph") && has(&umap_maps, "placed layout"));
+        assert!(umap_maps.bytes() > pca_maps.bytes());
     }
 }

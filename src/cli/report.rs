@@ -228,7 +228,8 @@ pub fn report(a: &ReportArgs) -> Result<(), CliError> {
     let (loaded, tokenizers) = load_versions(&a.files, &a.load, &a.encode)?;
     {
         let sets: Vec<&embedscope::core::EmbeddingSet> = loaded.iter().map(|l| &l.set).collect();
-        super::compare::guard_sets(&sets, &opts.compare)?;
+        // Every chosen section's needs: the kept comparisons and the largest step.
+        super::guard(&embedscope::report::memory_estimate(&sets, &opts))?;
     }
     let versions: Vec<Version> = a
         .files

@@ -45,8 +45,23 @@ pub fn search(a: &SearchArgs) -> Result<(), CliError> {
     }
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     // The folder is checked before the backend starts.
-    semantic::model_folder(&set, a.model.as_deref())
+    let folder = semantic::model_folder(&set, a.model.as_deref())
         .map_err(|e| CliError::Runtime(anyhow::anyhow!("{}: {e}", a.file)))?;
+    {
+        // The query model (its weights and one query's activations), one query ranked at a
+        // time, and every query's results kept until they are printed.
+        use embedscope::analysis::memory as m;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let model = embedscope::engine::encode::folder_memory_estimate(&folder, 1, 1, 1);
+        let k = a.k.min(set.rows());
+        let e = m::semantic_search(set.rows(), set.dim(), 1, k, threads, model.as_ref()).part(
+            "results of every query",
+            (a.query.len() as u64)
+                .saturating_mul(k as u64)
+                .saturating_mul(16),
+        );
+        super::guard(&e)?;
+    }
     let t = Instant::now();
     let (dev, backend) =
         device::select(BackendChoice::from(a.backend)).map_err(|e| CliError::Runtime(e.into()))?;

@@ -107,6 +107,21 @@ pub fn transform(a: &TransformArgs) -> Result<(), CliError> {
         )));
     }
     let d = ref_set.dim();
+    {
+        // The placement of every row of the new set (an upper bound under --only-new).
+        let k = match &how {
+            Placement::Umap(p) => p.n_neighbors,
+            // openTSNE's transform: 25 neighbours for the start (15 for the affinities).
+            Placement::Tsne => 25,
+        };
+        super::guard(&embedscope::analysis::memory::place(
+            tokens.len(),
+            new_set.rows(),
+            d,
+            dims,
+            k,
+        ))?;
+    }
     let mut refdata = Vec::with_capacity(tokens.len() * d);
     let mut missing = Vec::new();
     for tok in &tokens {

@@ -834,6 +834,36 @@ pub fn memory_estimate(
     )
 }
 
+/// [`memory_estimate`] before the model folder `dir` is loaded (a job's check before it
+/// starts): `config.json` and the sentence-transformers maximum length are read (small files),
+/// the weights are counted by their file's size; a batch is taken at its largest,
+/// `batch_size` documents of the maximum length (the token budget only lowers it). `None` when
+/// the folder's config cannot be read (loading it then fails with the reason).
+pub fn folder_memory_estimate(
+    dir: &std::path::Path,
+    batch_size: usize,
+    workers: usize,
+    rows: usize,
+) -> Option<crate::analysis::memory::Estimate> {
+    let cfg = BertConfig::read(dir).ok()?;
+    let pipeline = crate::model::pipeline::Pipeline::read(dir).ok()?;
+    let max_len = pipeline
+        .max_seq_length
+        .unwrap_or(cfg.max_tokens())
+        .min(cfg.max_tokens());
+    let weights = std::fs::metadata(dir.join("model.safetensors")).map_or(0, |m| m.len());
+    Some(crate::analysis::memory::encode(
+        weights,
+        cfg.hidden_size,
+        cfg.num_attention_heads,
+        batch_size.max(1).saturating_mul(max_len.max(1)),
+        max_len,
+        workers,
+        rows,
+        cfg.hidden_size,
+    ))
+}
+
 /// CPU workers of a backend (one batch each), as [`options_for`] counts them.
 pub fn workers_for(backend: &super::device::BackendInfo) -> usize {
     if backend.kind == super::device::BackendKind::Cpu {

@@ -154,6 +154,25 @@ pub fn guard(estimate: &Estimate) -> Result<(), MemoryRefusal> {
     }
 }
 
+/// The heap of `set`'s tokens and metadata (`analysis::memory::labels`), for jobs that copy
+/// them (hard debiasing writes a new set).
+pub fn labels_bytes(set: &crate::core::EmbeddingSet) -> u64 {
+    let columns = set.metadata.columns();
+    let cells: usize = columns.iter().map(|c| c.values.len()).sum();
+    let meta: u64 = columns
+        .iter()
+        .flat_map(|c| c.values.iter())
+        .map(|v| v.len() as u64)
+        .sum();
+    crate::analysis::memory::labels(
+        set.rows(),
+        set.vocab.byte_len() as u64,
+        set.vocab.counts().is_some(),
+        cells,
+        meta,
+    )
+}
+
 /// The peak resident size of this process so far (`VmHWM`), for measurements.
 pub fn peak_rss() -> Option<u64> {
     std::fs::read_to_string("/proc/self/status")

@@ -17,7 +17,8 @@ use crate::analysis::bias;
 use crate::analysis::compare::{self, Comparison};
 use crate::analysis::eval::{self, BundledBenchmarks};
 use crate::analysis::knn::KnnIndex;
-use crate::core::{ProvenanceDiff, RowKind};
+use crate::analysis::memory::Estimate;
+use crate::core::{EmbeddingSet, ProvenanceDiff, RowKind};
 use crate::model::tokdiff::TokenizerDiff;
 
 fn cancelled_or(e: AnalysisError) -> ReportError {
@@ -46,6 +47,104 @@ fn bias_section(
     .map_err(cancelled_or)?;
     let tests: Vec<String> = opts.probes.iter().map(|t| t.name.clone()).collect();
     Ok(BiasSection::of(&tests, &names, &grid))
+}
+
+/// The memory [`build`] needs at its peak (`analysis::memory`), from the versions' shapes and
+/// the chosen sections: the sections run one after another (each pair's comparison, each
+/// pair's drift study, the maps, the bias probes, the benchmarks), and the comparisons are kept
+/// until the end, so the estimate is the kept comparisons plus the largest step. The shared
+/// rows of a pair are taken as the smaller version's rows (an upper bound).
+pub fn memory_estimate(versions: &[&EmbeddingSet], opts: &ReportOptions) -> Estimate {
+    use crate::analysis::memory as m;
+    let threads = rayon::current_num_threads();
+    let has = |s: Section| opts.sections.contains(&s);
+    let shapes: Vec<(usize, usize)> = versions.iter().map(|v| (v.rows(), v.dim())).collect();
+    let needs_compare = has(Section::Vocabulary)
+        || has(Section::Measures)
+        || has(Section::Words)
+        || has(Section::Maps);
+    let ks = opts.compare.ks.len().max(1);
+    let k = opts.compare.ks.iter().copied().max().unwrap_or(10);
+    let mut steps = Vec::new();
+    let mut kept = 0u64;
+    for w in versions.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let shared = a.rows().min(b.rows());
+        if needs_compare {
+            steps.push(m::compare(
+                &[(a.rows(), a.dim()), (b.rows(), b.dim())],
+                shared,
+                k,
+                shared,
+            ));
+            let tokens = a.vocab.byte_len().min(b.vocab.byte_len()) as u64;
+            kept = kept.saturating_add(m::compare_kept(
+                shared,
+                ks,
+                k,
+                tokens,
+                a.row_kind() != RowKind::Words,
+            ));
+        }
+        if has(Section::Drift) {
+            let rows = a.rows().saturating_add(b.rows());
+            let d = a.dim();
+            let p = &opts.drift;
+            let pca = crate::analysis::drift::DriftParams::default()
+                .pca
+                .unwrap_or(d)
+                .min(d);
+            let mut e = m::drift(
+                rows,
+                d,
+                pca,
+                p.kernel_sample.saturating_mul(2).min(rows),
+                p.permutations,
+            );
+            if p.clusters > 0 {
+                e = e.with(&m::kmeans(rows, d, p.clusters, threads));
+            }
+            steps.push(e);
+        }
+    }
+    if has(Section::Maps) {
+        let shared = shapes.iter().map(|v| v.0).min().unwrap_or(0);
+        let umap_k = (opts.map_method == MapMethod::Umap).then(|| opts.umap_params().n_neighbors);
+        steps.push(m::aligned_maps(
+            &shapes,
+            shared,
+            opts.map_points,
+            opts.map_labels,
+            umap_k,
+        ));
+    }
+    if has(Section::Bias) && !opts.probes.is_empty() {
+        let words = opts
+            .probes
+            .iter()
+            .map(|t| t.x.words.len() + t.y.words.len() + t.a.words.len() + t.b.words.len())
+            .max()
+            .unwrap_or(0);
+        let d = shapes.iter().map(|v| v.1).max().unwrap_or(0);
+        steps.push(m::bias_grid(
+            versions.len(),
+            opts.probes.len(),
+            words,
+            d,
+            opts.weat.permutations.max(opts.weat.bootstrap),
+        ));
+    }
+    if has(Section::Eval) && versions.iter().all(|v| v.row_kind() == RowKind::Words) {
+        for &(n, d) in &shapes {
+            steps.push(m::evaluate(n, d, opts.analogy.restrict_vocab));
+        }
+    }
+    m::sequence(
+        format!("a report of {} versions", versions.len()),
+        "fewer sections (--sections), or --limit N on each version",
+        &[("kept comparisons", kept)],
+        &steps,
+    )
 }
 
 /// Computes every chosen section. `tokenizers[p]` is the tokenizer diff of versions `p` and

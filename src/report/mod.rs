@@ -20,7 +20,7 @@ mod value;
 use crate::analysis::AnalysisError;
 use crate::formats::FormatError;
 
-pub use build::build;
+pub use build::{build, memory_estimate};
 pub use options::{DriftOptions, MapMethod, ReportOptions, Version, command_line, shell_quote};
 pub use redact::{RedactedPlace, Redaction, redact};
 pub use render::{OutputFormat, write};

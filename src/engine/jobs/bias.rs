@@ -189,6 +189,22 @@ pub struct Debiased {
 impl Job for DirectBiasJob {
     type Output = DirectRun;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        use crate::analysis::memory as m;
+        let (n, d) = (self.set.rows(), self.set.dim());
+        let words = self.spec.words.len();
+        Some(match &self.debias {
+            None => m::direct_bias(self.spec.pairs.len(), words, d),
+            Some(_) => m::debias(
+                n,
+                d,
+                self.spec.pairs.len(),
+                words,
+                crate::engine::memory::labels_bytes(&self.set),
+            ),
+        })
+    }
+
     fn label(&self) -> String {
         match self.debias {
             Some(_) => format!("hard debiasing of {}", self.name),

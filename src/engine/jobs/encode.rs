@@ -45,6 +45,20 @@ pub struct Encoded {
 impl Job for EncodeSpec {
     type Output = Encoded;
 
+    /// Before the model is loaded: its config and weights' size, batches at their largest
+    /// (`batch_size` documents of the maximum length) on every CPU worker (the Auto backend may
+    /// fall back to the CPU; only a chosen wgpu backend counts one), the output rows from the
+    /// corpus's size. `run` checks again with the loaded model's token budget.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let workers = match self.backend {
+            BackendChoice::Wgpu => 1,
+            BackendChoice::Auto | BackendChoice::Cpu => rayon::current_num_threads(),
+        };
+        let corpus_bytes = std::fs::metadata(&self.corpus).map_or(0, |m| m.len());
+        let rows = usize::try_from(corpus_bytes / 32).unwrap_or(usize::MAX);
+        encode::folder_memory_estimate(&self.model, self.batch_size, workers, rows)
+    }
+
     fn label(&self) -> String {
         format!(
             "encode {} with {}",

@@ -17,6 +17,14 @@ pub struct Evaluate {
 impl Job for Evaluate {
     type Output = BenchmarkScores;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        Some(crate::analysis::memory::evaluate(
+            self.set.rows(),
+            self.set.dim(),
+            AnalogyOptions::default().restrict_vocab,
+        ))
+    }
+
     fn label(&self) -> String {
         format!("benchmarks on {} rows", self.set.rows())
     }

@@ -130,6 +130,16 @@ pub struct FoundNeighbours {
 impl Job for ExactNeighbours {
     type Output = FoundNeighbours;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        Some(crate::analysis::memory::knn_few(
+            self.set.rows(),
+            self.set.dim(),
+            1,
+            self.k,
+            rayon::current_num_threads(),
+        ))
+    }
+
     fn label(&self) -> String {
         format!("neighbours of {}", self.set.vocab.token(self.row))
     }

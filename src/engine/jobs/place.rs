@@ -60,6 +60,18 @@ pub struct Placed {
 impl Job for PlaceRows {
     type Output = Placed;
 
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        use crate::analysis::memory as m;
+        let (n, d) = (self.map_rows.len(), self.map_set.dim());
+        let new = self.new_set.rows();
+        Some(match &self.how {
+            PlaceHow::Pca => m::pca_place(self.map_set.rows(), new, d),
+            PlaceHow::Transform(Placement::Umap(p)) => m::place(n, new, d, 2, p.n_neighbors),
+            // openTSNE's transform: 25 neighbours for the start (15 for the affinities).
+            PlaceHow::Transform(Placement::Tsne) => m::place(n, new, d, 2, 25),
+        })
+    }
+
     fn label(&self) -> String {
         format!("placing {} rows onto the map", self.new_set.rows())
     }

@@ -187,6 +187,29 @@ pub fn scan_set(
 impl Job for ScanSet {
     type Output = SetFindings;
 
+    /// Not O(1): the text is scanned in place, but the findings' positions grow with it (see
+    /// `analysis::memory::privacy_scan`); the text counted is what the cap lets through.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let set = &self.set;
+        let cols = set.metadata.columns().len() + 1;
+        let meta: u64 = set
+            .metadata
+            .columns()
+            .iter()
+            .flat_map(|c| c.values.iter())
+            .map(|v| v.len() as u64)
+            .sum();
+        let bytes = (set.vocab.byte_len() as u64)
+            .saturating_add(meta)
+            .min(SCAN_CAP_BYTES);
+        Some(crate::analysis::memory::privacy_scan(
+            set.rows(),
+            cols,
+            bytes,
+            MAX_LISTED,
+        ))
+    }
+
     fn label(&self) -> String {
         format!(
             "privacy scan of {}",

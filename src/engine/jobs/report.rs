@@ -43,6 +43,13 @@ pub struct ReportRun {
 impl Job for ReportJob {
     type Output = ReportRun;
 
+    /// The sections' needs (`report::memory_estimate`): the kept comparisons and the largest
+    /// step among the comparisons, drift studies, maps, bias probes and benchmarks.
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let sets: Vec<&EmbeddingSet> = self.versions.iter().map(|v| v.1.as_ref()).collect();
+        Some(report::memory_estimate(&sets, &self.options))
+    }
+
     fn label(&self) -> String {
         format!(
             "report of {} versions to {}",

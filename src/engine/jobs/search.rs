@@ -9,6 +9,7 @@ use crate::analysis::knn::KnnIndex;
 use crate::core::{EmbeddingSet, RowScan};
 use crate::engine::EngineError;
 use crate::engine::device::{self, BackendChoice};
+use crate::engine::encode;
 use crate::engine::semantic::{self, QueryEncoder, QueryModelError};
 
 use super::{Job, JobContext};
@@ -59,6 +60,26 @@ pub struct SemanticFound {
 
 impl Job for SemanticSearch {
     type Output = SemanticFound;
+
+    /// The ranking (one query) and, unless the encoder of an earlier query is reused, the query
+    /// model: its weights and one query's activations (a folder whose config cannot be read is
+    /// left to `run`, which reports why).
+    fn memory(&self) -> Option<crate::analysis::memory::Estimate> {
+        let model = match semantic::model_folder(&self.set, self.model.as_deref()) {
+            Ok(f) if self.loaded.as_ref().is_none_or(|l| l.folder != f) => {
+                encode::folder_memory_estimate(&f, 1, 1, 1)
+            }
+            _ => None,
+        };
+        Some(crate::analysis::memory::semantic_search(
+            self.set.rows(),
+            self.set.dim(),
+            1,
+            self.k,
+            rayon::current_num_threads(),
+            model.as_ref(),
+        ))
+    }
 
     fn label(&self) -> String {
         format!(

@@ -265,3 +265,74 @@ fn durations_read_naturally() {
     assert_eq!(duration_text(185.0), "3 min 05 s");
     assert_eq!(duration_text(3720.0), "1 h 02 min");
 }
+
+/// Run in a child process of this test binary with `EMBEDSCOPE_MEMORY_LIMIT` set (the variable
+/// is read by every job's check, so it is not set in the process the other tests share).
+#[test]
+fn jobs_over_the_memory_limit_are_refused_before_they_start() {
+    const NAME: &str =
+        "engine::jobs::tests::jobs_over_the_memory_limit_are_refused_before_they_start";
+    let limit = crate::engine::memory::LIMIT_VAR;
+    if std::env::var_os(limit).is_none() {
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new(exe)
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(limit, "16K")
+            .output()
+            .expect("the child test runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the child ran the test: {text}");
+        return;
+    }
+    let a = Arc::new(formats::demo_set(Some(2000)).expect("demo"));
+    let b = Arc::new(formats::demo_set(Some(1500)).expect("demo"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("r.md");
+    let refused = |w: &mut Worker, id: JobId, what: &str| match finish(w, id) {
+        JobEvent::Failed { error, .. } => {
+            assert!(error.contains("not enough memory for"), "{what}: {error}");
+            assert!(error.contains(what), "{what}: {error}");
+            assert!(error.contains("EMBEDSCOPE_MEMORY_LIMIT"), "{error}");
+            assert!(error.contains("Try "), "a suggestion: {error}");
+        }
+        e => panic!("{what}: {e:?}"),
+    };
+    let mut w = Worker::new();
+    let id = w.submit(ReportJob {
+        versions: vec![("2k".into(), a.clone()), ("1.5k".into(), b.clone())],
+        options: ReportOptions {
+            sections: vec![Section::Datasets, Section::Measures, Section::Maps],
+            map_points: 300,
+            ..ReportOptions::default()
+        },
+        out: out.clone(),
+        format: OutputFormat::Markdown,
+    });
+    refused(&mut w, id, "a report of 2 versions");
+    assert!(!out.exists(), "a refused report writes nothing");
+    let id = w.submit(ExactNeighbours {
+        set: a.clone(),
+        row: 0,
+        k: 10,
+        metric: crate::analysis::knn::Metric::Cosine,
+    });
+    refused(&mut w, id, "exact search of 1 queries in 2,000 x");
+    let id = w.submit(PlaceRows {
+        map_set: a.clone(),
+        map_rows: (0..100).collect(),
+        layout: vec![0.0; 200],
+        new_set: b.clone(),
+        how: PlaceHow::Pca,
+    });
+    refused(&mut w, id, "projecting 1,500 rows onto the principal axes");
+    let id = w.submit(Evaluate { set: a.clone() });
+    refused(&mut w, id, "the word benchmarks on 2,000 x");
+    let id = w.submit(ScanSet { set: b });
+    refused(&mut w, id, "the privacy scan of 1,500 rows");
+    assert_eq!(w.running(), 0);
+}
