@@ -168,7 +168,7 @@ impl App {
         let job = BuildIndex {
             set: d.set.clone(),
             metric,
-            cache_dir: crate::formats::default_cache_dir(),
+            cache_dir: self.cache_dir.clone(),
         };
         let id = self.start(job, JobKind::Index, Some(ds), |app, view, ready| {
             app.fold_index(view.dataset, ready)

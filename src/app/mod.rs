@@ -115,6 +115,11 @@ pub enum Command {
     /// The active map's cluster table (each cluster's size, label and keywords) as CSV.
     ExportClustersCsv(PathBuf),
     ExportNeighboursCsv(PathBuf),
+    /// The native cache's size limit (`None`: the default), saved at once and applied: stale
+    /// entries dropped, the least recently used evicted down to it.
+    SetCacheLimit(Option<u64>),
+    /// Empties the native cache.
+    ClearCache,
     /// Writes the map as drawn (SVG text or PNG bytes made by the UI) to a file.
     ExportMap {
         path: PathBuf,
@@ -211,6 +216,8 @@ pub struct App {
     /// Whether exports mask personal data, as the user chose (None: on when an open set has
     /// findings; [`App::redact_exports`]).
     pub redact: Option<bool>,
+    /// The native cache's folder (`formats::default_cache_dir`; `None` without a home).
+    pub cache_dir: Option<PathBuf>,
     /// How each running job's output is folded into the state.
     done: jobs::DoneHandlers,
     /// The session autosave (off without a settings file) and a left-behind session's offer.
@@ -221,6 +228,7 @@ pub struct App {
 
 impl App {
     pub fn new(settings: Settings, settings_path: Option<PathBuf>) -> App {
+        let redact = settings.redact;
         App {
             worker: Worker::new(),
             datasets: Vec::new(),
@@ -242,7 +250,8 @@ impl App {
             bias: bias::BiasState::default(),
             report: report::ReportState::default(),
             drift: drift::DriftState::default(),
-            redact: None,
+            redact,
+            cache_dir: formats::default_cache_dir(),
             done: jobs::DoneHandlers::default(),
             autosave: autosave::Autosave::off(),
             demo_if_declined: false,
@@ -319,7 +328,7 @@ impl App {
     /// the datasets when it is read.
     fn load(&mut self, path: PathBuf) {
         let options = LoadOptions {
-            cache_dir: formats::default_cache_dir(),
+            cache_dir: self.cache_dir.clone(),
             cache_limit: self.settings.cache_limit,
             ..LoadOptions::default()
         };
@@ -637,6 +646,34 @@ impl App {
                     self.error(title, details);
                 } else {
                     self.info(title);
+                }
+            }
+            Command::SetCacheLimit(limit) => {
+                self.settings.cache_limit = limit;
+                self.save_settings();
+                if let Some(dir) = self.cache_dir.clone() {
+                    use formats::cache_admin;
+                    let l = cache_admin::limit(&dir, limit);
+                    let c = cache_admin::enforce(&dir, l, None);
+                    let h = crate::core::human_bytes;
+                    self.info(format!(
+                        "cache limit {}{}: {} held, {} freed",
+                        h(l),
+                        if limit.is_none() { " (default)" } else { "" },
+                        h(c.bytes_left),
+                        h(c.bytes_freed)
+                    ));
+                }
+            }
+            Command::ClearCache => {
+                if let Some(dir) = self.cache_dir.clone() {
+                    let c = formats::cache_admin::clear(&dir, None);
+                    let h = crate::core::human_bytes;
+                    self.info(format!(
+                        "cache cleared: {} freed, {} left",
+                        h(c.bytes_freed),
+                        h(c.bytes_left)
+                    ));
                 }
             }
             Command::ExportMap { path, image } => {

@@ -90,7 +90,11 @@ impl App {
 
     pub(super) fn apply_privacy(&mut self, cmd: PrivacyCommand) {
         match cmd {
-            PrivacyCommand::SetRedact(on) => self.redact = Some(on),
+            PrivacyCommand::SetRedact(on) => {
+                self.redact = Some(on);
+                self.settings.redact = Some(on);
+                self.save_settings();
+            }
             PrivacyCommand::ShowFinding { dataset, row } => {
                 if dataset < self.datasets.len() {
                     if self.active != Some(dataset) {

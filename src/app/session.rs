@@ -38,6 +38,9 @@ pub struct Settings {
     /// The native cache's size limit in bytes (`None`: `$EMBEDSCOPE_CACHE_LIMIT`, else 10% of
     /// the free disk space between 256 MiB and 4 GiB).
     pub cache_limit: Option<u64>,
+    /// The "Redact personal data" switch as the user last set it (`None`: never set, on
+    /// whenever an open set has findings).
+    pub redact: Option<bool>,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             last_corpus: None,
             density: false,
             cache_limit: None,
+            redact: None,
         }
     }
 }

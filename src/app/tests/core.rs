@@ -492,3 +492,43 @@ fn encoding_records_show_in_the_provenance_and_the_compare_screen() {
         cv.provenance[1].summary
     );
 }
+
+/// File > Native cache: a limit set there is saved and applied at once (the least recently
+/// used entries evicted down to it); "Clear cache" empties the cache; the files still open.
+#[test]
+fn the_cache_limit_is_set_saved_and_applied_and_the_cache_cleared() {
+    use crate::formats::cache_admin;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = dir.path().join("cache");
+    let settings = dir.path().join("settings.json");
+    let mut app = App::new(Settings::default(), Some(settings.clone()));
+    app.cache_dir = Some(cache.clone());
+    app.apply(Command::OpenPath(fixture("pair_a.vec")));
+    app.apply(Command::OpenPath(fixture("pair_b.vec")));
+    settle(&mut app);
+    assert_eq!(app.datasets.len(), 2);
+    assert_eq!(cache_admin::entries(&cache).len(), 2, "both cached");
+    app.apply(Command::SetCacheLimit(Some(1)));
+    assert!(
+        cache_admin::entries(&cache).is_empty(),
+        "evicted down to 1 byte"
+    );
+    assert_eq!(Settings::load(&settings).0.cache_limit, Some(1));
+    app.apply(Command::SetCacheLimit(None));
+    assert_eq!(Settings::load(&settings).0.cache_limit, None);
+    app.apply(Command::OpenPath(fixture("pair_a.vec")));
+    settle(&mut app);
+    assert_eq!(cache_admin::entries(&cache).len(), 1, "cached again");
+    app.apply(Command::ClearCache);
+    assert!(cache_admin::entries(&cache).is_empty());
+    assert!(
+        app.notifications
+            .iter()
+            .any(|n| n.title.starts_with("cache cleared")),
+        "said"
+    );
+    // A file opened from an empty cache still loads.
+    app.apply(Command::OpenPath(fixture("pair_b.vec")));
+    settle(&mut app);
+    assert!(app.notifications.iter().all(|n| n.level != Severity::Error));
+}

@@ -310,3 +310,27 @@ fn the_cap_scans_the_first_rows_and_says_so() {
     assert_eq!(f.total(), 4);
     assert!(crate::engine::jobs::scan_set(&set, u64::MAX, &|_| {}, &|| true).is_none());
 }
+
+/// The redaction switch is a setting: saved when the user sets it, and the next start follows
+/// it even with no findings open (never set: on only with findings).
+#[test]
+fn the_redaction_switch_is_saved_and_followed_at_the_next_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("settings.json");
+    let mut app = App::new(Settings::default(), Some(p.clone()));
+    assert!(!app.redact_exports(), "nothing open, never set");
+    app.apply(Command::Privacy(PrivacyCommand::SetRedact(true)));
+    let (s, msg) = Settings::load(&p);
+    assert!(msg.is_none(), "{msg:?}");
+    assert_eq!(s.redact, Some(true));
+    let mut next = App::new(s, Some(p.clone()));
+    assert!(
+        next.redact_exports(),
+        "the saved choice, with no findings open"
+    );
+    next.apply(Command::Privacy(PrivacyCommand::SetRedact(false)));
+    assert_eq!(Settings::load(&p).0.redact, Some(false));
+    // An older settings file without the field: never set.
+    std::fs::write(&p, "{\"dark\": true}").expect("write");
+    assert_eq!(Settings::load(&p).0.redact, None);
+}

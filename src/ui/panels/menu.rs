@@ -31,6 +31,8 @@ pub struct FileMenu {
     /// A PNG export waiting for its screenshot, and the screenshot when it arrives.
     pending_png: Option<PathBuf>,
     screenshot: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
+    /// The cache limit being typed (empty: the default).
+    cache_limit: Option<String>,
 }
 
 impl FileMenu {
@@ -160,6 +162,7 @@ impl FileMenu {
                 }
             }
         });
+        ui.menu_button("Native cache", |ui| self.cache_menu(app, ui, cmds));
         ui.separator();
         let l = ui.label("Session file:");
         ui.text_edit_singleline(&mut self.session_path)
@@ -263,6 +266,51 @@ impl FileMenu {
             });
         if !open {
             self.show_open_path = false;
+        }
+    }
+
+    /// The native cache: where it is, what it holds, its limit (typed as `512M`, `2G`;
+    /// empty for the default) and a button that empties it.
+    fn cache_menu(&mut self, app: &App, ui: &mut egui::Ui, cmds: &mut Vec<Command>) {
+        use crate::formats::cache_admin;
+        let Some(dir) = app.cache_dir.clone() else {
+            ui.label("no cache folder (HOME is not set)");
+            return;
+        };
+        let h = crate::core::human_bytes;
+        let given = app.settings.cache_limit;
+        let held: u64 = cache_admin::entries(&dir).iter().map(|e| e.bytes).sum();
+        ui.label(format!("{}", dir.display()));
+        ui.label(format!(
+            "{} held of {}{}",
+            h(held),
+            h(cache_admin::limit(&dir, given)),
+            if given.is_none() { " (default)" } else { "" }
+        ));
+        let text = self
+            .cache_limit
+            .get_or_insert_with(|| given.map(h).unwrap_or_default());
+        let l = ui.label("Size limit (e.g. 2G; empty: 10% of the free disk, 256M to 4G):");
+        ui.text_edit_singleline(text).labelled_by(l.id);
+        let parsed = if text.trim().is_empty() {
+            Some(None)
+        } else {
+            crate::core::parse_bytes(text).map(Some)
+        };
+        match parsed {
+            Some(limit) => {
+                if ui.button("Set limit").clicked() {
+                    cmds.push(Command::SetCacheLimit(limit));
+                    self.cache_limit = None;
+                }
+            }
+            None => {
+                ui.colored_label(ui.visuals().error_fg_color, "a size such as 512M or 2G");
+            }
+        }
+        if ui.button("Clear cache").clicked() {
+            cmds.push(Command::ClearCache);
+            ui.close();
         }
     }
 
