@@ -1,19 +1,21 @@
 //! The session autosave: what is open (sets, maps, selections, filters, bookmarks) written every
-//! few seconds to `<config dir>/autosave/<pid>.session.json` while it changes, and removed when
-//! the app ends normally. A file left by a process that no longer runs is the work of a run that
-//! crashed or was killed: the next start offers to restore it (the newest such file), and keeps
-//! the one it was not asked to restore as `discarded.session.json` rather than deleting it.
+//! few seconds to `<config dir>/autosave/<pid>-<start>.session.json` while it changes, and
+//! removed when the app ends normally. A file left by a run that no longer runs is the work of a
+//! run that crashed or was killed: the next start offers to restore it (the newest such file),
+//! and keeps the one it was not asked to restore as `discarded.session.json` rather than
+//! deleting it.
 //!
-//! Each running app writes its own file, so a second window never offers the first one's work
-//! (whether a process runs is read from `/proc` on Linux; elsewhere no file is taken as left
-//! behind, so nothing is offered there), and the write is atomic (a temporary file renamed), so a crash while writing leaves the
-//! previous autosave whole.
+//! Each running app writes its own file, so a second window never offers the first one's work.
+//! A run is the process id (`kill(pid, 0)`) and, where the system gives it (Linux), the
+//! process's start time, so an id reused by a later process does not hide a crashed run's file.
+//! The write is atomic (a temporary file renamed), so a crash while writing leaves the previous
+//! autosave whole.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::session::Session;
-use crate::formats::process_alive;
+use crate::formats::{process_start, run_alive};
 
 /// How often the session is compared with the last one written.
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(5);
@@ -89,11 +91,11 @@ impl Autosave {
         self.dir.as_deref()
     }
 
-    /// This process's file.
+    /// This process's file: `<pid>-<start>.session.json` (the start time where the system
+    /// gives it, so a later process that reuses the id does not pass for this run), else
+    /// `<pid>.session.json`.
     pub fn file(&self) -> Option<PathBuf> {
-        self.dir
-            .as_ref()
-            .map(|d| d.join(format!("{}.session.json", std::process::id())))
+        self.dir.as_ref().map(|d| d.join(own_name()))
     }
 
     /// Looks for sessions left by runs that ended without closing (their process is gone).
@@ -110,15 +112,17 @@ impl Autosave {
         let mut found: Vec<(Option<std::time::SystemTime>, PathBuf)> = Vec::new();
         for e in entries.flatten() {
             let path = e.path();
-            let Some(pid) = path
+            let Some((pid, start)) = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_suffix(".session.json"))
-                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(run_of)
             else {
                 continue;
             };
-            if pid == std::process::id() || process_alive(pid) {
+            if path.file_name().and_then(|n| n.to_str()) == Some(own_name().as_str())
+                || run_alive(pid, start)
+            {
                 continue;
             }
             let modified = e.metadata().ok().and_then(|m| m.modified().ok());
@@ -224,6 +228,24 @@ impl Autosave {
 }
 
 /// A session with more than the untouched demo in it.
+/// This run's file name (the start time read once).
+fn own_name() -> String {
+    static START: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let pid = std::process::id();
+    match START.get_or_init(|| process_start(pid)) {
+        Some(start) => format!("{pid}-{start}.session.json"),
+        None => format!("{pid}.session.json"),
+    }
+}
+
+/// The run an autosave file's stem names: `PID` or `PID-START`.
+fn run_of(stem: &str) -> Option<(u32, Option<u64>)> {
+    match stem.split_once('-') {
+        Some((pid, start)) => Some((pid.parse().ok()?, Some(start.parse().ok()?))),
+        None => Some((stem.parse().ok()?, None)),
+    }
+}
+
 fn worth_offering(s: &Session) -> bool {
     !s.bookmarks.is_empty()
         || s.search.is_some()

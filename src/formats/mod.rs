@@ -53,7 +53,7 @@ pub use npy::NpyStreamWriter;
 pub use sidecar::{sidecar_path, sidecar_record, write_sidecar};
 pub use write::{
     Staged, TempFile, atomic_write, atomic_write_with, csv_field, csv_text, process_alive,
-    remove_temp_files_now, save, stage, track_temp_files,
+    process_start, remove_temp_files_now, run_alive, save, stage, track_temp_files,
 };
 
 /// Progress callback: (bytes or rows done, total; 0 when unknown). Called from the loading thread.

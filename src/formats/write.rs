@@ -19,13 +19,38 @@ pub(crate) fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Whether a process with this id runs. Linux: `/proc/<pid>` exists; elsewhere every process
-/// is taken as running (nothing of another process's is ever removed on a guess).
+/// Whether a process with this id runs: `kill(pid, 0)`, which sends nothing (a process of
+/// another user, where it answers EPERM, runs too).
 pub fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 is not delivered; kill only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// When process `pid` started, in clock ticks since boot (Linux: field 22 of
+/// `/proc/<pid>/stat`); `None` elsewhere or when it cannot be read. With the id, it names one
+/// run: an id reused by a later process has another start.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the run that was process `pid`, started at `start` (where known), still runs.
+pub fn run_alive(pid: u32, start: Option<u64>) -> bool {
+    if !process_alive(pid) {
+        return false;
+    }
+    match (start, process_start(pid)) {
+        (Some(then), Some(now)) => then == now,
+        _ => true,
     }
 }
 

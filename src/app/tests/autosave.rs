@@ -243,3 +243,41 @@ fn a_job_that_panics_is_an_error_message_and_the_sets_stay_open_and_saved() {
     app.apply(Command::Search("king".into(), SearchMode::Exact));
     assert!(!app.active_dataset().expect("open").selection.is_empty());
 }
+
+/// A run is its process id and start time: a file whose id a later process took (here this
+/// test's own id, with another start) is still offered; the file of a run that still runs (the
+/// init process, with its own start) is not; this run's own file is not.
+#[test]
+fn a_reused_process_id_does_not_hide_a_crashed_runs_file() {
+    let me = std::process::id();
+    let Some(my_start) = crate::formats::process_start(me) else {
+        // No start times on this system: the id alone names a run.
+        assert!(!cfg!(target_os = "linux"), "Linux gives start times");
+        return;
+    };
+    assert!(crate::formats::run_alive(me, Some(my_start)));
+    assert!(!crate::formats::run_alive(me, Some(my_start + 1)));
+    assert!(!crate::formats::run_alive(GONE, None));
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut first = app_with_settings(dir.path());
+    first.apply(Command::OpenPath(fixture("pair_a.vec")));
+    settle(&mut first);
+    first.autosave_tick();
+    let own = first.autosave.file().expect("on");
+    assert_eq!(
+        own.file_name().and_then(|n| n.to_str()),
+        Some(format!("{me}-{my_start}.session.json").as_str())
+    );
+    let session = Session::load(&own).expect("autosave");
+    let d = dir.path().join("autosave");
+    let reused = d.join(format!("{me}-{}.session.json", my_start + 1));
+    session.save(&reused).expect("save");
+    let init_start = crate::formats::process_start(1).expect("init runs");
+    let running = d.join(format!("1-{init_start}.session.json"));
+    session.save(&running).expect("save");
+    let mut app = App::new(Settings::default(), Some(dir.path().join("settings.json")));
+    app.start_autosave();
+    let offer = app.autosave.offer.as_ref().expect("offered");
+    assert_eq!(offer.file, reused);
+    assert!(own.exists() && running.exists());
+}
