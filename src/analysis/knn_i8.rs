@@ -154,10 +154,6 @@ impl Screen {
     fn tau(&self) -> f32 {
         self.lower.threshold()
     }
-    fn prune(&mut self) {
-        let t = self.tau();
-        self.cands.retain(|&(_, u)| u >= t);
-    }
 }
 
 /// Per-query numbers the kernel's epilogue needs.
@@ -272,6 +268,22 @@ unsafe fn kernel(
 }
 
 impl KnnIndex<'_> {
+    /// Row `j`'s exact score for query `q` (f64 sums): cosine, dot, or minus the squared
+    /// distance, computed directly (no cancellation).
+    fn exact(&self, j: usize, q: &[f32], metric: Metric) -> f64 {
+        let row = self.set.matrix.row(j).iter().zip(q);
+        match metric {
+            Metric::Cosine => {
+                row.map(|(&x, &y)| f64::from(x) * f64::from(y)).sum::<f64>()
+                    * f64::from(self.inv_norms[j])
+            }
+            Metric::Dot => row.map(|(&x, &y)| f64::from(x) * f64::from(y)).sum(),
+            Metric::Euclidean => -row
+                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+                .sum::<f64>(),
+        }
+    }
+
     /// Exact top-k through the int8 screen. Caller checks [`available`]. `queries` are already
     /// prepared (unit for cosine). Returns raw `(score, row)` lists, best first, where score is
     /// the engine's ranking score (cosine, dot, or `2 q.x - |x|^2` for euclidean).
@@ -364,7 +376,20 @@ impl KnnIndex<'_> {
                                     scr.lower.push(a - e, j as u32);
                                     scr.cands.push((j as u32, a + e));
                                     if scr.cands.len() > 8 * k + 256 {
-                                        scr.prune();
+                                        let q = queries[qi];
+                                        let shift = match metric {
+                                            Metric::Euclidean => {
+                                                q.iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+                                            }
+                                            _ => 0.0,
+                                        };
+                                        super::knn::compact(
+                                            &mut scr.cands,
+                                            &mut scr.lower,
+                                            k,
+                                            |j| self.exact(j, q, metric),
+                                            shift,
+                                        );
                                     }
                                 }
                             }
@@ -383,7 +408,6 @@ impl KnnIndex<'_> {
             }
         }
         // Merge: the global tau, then the survivors scored exactly.
-        let data = &self.set.matrix;
         (0..nq)
             .into_par_iter()
             .map(|qi| {
@@ -399,20 +423,7 @@ impl KnnIndex<'_> {
                         if u < tau {
                             continue;
                         }
-                        let j = j as usize;
-                        let row = data.row(j).iter().zip(q);
-                        let score = match metric {
-                            Metric::Cosine => {
-                                row.map(|(&x, &y)| f64::from(x) * f64::from(y)).sum::<f64>()
-                                    * f64::from(self.inv_norms[j])
-                            }
-                            Metric::Dot => row.map(|(&x, &y)| f64::from(x) * f64::from(y)).sum(),
-                            // Minus the squared distance, computed directly (no cancellation).
-                            Metric::Euclidean => -row
-                                .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-                                .sum::<f64>(),
-                        };
-                        top.push(score as f32, j as u32);
+                        top.push(self.exact(j as usize, q, metric) as f32, j);
                     }
                 }
                 top.into_sorted()

@@ -20,11 +20,12 @@ const F32: u64 = 4;
 const F64: u64 = 8;
 const IDX: u64 = 4;
 const MIB: u64 = 1 << 20;
-/// What t-SNE and UMAP hold beyond the buffers counted by their formulas, measured: 185 MiB
-/// (t-SNE) and 250 MiB (UMAP) of peak RSS over loading at 20,000 x 16, against 79 and 32 MiB
-/// from the formulas (`tests/memory.rs`, BENCHMARKS.md). Counted as a fixed part until it is
-/// traced to its buffers.
-const MAP_WORKING: u64 = 256 * MIB;
+/// What t-SNE and UMAP hold beyond the buffers their formulas count (thread pools, allocator
+/// arenas). It was 256 MiB, measured at 20,000 x 16 where 185-250 MiB were not accounted for;
+/// traced to the exact search's candidate lists on near-duplicate rows, which held every row
+/// within the screen's error bound until the re-rank (now compacted, `knn::compact`), after
+/// which UMAP's peak over loading fell from 250 to 42 MiB and its formula covers it.
+const MAP_WORKING: u64 = 16 * MIB;
 
 /// Rows from which t-SNE and UMAP take their neighbours from the HNSW index instead of the
 /// exact engine (the analysis's own threshold, repeated so the estimate follows it).
@@ -334,15 +335,22 @@ pub fn pca(n: usize, d: usize, s: usize, threads: usize) -> Estimate {
 }
 
 /// t-SNE of `n x d` to `s` dimensions with `perplexity`: k = min(n-1, 3 * perplexity);
-/// the input after PCA `n * min(d, pca) * 4`; neighbour lists `n * k * 8`; the symmetric
-/// affinities (up to twice the lists, a u32 column and an f32 value each, and their transpose
-/// while made) `2 * n * k * 8 * 2`; the optimiser's layout, gradient, update and gains
-/// `n * s * 4 * 4` and the Barnes-Hut / interpolation buffers `n * 64`. Above `EXACT_KNN_MAX`
-/// rows the HNSW index ([`ann_build`]) is built first and alive with the lists.
+/// the input after PCA `n * min(d, pca) * 4`; the neighbour lists (index and squared distance,
+/// `(u32, f64)`: 16 bytes) `n * k * 16` and their row vectors `n * 24`; the joint affinities as
+/// `affinity::joint` builds them, all alive at its peak: the transpose (`u32` + `f64`)
+/// `n * k * 12`, the merged rows (up to `2k` pairs of 16 bytes) `n * k * 32` and the CSR matrix
+/// allocated for them (`u32` + `f64`, up to `2k` a row) `n * k * 24`, with `n * 64` of row
+/// vectors and offsets; the allocator's overhead on those, measured as 9% over them (peak RSS
+/// from 40,000 to 120,000 rows: 8.46 kB a row at perplexity 30, against 7.74 kB counted); the
+/// optimiser's layout, gradient, update and gains `n * s * 4 * 4` and the Barnes-Hut /
+/// interpolation buffers `n * 64`. Above `EXACT_KNN_MAX` rows the HNSW index ([`ann_build`]) is
+/// built first and alive with the lists.
 pub fn tsne(n: usize, d: usize, s: usize, perplexity: f64, pca_dims: Option<usize>) -> Estimate {
     let threads = rayon::current_num_threads();
     let k = ((3.0 * perplexity).ceil().max(1.0) as usize).min(n.saturating_sub(1));
     let d_in = pca_dims.map_or(d, |p| p.min(d));
+    let lists = mul(&[u(n), u(k), 16]) + mul(&[u(n), 24]);
+    let affinities = mul(&[u(n), u(k), 12 + 32 + 24]) + mul(&[u(n), 64]);
     let mut e = Estimate::new(
         format!("t-SNE of {}", shape(n, d)),
         format!("{SAMPLE}, a lower --perplexity, or PCA"),
@@ -351,11 +359,12 @@ pub fn tsne(n: usize, d: usize, s: usize, perplexity: f64, pca_dims: Option<usiz
         e = e.part("input after PCA", matrix(n, d_in));
     }
     e = e
-        .part("neighbour lists", mul(&[u(n), u(k), 8]))
-        .part("affinities", mul(&[u(n), u(k), 8, 4]))
+        .part("neighbour lists", lists)
+        .part("affinities", affinities)
+        .part("allocator overhead (measured)", (lists + affinities) / 10)
         .part("layout and optimiser", mul(&[u(n), u(s), F32, 4]))
         .part("gradient trees", mul(&[u(n), 64]))
-        .part("working buffers (measured)", MAP_WORKING);
+        .part("working buffers", MAP_WORKING);
     if n > EXACT_KNN_MAX {
         e = e.with(&ann_build(n, d_in, 16, threads));
     } else {
@@ -382,7 +391,7 @@ pub fn umap(n: usize, d: usize, s: usize, k: usize) -> Estimate {
     .part("epoch schedule", mul(&[u(n), u(k), 16]))
     .part("layout", mul(&[u(n), u(s), F32, 2]))
     .part("spectral start", mul(&[u(n), u(s) + 1, F64, 6]))
-    .part("working buffers (measured)", MAP_WORKING);
+    .part("working buffers", MAP_WORKING);
     if n > EXACT_KNN_MAX {
         e = e.with(&ann_build(n, d, 16, threads));
     } else {
@@ -789,7 +798,7 @@ mod tests {
 
     #[test]
     fn formulas_scale_as_stated() {
-        // Linear in rows beyond the fixed parts (measured working buffers, score tiles).
+        // Linear in rows beyond the fixed parts (working buffers, score tiles).
         let z = umap(2, 16, 2, 15).bytes();
         let a = umap(100_000, 16, 2, 15).bytes() - z;
         let b = umap(200_000, 16, 2, 15).bytes() - z;

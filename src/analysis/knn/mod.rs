@@ -434,6 +434,7 @@ impl<'a> KnnIndex<'a> {
                 let nqt = qz - qa;
                 let mut tops: Vec<TopK> = (0..nqt).map(|_| TopK::new(k)).collect();
                 let mut cands: Vec<Vec<(u32, f32)>> = vec![Vec::new(); nqt];
+
                 let qb = query_block.min(nqt);
                 let mut tile = vec![0f32; qb * width * tile_rows];
                 let mut buf = [0f32; CHUNK];
@@ -494,8 +495,13 @@ impl<'a> KnnIndex<'a> {
                                         if bound.is_some() {
                                             cand.push((j as u32, sc + e));
                                             if cand.len() > 8 * k + 256 {
-                                                let t = top.threshold();
-                                                cand.retain(|&(_, u)| u >= t);
+                                                compact(
+                                                    cand,
+                                                    top,
+                                                    k,
+                                                    |j| scorer.exact(q, j),
+                                                    scorer.shift(q),
+                                                );
                                             }
                                         }
                                         thr = top.threshold();
@@ -541,6 +547,48 @@ impl<'a> KnnIndex<'a> {
                 top.into_sorted()
             })
             .collect()
+    }
+}
+
+/// Keeps a query's candidate list short. The rows whose upper bound fell below the k-th lower
+/// bound go; when that leaves over half the list (near-duplicates whose scores all lie within
+/// the bound of each other, which no bound can separate: thousands a query in clustered data,
+/// held until the re-rank), the candidates are scored exactly and only the k best stay, their
+/// exact scores now both bounds. The exact re-rank keeps the k best under the same total order
+/// (score, then row), so it returns what it would have from the whole list. `shift` takes an
+/// exact score to the screen's scale (the int8 screen ranks euclidean rows by `2 q.x - |x|^2`,
+/// the exact score is `-|q - x|^2`: the shift is `|q|^2`). Amortised: at most one pass, and one
+/// exact score, per candidate pushed.
+pub(crate) fn compact(
+    cand: &mut Vec<(u32, f32)>,
+    lower: &mut TopK,
+    k: usize,
+    exact: impl Fn(usize) -> f64,
+    shift: f64,
+) {
+    let limit = cand.len();
+    let t = lower.threshold();
+    cand.retain(|&(_, u)| u >= t);
+    if cand.len() * 2 <= limit {
+        return;
+    }
+    let mut best = TopK::new(k);
+    let mut scores = Vec::with_capacity(cand.len());
+    for &(j, _) in cand.iter() {
+        let s = exact(j as usize);
+        best.push(s as f32, j);
+        scores.push((j, s));
+    }
+    let kept: std::collections::HashSet<u32> =
+        best.into_sorted().into_iter().map(|(_, j)| j).collect();
+    *lower = TopK::new(k);
+    cand.clear();
+    for (j, s) in scores {
+        if kept.contains(&j) {
+            let on_screen = (s + shift) as f32;
+            lower.push(on_screen, j);
+            cand.push((j, on_screen));
+        }
     }
 }
 

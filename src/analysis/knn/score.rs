@@ -23,6 +23,11 @@ pub(crate) trait Scorer: Sync {
     fn exact(&self, _q: usize, _j: usize) -> f64 {
         f64::NAN
     }
+    /// What takes an exact score of query `q` to the chunk scores' scale (they differ by a
+    /// constant per query for euclidean).
+    fn shift(&self, _q: usize) -> f64 {
+        0.0
+    }
 }
 
 /// Unit roundoff of f32.
@@ -139,6 +144,13 @@ impl Scorer for EuclideanScorer<'_> {
             .zip(self.1.queries[q])
             .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
             .sum::<f64>()
+    }
+    /// `|q|^2`: `2 q.x - |x|^2 = |q|^2 - |q - x|^2`.
+    fn shift(&self, q: usize) -> f64 {
+        self.1.queries[q]
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum()
     }
 }
 
