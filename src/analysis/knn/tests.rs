@@ -114,53 +114,31 @@ fn near_duplicates_keep_the_candidate_lists_short_and_the_result_exact() {
                 .search_with(&queries, k, metric, None, engine)
                 .unwrap();
             for (qi, (q, found)) in queries.iter().zip(&got).enumerate() {
-                // Brute force in f64, the k-th best score.
+                // Brute force in f64: every row's score, and the k-th best.
+                let score = |r: &[f32]| {
+                    let pairs = r
+                        .iter()
+                        .zip(&q.vector)
+                        .map(|(&a, &b)| (f64::from(a), f64::from(b)));
+                    let dot: f64 = pairs.clone().map(|(a, b)| a * b).sum();
+                    match metric {
+                        Metric::Cosine => {
+                            dot / r.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>().sqrt()
+                        }
+                        Metric::Dot => dot,
+                        Metric::Euclidean => -pairs.map(|(a, b)| (a - b).powi(2)).sum::<f64>(),
+                    }
+                };
+                let scores: Vec<f64> = rows.iter().map(|r| score(r.as_slice())).collect();
                 let mut all: Vec<f64> = (0..rows.len())
                     .filter(|j| !q.exclude.contains(j))
-                    .map(|j| {
-                        let r = &rows[j];
-                        let dot: f64 = r
-                            .iter()
-                            .zip(&q.vector)
-                            .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                            .sum();
-                        let norm: f64 = r.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>();
-                        match metric {
-                            Metric::Cosine => dot / norm.sqrt(),
-                            Metric::Dot => dot,
-                            Metric::Euclidean => -r
-                                .iter()
-                                .zip(&q.vector)
-                                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-                                .sum::<f64>(),
-                        }
-                    })
+                    .map(|j| scores[j])
                     .collect();
                 all.sort_by(|a, b| b.total_cmp(a));
                 let kth = all[k - 1];
                 assert_eq!(found.len(), k, "{metric:?} {engine:?} query {qi}");
                 for n in found {
-                    let r = &rows[n.index];
-                    let exact = match metric {
-                        Metric::Euclidean => -r
-                            .iter()
-                            .zip(&q.vector)
-                            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-                            .sum::<f64>(),
-                        _ => {
-                            let dot: f64 = r
-                                .iter()
-                                .zip(&q.vector)
-                                .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                                .sum();
-                            let norm: f64 = r.iter().map(|&a| f64::from(a).powi(2)).sum();
-                            if metric == Metric::Cosine {
-                                dot / norm.sqrt()
-                            } else {
-                                dot
-                            }
-                        }
-                    };
+                    let exact = scores[n.index];
                     let tol = 1e-6 * kth.abs().max(1.0);
                     assert!(
                         exact >= kth - tol,
