@@ -12,6 +12,32 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The error of loading fixture `name` read as `format` (it must not load).
+fn load_error(name: &str, format: Format) -> String {
+    let opts = LoadOptions {
+        format: Some(format),
+        ..LoadOptions::default()
+    };
+    match formats::load(&fixture(name), &opts) {
+        Ok(_) => panic!("{name} must not load"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `embedscope info FILE` with a cache of its own: whether it succeeded, and its stderr.
+fn info(p: &Path) -> (bool, String) {
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
+        .args(["info", p.to_str().unwrap()])
+        .env("EMBEDSCOPE_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// An Arrow IPC file (a mutated `glove20.arrow`, found by the `table` target) whose buffer
 /// offsets make arrow-buffer panic inside the decoder. The reader turns it into an error that
 /// names the file and where the decoder gave up, and prints nothing: before the fix the panic
@@ -19,26 +45,14 @@ fn fixture(name: &str) -> PathBuf {
 #[test]
 fn a_decoder_panic_is_an_error_with_its_place_and_nothing_printed() {
     let p = fixture("arrow_buffer_offset.arrow");
-    let opts = LoadOptions {
-        format: Some(Format::ArrowIpc),
-        ..LoadOptions::default()
-    };
-    let e = formats::load(&p, &opts)
-        .expect_err("a damaged Arrow file must not load")
-        .to_string();
+    let e = load_error("arrow_buffer_offset.arrow", Format::ArrowIpc);
     assert!(e.contains("arrow_buffer_offset.arrow"), "{e}");
     assert!(e.contains("decoder failed"), "{e}");
     assert!(e.contains("(at arrow-buffer-"), "{e}");
 
     // The same through the CLI: an error, and no panic message on stderr.
-    let cache = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args(["info", p.to_str().unwrap()])
-        .env("EMBEDSCOPE_CACHE_DIR", cache.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let (ok, stderr) = info(&p);
+    assert!(!ok, "{stderr}");
     assert!(stderr.contains("decoder failed"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -47,22 +61,11 @@ fn a_decoder_panic_is_an_error_with_its_place_and_nothing_printed() {
 /// replaced (the quiet scope is per thread, and only inside `load`).
 #[test]
 fn panics_outside_the_readers_still_unwind_after_a_quiet_one() {
-    let p = fixture("arrow_buffer_offset.arrow");
-    let opts = LoadOptions {
-        format: Some(Format::ArrowIpc),
-        ..LoadOptions::default()
-    };
-    assert!(formats::load(&p, &opts).is_err());
+    load_error("arrow_buffer_offset.arrow", Format::ArrowIpc);
     let r = std::panic::catch_unwind(|| panic!("outside"));
     assert!(r.is_err());
-    let t = std::thread::spawn(|| {
-        let opts = LoadOptions {
-            format: Some(Format::ArrowIpc),
-            ..LoadOptions::default()
-        };
-        formats::load(&fixture("arrow_buffer_offset.arrow"), &opts).is_err()
-    });
-    assert!(t.join().unwrap());
+    let t = std::thread::spawn(|| load_error("arrow_buffer_offset.arrow", Format::ArrowIpc));
+    assert!(t.join().is_ok());
 }
 
 /// A `tokenizer.json` with a syntax error inside its `decoder` object (found by the
@@ -103,14 +106,7 @@ fn a_damaged_decoder_in_tokenizer_json_is_an_error_not_a_panic() {
 /// must start with `(`; the error quotes what is there.
 #[test]
 fn an_npy_shape_that_is_not_a_tuple_is_an_error() {
-    let p = fixture("npy_shape_paren.npy");
-    let opts = LoadOptions {
-        format: Some(Format::Npy),
-        ..LoadOptions::default()
-    };
-    let e = formats::load(&p, &opts)
-        .expect_err("a damaged header must not load")
-        .to_string();
+    let e = load_error("npy_shape_paren.npy", Format::Npy);
     assert!(e.contains("npy_shape_paren.npy"), "{e}");
     assert!(e.contains("'shape' in the header is not a tuple"), "{e}");
 }
@@ -121,14 +117,7 @@ fn an_npy_shape_that_is_not_a_tuple_is_an_error() {
 /// 256 MiB; here the peak allocation is measured through the error alone: it comes back at once).
 #[test]
 fn an_arrow_footer_longer_than_the_file_is_refused_before_allocating() {
-    let p = fixture("arrow_footer_1gb.arrow");
-    let opts = LoadOptions {
-        format: Some(Format::ArrowIpc),
-        ..LoadOptions::default()
-    };
-    let e = formats::load(&p, &opts)
-        .expect_err("a footer past the file must not load")
-        .to_string();
+    let e = load_error("arrow_footer_1gb.arrow", Format::ArrowIpc);
     assert!(e.contains("arrow_footer_1gb.arrow"), "{e}");
     assert!(
         e.contains("footer claims 1093611311 bytes, but the file has room for 4968"),
@@ -158,14 +147,8 @@ fn a_bad_string_escape_in_the_decoder_is_an_error_not_a_panic() {
 #[test]
 fn a_parquet_page_header_with_oversized_boolean_lists_is_refused_at_once() {
     let p = fixture("parquet_page_header_bool_lists.parquet");
-    let opts = LoadOptions {
-        format: Some(Format::Parquet),
-        ..LoadOptions::default()
-    };
     let t = std::time::Instant::now();
-    let e = formats::load(&p, &opts)
-        .expect_err("a damaged page header must not load")
-        .to_string();
+    let e = load_error("parquet_page_header_bool_lists.parquet", Format::Parquet);
     assert!(
         t.elapsed() < std::time::Duration::from_millis(300),
         "{:?}",
@@ -209,14 +192,8 @@ fn a_parquet_page_header_with_oversized_boolean_lists_is_refused_at_once() {
         corpus.is_err_and(|e| e.to_string().contains("page header")),
         "the corpus reader"
     );
-    let cache = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_embedscope"))
-        .args(["info", p.to_str().unwrap()])
-        .env("EMBEDSCOPE_CACHE_DIR", cache.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, stderr) = info(&p);
+    assert!(!ok);
     assert!(
         stderr.contains("the Parquet page header at byte 1996 is damaged"),
         "{stderr}"
