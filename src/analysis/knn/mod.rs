@@ -585,9 +585,11 @@ pub(crate) fn compact(
     cand.clear();
     for (j, s) in scores {
         if kept.contains(&j) {
+            // Rounded outwards to f32: the lower bound never above the score, the upper never
+            // below (a tie at the k-th is not cut by a rounding).
             let on_screen = (s + shift) as f32;
-            lower.push(on_screen, j);
-            cand.push((j, on_screen));
+            lower.push(on_screen.next_down(), j);
+            cand.push((j, on_screen.next_up()));
         }
     }
 }
