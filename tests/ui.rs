@@ -1157,9 +1157,9 @@ fn pii_documents() -> (tempfile::TempDir, PathBuf) {
     (dir, p)
 }
 
-#[test]
-fn a_set_with_personal_data_shows_a_badge_whose_window_lists_the_findings() {
-    let (_dir, path) = pii_documents();
+/// The app with [`pii_documents`] open, its map made and its privacy scan done.
+fn pii_harness() -> (tempfile::TempDir, Harness<'static, EmbedscopeApp>) {
+    let (dir, path) = pii_documents();
     let mut h = harness(StartOptions {
         files: vec![path],
         ..StartOptions::default()
@@ -1170,6 +1170,12 @@ fn a_set_with_personal_data_shows_a_badge_whose_window_lists_the_findings() {
                 .active_dataset()
                 .is_some_and(|d| d.pii.findings.is_some())
     });
+    (dir, h)
+}
+
+#[test]
+fn a_set_with_personal_data_shows_a_badge_whose_window_lists_the_findings() {
+    let (_dir, mut h) = pii_harness();
     h.run_steps(2);
     // The badge beside the set; no window yet.
     assert!(h.query_by_label_contains("Personal data in").is_none());
@@ -1238,17 +1244,7 @@ fn painted_texts(h: &Harness<'static, EmbedscopeApp>) -> Vec<String> {
 /// screen shows them as they are before and after.
 #[test]
 fn the_png_map_export_masks_the_labels_it_captures() {
-    let (dir, path) = pii_documents();
-    let mut h = harness(StartOptions {
-        files: vec![path],
-        ..StartOptions::default()
-    });
-    until(&mut h, 120, "the map and the privacy scan", |a| {
-        map_ready(a)
-            && a.app
-                .active_dataset()
-                .is_some_and(|d| d.pii.findings.is_some())
-    });
+    let (dir, mut h) = pii_harness();
     h.get_by_label("PII 3").click();
     until_shown(&mut h, 10, "Personal data in pii_docs.npy");
     h.get_by_label("row 2").click();
