@@ -334,5 +334,31 @@ fn jobs_over_the_memory_limit_are_refused_before_they_start() {
     refused(&mut w, id, "the word benchmarks on 2,000 x");
     let id = w.submit(ScanSet { set: b });
     refused(&mut w, id, "the privacy scan of 1,500 rows");
+    let words: Vec<String> = a.vocab.iter().take(200).map(str::to_string).collect();
+    let spec = DirectSpec {
+        pairs: vec![("he".into(), "she".into()), ("man".into(), "woman".into())],
+        positive: "he".into(),
+        negative: "she".into(),
+        words,
+        c: 1.0,
+        case: crate::analysis::bias::CaseMode::Exact,
+    };
+    let id = w.submit(DirectBiasJob {
+        name: "2k".into(),
+        set: a.clone(),
+        spec: spec.clone(),
+        debias: None,
+    });
+    refused(&mut w, id, "the direct bias of 200 words in 50 dimensions");
+    let id = w.submit(DirectBiasJob {
+        name: "2k".into(),
+        set: a.clone(),
+        spec,
+        debias: Some(crate::analysis::bias::DebiasOptions {
+            specific: vec!["he".into(), "she".into()],
+            equality_pairs: vec![("he".into(), "she".into())],
+        }),
+    });
+    refused(&mut w, id, "hard debiasing of 2,000 x 50");
     assert_eq!(w.running(), 0);
 }
