@@ -1298,3 +1298,42 @@ fn the_png_map_export_masks_the_labels_it_captures() {
         "{after:?}"
     );
 }
+
+/// File > Native cache shows the folder and what it holds; "Clear cache" empties it, and the
+/// submenu, opened again at once, says so (what it shows is read at most once a second, and
+/// again after each change made there).
+#[test]
+fn the_cache_submenu_shows_what_the_cache_holds_and_clears_it() {
+    use embedscope::formats::cache_admin;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = dir.path().join("cache");
+    let mut h = harness(StartOptions {
+        empty: true,
+        ..StartOptions::default()
+    });
+    h.state_mut().app.cache_dir = Some(cache.clone());
+    let vectors =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compare/pair_a.vec");
+    h.state_mut()
+        .app
+        .apply(embedscope::app::Command::OpenPath(vectors));
+    until(&mut h, 60, "the file open", |a| {
+        a.app.datasets.len() == 1 && !a.app.busy()
+    });
+    let held: u64 = cache_admin::entries(&cache).iter().map(|e| e.bytes).sum();
+    assert!(held > 0, "the open file is cached");
+    let open_submenu = |h: &mut Harness<'static, EmbedscopeApp>| {
+        h.get_by_label("File").click();
+        h.run_steps(2);
+        h.get_by_label("Native cache").hover();
+        h.run_steps(3);
+    };
+    open_submenu(&mut h);
+    h.get_by_label(&cache.display().to_string());
+    h.get_by_label_contains(&format!("{} held of ", embedscope::core::human_bytes(held)));
+    h.get_by_label("Clear cache").click();
+    h.run_steps(3);
+    assert!(cache_admin::entries(&cache).is_empty(), "cleared");
+    open_submenu(&mut h);
+    h.get_by_label_contains("0 B held of ");
+}

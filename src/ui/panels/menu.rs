@@ -33,6 +33,9 @@ pub struct FileMenu {
     screenshot: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
     /// The cache limit being typed (empty: the default).
     cache_limit: Option<String>,
+    /// What the cache submenu shows (bytes held, the limit in force) and when it was read:
+    /// the folder is listed and the disk asked at most once a second while the menu is open.
+    cache_seen: Option<(std::time::Instant, Option<u64>, u64, u64)>,
 }
 
 impl FileMenu {
@@ -279,12 +282,26 @@ impl FileMenu {
         };
         let h = crate::core::human_bytes;
         let given = app.settings.cache_limit;
-        let held: u64 = cache_admin::entries(&dir).iter().map(|e| e.bytes).sum();
+        let fresh = self
+            .cache_seen
+            .as_ref()
+            .is_some_and(|(at, for_limit, _, _)| {
+                *for_limit == given && at.elapsed() < std::time::Duration::from_secs(1)
+            });
+        if !fresh {
+            let held: u64 = cache_admin::entries(&dir).iter().map(|e| e.bytes).sum();
+            let limit = cache_admin::limit(&dir, given);
+            self.cache_seen = Some((std::time::Instant::now(), given, held, limit));
+        }
+        let (held, limit) = self
+            .cache_seen
+            .map(|(_, _, h, l)| (h, l))
+            .unwrap_or_default();
         ui.label(format!("{}", dir.display()));
         ui.label(format!(
             "{} held of {}{}",
             h(held),
-            h(cache_admin::limit(&dir, given)),
+            h(limit),
             if given.is_none() { " (default)" } else { "" }
         ));
         let text = self
@@ -302,6 +319,7 @@ impl FileMenu {
                 if ui.button("Set limit").clicked() {
                     cmds.push(Command::SetCacheLimit(limit));
                     self.cache_limit = None;
+                    self.cache_seen = None;
                 }
             }
             None => {
@@ -310,6 +328,7 @@ impl FileMenu {
         }
         if ui.button("Clear cache").clicked() {
             cmds.push(Command::ClearCache);
+            self.cache_seen = None;
             ui.close();
         }
     }
