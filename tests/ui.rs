@@ -441,7 +441,7 @@ fn the_encode_panel_describes_the_model_folder_and_offers_its_prompts() {
 /// Twelve short documents (`docs.npy` + vocabulary + metadata with a `text`, a `fruit` and a
 /// `score` column: 0, 10, ..., 110), so the table fits on screen.
 fn small_documents() -> (tempfile::TempDir, PathBuf) {
-    use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+    use embedscope::core::{MetaColumn, Metadata};
     let n = 12;
     let fruit = |i: usize| ["apple", "pear", "plum"][i % 3];
     let mut meta = Metadata::new();
@@ -471,6 +471,17 @@ fn small_documents() -> (tempfile::TempDir, PathBuf) {
         n,
     )
     .expect("score");
+    documents_file(meta, n, "docs.npy")
+}
+
+/// `n` documents with `meta`, saved as `name` (4 dimensions of fixed values, rows `d0`...) in a
+/// new temporary folder.
+fn documents_file(
+    meta: embedscope::core::Metadata,
+    n: usize,
+    name: &str,
+) -> (tempfile::TempDir, PathBuf) {
+    use embedscope::core::{EmbeddingSet, Matrix, Provenance, Vocab};
     let data: Vec<f32> = (0..n * 4)
         .map(|k| ((k * 7919 % 101) as f32 / 101.0) - 0.5)
         .collect();
@@ -482,7 +493,7 @@ fn small_documents() -> (tempfile::TempDir, PathBuf) {
     )
     .expect("set");
     let dir = tempfile::tempdir().expect("tmp");
-    let p = dir.path().join("docs.npy");
+    let p = dir.path().join(name);
     embedscope::formats::save(&set, &p, None).expect("save");
     (dir, p)
 }
@@ -1124,7 +1135,7 @@ fn a_session_left_by_a_crashed_run_is_offered_at_the_start_and_restored() {
 /// Ten short documents, three of which carry personal data in their text (an e-mail address
 /// on rows 2 and 6, a phone number on row 4).
 fn pii_documents() -> (tempfile::TempDir, PathBuf) {
-    use embedscope::core::{EmbeddingSet, Matrix, MetaColumn, Metadata, Provenance, Vocab};
+    use embedscope::core::{MetaColumn, Metadata};
     let n = 10;
     let mut meta = Metadata::new();
     meta.push(
@@ -1141,20 +1152,7 @@ fn pii_documents() -> (tempfile::TempDir, PathBuf) {
         n,
     )
     .expect("text");
-    let data: Vec<f32> = (0..n * 4)
-        .map(|k| ((k * 7919 % 101) as f32 / 101.0) - 0.5)
-        .collect();
-    let set = EmbeddingSet::new(
-        Vocab::from_unique((0..n).map(|i| format!("d{i}"))).expect("vocab"),
-        Matrix::from_vec(n, 4, data).expect("matrix"),
-        meta,
-        Provenance::default(),
-    )
-    .expect("set");
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = dir.path().join("pii_docs.npy");
-    embedscope::formats::save(&set, &p, None).expect("save");
-    (dir, p)
+    documents_file(meta, n, "pii_docs.npy")
 }
 
 /// The app with [`pii_documents`] open, its map made and its privacy scan done.

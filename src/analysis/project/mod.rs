@@ -35,6 +35,23 @@ pub enum ProjectError {
     Cancelled,
 }
 
+/// The data limits an iterative map checks before it starts: at least one dimension and
+/// `min` points (`why` names the method and the parameter that sets `min`).
+pub(crate) fn check_points(
+    n: usize,
+    dim: usize,
+    min: usize,
+    why: impl FnOnce() -> String,
+) -> Result<(), ProjectError> {
+    if dim == 0 {
+        return Err(ProjectError::Param("input has no dimensions".into()));
+    }
+    if n < min {
+        return Err(ProjectError::TooFewPoints { n, min, why: why() });
+    }
+    Ok(())
+}
+
 /// A small deterministic generator (SplitMix64) for seeds, samples and initial layouts.
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);

@@ -172,21 +172,12 @@ impl ValidTsneParams {
     /// The limits that depend on the data: `n` points of `dim` values need `dim` >= 1 and
     /// `n` >= [`TsneParams::min_points`].
     pub fn check_input(&self, n: usize, dim: usize) -> Result<(), ProjectError> {
-        if dim == 0 {
-            return Err(ProjectError::Param("input has no dimensions".into()));
-        }
-        let min = self.min_points();
-        if n < min {
-            return Err(ProjectError::TooFewPoints {
-                n,
-                min,
-                why: format!(
-                    "t-SNE with perplexity {} (3 x perplexity + 1)",
-                    self.perplexity
-                ),
-            });
-        }
-        Ok(())
+        super::check_points(n, dim, self.min_points(), || {
+            format!(
+                "t-SNE with perplexity {} (3 x perplexity + 1)",
+                self.perplexity
+            )
+        })
     }
 }
 

@@ -168,21 +168,12 @@ impl std::ops::Deref for ValidUmapParams {
 impl ValidUmapParams {
     /// The limits that depend on the data: `dim` >= 1 and `n` >= `n_neighbors + 1`.
     pub fn check_input(&self, n: usize, dim: usize) -> Result<(), ProjectError> {
-        if dim == 0 {
-            return Err(ProjectError::Param("input has no dimensions".into()));
-        }
-        let min = self.min_points();
-        if n < min {
-            return Err(ProjectError::TooFewPoints {
-                n,
-                min,
-                why: format!(
-                    "UMAP with n_neighbors {} (n_neighbors + 1)",
-                    self.n_neighbors
-                ),
-            });
-        }
-        Ok(())
+        super::check_points(n, dim, self.min_points(), || {
+            format!(
+                "UMAP with n_neighbors {} (n_neighbors + 1)",
+                self.n_neighbors
+            )
+        })
     }
 }
 
