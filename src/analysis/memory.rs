@@ -337,11 +337,10 @@ pub fn pca(n: usize, d: usize, s: usize, threads: usize) -> Estimate {
 /// t-SNE of `n x d` to `s` dimensions with `perplexity`: k = min(n-1, 3 * perplexity);
 /// the input after PCA `n * min(d, pca) * 4`; the neighbour lists (index and squared distance,
 /// `(u32, f64)`: 16 bytes) `n * k * 16` and their row vectors `n * 24`; the joint affinities as
-/// `affinity::joint` builds them, all alive at its peak: the transpose (`u32` + `f64`)
-/// `n * k * 12`, the merged rows (up to `2k` pairs of 16 bytes) `n * k * 32` and the CSR matrix
-/// allocated for them (`u32` + `f64`, up to `2k` a row) `n * k * 24`, with `n * 64` of row
-/// vectors and offsets; the allocator's overhead on those, measured as 9% over them (peak RSS
-/// from 40,000 to 120,000 rows: 8.46 kB a row at perplexity 30, against 7.74 kB counted); the
+/// `affinity::joint` builds them, all alive at its peak (the lists, turned into the
+/// conditional probabilities in place): the transpose (`u32` + `f64`) `n * k * 12` and the CSR
+/// matrix (`u32` + `f64`, up to `2k` a row) `n * k * 24`, with `n * 24` of offsets and row
+/// sums; the allocator's overhead on those, measured as 10% over them; the
 /// optimiser's layout, gradient, update and gains `n * s * 4 * 4` and the Barnes-Hut /
 /// interpolation buffers `n * 64`. Above `EXACT_KNN_MAX` rows the HNSW index ([`ann_build`]) is
 /// built first and alive with the lists.
@@ -350,7 +349,7 @@ pub fn tsne(n: usize, d: usize, s: usize, perplexity: f64, pca_dims: Option<usiz
     let k = ((3.0 * perplexity).ceil().max(1.0) as usize).min(n.saturating_sub(1));
     let d_in = pca_dims.map_or(d, |p| p.min(d));
     let lists = mul(&[u(n), u(k), 16]) + mul(&[u(n), 24]);
-    let affinities = mul(&[u(n), u(k), 12 + 32 + 24]) + mul(&[u(n), 64]);
+    let affinities = mul(&[u(n), u(k), 12 + 24]) + mul(&[u(n), 24]);
     let mut e = Estimate::new(
         format!("t-SNE of {}", shape(n, d)),
         format!("{SAMPLE}, a lower --perplexity, or PCA"),

@@ -452,8 +452,7 @@ pub fn run(
     } else {
         (neighbours(data, n, d, k)?, None)
     };
-    let p = affinity::joint(&nbrs, params.perplexity);
-    drop(nbrs);
+    let p = affinity::joint(nbrs, params.perplexity);
     // PCA initialisation, scaled so the first coordinate has standard deviation 1e-4.
     let tmp =
         Matrix::from_vec(n, d, data.to_vec()).map_err(|e| ProjectError::Numeric(e.to_string()))?;
