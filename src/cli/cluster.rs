@@ -233,7 +233,6 @@ pub fn cluster(a: &ClusterArgs) -> Result<(), CliError> {
     let Loaded { set, seconds, .. } = a.load.load(&a.file)?;
     {
         use embedscope::analysis::memory as m;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let n = set.rows();
         // The points: a saved map's (2-D at most 3), a UMAP reduction's, or the vectors.
         let (mut e, d) = match (a.on.is_some(), a.dims) {
@@ -247,7 +246,7 @@ pub fn cluster(a: &ClusterArgs) -> Result<(), CliError> {
         };
         let method = match a.method {
             MethodArg::Hdbscan => m::hdbscan(n, d, a.min_samples.unwrap_or(a.min_cluster_size)),
-            MethodArg::Kmeans => m::kmeans(n, d, a.k.unwrap_or(1), threads),
+            MethodArg::Kmeans => m::kmeans(n, d, a.k.unwrap_or(1)),
         };
         e = method.clone().with(&e);
         super::guard(&e)?;

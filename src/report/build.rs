@@ -56,7 +56,6 @@ fn bias_section(
 /// rows of a pair are taken as the smaller version's rows (an upper bound).
 pub fn memory_estimate(versions: &[&EmbeddingSet], opts: &ReportOptions) -> Estimate {
     use crate::analysis::memory as m;
-    let threads = rayon::current_num_threads();
     let has = |s: Section| opts.sections.contains(&s);
     let shapes: Vec<(usize, usize)> = versions.iter().map(|v| (v.rows(), v.dim())).collect();
     let needs_compare = has(Section::Vocabulary)
@@ -102,7 +101,7 @@ pub fn memory_estimate(versions: &[&EmbeddingSet], opts: &ReportOptions) -> Esti
                 p.permutations,
             );
             if p.clusters > 0 {
-                e = e.with(&m::kmeans(rows, d, p.clusters, threads));
+                e = e.with(&m::kmeans(rows, d, p.clusters));
             }
             steps.push(e);
         }

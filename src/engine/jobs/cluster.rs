@@ -158,7 +158,7 @@ impl Job for ClusterPoints {
                 min_samples,
                 ..
             } => m::hdbscan(n, 2, min_samples.unwrap_or(*min_cluster_size)),
-            ClusterMethod::Kmeans { k, .. } => m::kmeans(n, 2, *k, rayon::current_num_threads()),
+            ClusterMethod::Kmeans { k, .. } => m::kmeans(n, 2, *k),
         })
     }
 
