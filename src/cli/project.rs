@@ -290,7 +290,16 @@ pub fn project(a: &ProjectArgs) -> Result<(), CliError> {
             Plan::Umap(_) => m::umap(n, d, a.dims, a.n_neighbors),
         };
         if !a.no_quality {
-            e = e.with(&m::quality(n, a.quality_k));
+            e = e.with(&m::quality(n, d, a.quality_k));
+        }
+        if ext == "npy" {
+            // `write_npy`: the map's own set (token list, vocabulary, coordinates).
+            e = e.part(
+                "the .npy output's set",
+                (n as u64)
+                    .saturating_mul(16 + 10 + 4 * a.dims as u64)
+                    .saturating_add(set.vocab.byte_len() as u64),
+            );
         }
         super::guard(&e)?;
     }

@@ -184,7 +184,7 @@ impl Job for Project {
             ProjectSpec::Tsne(p) => m::tsne(n, d, p.dims, p.perplexity, p.pca_dims),
             ProjectSpec::Umap(p) => m::umap(n, d, p.dims, p.n_neighbors),
         };
-        Some(e.with(&m::quality(n, self.quality_k)))
+        Some(e.with(&m::quality(n, d, self.quality_k)))
     }
 
     fn label(&self) -> String {
