@@ -236,14 +236,8 @@ fn estimates_track_the_measured_peak() {
     let f = d.path().join("m.npy");
     write_npy(&f, n, 16);
     let fs = f.to_str().unwrap();
-    let env = [("EMBEDSCOPE_MEMORY_REPORT", "1")];
-    let base = ["--vocab", "#row", "--no-cache", "--json"];
-    let mut args = vec!["info", fs];
-    args.extend(base);
-    let r = run(None, &args, &env);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let (_, base_peak) = estimate_and_peak(&r);
-    assert!(base_peak > 0, "{}", r.stderr);
+    let (_, base_peak, stderr) = measured(&["info", fs]);
+    assert!(base_peak > 0, "{stderr}");
     let o = |name: &str| d.path().join(name).display().to_string();
     let (t, u, c, k) = (o("t.csv"), o("u.csv"), o("c.csv"), o("k.csv"));
     let jobs: Vec<(&str, Vec<&str>)> = vec![
@@ -287,11 +281,8 @@ fn estimates_track_the_measured_peak() {
     ];
     let mut lines = Vec::new();
     let mut bad = Vec::new();
-    for (name, mut args) in jobs {
-        args.extend(base);
-        let r = run(None, &args, &env);
-        assert_eq!(r.code, Some(0), "{name}: {}", r.stderr);
-        let (est, peak) = estimate_and_peak(&r);
+    for (name, args) in jobs {
+        let (est, peak, _) = measured(&args);
         let used = peak.saturating_sub(base_peak).max(1 << 20);
         // 8 MiB of slack: below that the peak is noise (allocator, thread stacks).
         let ratio = (est + (8 << 20)) as f64 / used as f64;
@@ -476,21 +467,15 @@ fn transform_is_refused_with_its_estimate_and_runs_without_the_limit() {
     assert!(placed.exists());
 }
 
-/// The estimate and the peak over loading (`info` on the same file) of one CLI run.
-fn estimate_and_use(file: &str, args: &[&str]) -> (u64, u64, String) {
-    let env = [("EMBEDSCOPE_MEMORY_REPORT", "1")];
-    let base = ["--vocab", "#row", "--no-cache", "--json"];
-    let mut info = vec!["info", file];
-    info.extend(base);
-    let r = run(None, &info, &env);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let (_, loading) = estimate_and_peak(&r);
-    let mut job = args.to_vec();
-    job.extend(base);
-    let r = run(None, &job, &env);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
+/// One CLI run with the memory report (rows named by number, no cache, JSON): its last
+/// estimate, its peak resident size and its stderr.
+fn measured(args: &[&str]) -> (u64, u64, String) {
+    let mut all = args.to_vec();
+    all.extend(["--vocab", "#row", "--no-cache", "--json"]);
+    let r = run(None, &all, &[("EMBEDSCOPE_MEMORY_REPORT", "1")]);
+    assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
     let (est, peak) = estimate_and_peak(&r);
-    (est, peak.saturating_sub(loading).max(1), r.stderr)
+    (est, peak, r.stderr)
 }
 
 /// On 300,000 rows, where the buffers stand well above the noise, the estimate covers at least
@@ -508,6 +493,7 @@ fn estimates_cover_their_peak_on_many_rows() {
     let fs = f.to_str().unwrap();
     let k = d.path().join("k.csv").display().to_string();
     let p = d.path().join("p.csv").display().to_string();
+    let (_, loading, _) = measured(&["info", fs]);
     let mut bad = Vec::new();
     for (name, args) in [
         (
@@ -521,7 +507,8 @@ fn estimates_cover_their_peak_on_many_rows() {
             vec!["project", fs, "--method", "pca", "--out", &p],
         ),
     ] {
-        let (est, used, stderr) = estimate_and_use(fs, &args);
+        let (est, peak, stderr) = measured(&args);
+        let used = peak.saturating_sub(loading).max(1);
         let share = (est + (8 << 20)) as f64 / used as f64;
         eprintln!(
             "{name} 300,000 x 16: estimate {:.1} MiB, measured {:.1} MiB over loading, {share:.2}",
