@@ -33,9 +33,18 @@ pub struct FileMenu {
     screenshot: Arc<Mutex<Option<Arc<egui::ColorImage>>>>,
     /// The cache limit being typed (empty: the default).
     cache_limit: Option<String>,
-    /// What the cache submenu shows (bytes held, the limit in force) and when it was read:
-    /// the folder is listed and the disk asked at most once a second while the menu is open.
-    cache_seen: Option<(std::time::Instant, Option<u64>, u64, u64)>,
+    /// What the cache submenu shows, read at most once a second while it is open.
+    cache_seen: Option<CacheSeen>,
+}
+
+/// The cache folder's size and the limit in force, as read at `at` for the limit setting
+/// `setting` (the folder listed, the disk asked).
+#[derive(Clone, Copy)]
+struct CacheSeen {
+    at: std::time::Instant,
+    setting: Option<u64>,
+    held: u64,
+    limit: u64,
 }
 
 impl FileMenu {
@@ -282,21 +291,19 @@ impl FileMenu {
         };
         let h = crate::core::human_bytes;
         let given = app.settings.cache_limit;
-        let fresh = self
-            .cache_seen
-            .as_ref()
-            .is_some_and(|(at, for_limit, _, _)| {
-                *for_limit == given && at.elapsed() < std::time::Duration::from_secs(1)
-            });
-        if !fresh {
-            let held: u64 = cache_admin::entries(&dir).iter().map(|e| e.bytes).sum();
-            let limit = cache_admin::limit(&dir, given);
-            self.cache_seen = Some((std::time::Instant::now(), given, held, limit));
-        }
-        let (held, limit) = self
-            .cache_seen
-            .map(|(_, _, h, l)| (h, l))
-            .unwrap_or_default();
+        let seen = match self.cache_seen {
+            Some(s) if s.setting == given && s.at.elapsed() < std::time::Duration::from_secs(1) => {
+                s
+            }
+            _ => CacheSeen {
+                at: std::time::Instant::now(),
+                setting: given,
+                held: cache_admin::entries(&dir).iter().map(|e| e.bytes).sum(),
+                limit: cache_admin::limit(&dir, given),
+            },
+        };
+        self.cache_seen = Some(seen);
+        let (held, limit) = (seen.held, seen.limit);
         ui.label(format!("{}", dir.display()));
         ui.label(format!(
             "{} held of {}{}",
