@@ -434,7 +434,6 @@ impl<'a> KnnIndex<'a> {
                 let nqt = qz - qa;
                 let mut tops: Vec<TopK> = (0..nqt).map(|_| TopK::new(k)).collect();
                 let mut cands: Vec<Vec<(u32, f32)>> = vec![Vec::new(); nqt];
-
                 let qb = query_block.min(nqt);
                 let mut tile = vec![0f32; qb * width * tile_rows];
                 let mut buf = [0f32; CHUNK];
